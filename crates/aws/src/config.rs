@@ -1,0 +1,96 @@
+//! SDK configuration from the standard chain (environment, `AWS_PROFILE`, `AWS_ENDPOINT_URL`,
+//! SSO, instance roles), with kmsctl's retry and timeout policy and an optional assumed role.
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::sts::AssumeRoleProvider;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
+
+use crate::error::AwsError;
+
+/// How to reach one target's account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsSettings {
+    pub region: String,
+    pub assume_role_arn: Option<String>,
+    /// Attempts per call, the first included. Throttling, 5xx and transient network errors are
+    /// retried with exponential backoff and jitter by the SDK's standard retry mode.
+    pub max_attempts: u32,
+}
+
+impl AwsSettings {
+    pub const DEFAULT_MAX_ATTEMPTS: u32 = 8;
+
+    pub fn new(region: impl Into<String>, assume_role_arn: Option<String>) -> Self {
+        Self { region: region.into(), assume_role_arn, max_attempts: Self::DEFAULT_MAX_ATTEMPTS }
+    }
+}
+
+/// A connected account: the SDK configuration to build clients from, and the caller's account.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub config: SdkConfig,
+    pub account_id: String,
+    pub caller_arn: String,
+}
+
+impl Session {
+    /// Fails unless the caller is in `expected`: kmsctl never changes an account it was not told to.
+    pub fn require_account(&self, target: &str, expected: &str) -> Result<(), AwsError> {
+        if self.account_id == expected {
+            Ok(())
+        } else {
+            Err(AwsError::WrongAccount {
+                target: target.to_owned(),
+                expected: expected.to_owned(),
+                actual: self.account_id.clone(),
+            })
+        }
+    }
+}
+
+/// The retry policy of every client: bounded attempts, exponential backoff with jitter.
+pub fn retry_config(max_attempts: u32) -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(max_attempts.max(1))
+        .with_initial_backoff(Duration::from_millis(200))
+        .with_max_backoff(Duration::from_secs(20))
+}
+
+fn timeout_config() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .operation_attempt_timeout(Duration::from_secs(30))
+        .build()
+}
+
+fn loader(settings: &AwsSettings) -> ConfigLoader {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(settings.region.clone()))
+        .retry_config(retry_config(settings.max_attempts))
+        .timeout_config(timeout_config())
+}
+
+/// Loads the configuration, assumes the role if one is set, and asks STS who the caller is.
+pub async fn connect(settings: &AwsSettings) -> Result<Session, AwsError> {
+    let base = loader(settings).load().await;
+    let config = match &settings.assume_role_arn {
+        Some(role_arn) => {
+            let provider = AssumeRoleProvider::builder(role_arn.clone()).session_name("kmsctl").configure(&base).build().await;
+            loader(settings).credentials_provider(provider).load().await
+        }
+        None => base,
+    };
+    let identity = aws_sdk_sts::Client::new(&config)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| AwsError::call("sts:GetCallerIdentity", e))?;
+    Ok(Session {
+        account_id: identity.account().unwrap_or_default().to_owned(),
+        caller_arn: identity.arn().unwrap_or_default().to_owned(),
+        config,
+    })
+}

@@ -1,0 +1,40 @@
+//! Errors of AWS calls, with the service's own code and message kept for the user.
+
+use std::error::Error as StdError;
+
+use aws_smithy_types::error::display::DisplayErrorContext;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AwsError {
+    /// An AWS call failed after the configured retries. `operation` is `service:Operation`.
+    #[error("{operation} failed: {message}")]
+    Call { operation: String, code: Option<String>, message: String },
+    #[error(
+        "the caller is in account {actual}, but {target} declares account_id {expected}: refusing to touch the wrong account (check AWS_PROFILE, the credentials or assume_role_arn)"
+    )]
+    WrongAccount { target: String, expected: String, actual: String },
+}
+
+impl AwsError {
+    /// Wraps an SDK error with the operation name and the full error chain as text.
+    pub fn call<E>(operation: &str, error: E) -> Self
+    where
+        E: StdError + aws_smithy_types::error::metadata::ProvideErrorMetadata + 'static,
+    {
+        let code = error.code().map(str::to_owned);
+        Self::Call { operation: operation.to_owned(), code, message: describe(&error) }
+    }
+
+    /// The AWS error code (`NotFoundException`, `ThrottlingException`, ...), if AWS sent one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Self::Call { code, .. } => code.as_deref(),
+            Self::WrongAccount { .. } => None,
+        }
+    }
+}
+
+/// The whole error chain on one line: the SDK's top-level Display says only "service error".
+pub fn describe(error: &(dyn StdError + 'static)) -> String {
+    DisplayErrorContext(error).to_string()
+}

@@ -1,0 +1,11 @@
+//! kmsctl's AWS layer: SDK configuration from the standard chain, retries, pagination and
+//! bounded concurrency. Callers never see page tokens or retry loops.
+
+pub mod concurrency;
+pub mod config;
+pub mod error;
+pub mod kms;
+
+pub use concurrency::map_bounded;
+pub use config::{AwsSettings, Session, connect};
+pub use error::{AwsError, describe};

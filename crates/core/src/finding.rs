@@ -1,0 +1,83 @@
+//! Guard findings: what an offline check found, where, and how to fix it.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// How bad a finding is. Errors refuse a plan (exit 3); warnings never change the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+/// Where a finding points: a file, and inside it a line and/or a JSON pointer.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Location {
+    pub file: PathBuf,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pointer: Option<String>,
+}
+
+impl Location {
+    pub fn file(file: impl Into<PathBuf>) -> Self {
+        Self { file: file.into(), line: None, pointer: None }
+    }
+
+    pub fn at_line(file: impl Into<PathBuf>, line: usize) -> Self {
+        Self { file: file.into(), line: Some(line), pointer: None }
+    }
+
+    pub fn with_pointer(mut self, pointer: impl Into<String>) -> Self {
+        self.pointer = Some(pointer.into());
+        self
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if let Some(pointer) = &self.pointer {
+            write!(f, " ({pointer})")?;
+        }
+        Ok(())
+    }
+}
+
+/// One result of a guard: the rule it broke, where, why, and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    pub severity: Severity,
+    /// Stable rule name, e.g. `deletion-window`; users grep and suppress by it.
+    pub rule: String,
+    pub message: String,
+    pub location: Location,
+    /// What to change to satisfy the rule.
+    pub fix: String,
+}
+
+impl Finding {
+    pub fn error(rule: &str, location: Location, message: impl Into<String>, fix: impl Into<String>) -> Self {
+        Self { severity: Severity::Error, rule: rule.to_owned(), message: message.into(), location, fix: fix.into() }
+    }
+
+    pub fn warning(rule: &str, location: Location, message: impl Into<String>, fix: impl Into<String>) -> Self {
+        Self { severity: Severity::Warning, rule: rule.to_owned(), message: message.into(), location, fix: fix.into() }
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// True when any finding refuses the plan.
+pub fn has_errors(findings: &[Finding]) -> bool {
+    findings.iter().any(Finding::is_error)
+}
