@@ -11,7 +11,10 @@ where
     F: Fn(T) -> Fut,
     Fut: Future<Output = Result<R, E>>,
 {
-    stream::iter(items.into_iter().map(f)).buffered(limit.max(1)).try_collect().await
+    stream::iter(items.into_iter().map(f))
+        .buffered(limit.max(1))
+        .try_collect()
+        .await
 }
 
 #[cfg(test)]
@@ -44,9 +47,14 @@ mod tests {
 
     #[tokio::test]
     async fn first_error_wins() {
-        let result: Result<Vec<u32>, String> =
-            map_bounded(vec![1, 2, 3], 2, |i| async move { if i == 2 { Err(format!("bad {i}")) } else { Ok(i) } })
-                .await;
+        let result: Result<Vec<u32>, String> = map_bounded(vec![1, 2, 3], 2, |i| async move {
+            if i == 2 {
+                Err(format!("bad {i}"))
+            } else {
+                Ok(i)
+            }
+        })
+        .await;
         assert_eq!(result, Err("bad 2".into()));
     }
 }

@@ -24,7 +24,11 @@ impl AwsSettings {
     pub const DEFAULT_MAX_ATTEMPTS: u32 = 8;
 
     pub fn new(region: impl Into<String>, assume_role_arn: Option<String>) -> Self {
-        Self { region: region.into(), assume_role_arn, max_attempts: Self::DEFAULT_MAX_ATTEMPTS }
+        Self {
+            region: region.into(),
+            assume_role_arn,
+            max_attempts: Self::DEFAULT_MAX_ATTEMPTS,
+        }
     }
 }
 
@@ -78,7 +82,11 @@ pub async fn connect(settings: &AwsSettings) -> Result<Session, AwsError> {
     let base = loader(settings).load().await;
     let config = match &settings.assume_role_arn {
         Some(role_arn) => {
-            let provider = AssumeRoleProvider::builder(role_arn.clone()).session_name("kmsctl").configure(&base).build().await;
+            let provider = AssumeRoleProvider::builder(role_arn.clone())
+                .session_name("kmsctl")
+                .configure(&base)
+                .build()
+                .await;
             loader(settings).credentials_provider(provider).load().await
         }
         None => base,

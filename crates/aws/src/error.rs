@@ -8,11 +8,19 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 pub enum AwsError {
     /// An AWS call failed after the configured retries. `operation` is `service:Operation`.
     #[error("{operation} failed: {message}")]
-    Call { operation: String, code: Option<String>, message: String },
+    Call {
+        operation: String,
+        code: Option<String>,
+        message: String,
+    },
     #[error(
         "the caller is in account {actual}, but {target} declares account_id {expected}: refusing to touch the wrong account (check AWS_PROFILE, the credentials or assume_role_arn)"
     )]
-    WrongAccount { target: String, expected: String, actual: String },
+    WrongAccount {
+        target: String,
+        expected: String,
+        actual: String,
+    },
 }
 
 impl AwsError {
@@ -22,7 +30,11 @@ impl AwsError {
         E: StdError + aws_smithy_types::error::metadata::ProvideErrorMetadata + 'static,
     {
         let code = error.code().map(str::to_owned);
-        Self::Call { operation: operation.to_owned(), code, message: describe(&error) }
+        Self::Call {
+            operation: operation.to_owned(),
+            code,
+            message: describe(&error),
+        }
     }
 
     /// The AWS error code (`NotFoundException`, `ThrottlingException`, ...), if AWS sent one.

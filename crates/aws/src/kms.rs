@@ -58,12 +58,24 @@ mod tests {
     // client with stubbed responses.
     #[tokio::test]
     async fn list_keys_follows_every_page() {
-        let first = mock!(Client::list_keys).match_requests(|r| r.marker().is_none()).then_output(|| {
-            ListKeysOutput::builder().keys(entry("k1")).keys(entry("k2")).truncated(true).next_marker("m1").build()
-        });
+        let first = mock!(Client::list_keys)
+            .match_requests(|r| r.marker().is_none())
+            .then_output(|| {
+                ListKeysOutput::builder()
+                    .keys(entry("k1"))
+                    .keys(entry("k2"))
+                    .truncated(true)
+                    .next_marker("m1")
+                    .build()
+            });
         let second = mock!(Client::list_keys)
             .match_requests(|r| r.marker() == Some("m1"))
-            .then_output(|| ListKeysOutput::builder().keys(entry("k3")).truncated(false).build());
+            .then_output(|| {
+                ListKeysOutput::builder()
+                    .keys(entry("k3"))
+                    .truncated(false)
+                    .build()
+            });
         let client = mock_client!(aws_sdk_kms, RuleMode::MatchAny, [&first, &second]);
         let keys = list_keys(&client).await.expect("lists");
         let ids: Vec<_> = keys.iter().filter_map(KeyListEntry::key_id).collect();

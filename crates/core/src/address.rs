@@ -15,7 +15,10 @@ pub struct Address {
 
 impl Address {
     pub fn new(kind: impl Into<String>, name: impl Into<String>) -> Self {
-        Self { kind: kind.into(), name: name.into() }
+        Self {
+            kind: kind.into(),
+            name: name.into(),
+        }
     }
 }
 

@@ -22,9 +22,16 @@ pub struct Rules {
 impl Default for Rules {
     fn default() -> Self {
         Self {
-            required_tags: ["BU", "BusinessOwner", "TechnicalOwner", "Project", "Owner", "Environment"]
-                .map(String::from)
-                .to_vec(),
+            required_tags: [
+                "BU",
+                "BusinessOwner",
+                "TechnicalOwner",
+                "Project",
+                "Owner",
+                "Environment",
+            ]
+            .map(String::from)
+            .to_vec(),
             environment_tag: "Environment".into(),
             min_deletion_window_days: 30,
             require_rotation: true,

@@ -25,11 +25,19 @@ pub struct Location {
 
 impl Location {
     pub fn file(file: impl Into<PathBuf>) -> Self {
-        Self { file: file.into(), line: None, pointer: None }
+        Self {
+            file: file.into(),
+            line: None,
+            pointer: None,
+        }
     }
 
     pub fn at_line(file: impl Into<PathBuf>, line: usize) -> Self {
-        Self { file: file.into(), line: Some(line), pointer: None }
+        Self {
+            file: file.into(),
+            line: Some(line),
+            pointer: None,
+        }
     }
 
     pub fn with_pointer(mut self, pointer: impl Into<String>) -> Self {
@@ -64,12 +72,34 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub fn error(rule: &str, location: Location, message: impl Into<String>, fix: impl Into<String>) -> Self {
-        Self { severity: Severity::Error, rule: rule.to_owned(), message: message.into(), location, fix: fix.into() }
+    pub fn error(
+        rule: &str,
+        location: Location,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
+        Self {
+            severity: Severity::Error,
+            rule: rule.to_owned(),
+            message: message.into(),
+            location,
+            fix: fix.into(),
+        }
     }
 
-    pub fn warning(rule: &str, location: Location, message: impl Into<String>, fix: impl Into<String>) -> Self {
-        Self { severity: Severity::Warning, rule: rule.to_owned(), message: message.into(), location, fix: fix.into() }
+    pub fn warning(
+        rule: &str,
+        location: Location,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
+        Self {
+            severity: Severity::Warning,
+            rule: rule.to_owned(),
+            message: message.into(),
+            location,
+            fix: fix.into(),
+        }
     }
 
     pub fn is_error(&self) -> bool {

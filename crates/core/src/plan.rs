@@ -65,7 +65,12 @@ pub struct AttributeChange {
 
 impl AttributeChange {
     pub fn new(name: impl Into<String>, before: Option<Value>, after: Option<Value>) -> Self {
-        Self { name: name.into(), before, after, known_after_apply: false }
+        Self {
+            name: name.into(),
+            before,
+            after,
+            known_after_apply: false,
+        }
     }
 
     pub fn added(name: impl Into<String>, after: impl Into<Value>) -> Self {
@@ -73,7 +78,12 @@ impl AttributeChange {
     }
 
     pub fn after_apply(name: impl Into<String>) -> Self {
-        Self { name: name.into(), before: None, after: None, known_after_apply: true }
+        Self {
+            name: name.into(),
+            before: None,
+            after: None,
+            known_after_apply: true,
+        }
     }
 }
 
@@ -98,8 +108,12 @@ pub struct ResourceChange {
 impl ResourceChange {
     /// Addresses whose outputs this change's operations use: they must be applied first.
     pub fn referenced(&self) -> BTreeSet<Address> {
-        let mut all: BTreeSet<Address> =
-            self.operations.iter().flat_map(references).map(|reference| reference.address).collect();
+        let mut all: BTreeSet<Address> = self
+            .operations
+            .iter()
+            .flat_map(references)
+            .map(|reference| reference.address)
+            .collect();
         all.remove(&self.address);
         all
     }
@@ -126,7 +140,11 @@ pub struct Note {
 
 impl Note {
     pub fn new(level: NoteLevel, address: Option<Address>, message: impl Into<String>) -> Self {
-        Self { level, address, message: message.into() }
+        Self {
+            level,
+            address,
+            message: message.into(),
+        }
     }
 }
 
@@ -233,19 +251,30 @@ pub enum OrderError {
 
 /// Orders changes so that dependencies run first (Kahn's algorithm, stable by plan order).
 pub fn apply_order(changes: &[ResourceChange]) -> Result<Vec<usize>, OrderError> {
-    let index: BTreeMap<&Address, usize> = changes.iter().enumerate().map(|(i, c)| (&c.address, i)).collect();
+    let index: BTreeMap<&Address, usize> = changes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (&c.address, i))
+        .collect();
     let mut waiting_on: Vec<BTreeSet<usize>> = Vec::with_capacity(changes.len());
     for change in changes {
         // A declared dependency outside the plan already exists and needs nothing; a referenced
         // output must be produced by a change of this plan.
-        let mut deps: BTreeSet<usize> = change.depends_on.iter().filter_map(|d| index.get(d).copied()).collect();
+        let mut deps: BTreeSet<usize> = change
+            .depends_on
+            .iter()
+            .filter_map(|d| index.get(d).copied())
+            .collect();
         for dependency in change.referenced() {
             match index.get(&dependency) {
                 Some(&i) => {
                     deps.insert(i);
                 }
                 None => {
-                    return Err(OrderError::MissingDependency { from: change.address.clone(), to: dependency });
+                    return Err(OrderError::MissingDependency {
+                        from: change.address.clone(),
+                        to: dependency,
+                    });
                 }
             }
         }
@@ -255,15 +284,18 @@ pub fn apply_order(changes: &[ResourceChange]) -> Result<Vec<usize>, OrderError>
     let mut order = Vec::with_capacity(changes.len());
     let mut done = vec![false; changes.len()];
     while order.len() < changes.len() {
-        let ready = (0..changes.len()).find(|&i| !done[i] && waiting_on[i].iter().all(|&d| done[d]));
+        let ready =
+            (0..changes.len()).find(|&i| !done[i] && waiting_on[i].iter().all(|&d| done[d]));
         match ready {
             Some(i) => {
                 done[i] = true;
                 order.push(i);
             }
             None => {
-                let stuck: Vec<String> =
-                    (0..changes.len()).filter(|&i| !done[i]).map(|i| changes[i].address.to_string()).collect();
+                let stuck: Vec<String> = (0..changes.len())
+                    .filter(|&i| !done[i])
+                    .map(|i| changes[i].address.to_string())
+                    .collect();
                 return Err(OrderError::Cycle(stuck.join(", ")));
             }
         }
@@ -292,9 +324,21 @@ mod tests {
     #[test]
     fn references_order_changes_across_domains() {
         let key = Address::new("kms_key", "alerts");
-        let topic = change("sns_topic", "alerts", vec![json!({"kms_master_key_id": Reference::new(key.clone(), "arn").to_value()})]);
-        let alias = change("kms_alias", "alias/alerts", vec![json!({"key": Reference::new(key.clone(), "key_id").to_value()})]);
-        let changes = vec![topic, alias, change("kms_key", "alerts", vec![json!({"op": "CreateKey"})])];
+        let topic = change(
+            "sns_topic",
+            "alerts",
+            vec![json!({"kms_master_key_id": Reference::new(key.clone(), "arn").to_value()})],
+        );
+        let alias = change(
+            "kms_alias",
+            "alias/alerts",
+            vec![json!({"key": Reference::new(key.clone(), "key_id").to_value()})],
+        );
+        let changes = vec![
+            topic,
+            alias,
+            change("kms_key", "alerts", vec![json!({"op": "CreateKey"})]),
+        ];
         assert_eq!(apply_order(&changes).expect("acyclic"), vec![2, 0, 1]);
     }
 
@@ -313,8 +357,18 @@ mod tests {
         let key = Address::new("kms_key", "x");
         let mut declared = change("kms_alias", "alias/x", vec![]);
         declared.depends_on.push(key.clone());
-        assert_eq!(apply_order(std::slice::from_ref(&declared)).expect("existing key"), vec![0]);
-        let referencing = change("kms_alias", "alias/x", vec![json!({"key": Reference::new(key, "key_id").to_value()})]);
-        assert!(matches!(apply_order(&[referencing]), Err(OrderError::MissingDependency { .. })));
+        assert_eq!(
+            apply_order(std::slice::from_ref(&declared)).expect("existing key"),
+            vec![0]
+        );
+        let referencing = change(
+            "kms_alias",
+            "alias/x",
+            vec![json!({"key": Reference::new(key, "key_id").to_value()})],
+        );
+        assert!(matches!(
+            apply_order(&[referencing]),
+            Err(OrderError::MissingDependency { .. })
+        ));
     }
 }

@@ -9,24 +9,43 @@ use crate::plan::{PLAN_FORMAT_VERSION, Plan};
 #[derive(Debug, thiserror::Error)]
 pub enum PlanFileError {
     #[error("cannot read plan file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot write plan file {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path} is not a kmsctl plan file (line {line}, column {column}): {message}")]
-    Parse { path: PathBuf, line: usize, column: usize, message: String },
+    Parse {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
     #[error(
         "{path} has plan format version {found}, this kmsctl reads version {expected}: make the plan again with this kmsctl"
     )]
-    Version { path: PathBuf, found: u32, expected: u32 },
+    Version {
+        path: PathBuf,
+        found: u32,
+        expected: u32,
+    },
 }
 
 /// Writes the plan atomically: a reader never sees half a plan.
 pub fn save(plan: &Plan, path: &Path) -> Result<(), PlanFileError> {
-    let write_err = |source| PlanFileError::Write { path: path.to_owned(), source };
+    let write_err = |source| PlanFileError::Write {
+        path: path.to_owned(),
+        source,
+    };
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent).map_err(write_err)?;
     }
-    let mut text = serde_json::to_string_pretty(plan).map_err(|e| write_err(std::io::Error::other(e)))?;
+    let mut text =
+        serde_json::to_string_pretty(plan).map_err(|e| write_err(std::io::Error::other(e)))?;
     text.push('\n');
     let tmp = path.with_extension("json.tmp");
     let mut file = fs::File::create(&tmp).map_err(write_err)?;
@@ -36,9 +55,16 @@ pub fn save(plan: &Plan, path: &Path) -> Result<(), PlanFileError> {
 }
 
 pub fn load(path: &Path) -> Result<Plan, PlanFileError> {
-    let text = fs::read_to_string(path).map_err(|source| PlanFileError::Read { path: path.to_owned(), source })?;
-    let header: serde_json::Value = serde_json::from_str(&text).map_err(|e| parse_error(path, &e))?;
-    let found = header.get("format_version").and_then(serde_json::Value::as_u64).unwrap_or(0);
+    let text = fs::read_to_string(path).map_err(|source| PlanFileError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let header: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| parse_error(path, &e))?;
+    let found = header
+        .get("format_version")
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0);
     if found != u64::from(PLAN_FORMAT_VERSION) {
         return Err(PlanFileError::Version {
             path: path.to_owned(),
@@ -50,7 +76,12 @@ pub fn load(path: &Path) -> Result<Plan, PlanFileError> {
 }
 
 fn parse_error(path: &Path, error: &serde_json::Error) -> PlanFileError {
-    PlanFileError::Parse { path: path.to_owned(), line: error.line(), column: error.column(), message: error.to_string() }
+    PlanFileError::Parse {
+        path: path.to_owned(),
+        line: error.line(),
+        column: error.column(),
+        message: error.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -95,7 +126,10 @@ mod tests {
         let mut old = plan();
         old.format_version = 99;
         save(&old, &path).expect("save");
-        assert!(matches!(load(&path), Err(PlanFileError::Version { found: 99, .. })));
+        assert!(matches!(
+            load(&path),
+            Err(PlanFileError::Version { found: 99, .. })
+        ));
         fs::remove_dir_all(dir).ok();
     }
 }

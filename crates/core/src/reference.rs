@@ -21,13 +21,19 @@ pub struct Reference {
 
 impl Reference {
     pub fn new(address: Address, attribute: impl Into<String>) -> Self {
-        Self { address, attribute: attribute.into() }
+        Self {
+            address,
+            attribute: attribute.into(),
+        }
     }
 
     /// The JSON placeholder stored in a plan.
     pub fn to_value(&self) -> Value {
         let mut map = Map::new();
-        map.insert(REF_KEY.to_owned(), Value::String(format!("{}#{}", self.address, self.attribute)));
+        map.insert(
+            REF_KEY.to_owned(),
+            Value::String(format!("{}#{}", self.address, self.attribute)),
+        );
         Value::Object(map)
     }
 
@@ -83,7 +89,9 @@ pub fn resolve(value: &mut Value, outputs: &Outputs) -> Result<(), ReferenceErro
         let resolved = outputs
             .get(&reference.address)
             .and_then(|attributes| attributes.get(&reference.attribute))
-            .ok_or_else(|| ReferenceError::Unresolved(reference.address.clone(), reference.attribute.clone()))?;
+            .ok_or_else(|| {
+                ReferenceError::Unresolved(reference.address.clone(), reference.attribute.clone())
+            })?;
         *value = Value::String(resolved.clone());
         return Ok(());
     }
@@ -108,9 +116,18 @@ mod tests {
     fn resolves_nested_references() {
         let mut value = json!({"op": "CreateAlias", "key": Reference::new(key(), "key_id").to_value(), "list": [Reference::new(key(), "arn").to_value()]});
         let mut outputs = Outputs::new();
-        outputs.insert(key(), BTreeMap::from([("key_id".into(), "k-1".into()), ("arn".into(), "arn:k-1".into())]));
+        outputs.insert(
+            key(),
+            BTreeMap::from([
+                ("key_id".into(), "k-1".into()),
+                ("arn".into(), "arn:k-1".into()),
+            ]),
+        );
         resolve(&mut value, &outputs).expect("resolves");
-        assert_eq!(value, json!({"op": "CreateAlias", "key": "k-1", "list": ["arn:k-1"]}));
+        assert_eq!(
+            value,
+            json!({"op": "CreateAlias", "key": "k-1", "list": ["arn:k-1"]})
+        );
     }
 
     #[test]
@@ -122,7 +139,8 @@ mod tests {
 
     #[test]
     fn finds_references() {
-        let value = json!([{"a": Reference::new(key(), "arn").to_value()}, {"$ref": "x", "other": 1}]);
+        let value =
+            json!([{"a": Reference::new(key(), "arn").to_value()}, {"$ref": "x", "other": 1}]);
         assert_eq!(references(&value), vec![Reference::new(key(), "arn")]);
     }
 }

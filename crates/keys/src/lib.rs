@@ -1,1 +1,31 @@
+//! kmsctl's KMS domain: observe, diff and apply keys (`kms_key`), aliases (`kms_alias`), key
+//! policies (`kms_key_policy`) and rotation (`kms_key_rotation`) of one environment.
 
+pub mod alias;
+pub mod apply;
+pub mod config;
+pub mod desired;
+pub mod diff;
+pub mod guards;
+pub mod handle;
+pub mod key;
+pub mod key_policy;
+pub mod matching;
+pub mod observe;
+pub mod ops;
+pub mod rotation;
+pub mod spec;
+
+pub use apply::apply_change;
+pub use config::KeyDecl;
+pub use desired::{DesiredError, DesiredKey};
+pub use diff::{KeysDiff, diff, snapshots};
+pub use observe::{Observation, Scope, observe};
+
+/// The name under which this domain keeps its scope in a plan.
+pub const DOMAIN: &str = "kms";
+
+/// Whether a resource kind belongs to this domain.
+pub fn owns(kind: &str) -> bool {
+    [key::KIND, alias::KIND, key_policy::KIND, rotation::KIND].contains(&kind)
+}

@@ -1,0 +1,30 @@
+//! Carrying out one planned change: resolve references, then make each call in order.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_kms::Client;
+use kmsctl_core::{Outputs, ResourceChange, reference};
+
+use crate::ops::{self, ApplyError, KeyOp};
+
+/// Runs the change's operations; returns its outputs (`key_id`, `arn` for a key).
+pub async fn apply_change(
+    client: &Client,
+    change: &ResourceChange,
+    outputs: &Outputs,
+) -> Result<BTreeMap<String, String>, ApplyError> {
+    // Later operations of a change may use what its first one made (DisableKey after CreateKey).
+    let mut known = outputs.clone();
+    let mut produced = BTreeMap::new();
+    for operation in &change.operations {
+        let mut operation = operation.clone();
+        reference::resolve(&mut operation, &known)
+            .map_err(|e| ApplyError::Malformed(e.to_string()))?;
+        let op: KeyOp =
+            serde_json::from_value(operation).map_err(|e| ApplyError::Malformed(e.to_string()))?;
+        let result = ops::run(client, op).await?;
+        produced.extend(result);
+        known.insert(change.address.clone(), produced.clone());
+    }
+    Ok(produced)
+}

@@ -1,0 +1,337 @@
+//! The desired state of an environment's keys: `[[key]]` entries resolved against the
+//! environment (defaults, merged tags, templated and parsed policies).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use kmsctl_core::environment::EnvironmentSettings;
+use kmsctl_core::policy::{self, PolicyDocument};
+use kmsctl_core::source::SourceFile;
+use kmsctl_core::{Location, template};
+use toml::Spanned;
+
+use crate::config::{DeclaredState, KeyDecl};
+use crate::spec;
+
+/// Tags kmsctl writes on every key it creates or adopts.
+pub const TAG_MANAGED: &str = "kmsctl:managed";
+pub const TAG_ENVIRONMENT: &str = "kmsctl:environment";
+pub const TAG_ID: &str = "kmsctl:id";
+pub const DEFAULT_DELETION_WINDOW_DAYS: i64 = 30;
+pub const DEFAULT_ROTATION_PERIOD_DAYS: i64 = 365;
+
+/// A key policy after templating, with the file it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredPolicy {
+    /// The policy file, relative to the project root; `None` for AWS's default key policy.
+    pub file: Option<PathBuf>,
+    pub text: String,
+    pub document: PolicyDocument,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredRotation {
+    pub enabled: bool,
+    pub period_days: i64,
+}
+
+/// Where each guarded field of a key is declared.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct KeyLocations {
+    pub key: Location,
+    pub deletion_window: Option<Location>,
+    pub rotation: Option<Location>,
+    pub rotation_period: Option<Location>,
+    pub spec: Option<Location>,
+    pub usage: Option<Location>,
+    pub tags: BTreeMap<String, Location>,
+    pub aliases: BTreeMap<String, Location>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredKey {
+    /// `{environment}/{function}/{team}/{purpose}`: the `kmsctl:id` tag.
+    pub id: String,
+    /// `{function}-{team}-{purpose}`: the name in resource addresses.
+    pub name: String,
+    pub alias: String,
+    pub extra_aliases: Vec<String>,
+    pub description: String,
+    pub spec: String,
+    pub usage: String,
+    pub origin: String,
+    pub multi_region: bool,
+    pub policy: DesiredPolicy,
+    /// `None` for keys AWS cannot rotate automatically.
+    pub rotation: Option<DesiredRotation>,
+    /// Rotation was asked for on a key that cannot rotate (a guard reports it).
+    pub rotation_unsupported: bool,
+    pub deletion_window_days: i64,
+    pub state: DeclaredState,
+    pub adopt: bool,
+    /// Environment tags, the key's own tags and kmsctl's tags.
+    pub tags: BTreeMap<String, String>,
+    pub locations: KeyLocations,
+}
+
+impl DesiredKey {
+    pub fn all_aliases(&self) -> impl Iterator<Item = &String> {
+        std::iter::once(&self.alias).chain(&self.extra_aliases)
+    }
+}
+
+/// A configuration error: the file and line, what is wrong, and how to fix it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{location}: {message}")]
+pub struct DesiredError {
+    pub location: Location,
+    pub message: String,
+    pub help: String,
+}
+
+/// One `[[key]]` entry with the file it was read from.
+pub struct DeclaredKey<'a> {
+    pub file: &'a SourceFile,
+    pub decl: &'a Spanned<KeyDecl>,
+}
+
+/// Resolves every declared key. `root` is the project root; policies live in `root/policies/kms/`.
+pub fn build(
+    root: &Path,
+    env: &EnvironmentSettings,
+    declared: &[DeclaredKey<'_>],
+) -> Result<Vec<DesiredKey>, DesiredError> {
+    let variables = env.template_variables();
+    declared
+        .iter()
+        .map(|d| build_key(root, env, &variables, d.file, d.decl))
+        .collect()
+}
+
+fn build_key(
+    root: &Path,
+    env: &EnvironmentSettings,
+    variables: &BTreeMap<String, String>,
+    file: &SourceFile,
+    spanned: &Spanned<KeyDecl>,
+) -> Result<DesiredKey, DesiredError> {
+    let decl = spanned.get_ref();
+    let at = |span: std::ops::Range<usize>| file.location(span);
+    let (function, team, purpose) = (
+        decl.function.get_ref(),
+        decl.team.get_ref(),
+        decl.purpose.get_ref(),
+    );
+    for part in [&decl.function, &decl.team, &decl.purpose] {
+        let valid = !part.get_ref().is_empty()
+            && part
+                .get_ref()
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !valid {
+            return Err(DesiredError {
+                location: at(part.span()),
+                message: format!("{:?} is not a valid name part", part.get_ref()),
+                help: "function, team and purpose name the key's alias and address: use letters, digits, '_' and '-'".into(),
+            });
+        }
+    }
+    let id = format!("{}/{function}/{team}/{purpose}", env.name);
+    let name = format!("{function}-{team}-{purpose}");
+    let spec = decl
+        .spec
+        .as_ref()
+        .map_or(spec::DEFAULT_SPEC.to_owned(), |s| s.get_ref().clone());
+    let usage = match &decl.usage {
+        Some(usage) => usage.get_ref().clone(),
+        None => spec::default_usage(&spec)
+            .unwrap_or("ENCRYPT_DECRYPT")
+            .to_owned(),
+    };
+    let origin = "AWS_KMS".to_owned();
+    let rotatable = spec::rotatable(&spec, &origin);
+    let asked_rotation = decl.enable_key_rotation.as_ref().map(|r| *r.get_ref());
+    let default_period =
+        DEFAULT_ROTATION_PERIOD_DAYS.min(env.rules.max_rotation_period_days.max(90));
+    let rotation = rotatable.then(|| DesiredRotation {
+        enabled: asked_rotation.unwrap_or(true),
+        period_days: decl
+            .rotation_period_in_days
+            .as_ref()
+            .map_or(default_period, |p| *p.get_ref()),
+    });
+
+    let mut tags = env.tags.clone();
+    let mut tag_locations = BTreeMap::new();
+    for (key, value) in &decl.tags {
+        tags.insert(key.get_ref().clone(), value.get_ref().clone());
+        tag_locations.insert(key.get_ref().clone(), at(key.span()));
+    }
+    tags.insert(TAG_MANAGED.into(), "true".into());
+    tags.insert(TAG_ENVIRONMENT.into(), env.name.clone());
+    tags.insert(TAG_ID.into(), id.clone());
+
+    let alias = decl
+        .alias
+        .as_ref()
+        .map_or(format!("alias/{}-{name}", env.name), |a| {
+            a.get_ref().clone()
+        });
+    let mut alias_locations = BTreeMap::new();
+    alias_locations.insert(
+        alias.clone(),
+        decl.alias
+            .as_ref()
+            .map_or_else(|| at(spanned.span()), |a| at(a.span())),
+    );
+    for extra in &decl.aliases {
+        alias_locations.insert(extra.get_ref().clone(), at(extra.span()));
+    }
+
+    let policy = match &decl.policy {
+        Some(name) => load_policy(root, variables, file, name)?,
+        None => default_policy(env),
+    };
+
+    Ok(DesiredKey {
+        id,
+        name,
+        alias,
+        extra_aliases: decl.aliases.iter().map(|a| a.get_ref().clone()).collect(),
+        description: decl
+            .description
+            .clone()
+            .unwrap_or_else(|| format!("{purpose} key for {team} {function} ({})", env.name)),
+        spec,
+        usage,
+        origin,
+        multi_region: decl.multi_region.as_ref().is_some_and(|m| *m.get_ref()),
+        policy,
+        rotation,
+        rotation_unsupported: !rotatable && asked_rotation == Some(true),
+        deletion_window_days: decl
+            .deletion_window_in_days
+            .as_ref()
+            .map_or(DEFAULT_DELETION_WINDOW_DAYS, |d| *d.get_ref()),
+        state: decl
+            .state
+            .as_ref()
+            .map_or(DeclaredState::Enabled, |s| *s.get_ref()),
+        adopt: decl.adopt,
+        tags,
+        locations: KeyLocations {
+            key: at(spanned.span()),
+            deletion_window: decl.deletion_window_in_days.as_ref().map(|d| at(d.span())),
+            rotation: decl.enable_key_rotation.as_ref().map(|r| at(r.span())),
+            rotation_period: decl.rotation_period_in_days.as_ref().map(|p| at(p.span())),
+            spec: decl.spec.as_ref().map(|s| at(s.span())),
+            usage: decl.usage.as_ref().map(|u| at(u.span())),
+            tags: tag_locations,
+            aliases: alias_locations,
+        },
+    })
+}
+
+/// Reads `policies/kms/NAME`, refusing paths that leave the project root, then templates and
+/// parses it. Errors point into the policy file where they can.
+fn load_policy(
+    root: &Path,
+    variables: &BTreeMap<String, String>,
+    file: &SourceFile,
+    name: &Spanned<String>,
+) -> Result<DesiredPolicy, DesiredError> {
+    let declared_at = file.location(name.span());
+    let relative = Path::new("policies/kms").join(name.get_ref());
+    let path = root.join(&relative);
+    let fail = |location: Location, message: String, help: &str| DesiredError {
+        location,
+        message,
+        help: help.to_owned(),
+    };
+    let canonical_root = root.canonicalize().unwrap_or_else(|_| root.to_owned());
+    let canonical = match path.canonicalize() {
+        Ok(canonical) => canonical,
+        Err(_) if !escapes(name.get_ref()) => {
+            return Err(fail(
+                declared_at,
+                format!("policy file {} does not exist", relative.display()),
+                "`policy` names a JSON file under policies/kms/ in the project root: create it or fix the name",
+            ));
+        }
+        Err(_) => path.clone(),
+    };
+    if escapes(name.get_ref()) || !canonical.starts_with(&canonical_root) {
+        return Err(fail(
+            declared_at,
+            format!("policy path {:?} leaves the project root", name.get_ref()),
+            "name a file under policies/kms/ without '..' or an absolute path",
+        ));
+    }
+    let raw = std::fs::read_to_string(&canonical).map_err(|e| {
+        fail(
+            declared_at.clone(),
+            format!("cannot read policy file {}: {e}", relative.display()),
+            "check the file's permissions",
+        )
+    })?;
+    let text = template::render_json_strings(&raw, variables).map_err(|e| {
+        let line = match &e {
+            template::TemplateError::Unknown { line, .. }
+            | template::TemplateError::Unterminated { line, .. }
+            | template::TemplateError::InvalidName { line, .. } => *line,
+        };
+        fail(
+            Location::at_line(relative.clone(), line),
+            e.to_string(),
+            "declare the variable under [variables] in environment.toml, or use a built-in: account_id, region, environment, partition",
+        )
+    })?;
+    let document = policy::parse(&text).map_err(|e| {
+        fail(
+            Location::at_line(relative.clone(), e.line),
+            format!("invalid policy JSON: {e}"),
+            "a key policy is a JSON object with Version and Statement",
+        )
+    })?;
+    Ok(DesiredPolicy {
+        file: Some(relative),
+        text,
+        document,
+    })
+}
+
+fn escapes(name: &str) -> bool {
+    Path::new(name).is_absolute()
+        || Path::new(name)
+            .components()
+            .any(|c| matches!(c, std::path::Component::ParentDir))
+}
+
+/// AWS's default key policy: the account's principals get whatever their IAM policies allow.
+fn default_policy(env: &EnvironmentSettings) -> DesiredPolicy {
+    let partition = kmsctl_core::environment::partition_of(&env.region);
+    let text = format!(
+        r#"{{
+  "Version": "2012-10-17",
+  "Id": "key-default-1",
+  "Statement": [
+    {{
+      "Sid": "Enable IAM User Permissions",
+      "Effect": "Allow",
+      "Principal": {{ "AWS": "arn:{partition}:iam::{}:root" }},
+      "Action": "kms:*",
+      "Resource": "*"
+    }}
+  ]
+}}
+"#,
+        env.account_id
+    );
+    // The text above is valid by construction; a parse failure would be a bug in this function.
+    let document = policy::parse(&text).expect("the default key policy is valid JSON");
+    DesiredPolicy {
+        file: None,
+        text,
+        document,
+    }
+}

@@ -1,0 +1,236 @@
+//! The keys part of a plan: a pure function of the desired keys and the observed account.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use kmsctl_core::{Address, Finding, Note, NoteLevel, ResourceChange};
+use serde_json::Value;
+
+use crate::config::DeclaredState;
+use crate::desired::DesiredKey;
+use crate::handle::KeyHandle;
+use crate::matching::{Found, find};
+use crate::observe::{Observation, ObservedKey, Scope};
+use crate::rotation::LiveRotation;
+use crate::{alias, key, key_policy, rotation};
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KeysDiff {
+    pub changes: Vec<ResourceChange>,
+    pub notes: Vec<Note>,
+    /// Errors found only with the live state (an alias on an unmanaged key, an immutable
+    /// attribute changed): they refuse the plan like the offline guards.
+    pub findings: Vec<Finding>,
+}
+
+pub fn diff(environment: &str, keys: &[DesiredKey], observation: &Observation) -> KeysDiff {
+    let mut out = KeysDiff::default();
+    for desired in keys {
+        match find(observation, &desired.id, &desired.alias) {
+            Found::Absent if desired.state == DeclaredState::PendingDeletion => out.notes.push(Note::new(
+                NoteLevel::Info,
+                Some(key::address(desired)),
+                format!("key {} is declared pending_deletion and AWS has deleted it: remove its [[key]] entry", desired.id),
+            )),
+            Found::Absent => create(desired, observation, environment, &mut out),
+            Found::Managed(live) => existing(desired, live, false, observation, environment, &mut out),
+            Found::Unmanaged(live) if desired.adopt => existing(desired, live, true, observation, environment, &mut out),
+            Found::Unmanaged(live) => out.findings.push(Finding::error(
+                "alias-unmanaged-key",
+                desired.locations.key.clone(),
+                format!("alias {} points to key {}, which kmsctl does not manage", desired.alias, live.key_id),
+                "set adopt = true on this [[key]] to take the key over (kmsctl tags it, then manages it), or choose another alias",
+            )),
+            Found::Conflict(live, other) => out.findings.push(Finding::error(
+                "alias-conflict",
+                desired.locations.key.clone(),
+                format!("alias {} points to key {}, which kmsctl manages as {other}", desired.alias, live.key_id),
+                "give this key another alias, or fix the entry that declares the other key",
+            )),
+            Found::Duplicate(found) => out.findings.push(Finding::error(
+                "duplicate-key",
+                desired.locations.key.clone(),
+                format!(
+                    "{} live keys carry kmsctl:id = {}: {}",
+                    found.len(),
+                    desired.id,
+                    found.iter().map(|k| k.key_id.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+                "keep one: schedule the others for deletion in AWS (or remove their kmsctl:* tags), then plan again",
+            )),
+            Found::Unreadable(key_id, reason) => out.findings.push(Finding::error(
+                "key-unreadable",
+                desired.locations.key.clone(),
+                format!("alias {} points to key {key_id}, which kmsctl cannot read: {reason}", desired.alias),
+                "let the deployer role call kms:DescribeKey, kms:GetKeyPolicy and kms:ListResourceTags on the key",
+            )),
+        }
+    }
+    report_orphans(environment, keys, observation, &mut out.notes);
+    out
+}
+
+fn create(desired: &DesiredKey, observation: &Observation, environment: &str, out: &mut KeysDiff) {
+    let change = key::create(desired);
+    let address = change.address.clone();
+    out.changes.push(change);
+    let handle = KeyHandle::New(address.clone());
+    if desired.state == DeclaredState::Enabled {
+        out.changes.extend(rotation::diff(
+            desired,
+            None,
+            &handle,
+            Some(&address),
+            &mut out.notes,
+        ));
+    }
+    aliases(
+        desired,
+        &handle,
+        observation,
+        Some(&address),
+        environment,
+        out,
+    );
+}
+
+fn existing(
+    desired: &DesiredKey,
+    live: &ObservedKey,
+    adopt: bool,
+    observation: &Observation,
+    environment: &str,
+    out: &mut KeysDiff,
+) {
+    let immutable = key::immutable_findings(desired, live);
+    if !immutable.is_empty() {
+        out.findings.extend(immutable);
+        return;
+    }
+    let key_change = key::update(desired, live, adopt);
+    let depends_on = key_change.as_ref().map(|c| c.address.clone());
+    out.changes.extend(key_change);
+    if desired.state == DeclaredState::PendingDeletion {
+        return;
+    }
+    let handle = KeyHandle::Existing(live.key_id.clone());
+    out.changes
+        .extend(key_policy::diff(desired, live, depends_on.as_ref()));
+    if desired.state == DeclaredState::Disabled {
+        if desired.rotation.is_some() {
+            out.notes.push(Note::new(
+                NoteLevel::Verbose,
+                Some(rotation::address(desired)),
+                "rotation is not compared while the key is declared disabled (AWS changes rotation on enabled keys only)",
+            ));
+        }
+    } else {
+        let live_rotation = live.rotation_enabled.map(|enabled| LiveRotation {
+            enabled,
+            period_days: live.rotation_period_days,
+        });
+        if live_rotation.is_some() || desired.rotation.is_none() {
+            out.changes.extend(rotation::diff(
+                desired,
+                live_rotation,
+                &handle,
+                depends_on.as_ref(),
+                &mut out.notes,
+            ));
+        } else {
+            out.notes.push(Note::new(
+                NoteLevel::Info,
+                Some(rotation::address(desired)),
+                "AWS did not report this key's rotation status; it is compared on the next plan",
+            ));
+        }
+    }
+    aliases(
+        desired,
+        &handle,
+        observation,
+        depends_on.as_ref(),
+        environment,
+        out,
+    );
+    let declared: BTreeSet<&String> = desired.all_aliases().collect();
+    for extra in live.aliases.iter().filter(|a| !declared.contains(a)) {
+        out.notes.push(Note::new(
+            NoteLevel::Info,
+            Some(key::address(desired)),
+            format!(
+                "alias {extra} also points to this key but is not declared; kmsctl leaves it alone"
+            ),
+        ));
+    }
+}
+
+fn aliases(
+    desired: &DesiredKey,
+    handle: &KeyHandle,
+    observation: &Observation,
+    depends_on: Option<&Address>,
+    environment: &str,
+    out: &mut KeysDiff,
+) {
+    for name in desired.all_aliases() {
+        match alias::diff(desired, name, handle, observation, depends_on, environment) {
+            Ok(change) => out.changes.extend(change),
+            Err(finding) => out.findings.push(finding),
+        }
+    }
+}
+
+/// Managed keys of this environment that no file declares any more: reported, never deleted.
+fn report_orphans(
+    environment: &str,
+    keys: &[DesiredKey],
+    observation: &Observation,
+    notes: &mut Vec<Note>,
+) {
+    let declared: BTreeSet<&str> = keys.iter().map(|k| k.id.as_str()).collect();
+    for live in observation.keys.values() {
+        let Some(id) = live.managed_id() else {
+            continue;
+        };
+        if live.managed_environment() != Some(environment)
+            || declared.contains(id)
+            || live.pending_deletion()
+        {
+            continue;
+        }
+        notes.push(Note::new(
+            NoteLevel::Warning,
+            None,
+            format!(
+                "orphaned key {} (kmsctl:id {id}) is managed by this environment but no file declares it; kmsctl leaves it alone. \
+                 To delete it, declare it again with state = \"pending_deletion\"",
+                live.key_id
+            ),
+        ));
+    }
+}
+
+/// The observed state of each resource a plan can touch, for its fingerprint: the key for the
+/// key, its policy and its rotation; the target for an alias. `None` when it does not exist.
+pub fn snapshots(scope: &Scope, observation: &Observation) -> BTreeMap<Address, Option<Value>> {
+    let mut out = BTreeMap::new();
+    for declared in &scope.keys {
+        let primary = declared.aliases.first().map_or("", String::as_str);
+        let found = find(observation, &declared.id, primary);
+        let snapshot = match &found {
+            Found::Duplicate(keys) => serde_json::to_value(keys).ok(),
+            Found::Unreadable(id, _) => Some(Value::from(id.clone())),
+            other => other.key().and_then(|k| serde_json::to_value(k).ok()),
+        };
+        for kind in [key::KIND, key_policy::KIND, rotation::KIND] {
+            out.insert(Address::new(kind, declared.name.clone()), snapshot.clone());
+        }
+        for name in &declared.aliases {
+            out.insert(
+                alias::address(name),
+                observation.key_of_alias(name).map(Value::from),
+            );
+        }
+    }
+    out
+}

@@ -1,0 +1,336 @@
+//! Offline guards on the desired keys: the framework's controls and AWS's own limits, checked
+//! before any AWS call. `validate` and `plan` both run them; an error refuses the plan.
+
+use std::collections::BTreeMap;
+
+use kmsctl_core::environment::Rules;
+use kmsctl_core::policy;
+use kmsctl_core::{Finding, Location};
+
+use crate::config::DeclaredState;
+use crate::desired::{DesiredKey, TAG_ENVIRONMENT, TAG_ID, TAG_MANAGED};
+use crate::spec;
+
+const MAX_TAGS: usize = 50;
+const MAX_TAG_KEY: usize = 128;
+const MAX_TAG_VALUE: usize = 256;
+const MAX_ALIAS: usize = 256;
+const KMSCTL_TAGS: [&str; 3] = [TAG_MANAGED, TAG_ENVIRONMENT, TAG_ID];
+
+/// Every guard over every key of one environment.
+pub fn check(env_name: &str, rules: &Rules, keys: &[DesiredKey]) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for key in keys {
+        check_spec(key, &mut findings);
+        check_deletion_window(key, rules, &mut findings);
+        check_rotation(key, rules, &mut findings);
+        check_tags(key, env_name, rules, &mut findings);
+        for alias in key.all_aliases() {
+            check_alias(key, alias, &mut findings);
+        }
+        let policy_file = key
+            .policy
+            .file
+            .clone()
+            .unwrap_or_else(|| "(default key policy)".into());
+        findings.extend(policy::check_key_policy(
+            &key.policy.document,
+            key.policy.text.len(),
+            &policy_file,
+        ));
+    }
+    check_unique(keys, &mut findings);
+    findings
+}
+
+fn at(location: Option<&Location>, key: &DesiredKey) -> Location {
+    location
+        .cloned()
+        .unwrap_or_else(|| key.locations.key.clone())
+}
+
+fn check_spec(key: &DesiredKey, findings: &mut Vec<Finding>) {
+    match spec::usages(&key.spec) {
+        None => findings.push(Finding::error(
+            "key-spec",
+            at(key.locations.spec.as_ref(), key),
+            format!("key {}: unknown key spec {:?}", key.id, key.spec),
+            format!(
+                "use one of: {}",
+                spec::known_specs().collect::<Vec<_>>().join(", ")
+            ),
+        )),
+        Some(usages) if !usages.contains(&key.usage.as_str()) => findings.push(Finding::error(
+            "key-spec",
+            at(
+                key.locations.usage.as_ref().or(key.locations.spec.as_ref()),
+                key,
+            ),
+            format!(
+                "key {}: usage {:?} is not allowed for spec {}",
+                key.id, key.usage, key.spec
+            ),
+            format!("use one of: {}", usages.join(", ")),
+        )),
+        Some(_) => {}
+    }
+}
+
+fn check_deletion_window(key: &DesiredKey, rules: &Rules, findings: &mut Vec<Finding>) {
+    let days = key.deletion_window_days;
+    let location = at(key.locations.deletion_window.as_ref(), key);
+    if !(7..=30).contains(&days) {
+        findings.push(Finding::error(
+            "deletion-window",
+            location,
+            format!(
+                "key {}: deletion_window_in_days = {days} is outside AWS's 7–30 days",
+                key.id
+            ),
+            format!(
+                "set deletion_window_in_days between {} and 30",
+                rules.min_deletion_window_days.max(7)
+            ),
+        ));
+    } else if days < rules.min_deletion_window_days {
+        findings.push(Finding::error(
+            "deletion-window",
+            location,
+            format!(
+                "key {}: deletion_window_in_days = {days} is below the environment's minimum of {} days (control 3.4.1)",
+                key.id, rules.min_deletion_window_days
+            ),
+            format!("set deletion_window_in_days to at least {} (or remove it: the default is 30)", rules.min_deletion_window_days),
+        ));
+    }
+}
+
+fn check_rotation(key: &DesiredKey, rules: &Rules, findings: &mut Vec<Finding>) {
+    if key.rotation_unsupported {
+        findings.push(Finding::error(
+            "rotation-unsupported",
+            at(key.locations.rotation.as_ref(), key),
+            format!("key {}: AWS cannot rotate {} keys of origin {} automatically", key.id, key.spec, key.origin),
+            "remove enable_key_rotation: automatic rotation exists only for SYMMETRIC_DEFAULT keys with origin AWS_KMS",
+        ));
+    }
+    let Some(rotation) = &key.rotation else {
+        return;
+    };
+    if rules.require_rotation && !rotation.enabled && key.state != DeclaredState::PendingDeletion {
+        findings.push(Finding::error(
+            "rotation-required",
+            at(key.locations.rotation.as_ref(), key),
+            format!("key {}: automatic rotation is off, but the environment requires it (control 3.3.1)", key.id),
+            "set enable_key_rotation = true (or remove it: rotation is on by default)",
+        ));
+    }
+    let period = rotation.period_days;
+    let location = at(key.locations.rotation_period.as_ref(), key);
+    if !(90..=2560).contains(&period) {
+        findings.push(Finding::error(
+            "rotation-period",
+            location,
+            format!(
+                "key {}: rotation_period_in_days = {period} is outside AWS's 90–2560 days",
+                key.id
+            ),
+            format!(
+                "set rotation_period_in_days between 90 and {}",
+                rules.max_rotation_period_days.clamp(90, 2560)
+            ),
+        ));
+    } else if period > rules.max_rotation_period_days {
+        findings.push(Finding::error(
+            "rotation-period",
+            location,
+            format!(
+                "key {}: rotation_period_in_days = {period} exceeds the environment's maximum of {} days",
+                key.id, rules.max_rotation_period_days
+            ),
+            format!("set rotation_period_in_days to at most {}", rules.max_rotation_period_days),
+        ));
+    }
+}
+
+fn check_tags(key: &DesiredKey, env_name: &str, rules: &Rules, findings: &mut Vec<Finding>) {
+    let tag_at = |name: &str| {
+        key.locations
+            .tags
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| key.locations.key.clone())
+    };
+    for required in &rules.required_tags {
+        if !key.tags.contains_key(required) {
+            findings.push(Finding::error(
+                "required-tags",
+                key.locations.key.clone(),
+                format!("key {}: required tag {required:?} is missing (control 3.1.1)", key.id),
+                format!("add {required} = \"...\" under [key.tags], or under [tags] in environment.toml for every key"),
+            ));
+        }
+    }
+    match key.tags.get(&rules.environment_tag) {
+        Some(value) if value != env_name => findings.push(Finding::error(
+            "environment-tag",
+            tag_at(&rules.environment_tag),
+            format!(
+                "key {}: tag {} = {value:?} must equal the environment name {env_name:?} (the boundary policies rely on it)",
+                key.id, rules.environment_tag
+            ),
+            format!("set {} = \"{env_name}\"", rules.environment_tag),
+        )),
+        _ => {}
+    }
+    if key.tags.len() > MAX_TAGS {
+        findings.push(Finding::error(
+            "tag-limits",
+            key.locations.key.clone(),
+            format!(
+                "key {}: {} tags, AWS allows at most {MAX_TAGS} (kmsctl adds 3 of its own)",
+                key.id,
+                key.tags.len()
+            ),
+            "remove tags",
+        ));
+    }
+    let user_tags: BTreeMap<_, _> = key
+        .tags
+        .iter()
+        .filter(|(k, _)| !KMSCTL_TAGS.contains(&k.as_str()))
+        .collect();
+    for (name, value) in user_tags {
+        let location = tag_at(name);
+        if name.is_empty() || name.chars().count() > MAX_TAG_KEY {
+            findings.push(Finding::error(
+                "tag-limits",
+                location.clone(),
+                format!(
+                    "key {}: tag key {name:?} must be 1–{MAX_TAG_KEY} characters",
+                    key.id
+                ),
+                "shorten the tag key",
+            ));
+        }
+        if value.chars().count() > MAX_TAG_VALUE {
+            findings.push(Finding::error(
+                "tag-limits",
+                location.clone(),
+                format!(
+                    "key {}: the value of tag {name:?} is longer than {MAX_TAG_VALUE} characters",
+                    key.id
+                ),
+                "shorten the tag value",
+            ));
+        }
+        if name.to_ascii_lowercase().starts_with("aws:") {
+            findings.push(Finding::error(
+                "tag-limits",
+                location.clone(),
+                format!(
+                    "key {}: tag key {name:?} uses the reserved prefix aws:",
+                    key.id
+                ),
+                "rename the tag: AWS reserves the aws: prefix",
+            ));
+        }
+        if name.starts_with("kmsctl:") {
+            findings.push(Finding::error(
+                "tag-reserved",
+                location,
+                format!(
+                    "key {}: tag key {name:?} uses the prefix kmsctl:, which kmsctl manages itself",
+                    key.id
+                ),
+                "rename the tag",
+            ));
+        }
+    }
+}
+
+/// AWS's alias rules: `alias/` prefix, not `alias/aws/`, `[A-Za-z0-9/_-]`, at most 256 characters.
+pub fn alias_problem(alias: &str) -> Option<String> {
+    if !alias.starts_with("alias/") || alias.len() == "alias/".len() {
+        Some("must start with alias/ followed by a name".into())
+    } else if alias.starts_with("alias/aws/") {
+        Some("alias/aws/ is reserved for AWS managed keys".into())
+    } else if alias.len() > MAX_ALIAS {
+        Some(format!("is longer than {MAX_ALIAS} characters"))
+    } else if let Some(bad) = alias
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-')))
+    {
+        Some(format!(
+            "contains {bad:?}; only letters, digits, '/', '_' and '-' are allowed"
+        ))
+    } else {
+        None
+    }
+}
+
+fn check_alias(key: &DesiredKey, alias: &str, findings: &mut Vec<Finding>) {
+    if let Some(problem) = alias_problem(alias) {
+        findings.push(Finding::error(
+            "alias-name",
+            key.locations
+                .aliases
+                .get(alias)
+                .cloned()
+                .unwrap_or_else(|| key.locations.key.clone()),
+            format!("key {}: alias {alias:?} {problem}", key.id),
+            "use alias/NAME with letters, digits, '/', '_' and '-', not under alias/aws/",
+        ));
+    }
+}
+
+fn check_unique(keys: &[DesiredKey], findings: &mut Vec<Finding>) {
+    let mut ids: BTreeMap<&str, &DesiredKey> = BTreeMap::new();
+    let mut aliases: BTreeMap<&str, &DesiredKey> = BTreeMap::new();
+    for key in keys {
+        if let Some(first) = ids.insert(&key.id, key) {
+            findings.push(Finding::error(
+                "key-unique",
+                key.locations.key.clone(),
+                format!(
+                    "key {} is declared twice (first at {})",
+                    key.id, first.locations.key
+                ),
+                "give each key a distinct function, team or purpose",
+            ));
+        }
+        for alias in key.all_aliases() {
+            if let Some(first) = aliases.insert(alias, key) {
+                findings.push(Finding::error(
+                    "alias-unique",
+                    key.locations
+                        .aliases
+                        .get(alias)
+                        .cloned()
+                        .unwrap_or_else(|| key.locations.key.clone()),
+                    format!(
+                        "alias {alias} is declared for {} and {}: an alias points to one key",
+                        first.id, key.id
+                    ),
+                    "remove one of the two",
+                ));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alias_rules() {
+        assert_eq!(alias_problem("alias/prod-db-payments-encryption"), None);
+        assert!(alias_problem("alias/aws/x").is_some_and(|p| p.contains("reserved")));
+        assert!(alias_problem("prod").is_some());
+        assert!(alias_problem("alias/").is_some());
+        assert!(alias_problem("alias/a b").is_some_and(|p| p.contains("' '")));
+        assert!(alias_problem(&format!("alias/{}", "a".repeat(251))).is_some());
+        assert!(alias_problem(&format!("alias/{}", "a".repeat(250))).is_none());
+    }
+}

@@ -1,0 +1,56 @@
+//! Finding the live key of a declared key without a state file: through its alias, or failing
+//! that through its `kmsctl:id` tag (a crash between CreateKey and CreateAlias leaves a tagged
+//! key without alias; it is found and finished, not duplicated).
+
+use crate::observe::{Observation, ObservedKey};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Found<'a> {
+    /// No live key: it will be created.
+    Absent,
+    /// The key kmsctl manages under this id.
+    Managed(&'a ObservedKey),
+    /// The alias points to a key without kmsctl's tags (adoptable with `adopt = true`).
+    Unmanaged(&'a ObservedKey),
+    /// The alias points to a key kmsctl manages under another id.
+    Conflict(&'a ObservedKey, String),
+    /// Several live keys carry this id.
+    Duplicate(Vec<&'a ObservedKey>),
+    /// The alias points to a key kmsctl may not read.
+    Unreadable(String, String),
+}
+
+pub fn find<'a>(observation: &'a Observation, id: &str, alias: &str) -> Found<'a> {
+    if let Some(target) = observation.key_of_alias(alias) {
+        if let Some(reason) = observation.unreadable.get(target) {
+            return Found::Unreadable(target.to_owned(), reason.clone());
+        }
+        if let Some(key) = observation.keys.get(target) {
+            return match key.managed_id() {
+                Some(managed) if managed == id => Found::Managed(key),
+                Some(other) => Found::Conflict(key, other.to_owned()),
+                None => Found::Unmanaged(key),
+            };
+        }
+    }
+    let tagged: Vec<&ObservedKey> = observation
+        .keys
+        .values()
+        .filter(|k| k.managed_id() == Some(id))
+        .collect();
+    match tagged.as_slice() {
+        [] => Found::Absent,
+        [key] => Found::Managed(key),
+        _ => Found::Duplicate(tagged),
+    }
+}
+
+impl<'a> Found<'a> {
+    /// The key a plan would act on, if any.
+    pub fn key(&self) -> Option<&'a ObservedKey> {
+        match self {
+            Found::Managed(key) | Found::Unmanaged(key) | Found::Conflict(key, _) => Some(key),
+            Found::Absent | Found::Duplicate(_) | Found::Unreadable(..) => None,
+        }
+    }
+}

@@ -1,0 +1,405 @@
+//! The KMS calls a plan can contain, as stored in plan files, and how apply makes them.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aws_sdk_kms::Client;
+use aws_sdk_kms::config::retry::RetryConfig;
+use aws_sdk_kms::error::ProvideErrorMetadata;
+use aws_sdk_kms::types::{KeySpec, KeyUsageType, Tag};
+use kmsctl_aws::AwsError;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::handle::KeyHandle;
+
+/// One KMS call. `key_id` fields hold a key id once references are resolved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", deny_unknown_fields)]
+pub enum KeyOp {
+    CreateKey {
+        /// The `kmsctl:id` tag, also in `tags`: how a lost CreateKey answer is recovered.
+        id: String,
+        description: String,
+        key_spec: String,
+        key_usage: String,
+        multi_region: bool,
+        policy: String,
+        tags: BTreeMap<String, String>,
+    },
+    UpdateKeyDescription {
+        key_id: String,
+        description: String,
+    },
+    TagResource {
+        key_id: String,
+        tags: BTreeMap<String, String>,
+    },
+    UntagResource {
+        key_id: String,
+        tag_keys: Vec<String>,
+    },
+    EnableKey {
+        key_id: String,
+    },
+    DisableKey {
+        key_id: String,
+    },
+    ScheduleKeyDeletion {
+        key_id: String,
+        pending_window_in_days: i32,
+    },
+    CancelKeyDeletion {
+        key_id: String,
+    },
+    PutKeyPolicy {
+        key_id: String,
+        policy: String,
+    },
+    EnableKeyRotation {
+        key_id: String,
+        rotation_period_in_days: Option<i32>,
+    },
+    DisableKeyRotation {
+        key_id: String,
+    },
+    CreateAlias {
+        alias_name: String,
+        target_key_id: String,
+    },
+    UpdateAlias {
+        alias_name: String,
+        target_key_id: String,
+    },
+}
+
+/// An operation on `key` as plan data: `{"op": NAME, "key_id": <id or reference>, ...fields}`.
+pub fn on_key(name: &str, key: &KeyHandle, fields: Value) -> Value {
+    let mut value = json!({"op": name, "key_id": key.to_value()});
+    if let (Some(target), Value::Object(extra)) = (value.as_object_mut(), fields) {
+        target.extend(extra);
+    }
+    value
+}
+
+pub fn alias_op(name: &str, alias: &str, key: &KeyHandle) -> Value {
+    json!({"op": name, "alias_name": alias, "target_key_id": key.to_value()})
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("the plan holds an operation this kmsctl does not know: {0}")]
+    Malformed(String),
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+}
+
+fn tag_list(tags: &BTreeMap<String, String>) -> Result<Vec<Tag>, ApplyError> {
+    tags.iter()
+        .map(|(k, v)| {
+            Tag::builder()
+                .tag_key(k)
+                .tag_value(v)
+                .build()
+                .map_err(|e| ApplyError::Malformed(e.to_string()))
+        })
+        .collect()
+}
+
+fn failed<E>(operation: &'static str) -> impl FnOnce(E) -> ApplyError
+where
+    E: std::error::Error + ProvideErrorMetadata + 'static,
+{
+    move |e| ApplyError::Aws(AwsError::call(operation, e))
+}
+
+/// Makes the call; returns the outputs it produced (`key_id`, `arn`).
+pub async fn run(client: &Client, op: KeyOp) -> Result<BTreeMap<String, String>, ApplyError> {
+    let mut outputs = BTreeMap::new();
+    match op {
+        KeyOp::CreateKey { .. } => return create_key(client, op).await,
+        KeyOp::UpdateKeyDescription {
+            key_id,
+            description,
+        } => {
+            client
+                .update_key_description()
+                .key_id(&key_id)
+                .description(description)
+                .send()
+                .await
+                .map_err(failed("kms:UpdateKeyDescription"))?;
+            outputs.insert("key_id".into(), key_id);
+        }
+        KeyOp::TagResource { key_id, tags } => {
+            client
+                .tag_resource()
+                .key_id(&key_id)
+                .set_tags(Some(tag_list(&tags)?))
+                .send()
+                .await
+                .map_err(failed("kms:TagResource"))?;
+            outputs.insert("key_id".into(), key_id);
+        }
+        KeyOp::UntagResource { key_id, tag_keys } => {
+            client
+                .untag_resource()
+                .key_id(&key_id)
+                .set_tag_keys(Some(tag_keys))
+                .send()
+                .await
+                .map_err(failed("kms:UntagResource"))?;
+            outputs.insert("key_id".into(), key_id);
+        }
+        KeyOp::EnableKey { key_id } => {
+            client
+                .enable_key()
+                .key_id(&key_id)
+                .send()
+                .await
+                .map_err(failed("kms:EnableKey"))?;
+            outputs.insert("key_id".into(), key_id);
+        }
+        KeyOp::DisableKey { key_id } => {
+            client
+                .disable_key()
+                .key_id(&key_id)
+                .send()
+                .await
+                .map_err(failed("kms:DisableKey"))?;
+            outputs.insert("key_id".into(), key_id);
+        }
+        KeyOp::ScheduleKeyDeletion {
+            key_id,
+            pending_window_in_days,
+        } => {
+            client
+                .schedule_key_deletion()
+                .key_id(&key_id)
+                .pending_window_in_days(pending_window_in_days)
+                .send()
+                .await
+                .map_err(failed("kms:ScheduleKeyDeletion"))?;
+            outputs.insert("key_id".into(), key_id);
+        }
+        KeyOp::CancelKeyDeletion { key_id } => {
+            client
+                .cancel_key_deletion()
+                .key_id(&key_id)
+                .send()
+                .await
+                .map_err(failed("kms:CancelKeyDeletion"))?;
+            outputs.insert("key_id".into(), key_id);
+        }
+        KeyOp::PutKeyPolicy { key_id, policy } => {
+            client
+                .put_key_policy()
+                .key_id(&key_id)
+                .policy_name("default")
+                .policy(policy)
+                .send()
+                .await
+                .map_err(failed("kms:PutKeyPolicy"))?;
+            outputs.insert("key_id".into(), key_id);
+        }
+        KeyOp::EnableKeyRotation {
+            key_id,
+            rotation_period_in_days,
+        } => {
+            client
+                .enable_key_rotation()
+                .key_id(&key_id)
+                .set_rotation_period_in_days(rotation_period_in_days)
+                .send()
+                .await
+                .map_err(failed("kms:EnableKeyRotation"))?;
+            outputs.insert("key_id".into(), key_id);
+        }
+        KeyOp::DisableKeyRotation { key_id } => {
+            client
+                .disable_key_rotation()
+                .key_id(&key_id)
+                .send()
+                .await
+                .map_err(failed("kms:DisableKeyRotation"))?;
+            outputs.insert("key_id".into(), key_id);
+        }
+        KeyOp::CreateAlias {
+            alias_name,
+            target_key_id,
+        } => {
+            client
+                .create_alias()
+                .alias_name(&alias_name)
+                .target_key_id(target_key_id)
+                .send()
+                .await
+                .map_err(failed("kms:CreateAlias"))?;
+            outputs.insert("alias_name".into(), alias_name);
+        }
+        KeyOp::UpdateAlias {
+            alias_name,
+            target_key_id,
+        } => {
+            client
+                .update_alias()
+                .alias_name(&alias_name)
+                .target_key_id(target_key_id)
+                .send()
+                .await
+                .map_err(failed("kms:UpdateAlias"))?;
+            outputs.insert("alias_name".into(), alias_name);
+        }
+    }
+    Ok(outputs)
+}
+
+const CREATE_ATTEMPTS: u32 = 5;
+
+/// CreateKey has no idempotency token, so the SDK must not retry it blindly: a retry after a
+/// lost answer would make a second key. This loop is the named exception to "retries are
+/// configuration": after an ambiguous failure it looks for the key by its `kmsctl:id` tag
+/// (ListKeys + ListResourceTags, which are consistent) and adopts it, and only creates again
+/// when no such key exists. `MalformedPolicyDocumentException` is retried too, for the IAM
+/// eventual-consistency window of a principal created seconds before.
+async fn create_key(client: &Client, op: KeyOp) -> Result<BTreeMap<String, String>, ApplyError> {
+    let KeyOp::CreateKey {
+        id,
+        description,
+        key_spec,
+        key_usage,
+        multi_region,
+        policy,
+        tags,
+    } = op
+    else {
+        return Err(ApplyError::Malformed(
+            "create_key called with another operation".into(),
+        ));
+    };
+    let tags = tag_list(&tags)?;
+    let mut last_error = None;
+    for attempt in 1..=CREATE_ATTEMPTS {
+        if attempt > 1 {
+            tokio::time::sleep(Duration::from_millis(500 * 2u64.pow(attempt - 2))).await;
+            if let Some(found) = find_by_id_tag(client, &id).await? {
+                return Ok(found);
+            }
+        }
+        let result = client
+            .create_key()
+            .description(&description)
+            .key_spec(KeySpec::from(key_spec.as_str()))
+            .key_usage(KeyUsageType::from(key_usage.as_str()))
+            .multi_region(multi_region)
+            .policy(&policy)
+            .set_tags(Some(tags.clone()))
+            .customize()
+            .config_override(
+                aws_sdk_kms::config::Builder::default().retry_config(RetryConfig::disabled()),
+            )
+            .send()
+            .await;
+        match result {
+            Ok(output) => {
+                let metadata = output
+                    .key_metadata
+                    .ok_or_else(|| ApplyError::Malformed("CreateKey returned no key".into()))?;
+                return Ok(BTreeMap::from([
+                    ("key_id".to_owned(), metadata.key_id),
+                    ("arn".to_owned(), metadata.arn.unwrap_or_default()),
+                ]));
+            }
+            Err(error) => {
+                let retryable = match error.code() {
+                    None => true, // transport failure or timeout: the key may exist
+                    Some(code) => {
+                        matches!(
+                            code,
+                            "ThrottlingException"
+                                | "KMSInternalException"
+                                | "DependencyTimeoutException"
+                                | "MalformedPolicyDocumentException"
+                        ) || code.contains("Internal")
+                            || code.contains("ServiceUnavailable")
+                    }
+                };
+                let error = AwsError::call("kms:CreateKey", error);
+                tracing::warn!(attempt, %error, "CreateKey failed");
+                if !retryable {
+                    return Err(error.into());
+                }
+                last_error = Some(error);
+            }
+        }
+    }
+    Err(last_error.map_or_else(
+        || ApplyError::Malformed("CreateKey never attempted".into()),
+        ApplyError::from,
+    ))
+}
+
+/// The key carrying `kmsctl:id = id`, read through consistent APIs.
+async fn find_by_id_tag(
+    client: &Client,
+    id: &str,
+) -> Result<Option<BTreeMap<String, String>>, ApplyError> {
+    for key in kmsctl_aws::kms::list_keys(client).await? {
+        let (Some(key_id), arn) = (key.key_id(), key.key_arn()) else {
+            continue;
+        };
+        let Ok(tags) = kmsctl_aws::kms::list_resource_tags(client, key_id).await else {
+            continue;
+        };
+        if tags
+            .iter()
+            .any(|t| t.tag_key == crate::desired::TAG_ID && t.tag_value == id)
+        {
+            tracing::info!(key_id, "found the key a lost CreateKey answer had made");
+            return Ok(Some(BTreeMap::from([
+                ("key_id".to_owned(), key_id.to_owned()),
+                ("arn".to_owned(), arn.unwrap_or_default().to_owned()),
+            ])));
+        }
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kmsctl_core::Address;
+
+    #[test]
+    fn operations_round_trip_through_plan_json() {
+        let value = on_key(
+            "PutKeyPolicy",
+            &KeyHandle::Existing("k-1".into()),
+            json!({"policy": "{}"}),
+        );
+        let op: KeyOp = serde_json::from_value(value).expect("known op");
+        assert_eq!(
+            op,
+            KeyOp::PutKeyPolicy {
+                key_id: "k-1".into(),
+                policy: "{}".into()
+            }
+        );
+    }
+
+    #[test]
+    fn new_keys_are_referenced_until_apply() {
+        let value = alias_op(
+            "CreateAlias",
+            "alias/x",
+            &KeyHandle::New(Address::new("kms_key", "x")),
+        );
+        assert_eq!(value["target_key_id"], json!({"$ref": "kms_key.x#key_id"}));
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        let value = json!({"op": "EnableKey", "key_id": "k", "extra": 1});
+        assert!(serde_json::from_value::<KeyOp>(value).is_err());
+    }
+}
