@@ -1,1 +1,80 @@
-fn main() {}
+//! `kmsctl`: plan and apply AWS KMS keys, policies and guardrails from TOML files in git.
+
+mod cli;
+mod commands;
+mod config;
+mod error;
+mod exit;
+mod lock;
+mod progress;
+mod project;
+mod render;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use clap::error::ErrorKind;
+
+use crate::cli::{Cli, Command};
+use crate::commands::Context;
+use crate::error::UserError;
+use crate::exit::Exit;
+use crate::project::Project;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            // Help and version are successes; every usage error is 1, never 2 ("changes" to CI).
+            return match error.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => Exit::Ok.into(),
+                _ => Exit::Error.into(),
+            };
+        }
+    };
+    init_tracing(cli.global.verbose);
+    match run(&cli) {
+        Ok(exit) => exit.into(),
+        Err(error) => {
+            let exit = error.exit;
+            eprintln!("{:?}", miette::Report::new(error));
+            exit.into()
+        }
+    }
+}
+
+fn init_tracing(verbose: bool) {
+    let default = if verbose {
+        "kmsctl=info,kmsctl_keys=info,warn"
+    } else {
+        "error"
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KMSCTL_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+fn run(cli: &Cli) -> Result<Exit, UserError> {
+    let project = Project::discover(cli.global.root.as_deref())?;
+    let ctx = Context::new(project, &cli.global);
+    if let Command::Validate { target } = &cli.command {
+        // Offline: no runtime, no AWS configuration, no call.
+        return commands::validate::run(&ctx, target);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| UserError::new(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        match &cli.command {
+            Command::Validate { .. } => unreachable!("handled above"),
+            Command::Plan(args) => commands::plan::run(&ctx, args).await,
+            Command::Apply(args) => commands::apply::run(&ctx, args).await,
+        }
+    })
+}

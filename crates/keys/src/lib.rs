@@ -29,3 +29,10 @@ pub const DOMAIN: &str = "kms";
 pub fn owns(kind: &str) -> bool {
     [key::KIND, alias::KIND, key_policy::KIND, rotation::KIND].contains(&kind)
 }
+
+/// The KMS client of a connected session.
+pub fn client(session: &kmsctl_aws::Session) -> Client {
+    Client::new(&session.config)
+}
+
+pub use aws_sdk_kms::Client;

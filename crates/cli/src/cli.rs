@@ -1,0 +1,82 @@
+//! The command line: clap types live here, at the binary's edge, and nowhere else.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kmsctl",
+    version,
+    about = "Plan and apply AWS KMS keys, policies and guardrails from TOML files in git"
+)]
+#[command(
+    after_help = "Exit codes: 0 success (no changes), 1 error, 2 changes (plan --detailed-exitcode), 3 refused by a guard."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Project root (default: the nearest folder, from here up, holding environments/ or organization/).
+    #[arg(long, global = true, value_name = "DIR", env = "KMSCTL_ROOT")]
+    pub root: Option<PathBuf>,
+    /// AWS reads in flight at once.
+    #[arg(long, global = true, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallelism: u16,
+    /// Attempts per AWS call (throttling and transient errors are retried with backoff).
+    #[arg(long, global = true, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub max_attempts: u32,
+    /// Show notes that are only details (e.g. values AWS did not report).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    /// Never colour the output.
+    #[arg(long, global = true, env = "NO_COLOR", value_parser = clap::builder::FalseyValueParser::new())]
+    pub no_color: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a target's files and guards offline, without any AWS call.
+    Validate {
+        /// `env/NAME` or an environment folder.
+        target: String,
+    },
+    /// Show what apply would change, and save the plan.
+    Plan(PlanArgs),
+    /// Apply a saved plan (the most recent one by default), or plan and apply a target.
+    Apply(ApplyArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// `env/NAME` or an environment folder.
+    pub target: String,
+    /// Where to save the plan (default: .kmsctl/env-NAME.plan.json in the project root).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Exit 0 when there are no changes, 2 when there are (1 error, 3 refused).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
+    pub format: PlanFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A plan file, or a target (`env/NAME`, a folder) to plan and apply. Default: the most recently saved plan.
+    pub plan_or_target: Option<String>,
+    /// Apply a freshly made plan without asking.
+    #[arg(long)]
+    pub auto_approve: bool,
+}

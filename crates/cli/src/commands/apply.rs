@@ -1,0 +1,251 @@
+//! `kmsctl apply [PLAN | TARGET]`: carry out a plan's changes, in dependency order.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use kmsctl_core::fingerprint::fingerprint;
+use kmsctl_core::{Outputs, Plan, Target, plan_file};
+use kmsctl_keys::Scope;
+
+use super::Context;
+use super::plan::{Planned, connect, default_plan_path, make, report_refusal, target_of};
+use super::prepare::prepare;
+use crate::cli::ApplyArgs;
+use crate::error::{Result, UserError};
+use crate::exit::Exit;
+use crate::lock;
+use crate::progress::Progress;
+use crate::render::plan as render_plan;
+
+pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<Exit> {
+    match &args.plan_or_target {
+        None => {
+            let path = latest_plan(ctx)?;
+            apply_saved(ctx, &path).await
+        }
+        Some(arg) if Path::new(arg).is_file() => apply_saved(ctx, Path::new(arg)).await,
+        Some(target) => apply_target(ctx, target, args.auto_approve).await,
+    }
+}
+
+/// The most recently saved plan under `.kmsctl/`.
+fn latest_plan(ctx: &Context) -> Result<PathBuf> {
+    let dir = ctx.project.state_dir();
+    let entries = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok());
+    entries
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().ends_with(".plan.json"))
+        .filter_map(|p| Some((p.metadata().ok()?.modified().ok()?, p)))
+        .max()
+        .map(|(_, path)| path)
+        .ok_or_else(|| {
+            UserError::new("there is no saved plan to apply")
+                .help("make one first: kmsctl plan env/NAME")
+        })
+}
+
+fn lock_for(ctx: &Context, target: &Target) -> Result<lock::TargetLock> {
+    let path = ctx
+        .project
+        .state_dir()
+        .join(format!("{}.lock", target.file_stem()));
+    lock::acquire(&path, &target.label())
+}
+
+async fn apply_saved(ctx: &Context, path: &Path) -> Result<Exit> {
+    let plan = plan_file::load(path).map_err(|e| UserError::new(e.to_string()))?;
+    let label = plan.target.label();
+    println!(
+        "Applying the saved plan {} for {label} (made {}).",
+        ctx.project.display(path).display(),
+        plan.created_at
+    );
+    let _lock = lock_for(ctx, &plan.target)?;
+    let session = connect(ctx, &plan.target).await?;
+    let client = kmsctl_keys::client(&session);
+    check_not_stale(ctx, &plan, &client).await?;
+    let exit = execute(ctx, &plan, &client).await;
+    if exit == Exit::Ok {
+        let _ = std::fs::remove_file(path);
+    }
+    Ok(exit)
+}
+
+/// Observes again what the plan touches and refuses if anything moved since it was made.
+async fn check_not_stale(ctx: &Context, plan: &Plan, client: &kmsctl_keys::Client) -> Result<()> {
+    let scope: Scope = match plan.scope.get(kmsctl_keys::DOMAIN) {
+        Some(value) => serde_json::from_value(value.clone())
+            .map_err(|e| UserError::new(format!("the plan's scope is unreadable: {e}")))?,
+        None => Scope::default(),
+    };
+    let observation = kmsctl_keys::observe(client, &scope, ctx.parallelism)
+        .await
+        .map_err(|e| UserError::new(format!("reading {} failed: {e}", plan.target.label())))?;
+    let snapshots = kmsctl_keys::snapshots(&scope, &observation);
+    let moved: Vec<String> = plan
+        .observed
+        .iter()
+        .filter(|o| {
+            snapshots
+                .get(&o.address)
+                .cloned()
+                .flatten()
+                .map(|s| fingerprint(&s))
+                != o.fingerprint
+        })
+        .map(|o| o.address.to_string())
+        .collect();
+    if moved.is_empty() {
+        return Ok(());
+    }
+    Err(UserError::new(format!(
+        "the plan is stale: {} changed in AWS since the plan was made ({}); nothing was changed",
+        moved.join(", "),
+        plan.created_at
+    ))
+    .help(format!(
+        "make a new plan: kmsctl plan {}",
+        plan.target.label()
+    )))
+}
+
+async fn apply_target(ctx: &Context, target: &str, auto_approve: bool) -> Result<Exit> {
+    let prepared = prepare(ctx, target)?;
+    let target = target_of(&prepared);
+    let label = target.label();
+    let _lock = lock_for(ctx, &target)?;
+    let plan = match make(ctx, &prepared).await? {
+        Planned::Plan(plan) => plan,
+        Planned::Refused(found) => return Ok(report_refusal(ctx, &label, &found)),
+    };
+    let options = render_plan::Options {
+        style: ctx.style,
+        verbose: ctx.verbose,
+    };
+    print!("{}", render_plan::render(&plan, &options));
+    if !plan.has_changes() {
+        return Ok(Exit::Ok);
+    }
+    if !auto_approve && !confirm(&label)? {
+        println!("Apply cancelled; nothing was changed.");
+        return Ok(Exit::Ok);
+    }
+    let session = connect(ctx, &plan.target).await?;
+    let client = kmsctl_keys::client(&session);
+    let exit = execute(ctx, &plan, &client).await;
+    if exit == Exit::Ok {
+        // A plan saved earlier for this target no longer describes what is live.
+        let _ = std::fs::remove_file(default_plan_path(ctx, &plan.target));
+    }
+    Ok(exit)
+}
+
+fn confirm(label: &str) -> Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        return Err(UserError::new(format!(
+            "apply {label} needs confirmation, and standard input is not a terminal"
+        ))
+        .help(format!(
+            "review the plan above, then run: kmsctl apply {label} --auto-approve"
+        )));
+    }
+    eprint!("\nDo you want to perform these actions on {label}? Only 'yes' will be accepted: ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| UserError::new(format!("cannot read the answer: {e}")))?;
+    Ok(answer.trim() == "yes")
+}
+
+/// Applies every change in dependency order; stops at the first failure and says what was and
+/// was not applied. A rerun of plan/apply picks up from there.
+async fn execute(ctx: &Context, plan: &Plan, client: &kmsctl_keys::Client) -> Exit {
+    let label = plan.target.label();
+    let order = match plan.apply_order() {
+        Ok(order) => order,
+        Err(error) => {
+            eprintln!(
+                "{} the plan cannot be ordered: {error}; nothing was changed",
+                ctx.err_style.red("Error:")
+            );
+            return Exit::Error;
+        }
+    };
+    if order.is_empty() {
+        println!("No changes. {label} matches its configuration.");
+        return Exit::Ok;
+    }
+    let progress = Progress::new(order.len());
+    let mut outputs = Outputs::new();
+    let mut applied = Vec::new();
+    for (position, &index) in order.iter().enumerate() {
+        let change = &plan.changes[index];
+        progress.start(change);
+        let started = Instant::now();
+        let result = if kmsctl_keys::owns(&change.address.kind) {
+            kmsctl_keys::apply_change(client, change, &outputs)
+                .await
+                .map_err(|e| e.to_string())
+        } else {
+            Err(format!(
+                "no domain of this kmsctl applies {} resources",
+                change.address.kind
+            ))
+        };
+        match result {
+            Ok(produced) => {
+                progress.done(change, started.elapsed(), &produced);
+                outputs.insert(change.address.clone(), produced);
+                applied.push(change.address.to_string());
+            }
+            Err(error) => {
+                progress.finish();
+                let style = ctx.err_style;
+                eprintln!(
+                    "\n{} {}: {error}",
+                    style.red(&style.bold("Error:")),
+                    change.address
+                );
+                eprintln!(
+                    "\nApplied ({}): {}",
+                    applied.len(),
+                    if applied.is_empty() {
+                        "none".into()
+                    } else {
+                        applied.join(", ")
+                    }
+                );
+                let left: Vec<String> = order[position..]
+                    .iter()
+                    .map(|&i| plan.changes[i].address.to_string())
+                    .collect();
+                eprintln!("Not applied ({}): {}", left.len(), left.join(", "));
+                eprintln!(
+                    "\nFix the cause, then run `kmsctl plan {label}` again: it picks up from what was applied."
+                );
+                return Exit::Error;
+            }
+        }
+    }
+    progress.finish();
+    let summary = plan.summary();
+    println!(
+        "\n{} Resources: {} added, {} changed, {} destroyed{}.",
+        ctx.style.green(&ctx.style.bold("Apply complete!")),
+        summary.add,
+        summary.change,
+        summary.destroy,
+        if summary.adopt > 0 {
+            format!(", {} adopted", summary.adopt)
+        } else {
+            String::new()
+        }
+    );
+    Exit::Ok
+}

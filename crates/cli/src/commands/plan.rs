@@ -1,0 +1,183 @@
+//! `kmsctl plan TARGET`: observe, diff, render, save.
+
+use std::path::{Path, PathBuf};
+
+use kmsctl_aws::{AwsSettings, Session};
+use kmsctl_core::fingerprint::fingerprint;
+use kmsctl_core::plan::PLAN_FORMAT_VERSION;
+use kmsctl_core::{Finding, Observed, Plan, Severity, Target, plan_file};
+use kmsctl_keys::Scope;
+
+use super::Context;
+use super::prepare::{Prepared, prepare};
+use crate::cli::{PlanArgs, PlanFormat};
+use crate::error::{Result, UserError};
+use crate::exit::Exit;
+use crate::render::{findings, plan as render_plan};
+
+/// The outcome of planning: a plan, or the guard errors that refused it.
+pub enum Planned {
+    Plan(Box<Plan>),
+    Refused(Vec<Finding>),
+}
+
+pub fn target_of(prepared: &Prepared) -> Target {
+    let settings = &prepared.env.settings;
+    Target {
+        kind: "environment".into(),
+        name: settings.name.clone(),
+        path: prepared.env.path.clone(),
+        account_id: settings.account_id.clone(),
+        region: settings.region.clone(),
+        assume_role_arn: settings.assume_role_arn.clone(),
+    }
+}
+
+pub fn default_plan_path(ctx: &Context, target: &Target) -> PathBuf {
+    ctx.project
+        .state_dir()
+        .join(format!("{}.plan.json", target.file_stem()))
+}
+
+pub async fn connect(ctx: &Context, target: &Target) -> Result<Session> {
+    let settings = AwsSettings {
+        region: target.region.clone(),
+        assume_role_arn: target.assume_role_arn.clone(),
+        max_attempts: ctx.max_attempts,
+    };
+    let session = kmsctl_aws::connect(&settings).await.map_err(|e| {
+        UserError::new(e.to_string()).help("check the AWS credentials (AWS_PROFILE, environment variables, SSO) and assume_role_arn")
+    })?;
+    session
+        .require_account(&target.label(), &target.account_id)
+        .map_err(|e| UserError::new(e.to_string()))?;
+    Ok(session)
+}
+
+/// Observes the target and diffs it against the prepared configuration.
+pub async fn make(ctx: &Context, prepared: &Prepared) -> Result<Planned> {
+    let target = target_of(prepared);
+    let session = connect(ctx, &target).await?;
+    let client = kmsctl_keys::client(&session);
+    let scope = Scope::of(&target.name, &prepared.keys);
+    let observation = kmsctl_keys::observe(&client, &scope, ctx.parallelism)
+        .await
+        .map_err(|e| UserError::new(format!("reading {} failed: {e}", target.label())))?;
+    let diff = kmsctl_keys::diff(&target.name, &prepared.keys, &observation);
+    let mut all_findings = prepared.findings.clone();
+    all_findings.extend(diff.findings);
+    if all_findings.iter().any(Finding::is_error) {
+        return Ok(Planned::Refused(all_findings));
+    }
+    let snapshots = kmsctl_keys::snapshots(&scope, &observation);
+    let observed = diff
+        .changes
+        .iter()
+        .map(|change| Observed {
+            address: change.address.clone(),
+            fingerprint: snapshots
+                .get(&change.address)
+                .cloned()
+                .flatten()
+                .map(|s| fingerprint(&s)),
+        })
+        .collect();
+    let mut notes = diff.notes;
+    for (key_id, reason) in &observation.unreadable {
+        notes.push(kmsctl_core::Note::new(
+            kmsctl_core::NoteLevel::Verbose,
+            None,
+            format!("key {key_id} could not be read and was skipped: {reason}"),
+        ));
+    }
+    let scope_value = serde_json::to_value(&scope).map_err(|e| UserError::new(e.to_string()))?;
+    Ok(Planned::Plan(Box::new(Plan {
+        format_version: PLAN_FORMAT_VERSION,
+        kmsctl_version: env!("CARGO_PKG_VERSION").into(),
+        created_at: now(),
+        target,
+        changes: diff.changes,
+        scope: [(kmsctl_keys::DOMAIN.to_owned(), scope_value)].into(),
+        observed,
+        notes,
+        warnings: all_findings,
+    })))
+}
+
+pub fn now() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// Prints the findings of a refused plan and says that nothing was changed.
+pub fn report_refusal(ctx: &Context, label: &str, found: &[Finding]) -> Exit {
+    eprint!("{}", findings::render(found, ctx.err_style));
+    eprintln!(
+        "{} {label}: {} error(s) found by the guards; nothing was planned or changed.",
+        ctx.err_style.red(&ctx.err_style.bold("Refused.")),
+        findings::count(found, Severity::Error)
+    );
+    Exit::Refused
+}
+
+fn remove_if_present(path: &Path) {
+    if let Err(error) = std::fs::remove_file(path) {
+        if error.kind() != std::io::ErrorKind::NotFound {
+            tracing::warn!(path = %path.display(), %error, "could not remove the previous plan");
+        }
+    }
+}
+
+pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<Exit> {
+    let prepared = prepare(ctx, &args.target)?;
+    let target = target_of(&prepared);
+    let default_path = default_plan_path(ctx, &target);
+    let plan = match make(ctx, &prepared).await? {
+        Planned::Plan(plan) => plan,
+        Planned::Refused(found) => {
+            remove_if_present(&default_path);
+            if let Some(out) = &args.out {
+                remove_if_present(out);
+            }
+            return Ok(report_refusal(ctx, &target.label(), &found));
+        }
+    };
+    let path = args.out.clone().unwrap_or(default_path);
+    plan_file::save(&plan, &path).map_err(|e| UserError::new(e.to_string()))?;
+    match args.format {
+        PlanFormat::Json => {
+            let mut value =
+                serde_json::to_value(&*plan).map_err(|e| UserError::new(e.to_string()))?;
+            if let Some(map) = value.as_object_mut() {
+                map.insert(
+                    "summary".into(),
+                    serde_json::to_value(plan.summary()).unwrap_or_default(),
+                );
+            }
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&value).unwrap_or_default()
+            );
+        }
+        PlanFormat::Human => {
+            let options = render_plan::Options {
+                style: ctx.style,
+                verbose: ctx.verbose,
+            };
+            print!("{}", render_plan::render(&plan, &options));
+            let shown = ctx.project.display(&path);
+            if plan.has_changes() {
+                println!(
+                    "\nSaved the plan to {}. Apply it with: kmsctl apply {}",
+                    shown.display(),
+                    shown.display()
+                );
+            }
+        }
+    }
+    Ok(match (args.detailed_exitcode, plan.has_changes()) {
+        (true, true) => Exit::Changes,
+        _ => Exit::Ok,
+    })
+}

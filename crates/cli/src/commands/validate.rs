@@ -1,0 +1,31 @@
+//! `kmsctl validate TARGET`: files and guards, offline. No AWS call is made.
+
+use kmsctl_core::Severity;
+
+use super::Context;
+use super::prepare::prepare;
+use crate::error::Result;
+use crate::exit::Exit;
+use crate::render::findings;
+
+pub fn run(ctx: &Context, target: &str) -> Result<Exit> {
+    let prepared = prepare(ctx, target)?;
+    let errors = findings::count(&prepared.findings, Severity::Error);
+    let warnings = findings::count(&prepared.findings, Severity::Warning);
+    eprint!("{}", findings::render(&prepared.findings, ctx.err_style));
+    let label = format!("env/{}", prepared.env.settings.name);
+    if errors > 0 {
+        eprintln!(
+            "{} {label}: {errors} error(s), {warnings} warning(s) found by the guards.",
+            ctx.err_style.red(&ctx.err_style.bold("Refused."))
+        );
+        return Ok(Exit::Refused);
+    }
+    println!(
+        "{} {label}: {} key(s), {} file(s), {warnings} warning(s).",
+        ctx.style.green(&ctx.style.bold("Valid.")),
+        prepared.keys.len(),
+        prepared.env.files.len()
+    );
+    Ok(Exit::Ok)
+}

@@ -1,0 +1,223 @@
+//! An environment folder: every `*.toml` is read and merged. `[[key]]` entries concatenate;
+//! any other field or table may appear in one file only. Unknown fields are errors.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use kmsctl_core::environment::{EnvironmentSettings, Rules};
+use kmsctl_core::source::SourceFile;
+use kmsctl_keys::KeyDecl;
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::error::{Result, UserError};
+use crate::project::Project;
+
+/// One TOML file of an environment, as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EnvironmentFile {
+    name: Option<Spanned<String>>,
+    account_id: Option<Spanned<String>>,
+    region: Option<Spanned<String>>,
+    assume_role_arn: Option<Spanned<String>>,
+    variables: Option<Spanned<BTreeMap<String, String>>>,
+    tags: Option<Spanned<BTreeMap<String, String>>>,
+    rules: Option<Spanned<Rules>>,
+    #[serde(default)]
+    key: Vec<Spanned<KeyDecl>>,
+}
+
+/// An environment as loaded: its settings, its files and the keys they declare.
+#[derive(Debug)]
+pub struct LoadedEnvironment {
+    pub settings: EnvironmentSettings,
+    /// The folder, relative to the project root.
+    pub path: String,
+    pub files: Vec<SourceFile>,
+    /// Each `[[key]]` with the index of its file in `files`.
+    pub keys: Vec<(usize, Spanned<KeyDecl>)>,
+}
+
+/// A field set in one file, remembered to report a second definition.
+struct Seen<T> {
+    value: Spanned<T>,
+    file: usize,
+}
+
+fn take<T>(
+    slot: &mut Option<Seen<T>>,
+    value: Option<Spanned<T>>,
+    file: usize,
+    files: &[SourceFile],
+    name: &str,
+) -> Result<()> {
+    let Some(value) = value else { return Ok(()) };
+    if let Some(first) = slot {
+        let first_file = &files[first.file];
+        let here = &files[file];
+        return Err(UserError::in_source(
+            &here.path,
+            &here.text,
+            value.span(),
+            format!(
+                "{name} is also declared in {}:{}",
+                first_file.path.display(),
+                first_file.line_of(first.value.span().start)
+            ),
+            "second definition",
+        )
+        .help(format!(
+            "{name} may appear in one file of the environment only: remove one of the two"
+        )));
+    }
+    *slot = Some(Seen { value, file });
+    Ok(())
+}
+
+pub fn load_environment(project: &Project, dir: &Path) -> Result<LoadedEnvironment> {
+    let display_dir = project.display(dir);
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| UserError::new(format!("cannot read {}: {e}", display_dir.display())))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "toml") && path.is_file())
+        .collect();
+    paths.sort();
+    if paths.is_empty() {
+        return Err(
+            UserError::new(format!("{} holds no .toml file", display_dir.display())).help(
+                "an environment folder needs an environment.toml with name, account_id and region",
+            ),
+        );
+    }
+
+    let mut files = Vec::new();
+    let mut parsed = Vec::new();
+    for path in &paths {
+        let shown = project.display(path);
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| UserError::new(format!("cannot read {}: {e}", shown.display())))?;
+        let file: EnvironmentFile = toml::from_str(&text).map_err(|e| {
+            let span = e.span().unwrap_or(0..0);
+            UserError::in_source(&shown, &text, span, e.message().trim_end(), "here")
+                .help("see the environment file reference in README.md")
+        })?;
+        files.push(SourceFile::new(shown, text));
+        parsed.push(file);
+    }
+
+    let (mut name, mut account_id, mut region, mut role) = (None, None, None, None);
+    let (mut variables, mut tags, mut rules) = (None, None, None);
+    let mut keys = Vec::new();
+    for (index, file) in parsed.into_iter().enumerate() {
+        take(&mut name, file.name, index, &files, "name")?;
+        take(
+            &mut account_id,
+            file.account_id,
+            index,
+            &files,
+            "account_id",
+        )?;
+        take(&mut region, file.region, index, &files, "region")?;
+        take(
+            &mut role,
+            file.assume_role_arn,
+            index,
+            &files,
+            "assume_role_arn",
+        )?;
+        take(&mut variables, file.variables, index, &files, "[variables]")?;
+        take(&mut tags, file.tags, index, &files, "[tags]")?;
+        take(&mut rules, file.rules, index, &files, "[rules]")?;
+        keys.extend(file.key.into_iter().map(|key| (index, key)));
+    }
+
+    let folder = dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .to_owned();
+    let required = |field: &str| {
+        UserError::new(format!("{}: {field} is not set", display_dir.display())).help(format!(
+            "add `{field} = \"...\"` to {}/environment.toml",
+            display_dir.display()
+        ))
+    };
+    let name = name.ok_or_else(|| required("name"))?;
+    let account_id = account_id.ok_or_else(|| required("account_id"))?;
+    let region = region.ok_or_else(|| required("region"))?;
+    let at = |seen: &Seen<String>, message: String, help: String| {
+        let file = &files[seen.file];
+        UserError::in_source(&file.path, &file.text, seen.value.span(), message, "here").help(help)
+    };
+    if name.value.get_ref() != &folder {
+        return Err(at(
+            &name,
+            format!(
+                "name = {:?} must equal the folder name {folder:?}",
+                name.value.get_ref()
+            ),
+            format!("set name = \"{folder}\" or rename the folder"),
+        ));
+    }
+    let account = account_id.value.get_ref();
+    if account.len() != 12 || !account.chars().all(|c| c.is_ascii_digit()) {
+        return Err(at(
+            &account_id,
+            format!("account_id = {account:?} is not a 12-digit AWS account id"),
+            "quote it: account_id = \"123456789012\"".into(),
+        ));
+    }
+    let region_name = region.value.get_ref();
+    if region_name.is_empty()
+        || !region_name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        return Err(at(
+            &region,
+            format!("region = {region_name:?} is not an AWS region name"),
+            "e.g. region = \"us-east-1\"".into(),
+        ));
+    }
+    if let Some(role) = &role {
+        let arn = role.value.get_ref();
+        let parts: Vec<&str> = arn.split(':').collect();
+        let valid = parts.len() == 6
+            && parts[0] == "arn"
+            && parts[2] == "iam"
+            && parts[5].starts_with("role/");
+        if !valid {
+            return Err(at(
+                role,
+                format!("assume_role_arn = {arn:?} is not an IAM role ARN"),
+                "e.g. arn:aws:iam::222222222222:role/kmsctl-deployer".into(),
+            ));
+        }
+        if parts[4] != account {
+            return Err(at(
+                role,
+                format!(
+                    "assume_role_arn is in account {}, but account_id is {account}",
+                    parts[4]
+                ),
+                "assume a role in the environment's own account".into(),
+            ));
+        }
+    }
+    let settings = EnvironmentSettings {
+        name: name.value.into_inner(),
+        account_id: account_id.value.into_inner(),
+        region: region.value.into_inner(),
+        assume_role_arn: role.map(|r| r.value.into_inner()),
+        variables: variables.map(|v| v.value.into_inner()).unwrap_or_default(),
+        tags: tags.map(|t| t.value.into_inner()).unwrap_or_default(),
+        rules: rules.map(|r| r.value.into_inner()).unwrap_or_default(),
+    };
+    Ok(LoadedEnvironment {
+        settings,
+        path: display_dir.display().to_string(),
+        files,
+        keys,
+    })
+}

@@ -1,0 +1,5 @@
+//! Renderers only print: every decision is already in the plan or the findings.
+
+pub mod findings;
+pub mod plan;
+pub mod style;
