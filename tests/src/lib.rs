@@ -1,1 +1,251 @@
+//! Harness for kmsctl's end-to-end tests: the emulator, a project in a temporary folder with
+//! its own AWS account, the `kmsctl` binary, and an SDK client for out-of-band changes.
+//!
+//! Tests share one emulator and isolate themselves by account: each project gets an account
+//! id of its own and reaches it through `assume_role_arn`, which the emulator honours.
 
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Set by `cargo xtask ci` to share one running emulator across every test process.
+pub const ENDPOINT_VAR: &str = "KMSCTL_TEST_EMULATOR";
+
+/// The emulator endpoint. A test that cannot get one fails with the reason: never skips.
+pub fn endpoint() -> String {
+    if let Ok(endpoint) = std::env::var(ENDPOINT_VAR) {
+        assert!(
+            xtask::emulator::is_responding(&endpoint),
+            "{ENDPOINT_VAR}={endpoint} is set, but no emulator answers there"
+        );
+        return endpoint;
+    }
+    match xtask::emulator::shared_for_tests() {
+        Ok(emulator) => emulator.endpoint.clone(),
+        Err(reason) => panic!("the AWS emulator is required for this test: {reason}"),
+    }
+}
+
+/// The repository root (holds `environments/` and `policies/`).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_owned)
+        .unwrap_or_default()
+}
+
+/// The `kmsctl` binary, built once per test process.
+pub fn kmsctl_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let root = repo_root();
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--quiet", "--package", "kmsctl", "--bin", "kmsctl"])
+            .current_dir(&root)
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building kmsctl failed");
+        let target =
+            std::env::var("CARGO_TARGET_DIR").map_or_else(|_| root.join("target"), PathBuf::from);
+        target.join("debug").join("kmsctl")
+    })
+}
+
+/// An account id no other test of this run uses.
+pub fn fresh_account() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::SeqCst);
+    let pid = u64::from(std::process::id());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!(
+        "{:012}",
+        300_000_000_000 + (pid * 1_000_003 + u64::from(nanos) + n * 7919) % 600_000_000_000
+    )
+}
+
+/// What one kmsctl run did.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(output: Output) -> Self {
+        Self {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Panics with both streams when the exit code is not `code`.
+    pub fn expect_code(self, code: i32) -> Self {
+        assert_eq!(
+            self.code, code,
+            "expected exit {code}\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+/// A kmsctl project in a temporary folder: a copy of the shipped dev environment and policies,
+/// moved to an account of its own.
+pub struct TestProject {
+    dir: tempfile::TempDir,
+    pub account: String,
+    pub endpoint: String,
+}
+
+impl TestProject {
+    /// The shipped `environments/dev` and `policies/`, in a fresh account.
+    pub fn dev() -> Self {
+        let project = Self::empty();
+        copy_dir(
+            &repo_root().join("policies"),
+            &project.path().join("policies"),
+        );
+        copy_dir(
+            &repo_root().join("environments/dev"),
+            &project.path().join("environments/dev"),
+        );
+        let env_file = project.path().join("environments/dev/environment.toml");
+        let text = std::fs::read_to_string(&env_file).expect("dev environment.toml");
+        std::fs::write(&env_file, text.replace("111111111111", &project.account)).expect("write");
+        project
+    }
+
+    /// A project with no environment yet.
+    pub fn empty() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("environments")).expect("mkdir");
+        std::fs::create_dir_all(dir.path().join("policies/kms")).expect("mkdir");
+        Self {
+            dir,
+            account: fresh_account(),
+            endpoint: endpoint(),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn file(&self, relative: &str) -> PathBuf {
+        self.path().join(relative)
+    }
+
+    pub fn read(&self, relative: &str) -> String {
+        std::fs::read_to_string(self.file(relative)).expect("read project file")
+    }
+
+    pub fn write(&self, relative: &str, text: &str) {
+        let path = self.file(relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::write(path, text).expect("write project file");
+    }
+
+    /// Replaces `from` with `to` in a project file; panics if `from` is not there.
+    pub fn edit(&self, relative: &str, from: &str, to: &str) {
+        let text = self.read(relative);
+        assert!(text.contains(from), "{relative} does not contain {from:?}");
+        self.write(relative, &text.replacen(from, to, 1));
+    }
+
+    /// Runs kmsctl in the project root against the emulator.
+    pub fn kmsctl(&self, args: &[&str]) -> Run {
+        self.kmsctl_at(&self.endpoint, args)
+    }
+
+    /// Runs kmsctl with another endpoint (a closed port proves a command makes no AWS call).
+    pub fn kmsctl_at(&self, endpoint: &str, args: &[&str]) -> Run {
+        let mut command = Command::new(kmsctl_bin());
+        command
+            .args(args)
+            .current_dir(self.path())
+            .stdin(std::process::Stdio::null());
+        xtask::emulator::configure_command(&mut command, endpoint);
+        command
+            .env("AWS_MAX_ATTEMPTS", "1")
+            .env_remove("KMSCTL_ROOT")
+            .env_remove("NO_COLOR");
+        Run::from(command.output().expect("kmsctl runs"))
+    }
+
+    /// A KMS client inside this project's account, for out-of-band changes and checks.
+    pub async fn kms(&self) -> aws_sdk_kms::Client {
+        let base = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(aws_sdk_kms::config::Credentials::new(
+                "testing", "testing", None, None, "tests",
+            ))
+            .load()
+            .await;
+        let role = format!("arn:aws:iam::{}:role/kmsctl-deployer", self.account);
+        let provider = aws_config::sts::AssumeRoleProvider::builder(role)
+            .session_name("tests")
+            .configure(&base)
+            .build()
+            .await;
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(provider)
+            .load()
+            .await;
+        aws_sdk_kms::Client::new(&config)
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir").flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy");
+        }
+    }
+}
+
+/// The key id an alias points to, read through the SDK.
+pub async fn key_of_alias(kms: &aws_sdk_kms::Client, alias: &str) -> Option<String> {
+    let aliases = kms.list_aliases().send().await.expect("ListAliases");
+    aliases
+        .aliases()
+        .iter()
+        .find(|a| a.alias_name() == Some(alias))
+        .and_then(|a| a.target_key_id().map(str::to_owned))
+}
+
+/// Every customer key in the account (the emulator's AWS-managed keys have only alias/aws/*).
+pub async fn customer_keys(kms: &aws_sdk_kms::Client) -> Vec<String> {
+    let keys = kms.list_keys().send().await.expect("ListKeys");
+    let mut ids = Vec::new();
+    for key in keys.keys() {
+        let Some(id) = key.key_id() else { continue };
+        let described = kms
+            .describe_key()
+            .key_id(id)
+            .send()
+            .await
+            .expect("DescribeKey");
+        let manager = described
+            .key_metadata()
+            .and_then(|m| m.key_manager().map(|k| k.as_str().to_owned()));
+        if manager.as_deref() == Some("CUSTOMER") {
+            ids.push(id.to_owned());
+        }
+    }
+    ids
+}

@@ -34,6 +34,10 @@ fn main() -> ExitCode {
         }
     };
     init_tracing(cli.global.verbose);
+    // Long lines stay whole: CI logs and grep need `file:line: message` on one line.
+    let _ = miette::set_hook(Box::new(|_| {
+        Box::new(miette::MietteHandlerOpts::new().wrap_lines(false).build())
+    }));
     match run(&cli) {
         Ok(exit) => exit.into(),
         Err(error) => {

@@ -106,7 +106,8 @@ pub fn immutable_findings(key: &DesiredKey, observed: &ObservedKey) -> Vec<Findi
     ];
     let mut findings: Vec<Finding> = fields
         .into_iter()
-        .filter(|(_, want, have, _)| want != have)
+        // An attribute AWS did not report is unknown, not different.
+        .filter(|(_, want, have, _)| !have.is_empty() && want != have)
         .map(|(field, want, have, location)| immutable(key, observed, field, have, want, location))
         .collect();
     if key.multi_region != observed.multi_region {
