@@ -1,5 +1,8 @@
 //! `kmsctl`: plan and apply AWS KMS keys, policies and guardrails from TOML files in git.
 
+// `UserError` carries the source text for miette; it travels once per run, on the way out.
+#![allow(clippy::result_large_err)]
+
 mod cli;
 mod commands;
 mod config;

@@ -23,7 +23,7 @@ pub fn diff(
     observation: &Observation,
     depends_on: Option<&Address>,
     environment: &str,
-) -> Result<Option<ResourceChange>, Finding> {
+) -> Result<Option<ResourceChange>, Box<Finding>> {
     let target = match handle {
         KeyHandle::Existing(id) => Some(id.as_str()),
         KeyHandle::New(_) => None,
@@ -45,14 +45,14 @@ pub fn diff(
                     .get(alias)
                     .cloned()
                     .unwrap_or_else(|| key.locations.key.clone());
-                return Err(Finding::error(
+                return Err(Box::new(Finding::error(
                     "alias-taken",
                     location,
                     format!(
                         "alias {alias} points to key {current}, which this environment does not manage"
                     ),
                     "choose another alias, or move the alias in AWS yourself once nothing uses it through that key",
-                ));
+                )));
             }
             (Action::Update, "UpdateAlias", Some(Value::from(current)))
         }

@@ -257,15 +257,13 @@ pub fn alias_problem(alias: &str) -> Option<String> {
         Some("alias/aws/ is reserved for AWS managed keys".into())
     } else if alias.len() > MAX_ALIAS {
         Some(format!("is longer than {MAX_ALIAS} characters"))
-    } else if let Some(bad) = alias
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-')))
-    {
-        Some(format!(
-            "contains {bad:?}; only letters, digits, '/', '_' and '-' are allowed"
-        ))
     } else {
-        None
+        alias
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-')))
+            .map(|bad| {
+                format!("contains {bad:?}; only letters, digits, '/', '_' and '-' are allowed")
+            })
     }
 }
 

@@ -122,10 +122,10 @@ pub fn report_refusal(ctx: &Context, label: &str, found: &[Finding]) -> Exit {
 }
 
 fn remove_if_present(path: &Path) {
-    if let Err(error) = std::fs::remove_file(path) {
-        if error.kind() != std::io::ErrorKind::NotFound {
-            tracing::warn!(path = %path.display(), %error, "could not remove the previous plan");
-        }
+    if let Err(error) = std::fs::remove_file(path)
+        && error.kind() != std::io::ErrorKind::NotFound
+    {
+        tracing::warn!(path = %path.display(), %error, "could not remove the previous plan");
     }
 }
 

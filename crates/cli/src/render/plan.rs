@@ -187,3 +187,123 @@ fn render_notes(plan: &Plan, options: &Options, out: &mut String) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use kmsctl_core::plan::PLAN_FORMAT_VERSION;
+    use kmsctl_core::{Address, Note, Target};
+    use serde_json::json;
+
+    use super::*;
+
+    fn change(
+        kind: &str,
+        name: &str,
+        action: Action,
+        attributes: Vec<AttributeChange>,
+    ) -> ResourceChange {
+        ResourceChange {
+            address: Address::new(kind, name),
+            action,
+            attributes,
+            depends_on: vec![],
+            operations: vec![],
+            source: None,
+        }
+    }
+
+    fn plan(changes: Vec<ResourceChange>) -> Plan {
+        Plan {
+            format_version: PLAN_FORMAT_VERSION,
+            kmsctl_version: "0.1.0".into(),
+            created_at: "2026-11-28T20:00:00Z".into(),
+            target: Target {
+                kind: "environment".into(),
+                name: "prod".into(),
+                path: "environments/prod".into(),
+                account_id: "222222222222".into(),
+                region: "us-east-1".into(),
+                assume_role_arn: None,
+            },
+            changes,
+            scope: Default::default(),
+            observed: vec![],
+            notes: vec![
+                Note::new(
+                    NoteLevel::Warning,
+                    None,
+                    "orphaned key k-9 (kmsctl:id prod/x/y/z) is managed by this environment but no file declares it",
+                ),
+                Note::new(
+                    NoteLevel::Verbose,
+                    Some(Address::new("kms_key_rotation", "db-payments-encryption")),
+                    "period unknown",
+                ),
+            ],
+            warnings: vec![],
+        }
+    }
+
+    #[test]
+    fn every_kind_of_change() {
+        let changes = vec![
+            change(
+                "kms_key",
+                "app-orders-signing",
+                Action::Create,
+                vec![
+                    AttributeChange::after_apply("arn"),
+                    AttributeChange::added("alias", "alias/prod-app-orders-signing"),
+                    AttributeChange::added("multi_region", false),
+                ],
+            ),
+            change(
+                "kms_key_policy",
+                "db-payments-encryption",
+                Action::Update,
+                vec![AttributeChange::new(
+                    "statement \"Allow DB Admin Role to Use the Key\": Action",
+                    Some(json!(["kms:Decrypt"])),
+                    Some(json!(["kms:Decrypt*"])),
+                )],
+            ),
+            change(
+                "kms_key",
+                "db-payments-encryption",
+                Action::Update,
+                vec![
+                    AttributeChange::new(
+                        "tags.Owner",
+                        Some(json!("DBA")),
+                        Some(json!("Payments Team")),
+                    ),
+                    AttributeChange::new("tags.Temp", Some(json!("x")), None),
+                ],
+            ),
+            change(
+                "kms_key",
+                "old-payments-encryption",
+                Action::ScheduleDeletion,
+                vec![AttributeChange::new(
+                    "state",
+                    Some(json!("Enabled")),
+                    Some(json!("PendingDeletion")),
+                )],
+            ),
+        ];
+        let options = Options {
+            style: Style { color: false },
+            verbose: false,
+        };
+        insta::assert_snapshot!(render(&plan(changes), &options));
+    }
+
+    #[test]
+    fn no_changes_and_verbose_notes() {
+        let options = Options {
+            style: Style { color: false },
+            verbose: true,
+        };
+        insta::assert_snapshot!(render(&plan(vec![]), &options));
+    }
+}

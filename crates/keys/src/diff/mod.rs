@@ -175,7 +175,7 @@ fn aliases(
     for name in desired.all_aliases() {
         match alias::diff(desired, name, handle, observation, depends_on, environment) {
             Ok(change) => out.changes.extend(change),
-            Err(finding) => out.findings.push(finding),
+            Err(finding) => out.findings.push(*finding),
         }
     }
 }
@@ -234,3 +234,6 @@ pub fn snapshots(scope: &Scope, observation: &Observation) -> BTreeMap<Address, 
     }
     out
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,280 @@
+//! The diff is a pure function: these tests give it desired keys and an observed account.
+
+use std::collections::BTreeMap;
+
+use kmsctl_core::policy;
+use kmsctl_core::{Action, Location};
+use serde_json::json;
+
+use super::*;
+use crate::desired::{
+    DesiredPolicy, DesiredRotation, KeyLocations, TAG_ENVIRONMENT, TAG_ID, TAG_MANAGED,
+};
+
+const POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"Root","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"kms:*","Resource":"*"}]}"#;
+
+fn desired() -> DesiredKey {
+    let tags = BTreeMap::from([
+        ("Environment".to_owned(), "dev".to_owned()),
+        (TAG_MANAGED.to_owned(), "true".to_owned()),
+        (TAG_ENVIRONMENT.to_owned(), "dev".to_owned()),
+        (TAG_ID.to_owned(), "dev/db/payments/encryption".to_owned()),
+    ]);
+    DesiredKey {
+        id: "dev/db/payments/encryption".into(),
+        name: "db-payments-encryption".into(),
+        alias: "alias/dev-db-payments-encryption".into(),
+        extra_aliases: vec![],
+        description: "payments".into(),
+        spec: "SYMMETRIC_DEFAULT".into(),
+        usage: "ENCRYPT_DECRYPT".into(),
+        origin: "AWS_KMS".into(),
+        multi_region: false,
+        policy: DesiredPolicy {
+            file: None,
+            text: POLICY.into(),
+            document: policy::parse(POLICY).expect("valid"),
+        },
+        rotation: Some(DesiredRotation {
+            enabled: true,
+            period_days: 365,
+        }),
+        rotation_unsupported: false,
+        deletion_window_days: 30,
+        state: DeclaredState::Enabled,
+        adopt: false,
+        tags,
+        locations: KeyLocations {
+            key: Location::at_line("environments/dev/keys.toml", 1),
+            ..Default::default()
+        },
+    }
+}
+
+fn live(key: &DesiredKey, id: &str) -> ObservedKey {
+    ObservedKey {
+        key_id: id.into(),
+        arn: format!("arn:aws:kms:us-east-1:111111111111:key/{id}"),
+        description: key.description.clone(),
+        state: "Enabled".into(),
+        spec: key.spec.clone(),
+        usage: key.usage.clone(),
+        origin: key.origin.clone(),
+        multi_region: false,
+        deletion_date: None,
+        tags: key.tags.clone(),
+        // The same policy as AWS may return it: other key order, other whitespace.
+        policy: Some(
+            r#"{ "Statement" : [ { "Resource" : ["*"], "Action" : ["kms:*"], "Principal" : {"AWS" : ["arn:aws:iam::111111111111:root"]}, "Effect" : "Allow", "Sid" : "Root" } ], "Version" : "2012-10-17" }"#
+                .into(),
+        ),
+        rotation_enabled: Some(true),
+        rotation_period_days: Some(365),
+        aliases: vec![key.alias.clone()],
+    }
+}
+
+fn observed(keys: Vec<ObservedKey>) -> Observation {
+    let mut observation = Observation::default();
+    for key in keys {
+        for alias in &key.aliases {
+            observation
+                .aliases
+                .insert(alias.clone(), Some(key.key_id.clone()));
+        }
+        observation.keys.insert(key.key_id.clone(), key);
+    }
+    observation
+}
+
+fn addresses(diff: &KeysDiff) -> Vec<String> {
+    diff.changes
+        .iter()
+        .map(|c| format!("{} {:?}", c.address, c.action))
+        .collect()
+}
+
+#[test]
+fn a_new_key_is_created_then_rotated_and_aliased_by_reference() {
+    let diff = diff("dev", &[desired()], &Observation::default());
+    assert_eq!(
+        addresses(&diff),
+        [
+            "kms_key.db-payments-encryption Create",
+            "kms_key_rotation.db-payments-encryption Create",
+            "kms_alias.alias/dev-db-payments-encryption Create"
+        ]
+    );
+    let alias = &diff.changes[2];
+    assert_eq!(
+        alias.operations[0]["target_key_id"],
+        json!({"$ref": "kms_key.db-payments-encryption#key_id"})
+    );
+    let order = kmsctl_core::plan::apply_order(&diff.changes).expect("ordered");
+    assert_eq!(order, [0, 1, 2]);
+}
+
+#[test]
+fn a_matching_key_has_no_changes_even_with_its_policy_reformatted() {
+    let key = desired();
+    let diff = diff(
+        "dev",
+        std::slice::from_ref(&key),
+        &observed(vec![live(&key, "k-1")]),
+    );
+    assert_eq!(diff.changes, vec![], "{:#?}", diff.changes);
+    assert!(diff.findings.is_empty());
+}
+
+#[test]
+fn a_key_without_its_alias_is_found_by_its_id_tag() {
+    let key = desired();
+    let mut found = live(&key, "k-1");
+    found.aliases.clear();
+    let diff = diff("dev", std::slice::from_ref(&key), &observed(vec![found]));
+    assert_eq!(
+        addresses(&diff),
+        ["kms_alias.alias/dev-db-payments-encryption Create"]
+    );
+    assert_eq!(diff.changes[0].operations[0]["target_key_id"], json!("k-1"));
+}
+
+#[test]
+fn an_alias_on_an_unmanaged_key_is_refused_unless_adopted() {
+    let mut key = desired();
+    let mut foreign = live(&key, "k-9");
+    foreign.tags.clear();
+    let observation = observed(vec![foreign]);
+    let refused = diff("dev", std::slice::from_ref(&key), &observation);
+    assert_eq!(refused.findings.len(), 1);
+    assert_eq!(refused.findings[0].rule, "alias-unmanaged-key");
+    assert!(refused.changes.is_empty());
+
+    key.adopt = true;
+    let adopted = diff("dev", std::slice::from_ref(&key), &observation);
+    assert_eq!(
+        addresses(&adopted),
+        ["kms_key.db-payments-encryption Adopt"]
+    );
+    assert_eq!(adopted.changes[0].operations[0]["op"], json!("TagResource"));
+}
+
+#[test]
+fn cancelling_a_deletion_cancels_then_enables_and_updates() {
+    let key = desired();
+    let mut pending = live(&key, "k-1");
+    pending.state = "PendingDeletion".into();
+    pending.description = "old".into();
+    let diff = diff("dev", std::slice::from_ref(&key), &observed(vec![pending]));
+    assert_eq!(
+        addresses(&diff),
+        ["kms_key.db-payments-encryption CancelDeletion"]
+    );
+    let ops: Vec<_> = diff.changes[0]
+        .operations
+        .iter()
+        .map(|o| o["op"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        ops,
+        ["CancelKeyDeletion", "UpdateKeyDescription", "EnableKey"]
+    );
+}
+
+#[test]
+fn declared_deletion_schedules_once_and_a_deleted_key_is_done() {
+    let mut key = desired();
+    key.state = DeclaredState::PendingDeletion;
+    let diff_live = diff(
+        "dev",
+        std::slice::from_ref(&key),
+        &observed(vec![live(&key, "k-1")]),
+    );
+    assert_eq!(
+        addresses(&diff_live),
+        ["kms_key.db-payments-encryption ScheduleDeletion"]
+    );
+    assert_eq!(
+        diff_live.changes[0].operations[0]["pending_window_in_days"],
+        json!(30)
+    );
+
+    let mut pending = live(&key, "k-1");
+    pending.state = "PendingDeletion".into();
+    assert!(
+        diff("dev", std::slice::from_ref(&key), &observed(vec![pending]))
+            .changes
+            .is_empty()
+    );
+
+    let gone = diff("dev", std::slice::from_ref(&key), &Observation::default());
+    assert!(gone.changes.is_empty());
+    assert!(gone.notes[0].message.contains("remove its [[key]] entry"));
+}
+
+#[test]
+fn two_live_keys_with_one_id_are_refused() {
+    let key = desired();
+    let (mut a, mut b) = (live(&key, "k-1"), live(&key, "k-2"));
+    a.aliases.clear();
+    b.aliases.clear();
+    let diff = diff("dev", std::slice::from_ref(&key), &observed(vec![a, b]));
+    assert_eq!(diff.findings[0].rule, "duplicate-key");
+    assert!(diff.findings[0].message.contains("k-1, k-2"));
+}
+
+#[test]
+fn an_alias_held_by_a_foreign_key_is_not_moved() {
+    let mut key = desired();
+    key.extra_aliases.push("alias/shared".into());
+    let ours = live(&key, "k-1");
+    let mut foreign = live(&key, "k-9");
+    foreign.tags.clear();
+    foreign.aliases = vec!["alias/shared".into()];
+    let mut ours_without_shared = ours;
+    ours_without_shared.aliases = vec![key.alias.clone()];
+    let diff = diff(
+        "dev",
+        std::slice::from_ref(&key),
+        &observed(vec![ours_without_shared, foreign]),
+    );
+    assert_eq!(diff.findings[0].rule, "alias-taken");
+}
+
+#[test]
+fn tags_and_rotation_drift_are_changes() {
+    let key = desired();
+    let mut drifted = live(&key, "k-1");
+    drifted.tags.remove("Environment");
+    drifted.tags.insert("Extra".into(), "x".into());
+    drifted.rotation_enabled = Some(false);
+    let diff = diff("dev", std::slice::from_ref(&key), &observed(vec![drifted]));
+    assert_eq!(
+        addresses(&diff),
+        [
+            "kms_key.db-payments-encryption Update",
+            "kms_key_rotation.db-payments-encryption Update"
+        ]
+    );
+    let ops: Vec<_> = diff.changes[0]
+        .operations
+        .iter()
+        .map(|o| o["op"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(ops, ["TagResource", "UntagResource"]);
+    assert_eq!(
+        diff.changes[1].depends_on,
+        vec![diff.changes[0].address.clone()]
+    );
+}
+
+#[test]
+fn orphans_are_reported_not_deleted() {
+    let key = desired();
+    let mut orphan = live(&key, "k-7");
+    orphan.aliases.clear();
+    orphan.tags.insert(TAG_ID.into(), "dev/old/thing/x".into());
+    let diff = diff("dev", &[], &observed(vec![orphan]));
+    assert!(diff.changes.is_empty());
+    assert!(diff.notes[0].message.contains("orphaned key k-7"));
+}
