@@ -504,3 +504,31 @@ async fn the_caller_must_be_in_the_declared_account() {
     );
     assert!(run.stderr.contains(&project.account), "{}", run.stderr);
 }
+
+#[test]
+fn a_second_apply_of_the_same_environment_is_refused_while_one_runs() {
+    let project = TestProject::dev();
+    std::fs::create_dir_all(project.file(".kmsctl")).expect("mkdir");
+    let held = std::fs::File::create(project.file(".kmsctl/env-dev.lock")).expect("lock file");
+    held.lock().expect("hold the lock as a running apply would");
+    let run = project.kmsctl(&["apply", "env/dev", "--auto-approve"]).expect_code(1);
+    assert!(run.stderr.contains("another kmsctl is applying env/dev"), "{}", run.stderr);
+    drop(held);
+    project.kmsctl(&["apply", "env/dev", "--auto-approve"]).expect_code(0);
+}
+
+#[test]
+fn plan_json_is_versioned_and_matches_the_saved_plan() {
+    let project = TestProject::dev();
+    let run = project.kmsctl(&["plan", "env/dev", "--format", "json", "--out", "dev.plan.json"]).expect_code(0);
+    let printed: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON on stdout");
+    assert_eq!(printed["format_version"], 1);
+    assert_eq!(printed["target"]["account_id"], serde_json::json!(project.account));
+    assert_eq!(printed["summary"]["add"], 7);
+    let saved: serde_json::Value = serde_json::from_str(&project.read("dev.plan.json")).expect("saved plan");
+    assert_eq!(saved["changes"], printed["changes"]);
+    // An existing file is always a plan.
+    let applied = project.kmsctl(&["apply", "dev.plan.json"]).expect_code(0);
+    assert!(applied.stdout.contains("7 added"), "{}", applied.stdout);
+    assert!(!project.file("dev.plan.json").exists(), "an applied plan is consumed");
+}

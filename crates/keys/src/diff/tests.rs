@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use kmsctl_core::policy;
-use kmsctl_core::{Action, Location};
+use kmsctl_core::Location;
 use serde_json::json;
 
 use super::*;
