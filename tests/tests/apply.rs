@@ -511,24 +511,113 @@ fn a_second_apply_of_the_same_environment_is_refused_while_one_runs() {
     std::fs::create_dir_all(project.file(".kmsctl")).expect("mkdir");
     let held = std::fs::File::create(project.file(".kmsctl/env-dev.lock")).expect("lock file");
     held.lock().expect("hold the lock as a running apply would");
-    let run = project.kmsctl(&["apply", "env/dev", "--auto-approve"]).expect_code(1);
-    assert!(run.stderr.contains("another kmsctl is applying env/dev"), "{}", run.stderr);
+    let run = project
+        .kmsctl(&["apply", "env/dev", "--auto-approve"])
+        .expect_code(1);
+    assert!(
+        run.stderr.contains("another kmsctl is applying env/dev"),
+        "{}",
+        run.stderr
+    );
     drop(held);
-    project.kmsctl(&["apply", "env/dev", "--auto-approve"]).expect_code(0);
+    project
+        .kmsctl(&["apply", "env/dev", "--auto-approve"])
+        .expect_code(0);
 }
 
 #[test]
 fn plan_json_is_versioned_and_matches_the_saved_plan() {
     let project = TestProject::dev();
-    let run = project.kmsctl(&["plan", "env/dev", "--format", "json", "--out", "dev.plan.json"]).expect_code(0);
+    let run = project
+        .kmsctl(&[
+            "plan",
+            "env/dev",
+            "--format",
+            "json",
+            "--out",
+            "dev.plan.json",
+        ])
+        .expect_code(0);
     let printed: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON on stdout");
     assert_eq!(printed["format_version"], 1);
-    assert_eq!(printed["target"]["account_id"], serde_json::json!(project.account));
+    assert_eq!(
+        printed["target"]["account_id"],
+        serde_json::json!(project.account)
+    );
     assert_eq!(printed["summary"]["add"], 7);
-    let saved: serde_json::Value = serde_json::from_str(&project.read("dev.plan.json")).expect("saved plan");
+    let saved: serde_json::Value =
+        serde_json::from_str(&project.read("dev.plan.json")).expect("saved plan");
     assert_eq!(saved["changes"], printed["changes"]);
     // An existing file is always a plan.
     let applied = project.kmsctl(&["apply", "dev.plan.json"]).expect_code(0);
     assert!(applied.stdout.contains("7 added"), "{}", applied.stdout);
-    assert!(!project.file("dev.plan.json").exists(), "an applied plan is consumed");
+    assert!(
+        !project.file("dev.plan.json").exists(),
+        "an applied plan is consumed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_apply_reports_what_was_applied_and_a_rerun_converges() {
+    let project = TestProject::dev();
+    project
+        .kmsctl(&["apply", "env/dev", "--auto-approve"])
+        .expect_code(0);
+    project.edit(
+        "environments/dev/keys.toml",
+        "Project = \"Payment System\"",
+        "Project = \"Payments\"",
+    );
+    project.edit(
+        "environments/dev/keys.toml",
+        "Project = \"Observability\"",
+        "Project = \"Logs\"",
+    );
+    project.kmsctl(&["plan", "env/dev"]).expect_code(0);
+
+    // Make the second change fail in AWS: it names a key that does not exist.
+    let path = ".kmsctl/env-dev.plan.json";
+    let mut plan: serde_json::Value = serde_json::from_str(&project.read(path)).expect("plan");
+    plan["changes"][1]["operations"][0]["key_id"] =
+        serde_json::json!("00000000-0000-0000-0000-000000000000");
+    project.write(path, &serde_json::to_string_pretty(&plan).expect("json"));
+
+    let failed = project.kmsctl(&["apply"]).expect_code(1);
+    assert!(
+        failed
+            .stderr
+            .contains("Applied (1): kms_key.db-payments-encryption"),
+        "{}",
+        failed.stderr
+    );
+    assert!(
+        failed
+            .stderr
+            .contains("Not applied (1): kms_key.s3-platform-logs"),
+        "{}",
+        failed.stderr
+    );
+    assert!(
+        failed.stderr.contains("kms:TagResource failed"),
+        "{}",
+        failed.stderr
+    );
+
+    let rerun = project
+        .kmsctl(&["plan", "env/dev", "--detailed-exitcode"])
+        .expect_code(2);
+    assert!(
+        rerun.stdout.contains("kms_key.s3-platform-logs"),
+        "{}",
+        rerun.stdout
+    );
+    assert!(
+        !rerun.stdout.contains("kms_key.db-payments-encryption"),
+        "already applied: {}",
+        rerun.stdout
+    );
+    project.kmsctl(&["apply"]).expect_code(0);
+    project
+        .kmsctl(&["plan", "env/dev", "--detailed-exitcode"])
+        .expect_code(0);
 }

@@ -275,3 +275,20 @@ async fn bad_input_changes_nothing_in_aws() {
     let kms = project.kms().await;
     assert!(customer_keys(&kms).await.is_empty(), "nothing was created");
 }
+
+#[test]
+fn the_project_root_is_found_from_a_subfolder() {
+    let project = offline_project();
+    let mut command = std::process::Command::new(kmsctl_tests::kmsctl_bin());
+    command
+        .args(["validate", "env/dev"])
+        .current_dir(project.file("environments/dev"));
+    xtask::emulator::configure_command(&mut command, NO_AWS);
+    let output = command.output().expect("runs");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use kmsctl_core::policy;
 use kmsctl_core::Location;
+use kmsctl_core::policy;
 use serde_json::json;
 
 use super::*;
@@ -277,4 +277,103 @@ fn orphans_are_reported_not_deleted() {
     let diff = diff("dev", &[], &observed(vec![orphan]));
     assert!(diff.changes.is_empty());
     assert!(diff.notes[0].message.contains("orphaned key k-7"));
+}
+
+/// The emulator never reports a rotation period, so this runs observe on the real SDK client with
+/// stubbed AWS answers of the real shape (`RotationPeriodInDays` present), then diffs.
+#[tokio::test]
+async fn a_reported_rotation_period_is_compared_through_the_sdk() {
+    use aws_sdk_kms::operation::describe_key::DescribeKeyOutput;
+    use aws_sdk_kms::operation::get_key_policy::GetKeyPolicyOutput;
+    use aws_sdk_kms::operation::get_key_rotation_status::GetKeyRotationStatusOutput;
+    use aws_sdk_kms::operation::list_aliases::ListAliasesOutput;
+    use aws_sdk_kms::operation::list_keys::ListKeysOutput;
+    use aws_sdk_kms::operation::list_resource_tags::ListResourceTagsOutput;
+    use aws_sdk_kms::types::{
+        AliasListEntry, KeyListEntry, KeyMetadata, KeySpec, KeyState, KeyUsageType, OriginType, Tag,
+    };
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    let mut key = desired();
+    key.rotation = Some(DesiredRotation {
+        enabled: true,
+        period_days: 180,
+    });
+    let tags: Vec<Tag> = key
+        .tags
+        .iter()
+        .map(|(k, v)| Tag::builder().tag_key(k).tag_value(v).build().expect("tag"))
+        .collect();
+    let alias = key.alias.clone();
+    let aliases = mock!(aws_sdk_kms::Client::list_aliases).then_output(move || {
+        ListAliasesOutput::builder()
+            .aliases(
+                AliasListEntry::builder()
+                    .alias_name(alias.clone())
+                    .target_key_id("k-1")
+                    .build(),
+            )
+            .build()
+    });
+    let keys = mock!(aws_sdk_kms::Client::list_keys).then_output(|| {
+        ListKeysOutput::builder()
+            .keys(KeyListEntry::builder().key_id("k-1").build())
+            .build()
+    });
+    let tag_list = mock!(aws_sdk_kms::Client::list_resource_tags).then_output(move || {
+        ListResourceTagsOutput::builder()
+            .set_tags(Some(tags.clone()))
+            .build()
+    });
+    let description = key.description.clone();
+    let describe = mock!(aws_sdk_kms::Client::describe_key).then_output(move || {
+        let metadata = KeyMetadata::builder()
+            .key_id("k-1")
+            .arn("arn:aws:kms:us-east-1:111111111111:key/k-1")
+            .description(description.clone())
+            .key_state(KeyState::Enabled)
+            .key_spec(KeySpec::SymmetricDefault)
+            .key_usage(KeyUsageType::EncryptDecrypt)
+            .origin(OriginType::AwsKms)
+            .multi_region(false)
+            .build()
+            .expect("metadata");
+        DescribeKeyOutput::builder().key_metadata(metadata).build()
+    });
+    let policy = mock!(aws_sdk_kms::Client::get_key_policy).then_output(|| {
+        GetKeyPolicyOutput::builder()
+            .policy(POLICY)
+            .policy_name("default")
+            .build()
+    });
+    let rotation = mock!(aws_sdk_kms::Client::get_key_rotation_status).then_output(|| {
+        GetKeyRotationStatusOutput::builder()
+            .key_rotation_enabled(true)
+            .rotation_period_in_days(365)
+            .key_id("k-1")
+            .build()
+    });
+    let client = mock_client!(
+        aws_sdk_kms,
+        RuleMode::MatchAny,
+        [&aliases, &keys, &tag_list, &describe, &policy, &rotation]
+    );
+
+    let scope = Scope::of("dev", std::slice::from_ref(&key));
+    let observation = crate::observe(&client, &scope, 4).await.expect("observed");
+    assert_eq!(observation.keys["k-1"].rotation_period_days, Some(365));
+
+    let diff = diff("dev", std::slice::from_ref(&key), &observation);
+    assert_eq!(
+        addresses(&diff),
+        ["kms_key_rotation.db-payments-encryption Update"]
+    );
+    assert_eq!(
+        diff.changes[0].operations[0]["op"],
+        json!("EnableKeyRotation")
+    );
+    assert_eq!(
+        diff.changes[0].operations[0]["rotation_period_in_days"],
+        json!(180)
+    );
 }
