@@ -9,6 +9,8 @@ use super::{Outcome, cargo, cargo_target_dir, display};
 
 /// The environment the demo plans and applies.
 const ENVIRONMENT: &str = "env/dev";
+/// Its folder, for the user to edit.
+const ENVIRONMENT_DIR: &str = "environments/dev";
 
 /// Runs `kmsctl args...` from the project root against the emulator; returns its exit code.
 fn kmsctl(root: &Path, kmsctl: &Path, endpoint: &str, args: &[&str]) -> Result<i32, String> {
@@ -99,7 +101,7 @@ pub fn run() -> Outcome {
          \n  {export}\
          \n  unset AWS_PROFILE\
          \n  # change a key, then see the plan\
-         \n  $EDITOR {ENVIRONMENT}/keys.toml\
+         \n  $EDITOR {ENVIRONMENT_DIR}/keys.toml\
          \n  {binary_shown} plan {ENVIRONMENT}\
          \n  {binary_shown} apply {ENVIRONMENT}\
          \n  # start over / stop\
