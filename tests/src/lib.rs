@@ -160,6 +160,17 @@ impl TestProject {
         self.write(relative, &text.replacen(from, to, 1));
     }
 
+    /// Adds a line (`state = "disabled"`) to the shipped dev environment's first key, the
+    /// payments database key.
+    pub fn add_to_db_key(&self, line: &str) {
+        let anchor = "policy = \"dev-payment-policy.json\"";
+        self.edit(
+            "environments/dev/keys.toml",
+            anchor,
+            &format!("{anchor}\n{line}"),
+        );
+    }
+
     /// Runs kmsctl in the project root against the emulator.
     pub fn kmsctl(&self, args: &[&str]) -> Run {
         self.kmsctl_at(&self.endpoint, args)

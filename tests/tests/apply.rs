@@ -345,11 +345,7 @@ async fn an_alias_on_an_unmanaged_key_is_refused_unless_adopted() {
         "a refused plan is not saved"
     );
 
-    project.edit(
-        "environments/dev/keys.toml",
-        "policy = \"dev-payment-policy.json\"",
-        "policy = \"dev-payment-policy.json\"\nadopt = true",
-    );
+    project.add_to_db_key("adopt = true");
     let plan = project
         .kmsctl(&["plan", "env/dev", "--detailed-exitcode"])
         .expect_code(2);
@@ -397,11 +393,7 @@ async fn pending_deletion_is_scheduled_and_setting_the_state_back_cancels_it() {
             .unwrap_or_default()
     };
 
-    project.edit(
-        "environments/dev/keys.toml",
-        "policy = \"dev-payment-policy.json\"",
-        "policy = \"dev-payment-policy.json\"\nstate = \"pending_deletion\"",
-    );
+    project.add_to_db_key("state = \"pending_deletion\"");
     let plan = project
         .kmsctl(&["plan", "env/dev", "--detailed-exitcode"])
         .expect_code(2);

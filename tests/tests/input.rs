@@ -44,11 +44,7 @@ fn shipped_environments_validate() {
 #[test]
 fn a_seven_day_deletion_window_is_refused_with_its_line() {
     let project = offline_project();
-    project.edit(
-        KEYS,
-        "policy = \"dev-payment-policy.json\"",
-        "policy = \"dev-payment-policy.json\"\ndeletion_window_in_days = 7",
-    );
+    project.add_to_db_key("deletion_window_in_days = 7");
     let run = project
         .kmsctl_at(NO_AWS, &["validate", "env/dev"])
         .expect_code(3);

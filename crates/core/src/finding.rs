@@ -72,19 +72,29 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub fn error(
+    pub fn new(
+        severity: Severity,
         rule: &str,
         location: Location,
         message: impl Into<String>,
         fix: impl Into<String>,
     ) -> Self {
         Self {
-            severity: Severity::Error,
+            severity,
             rule: rule.to_owned(),
             message: message.into(),
             location,
             fix: fix.into(),
         }
+    }
+
+    pub fn error(
+        rule: &str,
+        location: Location,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
+        Self::new(Severity::Error, rule, location, message, fix)
     }
 
     pub fn warning(
@@ -93,13 +103,7 @@ impl Finding {
         message: impl Into<String>,
         fix: impl Into<String>,
     ) -> Self {
-        Self {
-            severity: Severity::Warning,
-            rule: rule.to_owned(),
-            message: message.into(),
-            location,
-            fix: fix.into(),
-        }
+        Self::new(Severity::Warning, rule, location, message, fix)
     }
 
     pub fn is_error(&self) -> bool {

@@ -115,8 +115,8 @@ where
 
 /// Makes the call; returns the outputs it produced (`key_id`, `arn`).
 pub async fn run(client: &Client, op: KeyOp) -> Result<BTreeMap<String, String>, ApplyError> {
-    let mut outputs = BTreeMap::new();
-    match op {
+    // Every call but CreateKey acts on a key or an alias that already has its name.
+    let (output, value) = match op {
         KeyOp::CreateKey { .. } => return create_key(client, op).await,
         KeyOp::UpdateKeyDescription {
             key_id,
@@ -129,7 +129,7 @@ pub async fn run(client: &Client, op: KeyOp) -> Result<BTreeMap<String, String>,
                 .send()
                 .await
                 .map_err(failed("kms:UpdateKeyDescription"))?;
-            outputs.insert("key_id".into(), key_id);
+            ("key_id", key_id)
         }
         KeyOp::TagResource { key_id, tags } => {
             client
@@ -139,7 +139,7 @@ pub async fn run(client: &Client, op: KeyOp) -> Result<BTreeMap<String, String>,
                 .send()
                 .await
                 .map_err(failed("kms:TagResource"))?;
-            outputs.insert("key_id".into(), key_id);
+            ("key_id", key_id)
         }
         KeyOp::UntagResource { key_id, tag_keys } => {
             client
@@ -149,7 +149,7 @@ pub async fn run(client: &Client, op: KeyOp) -> Result<BTreeMap<String, String>,
                 .send()
                 .await
                 .map_err(failed("kms:UntagResource"))?;
-            outputs.insert("key_id".into(), key_id);
+            ("key_id", key_id)
         }
         KeyOp::EnableKey { key_id } => {
             client
@@ -158,7 +158,7 @@ pub async fn run(client: &Client, op: KeyOp) -> Result<BTreeMap<String, String>,
                 .send()
                 .await
                 .map_err(failed("kms:EnableKey"))?;
-            outputs.insert("key_id".into(), key_id);
+            ("key_id", key_id)
         }
         KeyOp::DisableKey { key_id } => {
             client
@@ -167,7 +167,7 @@ pub async fn run(client: &Client, op: KeyOp) -> Result<BTreeMap<String, String>,
                 .send()
                 .await
                 .map_err(failed("kms:DisableKey"))?;
-            outputs.insert("key_id".into(), key_id);
+            ("key_id", key_id)
         }
         KeyOp::ScheduleKeyDeletion {
             key_id,
@@ -180,7 +180,7 @@ pub async fn run(client: &Client, op: KeyOp) -> Result<BTreeMap<String, String>,
                 .send()
                 .await
                 .map_err(failed("kms:ScheduleKeyDeletion"))?;
-            outputs.insert("key_id".into(), key_id);
+            ("key_id", key_id)
         }
         KeyOp::CancelKeyDeletion { key_id } => {
             client
@@ -189,7 +189,7 @@ pub async fn run(client: &Client, op: KeyOp) -> Result<BTreeMap<String, String>,
                 .send()
                 .await
                 .map_err(failed("kms:CancelKeyDeletion"))?;
-            outputs.insert("key_id".into(), key_id);
+            ("key_id", key_id)
         }
         KeyOp::PutKeyPolicy { key_id, policy } => {
             client
@@ -200,7 +200,7 @@ pub async fn run(client: &Client, op: KeyOp) -> Result<BTreeMap<String, String>,
                 .send()
                 .await
                 .map_err(failed("kms:PutKeyPolicy"))?;
-            outputs.insert("key_id".into(), key_id);
+            ("key_id", key_id)
         }
         KeyOp::EnableKeyRotation {
             key_id,
@@ -213,7 +213,7 @@ pub async fn run(client: &Client, op: KeyOp) -> Result<BTreeMap<String, String>,
                 .send()
                 .await
                 .map_err(failed("kms:EnableKeyRotation"))?;
-            outputs.insert("key_id".into(), key_id);
+            ("key_id", key_id)
         }
         KeyOp::DisableKeyRotation { key_id } => {
             client
@@ -222,7 +222,7 @@ pub async fn run(client: &Client, op: KeyOp) -> Result<BTreeMap<String, String>,
                 .send()
                 .await
                 .map_err(failed("kms:DisableKeyRotation"))?;
-            outputs.insert("key_id".into(), key_id);
+            ("key_id", key_id)
         }
         KeyOp::CreateAlias {
             alias_name,
@@ -235,7 +235,7 @@ pub async fn run(client: &Client, op: KeyOp) -> Result<BTreeMap<String, String>,
                 .send()
                 .await
                 .map_err(failed("kms:CreateAlias"))?;
-            outputs.insert("alias_name".into(), alias_name);
+            ("alias_name", alias_name)
         }
         KeyOp::UpdateAlias {
             alias_name,
@@ -248,10 +248,10 @@ pub async fn run(client: &Client, op: KeyOp) -> Result<BTreeMap<String, String>,
                 .send()
                 .await
                 .map_err(failed("kms:UpdateAlias"))?;
-            outputs.insert("alias_name".into(), alias_name);
+            ("alias_name", alias_name)
         }
-    }
-    Ok(outputs)
+    };
+    Ok(BTreeMap::from([(output.to_owned(), value)]))
 }
 
 const CREATE_ATTEMPTS: u32 = 5;
