@@ -100,7 +100,9 @@ impl Run {
 pub struct TestProject {
     dir: tempfile::TempDir,
     pub account: String,
-    pub endpoint: String,
+    /// Where kmsctl and the SDK client send requests: the emulator unless a test sets another
+    /// (the fault proxy in front of it). Offline tests never start the emulator.
+    endpoint: OnceLock<String>,
 }
 
 impl TestProject {
@@ -129,8 +131,21 @@ impl TestProject {
         Self {
             dir,
             account: fresh_account(),
-            endpoint: endpoint(),
+            endpoint: OnceLock::new(),
         }
+    }
+
+    /// The endpoint this project's commands use (the emulator by default).
+    pub fn endpoint(&self) -> &str {
+        self.endpoint.get_or_init(endpoint)
+    }
+
+    /// Sends this project's commands to `endpoint` (e.g. a fault proxy); call before any command.
+    pub fn use_endpoint(&self, endpoint: &str) {
+        assert!(
+            self.endpoint.set(endpoint.to_owned()).is_ok(),
+            "the endpoint is already in use"
+        );
     }
 
     pub fn path(&self) -> &Path {
@@ -173,7 +188,7 @@ impl TestProject {
 
     /// Runs kmsctl in the project root against the emulator.
     pub fn kmsctl(&self, args: &[&str]) -> Run {
-        self.kmsctl_at(&self.endpoint, args)
+        self.kmsctl_at(self.endpoint(), args)
     }
 
     /// Runs kmsctl with another endpoint (a closed port proves a command makes no AWS call).
@@ -195,7 +210,7 @@ impl TestProject {
     pub async fn kms(&self) -> aws_sdk_kms::Client {
         let base = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new("us-east-1"))
-            .endpoint_url(&self.endpoint)
+            .endpoint_url(self.endpoint())
             .credentials_provider(aws_sdk_kms::config::Credentials::new(
                 "testing", "testing", None, None, "tests",
             ))
@@ -209,7 +224,7 @@ impl TestProject {
             .await;
         let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new("us-east-1"))
-            .endpoint_url(&self.endpoint)
+            .endpoint_url(self.endpoint())
             .credentials_provider(provider)
             .load()
             .await;

@@ -3,26 +3,16 @@
 // `UserError` carries the source text for miette; it travels once per run, on the way out.
 #![allow(clippy::result_large_err)]
 
-mod cli;
-mod commands;
-mod config;
-mod error;
-mod exit;
-mod lock;
-mod progress;
-mod project;
-mod render;
-
 use std::process::ExitCode;
 
 use clap::Parser;
 use clap::error::ErrorKind;
 
-use crate::cli::{Cli, Command};
-use crate::commands::Context;
-use crate::error::UserError;
-use crate::exit::Exit;
-use crate::project::Project;
+use kmsctl::cli::{Cli, Command};
+use kmsctl::commands::{self, Context};
+use kmsctl::error::UserError;
+use kmsctl::exit::Exit;
+use kmsctl::project::Project;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {

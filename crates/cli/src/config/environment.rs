@@ -92,18 +92,31 @@ pub fn load_environment(project: &Project, dir: &Path) -> Result<LoadedEnvironme
     }
 
     let mut files = Vec::new();
-    let mut parsed = Vec::new();
     for path in &paths {
         let shown = project.display(path);
         let text = std::fs::read_to_string(path)
             .map_err(|e| UserError::new(format!("cannot read {}: {e}", shown.display())))?;
-        let file: EnvironmentFile = toml::from_str(&text).map_err(|e| {
+        files.push(SourceFile::new(shown, text));
+    }
+    let folder = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    from_sources(folder, &display_dir, files)
+}
+
+/// Parses and merges an environment's files, already read: `folder` is the folder's name (the
+/// environment's name must equal it), `display_dir` the folder as messages show it.
+pub fn from_sources(
+    folder: &str,
+    display_dir: &Path,
+    files: Vec<SourceFile>,
+) -> Result<LoadedEnvironment> {
+    let mut parsed = Vec::new();
+    for file in &files {
+        let parsed_file: EnvironmentFile = toml::from_str(&file.text).map_err(|e| {
             let span = e.span().unwrap_or(0..0);
-            UserError::in_source(&shown, &text, span, e.message().trim_end(), "here")
+            UserError::in_source(&file.path, &file.text, span, e.message().trim_end(), "here")
                 .help("see the environment file reference in README.md")
         })?;
-        files.push(SourceFile::new(shown, text));
-        parsed.push(file);
+        parsed.push(parsed_file);
     }
 
     let (mut name, mut account_id, mut region, mut role) = (None, None, None, None);
@@ -132,11 +145,6 @@ pub fn load_environment(project: &Project, dir: &Path) -> Result<LoadedEnvironme
         keys.extend(file.key.into_iter().map(|key| (index, key)));
     }
 
-    let folder = dir
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or_default()
-        .to_owned();
     let required = |field: &str| {
         UserError::new(format!("{}: {field} is not set", display_dir.display())).help(format!(
             "add `{field} = \"...\"` to {}/environment.toml",

@@ -2,4 +2,4 @@
 
 mod environment;
 
-pub use environment::{LoadedEnvironment, load_environment};
+pub use environment::{LoadedEnvironment, from_sources, load_environment};
