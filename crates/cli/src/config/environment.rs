@@ -158,7 +158,7 @@ pub fn from_sources(
         let file = &files[seen.file];
         UserError::in_source(&file.path, &file.text, seen.value.span(), message, "here").help(help)
     };
-    if name.value.get_ref() != &folder {
+    if name.value.get_ref() != folder {
         return Err(at(
             &name,
             format!(
