@@ -499,22 +499,36 @@ async fn the_caller_must_be_in_the_declared_account() {
 
 #[test]
 fn a_second_apply_of_the_same_environment_is_refused_while_one_runs() {
+    use std::io::Write;
     let project = TestProject::dev();
     std::fs::create_dir_all(project.file(".kmsctl")).expect("mkdir");
-    let held = std::fs::File::create(project.file(".kmsctl/env-dev.lock")).expect("lock file");
+    let mut held = std::fs::File::create(project.file(".kmsctl/env-dev.lock")).expect("lock file");
     held.lock().expect("hold the lock as a running apply would");
+    write!(held, "pid 4242 on ci-runner-7 since 2026-11-28T20:00:00Z").expect("holder");
     let run = project
         .kmsctl(&["apply", "env/dev", "--auto-approve"])
         .expect_code(1);
     assert!(
-        run.stderr.contains("another kmsctl is applying env/dev"),
+        run.stderr.contains("another kmsctl is applying env/dev (pid 4242 on ci-runner-7 since 2026-11-28T20:00:00Z)"),
         "{}",
         run.stderr
     );
+    // The holder dies without cleaning up: the kernel frees the lock, the next run says so.
     drop(held);
-    project
+    let run = project
         .kmsctl(&["apply", "env/dev", "--auto-approve"])
         .expect_code(0);
+    assert!(
+        run.stderr.contains("ended without releasing its lock"),
+        "stderr: {}\nstdout: {}",
+        run.stderr,
+        run.stdout
+    );
+    assert_eq!(
+        project.read(".kmsctl/env-dev.lock"),
+        "",
+        "a clean release empties the lock file"
+    );
 }
 
 #[test]

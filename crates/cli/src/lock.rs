@@ -1,5 +1,9 @@
-//! One apply per target at a time: an exclusive lock on `.kmsctl/TARGET.lock`, released when
-//! the process ends, however it ends.
+//! One apply per target at a time: an exclusive lock on `.kmsctl/TARGET.lock`.
+//!
+//! The kernel releases the lock when its holder ends, however it ends, so a dead process never
+//! blocks anyone. The file names its holder (pid, host, start time) while it is held and is
+//! emptied on a clean release: content found when taking the lock means the previous holder
+//! died mid-apply, which is worth telling (its changes may be half done).
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
@@ -9,7 +13,32 @@ use crate::error::{Result, UserError};
 
 #[derive(Debug)]
 pub struct TargetLock {
-    _file: File,
+    file: File,
+    /// The holder line left by a process that died holding the lock, if any.
+    pub stale: Option<String>,
+}
+
+impl Drop for TargetLock {
+    fn drop(&mut self) {
+        // A clean release leaves an empty file; the kernel drops the lock with the descriptor.
+        let _ = self.file.set_len(0);
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "unknown-host".into())
+}
+
+fn open(path: &Path) -> Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+        .open(path)
+        .map_err(|e| UserError::new(format!("cannot open the lock {}: {e}", path.display())))
 }
 
 pub fn acquire(path: &Path, label: &str) -> Result<TargetLock> {
@@ -17,21 +46,22 @@ pub fn acquire(path: &Path, label: &str) -> Result<TargetLock> {
         std::fs::create_dir_all(dir)
             .map_err(|e| UserError::new(format!("cannot create {}: {e}", dir.display())))?;
     }
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(path)
-        .map_err(|e| UserError::new(format!("cannot open the lock {}: {e}", path.display())))?;
+    let mut file = open(path)?;
+    let mut previous = String::new();
     match file.try_lock() {
-        Ok(()) => {}
+        Ok(()) => {
+            let _ = file.read_to_string(&mut previous);
+        }
         Err(TryLockError::WouldBlock) => {
-            let mut holder = String::new();
-            let _ = file.read_to_string(&mut holder);
+            let _ = file.read_to_string(&mut previous);
+            let holder = previous.trim();
+            let holder = if holder.is_empty() {
+                "holder unknown"
+            } else {
+                holder
+            };
             return Err(UserError::new(format!(
-                "another kmsctl is applying {label} ({}): lock {} is held",
-                holder.trim(),
+                "another kmsctl is applying {label} ({holder}): lock {} is held",
                 path.display()
             ))
             .help("wait for it to finish; the lock is released when that process ends"));
@@ -43,10 +73,20 @@ pub fn acquire(path: &Path, label: &str) -> Result<TargetLock> {
             )));
         }
     }
+    let started = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
     let _ = file.set_len(0);
     let _ = file.rewind();
-    let _ = write!(file, "pid {}", std::process::id());
-    Ok(TargetLock { _file: file })
+    let _ = write!(
+        file,
+        "pid {} on {} since {started}",
+        std::process::id(),
+        hostname()
+    );
+    let _ = file.flush();
+    let stale = Some(previous.trim().to_owned()).filter(|p| !p.is_empty());
+    Ok(TargetLock { file, stale })
 }
 
 #[cfg(test)]
@@ -54,34 +94,55 @@ mod tests {
     use super::*;
 
     #[test]
-    fn second_lock_is_refused_until_the_first_is_dropped() {
+    fn second_lock_is_refused_naming_the_holder_until_the_first_is_dropped() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join(".kmsctl/env-dev.lock");
         let first = acquire(&path, "env/dev").expect("first");
+        assert_eq!(first.stale, None);
         let err = acquire(&path, "env/dev").expect_err("held");
         assert!(
             err.message.contains("another kmsctl is applying env/dev"),
             "{}",
             err.message
         );
-        assert!(
-            err.message.contains(&format!("pid {}", std::process::id())),
-            "{}",
-            err.message
-        );
+        let holder = format!("pid {} on {} since ", std::process::id(), hostname());
+        assert!(err.message.contains(&holder), "{}", err.message);
         drop(first);
         // Another test thread may fork (insta runs cargo) while it holds a copy of the
         // descriptor until exec: give such a window a moment to close.
-        let reacquired = (0..100).any(|_| {
-            let ok = acquire(&path, "env/dev").is_ok();
-            if !ok {
+        let reacquired = (0..100).find_map(|_| {
+            acquire(&path, "env/dev").ok().or_else(|| {
                 std::thread::sleep(std::time::Duration::from_millis(10));
-            }
-            ok
+                None
+            })
         });
-        assert!(
-            reacquired,
-            "the lock is released when its holder is dropped"
+        let reacquired = reacquired.expect("the lock is released when its holder is dropped");
+        assert_eq!(
+            reacquired.stale, None,
+            "a clean release leaves no holder behind"
         );
+    }
+
+    #[test]
+    fn a_holder_that_died_is_reported_as_stale_and_does_not_block() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("env-dev.lock");
+        std::fs::write(&path, "pid 999999 on ci-runner since 2026-11-28T20:00:00Z").expect("write");
+        let lock = acquire(&path, "env/dev").expect("nobody holds it");
+        assert_eq!(
+            lock.stale.as_deref(),
+            Some("pid 999999 on ci-runner since 2026-11-28T20:00:00Z")
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_lock_file_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("env-dev.lock");
+        let _lock = acquire(&path, "env/dev").expect("lock");
+        let mode = std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
     }
 }

@@ -48,7 +48,12 @@ pub fn save(plan: &Plan, path: &Path) -> Result<(), PlanFileError> {
         serde_json::to_string_pretty(plan).map_err(|e| write_err(std::io::Error::other(e)))?;
     text.push('\n');
     let tmp = path.with_extension("json.tmp");
-    let mut file = fs::File::create(&tmp).map_err(write_err)?;
+    // Plans name accounts, roles and policies: readable by their owner only.
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&tmp).map_err(write_err)?;
     file.write_all(text.as_bytes()).map_err(write_err)?;
     file.sync_all().map_err(write_err)?;
     fs::rename(&tmp, path).map_err(write_err)
@@ -116,6 +121,12 @@ mod tests {
         let path = dir.join("env-dev.plan.json");
         save(&plan(), &path).expect("save");
         assert_eq!(load(&path).expect("load"), plan());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "plan files are private");
+        }
         fs::remove_dir_all(dir).ok();
     }
 

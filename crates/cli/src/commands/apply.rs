@@ -53,7 +53,15 @@ fn lock_for(ctx: &Context, target: &Target) -> Result<lock::TargetLock> {
         .project
         .state_dir()
         .join(format!("{}.lock", target.file_stem()));
-    lock::acquire(&path, &target.label())
+    let lock = lock::acquire(&path, &target.label())?;
+    if let Some(holder) = &lock.stale {
+        eprintln!(
+            "{} the previous apply of {} ({holder}) ended without releasing its lock: its changes may be half done; this run picks up from what is live.",
+            ctx.err_style.yellow("Note:"),
+            target.label()
+        );
+    }
+    Ok(lock)
 }
 
 async fn apply_saved(ctx: &Context, path: &Path) -> Result<Exit> {
