@@ -55,9 +55,10 @@ impl Session {
     }
 }
 
-/// The retry policy of every client: bounded attempts, exponential backoff with jitter.
+/// The retry policy of every client: bounded attempts, exponential backoff with jitter, and
+/// adaptive client-side rate limiting (the client slows down when AWS throttles it).
 pub fn retry_config(max_attempts: u32) -> RetryConfig {
-    RetryConfig::standard()
+    RetryConfig::adaptive()
         .with_max_attempts(max_attempts.max(1))
         .with_initial_backoff(Duration::from_millis(200))
         .with_max_backoff(Duration::from_secs(20))

@@ -1,10 +1,110 @@
-//! KMS list calls, fully paginated with the SDK's paginators (AWS pages keys by 100 and aliases
-//! by 50; callers get everything).
+//! KMS clients and list calls. Lists are fully paginated with the SDK's paginators (AWS pages
+//! keys by 100 and aliases by 50; callers get everything).
 
+use std::collections::BTreeMap;
+
+use aws_config::SdkConfig;
+use aws_config::retry::RetryConfig;
 use aws_sdk_kms::Client;
+use aws_sdk_kms::config::retry::RetryPartition;
 use aws_sdk_kms::types::{AliasListEntry, KeyListEntry, Tag};
+use aws_sdk_resourcegroupstagging::types::TagFilter;
 
 use crate::error::AwsError;
+
+/// One KMS client per operation that kmsctl calls in bulk. AWS applies a request quota per
+/// operation (DescribeKey 100/s, GetKeyPolicy 30/s, ...), so each has its own retry partition:
+/// in adaptive retry mode each learns its own rate from throttling answers, and a throttled
+/// GetKeyPolicy does not slow DescribeKey down.
+#[derive(Debug, Clone)]
+pub struct KmsClients {
+    pub describe_key: Client,
+    pub get_key_policy: Client,
+    pub get_key_rotation_status: Client,
+    pub list_resource_tags: Client,
+    pub list: Client,
+    /// Every change (CreateKey, PutKeyPolicy, TagResource, ...).
+    pub write: Client,
+    /// The Resource Groups Tagging API: tags of many keys per call.
+    pub tagging: aws_sdk_resourcegroupstagging::Client,
+}
+
+impl KmsClients {
+    pub fn new(config: &SdkConfig) -> Self {
+        let kms = |partition: &'static str| {
+            let conf = aws_sdk_kms::config::Builder::from(config)
+                .retry_partition(RetryPartition::new(partition))
+                .build();
+            Client::from_conf(conf)
+        };
+        Self {
+            describe_key: kms("kms-DescribeKey"),
+            get_key_policy: kms("kms-GetKeyPolicy"),
+            get_key_rotation_status: kms("kms-GetKeyRotationStatus"),
+            list_resource_tags: kms("kms-ListResourceTags"),
+            list: kms("kms-List"),
+            write: kms("kms-write"),
+            tagging: aws_sdk_resourcegroupstagging::Client::new(config),
+        }
+    }
+
+    /// The same client for every operation (tests with stubbed answers).
+    pub fn from_clients(kms: Client, tagging: aws_sdk_resourcegroupstagging::Client) -> Self {
+        Self {
+            describe_key: kms.clone(),
+            get_key_policy: kms.clone(),
+            get_key_rotation_status: kms.clone(),
+            list_resource_tags: kms.clone(),
+            list: kms.clone(),
+            write: kms,
+            tagging,
+        }
+    }
+}
+
+/// Retries for a call that must not be retried blindly (CreateKey): none.
+pub fn no_retries() -> aws_sdk_kms::config::Builder {
+    aws_sdk_kms::config::Builder::default().retry_config(RetryConfig::disabled())
+}
+
+/// Tags of every KMS key carrying `tag_key = tag_value`, by key id, through the Resource Groups
+/// Tagging API (100 keys a call). That API is eventually consistent: a key tagged seconds ago may
+/// be missing and tags may be stale, so callers confirm what matters with `list_resource_tags`.
+pub async fn tagged_keys(
+    tagging: &aws_sdk_resourcegroupstagging::Client,
+    tag_key: &str,
+    tag_value: &str,
+) -> Result<BTreeMap<String, BTreeMap<String, String>>, AwsError> {
+    let filter = TagFilter::builder().key(tag_key).values(tag_value).build();
+    let mappings: Vec<_> = tagging
+        .get_resources()
+        .resource_type_filters("kms:key")
+        .tag_filters(filter)
+        .resources_per_page(100)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| AwsError::call("tagging:GetResources", e))?;
+    let mut keys = BTreeMap::new();
+    for mapping in mappings {
+        let Some(key_id) = mapping
+            .resource_arn()
+            .and_then(|arn| arn.rsplit_once(":key/"))
+            .map(|(_, id)| id.to_owned())
+        else {
+            continue;
+        };
+        let tags = mapping
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_owned(), t.value().to_owned()))
+            .collect();
+        keys.insert(key_id, tags);
+    }
+    Ok(keys)
+}
 
 pub async fn list_keys(client: &Client) -> Result<Vec<KeyListEntry>, AwsError> {
     client

@@ -9,3 +9,4 @@ pub mod kms;
 pub use concurrency::map_bounded;
 pub use config::{AwsSettings, Session, connect};
 pub use error::{AwsError, describe};
+pub use kms::KmsClients;

@@ -2,14 +2,14 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_kms::Client;
+use kmsctl_aws::KmsClients;
 use kmsctl_core::{Outputs, ResourceChange, reference};
 
 use crate::ops::{self, ApplyError, KeyOp};
 
 /// Runs the change's operations; returns its outputs (`key_id`, `arn` for a key).
 pub async fn apply_change(
-    client: &Client,
+    clients: &KmsClients,
     change: &ResourceChange,
     outputs: &Outputs,
 ) -> Result<BTreeMap<String, String>, ApplyError> {
@@ -22,7 +22,7 @@ pub async fn apply_change(
             .map_err(|e| ApplyError::Malformed(e.to_string()))?;
         let op: KeyOp =
             serde_json::from_value(operation).map_err(|e| ApplyError::Malformed(e.to_string()))?;
-        let result = ops::run(client, op).await?;
+        let result = ops::run(clients, op).await?;
         produced.extend(result);
         known.insert(change.address.clone(), produced.clone());
     }

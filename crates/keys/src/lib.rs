@@ -13,6 +13,7 @@ pub mod key_policy;
 pub mod matching;
 pub mod observe;
 pub mod ops;
+pub mod plan;
 pub mod rotation;
 pub mod spec;
 
@@ -20,7 +21,8 @@ pub use apply::apply_change;
 pub use config::KeyDecl;
 pub use desired::{DesiredError, DesiredKey};
 pub use diff::{KeysDiff, diff, snapshots};
-pub use observe::{Observation, Scope, observe};
+pub use observe::{Observation, Options, Scope, observe};
+pub use plan::plan;
 
 /// The name under which this domain keeps its scope in a plan.
 pub const DOMAIN: &str = "kms";
@@ -30,9 +32,9 @@ pub fn owns(kind: &str) -> bool {
     [key::KIND, alias::KIND, key_policy::KIND, rotation::KIND].contains(&kind)
 }
 
-/// The KMS client of a connected session.
-pub fn client(session: &kmsctl_aws::Session) -> Client {
-    Client::new(&session.config)
+/// The KMS clients of a connected session.
+pub fn clients(session: &kmsctl_aws::Session) -> KmsClients {
+    KmsClients::new(&session.config)
 }
 
-pub use aws_sdk_kms::Client;
+pub use kmsctl_aws::KmsClients;

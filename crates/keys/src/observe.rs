@@ -1,14 +1,17 @@
 //! Reads the live state of the keys an environment manages.
 //!
-//! ListAliases and ListKeys list the account; ListResourceTags on every key finds the ones kmsctl
-//! manages (consistent per key, unlike the Resource Groups tagging API); DescribeKey, GetKeyPolicy
-//! and GetKeyRotationStatus then run only on the keys in scope. Reads run concurrently, bounded.
+//! About three requests per key: ListAliases and the Resource Groups Tagging API (100 keys a
+//! call) find the keys in scope with their tags; DescribeKey, GetKeyPolicy and
+//! GetKeyRotationStatus then read each one. The tagging API is eventually consistent, so nothing
+//! that decides a change rests on it alone: a declared key it does not show is looked for with
+//! ListKeys + ListResourceTags (a key made seconds ago must be found, not made twice), and the
+//! tags of a key about to change are read again with ListResourceTags (`confirm_tags`).
+//! Reads run concurrently, bounded.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use aws_sdk_kms::Client;
 use aws_sdk_kms::error::ProvideErrorMetadata;
-use kmsctl_aws::{AwsError, kms, map_bounded};
+use kmsctl_aws::{AwsError, KmsClients, kms, map_bounded};
 use serde::{Deserialize, Serialize};
 
 use crate::desired::{DesiredKey, TAG_ENVIRONMENT, TAG_ID, TAG_MANAGED};
@@ -30,6 +33,23 @@ pub struct ScopeKey {
 }
 
 impl Scope {
+    /// The declared keys that `names` (address names: key names or aliases) belong to.
+    pub fn restricted_to(&self, names: &BTreeSet<&str>) -> Self {
+        let keys = self
+            .keys
+            .iter()
+            .filter(|k| {
+                names.contains(k.name.as_str())
+                    || k.aliases.iter().any(|a| names.contains(a.as_str()))
+            })
+            .cloned()
+            .collect();
+        Self {
+            environment: self.environment.clone(),
+            keys,
+        }
+    }
+
     pub fn of(environment: &str, keys: &[DesiredKey]) -> Self {
         Self {
             environment: environment.to_owned(),
@@ -72,6 +92,9 @@ pub struct ObservedKey {
     /// `None` when AWS omits it (older API answers; the emulator always does).
     pub rotation_period_days: Option<i64>,
     pub aliases: Vec<String>,
+    /// The tags were read with ListResourceTags (consistent), not the tagging API.
+    #[serde(skip)]
+    pub tags_confirmed: bool,
 }
 
 impl ObservedKey {
@@ -129,12 +152,45 @@ fn skippable(code: Option<&str>) -> bool {
     )
 }
 
+/// How much to trust the tagging API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    pub parallelism: usize,
+    /// Read every key's tags with ListResourceTags (apply's staleness check).
+    pub consistent_tags: bool,
+    /// Only the declared keys and their aliases' targets: no orphans (apply's staleness check).
+    pub declared_only: bool,
+}
+
+impl Options {
+    /// For a plan: trust the tagging API to find the keys, confirm later what decides a change.
+    pub fn plan(parallelism: usize) -> Self {
+        Self {
+            parallelism,
+            consistent_tags: false,
+            declared_only: false,
+        }
+    }
+
+    /// For apply's staleness check: the planned keys only, every tag read consistently.
+    pub fn recheck(parallelism: usize) -> Self {
+        Self {
+            parallelism,
+            consistent_tags: true,
+            declared_only: true,
+        }
+    }
+}
+
 pub async fn observe(
-    client: &Client,
+    clients: &KmsClients,
     scope: &Scope,
-    parallelism: usize,
+    options: Options,
 ) -> Result<Observation, ObserveError> {
-    let (aliases, keys) = futures::try_join!(kms::list_aliases(client), kms::list_keys(client))?;
+    let (aliases, tagged) = futures::try_join!(
+        kms::list_aliases(&clients.list),
+        kms::tagged_keys(&clients.tagging, TAG_ENVIRONMENT, &scope.environment)
+    )?;
     let mut observation = Observation::default();
     let mut aliases_of: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for alias in &aliases {
@@ -151,10 +207,91 @@ pub async fn observe(
                 .push(name.to_owned());
         }
     }
+
+    // Candidates: keys tagged as managed by this environment, and the targets of declared aliases.
+    let declared_ids: BTreeSet<&str> = scope.keys.iter().map(|k| k.id.as_str()).collect();
+    let mut candidates: BTreeMap<String, Option<BTreeMap<String, String>>> = tagged
+        .into_iter()
+        .filter(|(_, tags)| tags.get(TAG_MANAGED).is_some_and(|v| v == "true"))
+        .filter(|(_, tags)| {
+            !options.declared_only
+                || tags
+                    .get(TAG_ID)
+                    .is_some_and(|id| declared_ids.contains(id.as_str()))
+        })
+        .map(|(id, tags)| (id, Some(tags)))
+        .collect();
+    let alias_targets: BTreeSet<String> = scope
+        .aliases()
+        .iter()
+        .filter_map(|alias| observation.key_of_alias(alias))
+        .map(str::to_owned)
+        .collect();
+    for target in &alias_targets {
+        candidates.entry(target.clone()).or_insert(None);
+    }
+
+    // A declared key found neither by alias nor by the tagging API may still exist (made seconds
+    // ago, its alias never created): look for it through consistent APIs before calling it absent.
+    let found_ids: BTreeSet<&str> = candidates
+        .values()
+        .flatten()
+        .filter_map(|tags| tags.get(TAG_ID).map(String::as_str))
+        .collect();
+    let unaccounted = scope.keys.iter().any(|k| {
+        let by_alias = k
+            .aliases
+            .first()
+            .is_some_and(|a| observation.key_of_alias(a).is_some());
+        !by_alias && !found_ids.contains(k.id.as_str())
+    });
+    if unaccounted {
+        let scanned =
+            scan_for_environment(clients, scope, &candidates, &aliases_of, options).await?;
+        candidates.extend(scanned.into_iter().map(|(id, tags)| (id, Some(tags))));
+    }
+
+    let read = map_bounded(
+        candidates.into_iter().collect(),
+        options.parallelism,
+        |(key_id, tags)| {
+            let aliases = aliases_of.get(&key_id).cloned().unwrap_or_default();
+            let tags = if options.consistent_tags { None } else { tags };
+            async move { describe(clients, key_id, tags, aliases).await }
+        },
+    )
+    .await?;
+    for (key_id, result) in read {
+        match result {
+            Ok(Some(key)) => {
+                observation.keys.insert(key_id, key);
+            }
+            // Gone since it was listed, or an AWS managed key: nothing to manage.
+            Ok(None) => {}
+            Err(reason) if alias_targets.contains(&key_id) => {
+                observation.unreadable.insert(key_id, reason);
+            }
+            Err(reason) => tracing::info!(key_id, reason, "skipped a key kmsctl cannot read"),
+        }
+    }
+    Ok(observation)
+}
+
+/// ListKeys, then ListResourceTags on every key not yet accounted for: the managed keys of this
+/// environment, with consistent tags.
+async fn scan_for_environment(
+    clients: &KmsClients,
+    scope: &Scope,
+    known: &BTreeMap<String, Option<BTreeMap<String, String>>>,
+    aliases_of: &BTreeMap<String, Vec<String>>,
+    options: Options,
+) -> Result<BTreeMap<String, BTreeMap<String, String>>, AwsError> {
+    let keys = kms::list_keys(&clients.list).await?;
     // AWS managed keys carry only alias/aws/* aliases; skip them without a call.
-    let key_ids: Vec<String> = keys
+    let unknown: Vec<String> = keys
         .iter()
         .filter_map(|k| k.key_id())
+        .filter(|id| !known.contains_key(*id))
         .filter(|id| {
             !aliases_of
                 .get(*id)
@@ -162,73 +299,82 @@ pub async fn observe(
         })
         .map(str::to_owned)
         .collect();
-
-    let declared_aliases = scope.aliases();
-    let alias_targets: BTreeSet<String> = declared_aliases
-        .iter()
-        .filter_map(|alias| observation.key_of_alias(alias))
-        .map(str::to_owned)
-        .collect();
-    let tagged = map_bounded(key_ids, parallelism, |key_id| async move {
-        match kms::list_resource_tags(client, &key_id).await {
-            Ok(tags) => Ok((key_id, Ok(tags))),
-            Err(error) if skippable(error.code()) => Ok((key_id, Err(error.to_string()))),
+    let tagged = map_bounded(unknown, options.parallelism, |key_id| async move {
+        match kms::list_resource_tags(&clients.list_resource_tags, &key_id).await {
+            Ok(tags) => Ok(Some((key_id, tags))),
+            Err(error) if skippable(error.code()) => Ok(None),
             Err(error) => Err(error),
         }
     })
     .await?;
-
-    let mut in_scope = Vec::new();
-    for (key_id, tags) in tagged {
-        let tags = match tags {
-            Ok(tags) => tags
-                .into_iter()
-                .map(|t| (t.tag_key, t.tag_value))
-                .collect::<BTreeMap<_, _>>(),
-            Err(reason) => {
-                if alias_targets.contains(&key_id) {
-                    observation.unreadable.insert(key_id, reason);
-                }
-                continue;
-            }
-        };
-        let ours = tags.get(TAG_MANAGED).is_some_and(|v| v == "true")
-            && tags
-                .get(TAG_ENVIRONMENT)
-                .is_some_and(|e| *e == scope.environment);
-        if ours || alias_targets.contains(&key_id) {
-            in_scope.push((key_id, tags));
-        }
-    }
-
-    let described = map_bounded(in_scope, parallelism, |(key_id, tags)| {
-        let aliases = aliases_of.get(&key_id).cloned().unwrap_or_default();
-        async move { describe(client, key_id, tags, aliases).await }
-    })
-    .await?;
-    for (key_id, result) in described {
-        match result {
-            Ok(key) => {
-                observation.keys.insert(key_id, key);
-            }
-            Err(reason) => {
-                observation.unreadable.insert(key_id, reason);
-            }
-        }
-    }
-    Ok(observation)
+    Ok(tagged
+        .into_iter()
+        .flatten()
+        .map(|(id, tags)| {
+            (
+                id,
+                tags.into_iter()
+                    .map(|t| (t.tag_key, t.tag_value))
+                    .collect::<BTreeMap<_, _>>(),
+            )
+        })
+        .filter(|(_, tags)| {
+            tags.get(TAG_MANAGED).is_some_and(|v| v == "true")
+                && tags
+                    .get(TAG_ENVIRONMENT)
+                    .is_some_and(|e| *e == scope.environment)
+                && (!options.declared_only
+                    || tags
+                        .get(TAG_ID)
+                        .is_some_and(|id| scope.keys.iter().any(|k| k.id == *id)))
+        })
+        .collect())
 }
 
-/// DescribeKey, GetKeyPolicy and GetKeyRotationStatus of one key. `Ok(Err(reason))` for a key
-/// AWS will not describe (denied by its policy, deleted meanwhile).
+/// Reads the tags of `keys` again with ListResourceTags, replacing what the tagging API said.
+pub async fn confirm_tags(
+    clients: &KmsClients,
+    observation: &mut Observation,
+    keys: &BTreeSet<String>,
+    parallelism: usize,
+) -> Result<(), ObserveError> {
+    let unconfirmed: Vec<String> = keys
+        .iter()
+        .filter(|id| observation.keys.get(*id).is_some_and(|k| !k.tags_confirmed))
+        .cloned()
+        .collect();
+    let read = map_bounded(unconfirmed, parallelism, |key_id| async move {
+        let tags = kms::list_resource_tags(&clients.list_resource_tags, &key_id).await?;
+        Ok::<_, AwsError>((key_id, tags))
+    })
+    .await?;
+    for (key_id, tags) in read {
+        if let Some(key) = observation.keys.get_mut(&key_id) {
+            key.tags = tags.into_iter().map(|t| (t.tag_key, t.tag_value)).collect();
+            key.tags_confirmed = true;
+        }
+    }
+    Ok(())
+}
+
+/// DescribeKey, GetKeyPolicy and GetKeyRotationStatus of one key (and ListResourceTags when its
+/// tags are not known yet). `Ok(None)` for a key that is gone or AWS managed; `Err(reason)` for
+/// one AWS will not describe.
 async fn describe(
-    client: &Client,
+    clients: &KmsClients,
     key_id: String,
-    tags: BTreeMap<String, String>,
+    tags: Option<BTreeMap<String, String>>,
     aliases: Vec<String>,
-) -> Result<(String, Result<ObservedKey, String>), AwsError> {
-    let metadata = match client.describe_key().key_id(&key_id).send().await {
+) -> Result<(String, Result<Option<ObservedKey>, String>), AwsError> {
+    let metadata = match clients
+        .describe_key
+        .describe_key()
+        .key_id(&key_id)
+        .send()
+        .await
+    {
         Ok(output) => output.key_metadata,
+        Err(error) if error.code() == Some("NotFoundException") => return Ok((key_id, Ok(None))),
         Err(error) if skippable(error.code()) => {
             let reason = AwsError::call("kms:DescribeKey", error).to_string();
             return Ok((key_id, Err(reason)));
@@ -238,6 +384,20 @@ async fn describe(
     let Some(metadata) = metadata else {
         return Ok((key_id, Err("kms:DescribeKey returned no metadata".into())));
     };
+    if metadata.key_manager().is_some_and(|m| m.as_str() == "AWS") {
+        return Ok((key_id, Ok(None)));
+    }
+    let (tags, tags_confirmed) = match tags {
+        Some(tags) => (tags, false),
+        None => match kms::list_resource_tags(&clients.list_resource_tags, &key_id).await {
+            Ok(tags) => (
+                tags.into_iter().map(|t| (t.tag_key, t.tag_value)).collect(),
+                true,
+            ),
+            Err(error) if skippable(error.code()) => return Ok((key_id, Err(error.to_string()))),
+            Err(error) => return Err(error),
+        },
+    };
     let spec_name = metadata
         .key_spec()
         .map(|s| s.as_str().to_owned())
@@ -246,7 +406,8 @@ async fn describe(
         .origin()
         .map(|o| o.as_str().to_owned())
         .unwrap_or_default();
-    let policy = match client
+    let policy = match clients
+        .get_key_policy
         .get_key_policy()
         .key_id(&key_id)
         .policy_name("default")
@@ -258,7 +419,8 @@ async fn describe(
         Err(error) => return Err(AwsError::call("kms:GetKeyPolicy", error)),
     };
     let (rotation_enabled, rotation_period_days) = if spec::rotatable(&spec_name, &origin) {
-        match client
+        match clients
+            .get_key_rotation_status
             .get_key_rotation_status()
             .key_id(&key_id)
             .send()
@@ -294,7 +456,8 @@ async fn describe(
         rotation_enabled,
         rotation_period_days,
         aliases,
+        tags_confirmed,
         key_id: key_id.clone(),
     };
-    Ok((key_id, Ok(key)))
+    Ok((key_id, Ok(Some(key))))
 }

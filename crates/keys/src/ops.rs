@@ -3,11 +3,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use aws_sdk_kms::Client;
-use aws_sdk_kms::config::retry::RetryConfig;
 use aws_sdk_kms::error::ProvideErrorMetadata;
 use aws_sdk_kms::types::{KeySpec, KeyUsageType, Tag};
-use kmsctl_aws::AwsError;
+use kmsctl_aws::{AwsError, KmsClients};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -114,15 +112,16 @@ where
 }
 
 /// Makes the call; returns the outputs it produced (`key_id`, `arn`).
-pub async fn run(client: &Client, op: KeyOp) -> Result<BTreeMap<String, String>, ApplyError> {
+pub async fn run(clients: &KmsClients, op: KeyOp) -> Result<BTreeMap<String, String>, ApplyError> {
     // Every call but CreateKey acts on a key or an alias that already has its name.
     let (output, value) = match op {
-        KeyOp::CreateKey { .. } => return create_key(client, op).await,
+        KeyOp::CreateKey { .. } => return create_key(clients, op).await,
         KeyOp::UpdateKeyDescription {
             key_id,
             description,
         } => {
-            client
+            clients
+                .write
                 .update_key_description()
                 .key_id(&key_id)
                 .description(description)
@@ -132,7 +131,8 @@ pub async fn run(client: &Client, op: KeyOp) -> Result<BTreeMap<String, String>,
             ("key_id", key_id)
         }
         KeyOp::TagResource { key_id, tags } => {
-            client
+            clients
+                .write
                 .tag_resource()
                 .key_id(&key_id)
                 .set_tags(Some(tag_list(&tags)?))
@@ -142,7 +142,8 @@ pub async fn run(client: &Client, op: KeyOp) -> Result<BTreeMap<String, String>,
             ("key_id", key_id)
         }
         KeyOp::UntagResource { key_id, tag_keys } => {
-            client
+            clients
+                .write
                 .untag_resource()
                 .key_id(&key_id)
                 .set_tag_keys(Some(tag_keys))
@@ -152,7 +153,8 @@ pub async fn run(client: &Client, op: KeyOp) -> Result<BTreeMap<String, String>,
             ("key_id", key_id)
         }
         KeyOp::EnableKey { key_id } => {
-            client
+            clients
+                .write
                 .enable_key()
                 .key_id(&key_id)
                 .send()
@@ -161,7 +163,8 @@ pub async fn run(client: &Client, op: KeyOp) -> Result<BTreeMap<String, String>,
             ("key_id", key_id)
         }
         KeyOp::DisableKey { key_id } => {
-            client
+            clients
+                .write
                 .disable_key()
                 .key_id(&key_id)
                 .send()
@@ -173,7 +176,8 @@ pub async fn run(client: &Client, op: KeyOp) -> Result<BTreeMap<String, String>,
             key_id,
             pending_window_in_days,
         } => {
-            client
+            clients
+                .write
                 .schedule_key_deletion()
                 .key_id(&key_id)
                 .pending_window_in_days(pending_window_in_days)
@@ -183,7 +187,8 @@ pub async fn run(client: &Client, op: KeyOp) -> Result<BTreeMap<String, String>,
             ("key_id", key_id)
         }
         KeyOp::CancelKeyDeletion { key_id } => {
-            client
+            clients
+                .write
                 .cancel_key_deletion()
                 .key_id(&key_id)
                 .send()
@@ -192,7 +197,8 @@ pub async fn run(client: &Client, op: KeyOp) -> Result<BTreeMap<String, String>,
             ("key_id", key_id)
         }
         KeyOp::PutKeyPolicy { key_id, policy } => {
-            client
+            clients
+                .write
                 .put_key_policy()
                 .key_id(&key_id)
                 .policy_name("default")
@@ -206,7 +212,8 @@ pub async fn run(client: &Client, op: KeyOp) -> Result<BTreeMap<String, String>,
             key_id,
             rotation_period_in_days,
         } => {
-            client
+            clients
+                .write
                 .enable_key_rotation()
                 .key_id(&key_id)
                 .set_rotation_period_in_days(rotation_period_in_days)
@@ -216,7 +223,8 @@ pub async fn run(client: &Client, op: KeyOp) -> Result<BTreeMap<String, String>,
             ("key_id", key_id)
         }
         KeyOp::DisableKeyRotation { key_id } => {
-            client
+            clients
+                .write
                 .disable_key_rotation()
                 .key_id(&key_id)
                 .send()
@@ -228,7 +236,8 @@ pub async fn run(client: &Client, op: KeyOp) -> Result<BTreeMap<String, String>,
             alias_name,
             target_key_id,
         } => {
-            client
+            clients
+                .write
                 .create_alias()
                 .alias_name(&alias_name)
                 .target_key_id(target_key_id)
@@ -241,7 +250,8 @@ pub async fn run(client: &Client, op: KeyOp) -> Result<BTreeMap<String, String>,
             alias_name,
             target_key_id,
         } => {
-            client
+            clients
+                .write
                 .update_alias()
                 .alias_name(&alias_name)
                 .target_key_id(target_key_id)
@@ -254,15 +264,60 @@ pub async fn run(client: &Client, op: KeyOp) -> Result<BTreeMap<String, String>,
     Ok(BTreeMap::from([(output.to_owned(), value)]))
 }
 
-const CREATE_ATTEMPTS: u32 = 5;
+/// Attempts of one CreateKey, the first included.
+const CREATE_ATTEMPTS: u32 = 10;
 
-/// CreateKey has no idempotency token, so the SDK must not retry it blindly: a retry after a
-/// lost answer would make a second key. This loop is the named exception to "retries are
-/// configuration": after an ambiguous failure it looks for the key by its `kmsctl:id` tag
-/// (ListKeys + ListResourceTags, which are consistent) and adopts it, and only creates again
-/// when no such key exists. `MalformedPolicyDocumentException` is retried too, for the IAM
-/// eventual-consistency window of a principal created seconds before.
-async fn create_key(client: &Client, op: KeyOp) -> Result<BTreeMap<String, String>, ApplyError> {
+/// What a failed CreateKey tells about the key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CreateFailure {
+    /// AWS refused the request before acting on it (throttled; a principal IAM does not know
+    /// yet): no key was made, try again.
+    NotMade,
+    /// The answer was lost or AWS failed internally: the key may exist.
+    Ambiguous,
+    /// Anything else: report it.
+    Final,
+}
+
+fn classify(code: Option<&str>) -> CreateFailure {
+    match code {
+        None => CreateFailure::Ambiguous,
+        Some(
+            "ThrottlingException" | "LimitExceededException" | "MalformedPolicyDocumentException",
+        ) => CreateFailure::NotMade,
+        Some(code)
+            if code.contains("Internal")
+                || code.contains("ServiceUnavailable")
+                || code == "DependencyTimeoutException" =>
+        {
+            CreateFailure::Ambiguous
+        }
+        Some(_) => CreateFailure::Final,
+    }
+}
+
+/// Exponential backoff from 250 ms to 10 s, with jitter so parallel creates spread out.
+fn backoff(attempt: u32) -> Duration {
+    let base = 250u64.saturating_mul(1 << attempt.min(6)).min(10_000);
+    let jitter = u64::from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .subsec_nanos(),
+    ) % (base / 2 + 1);
+    Duration::from_millis(base / 2 + jitter)
+}
+
+/// CreateKey has no idempotency token, so the SDK must not retry it: a retry after a lost answer
+/// would make a second key. This loop is the named exception to "retries are configuration".
+/// After an ambiguous failure it looks for the key by its `kmsctl:id` tag through consistent APIs
+/// (ListKeys + ListResourceTags) and takes it; it creates again only when no such key exists.
+/// Throttling and `MalformedPolicyDocumentException` (the IAM eventual-consistency window of a
+/// principal made seconds before) mean no key was made: those are simply retried.
+async fn create_key(
+    clients: &KmsClients,
+    op: KeyOp,
+) -> Result<BTreeMap<String, String>, ApplyError> {
     let KeyOp::CreateKey {
         id,
         description,
@@ -280,13 +335,8 @@ async fn create_key(client: &Client, op: KeyOp) -> Result<BTreeMap<String, Strin
     let tags = tag_list(&tags)?;
     let mut last_error = None;
     for attempt in 1..=CREATE_ATTEMPTS {
-        if attempt > 1 {
-            tokio::time::sleep(Duration::from_millis(500 * 2u64.pow(attempt - 2))).await;
-            if let Some(found) = find_by_id_tag(client, &id).await? {
-                return Ok(found);
-            }
-        }
-        let result = client
+        let result = clients
+            .write
             .create_key()
             .description(&description)
             .key_spec(KeySpec::from(key_spec.as_str()))
@@ -295,12 +345,10 @@ async fn create_key(client: &Client, op: KeyOp) -> Result<BTreeMap<String, Strin
             .policy(&policy)
             .set_tags(Some(tags.clone()))
             .customize()
-            .config_override(
-                aws_sdk_kms::config::Builder::default().retry_config(RetryConfig::disabled()),
-            )
+            .config_override(kmsctl_aws::kms::no_retries())
             .send()
             .await;
-        match result {
+        let error = match result {
             Ok(output) => {
                 let metadata = output
                     .key_metadata
@@ -310,26 +358,19 @@ async fn create_key(client: &Client, op: KeyOp) -> Result<BTreeMap<String, Strin
                     ("arn".to_owned(), metadata.arn.unwrap_or_default()),
                 ]));
             }
-            Err(error) => {
-                let retryable = match error.code() {
-                    None => true, // transport failure or timeout: the key may exist
-                    Some(code) => {
-                        matches!(
-                            code,
-                            "ThrottlingException"
-                                | "KMSInternalException"
-                                | "DependencyTimeoutException"
-                                | "MalformedPolicyDocumentException"
-                        ) || code.contains("Internal")
-                            || code.contains("ServiceUnavailable")
-                    }
-                };
-                let error = AwsError::call("kms:CreateKey", error);
-                tracing::warn!(attempt, %error, "CreateKey failed");
-                if !retryable {
-                    return Err(error.into());
-                }
-                last_error = Some(error);
+            Err(error) => error,
+        };
+        let failure = classify(error.code());
+        let error = AwsError::call("kms:CreateKey", error);
+        tracing::warn!(attempt, ?failure, %error, "CreateKey failed");
+        if failure == CreateFailure::Final {
+            return Err(error.into());
+        }
+        last_error = Some(error);
+        tokio::time::sleep(backoff(attempt)).await;
+        if failure == CreateFailure::Ambiguous {
+            if let Some(found) = find_by_id_tag(clients, &id).await? {
+                return Ok(found);
             }
         }
     }
@@ -341,28 +382,32 @@ async fn create_key(client: &Client, op: KeyOp) -> Result<BTreeMap<String, Strin
 
 /// The key carrying `kmsctl:id = id`, read through consistent APIs.
 async fn find_by_id_tag(
-    client: &Client,
+    clients: &KmsClients,
     id: &str,
 ) -> Result<Option<BTreeMap<String, String>>, ApplyError> {
-    for key in kmsctl_aws::kms::list_keys(client).await? {
-        let (Some(key_id), arn) = (key.key_id(), key.key_arn()) else {
-            continue;
-        };
-        let Ok(tags) = kmsctl_aws::kms::list_resource_tags(client, key_id).await else {
-            continue;
-        };
-        if tags
-            .iter()
-            .any(|t| t.tag_key == crate::desired::TAG_ID && t.tag_value == id)
-        {
-            tracing::info!(key_id, "found the key a lost CreateKey answer had made");
-            return Ok(Some(BTreeMap::from([
-                ("key_id".to_owned(), key_id.to_owned()),
-                ("arn".to_owned(), arn.unwrap_or_default().to_owned()),
-            ])));
-        }
-    }
-    Ok(None)
+    let keys = kmsctl_aws::kms::list_keys(&clients.list).await?;
+    let candidates: Vec<(String, String)> = keys
+        .iter()
+        .filter_map(|k| {
+            Some((
+                k.key_id()?.to_owned(),
+                k.key_arn().unwrap_or_default().to_owned(),
+            ))
+        })
+        .collect();
+    let found = kmsctl_aws::map_bounded(candidates, 16, |(key_id, arn)| async move {
+        let tags = kmsctl_aws::kms::list_resource_tags(&clients.list_resource_tags, &key_id).await;
+        let ours = tags.is_ok_and(|tags| {
+            tags.iter()
+                .any(|t| t.tag_key == crate::desired::TAG_ID && t.tag_value == id)
+        });
+        Ok::<_, AwsError>(ours.then_some((key_id, arn)))
+    })
+    .await?;
+    Ok(found.into_iter().flatten().next().map(|(key_id, arn)| {
+        tracing::info!(key_id, "found the key a lost CreateKey answer had made");
+        BTreeMap::from([("key_id".to_owned(), key_id), ("arn".to_owned(), arn)])
+    }))
 }
 
 #[cfg(test)]
@@ -395,6 +440,32 @@ mod tests {
             &KeyHandle::New(Address::new("kms_key", "x")),
         );
         assert_eq!(value["target_key_id"], json!({"$ref": "kms_key.x#key_id"}));
+    }
+
+    #[test]
+    fn create_failures_are_classified_by_what_they_say_about_the_key() {
+        assert_eq!(
+            classify(Some("ThrottlingException")),
+            CreateFailure::NotMade
+        );
+        assert_eq!(
+            classify(Some("MalformedPolicyDocumentException")),
+            CreateFailure::NotMade
+        );
+        assert_eq!(classify(None), CreateFailure::Ambiguous);
+        assert_eq!(
+            classify(Some("KMSInternalException")),
+            CreateFailure::Ambiguous
+        );
+        assert_eq!(
+            classify(Some("ServiceUnavailableException")),
+            CreateFailure::Ambiguous
+        );
+        assert_eq!(classify(Some("TagException")), CreateFailure::Final);
+        assert!(
+            backoff(1) >= Duration::from_millis(250) && backoff(1) <= Duration::from_millis(500)
+        );
+        assert!(backoff(20) <= Duration::from_secs(10));
     }
 
     #[test]

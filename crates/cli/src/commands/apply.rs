@@ -1,5 +1,6 @@
 //! `kmsctl apply [PLAN | TARGET]`: carry out a plan's changes, in dependency order.
 
+use std::collections::BTreeSet;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -74,9 +75,9 @@ async fn apply_saved(ctx: &Context, path: &Path) -> Result<Exit> {
     );
     let _lock = lock_for(ctx, &plan.target)?;
     let session = connect(ctx, &plan.target).await?;
-    let client = kmsctl_keys::client(&session);
-    check_not_stale(ctx, &plan, &client).await?;
-    let exit = execute(ctx, &plan, &client).await;
+    let clients = kmsctl_keys::clients(&session);
+    check_not_stale(ctx, &plan, &clients).await?;
+    let exit = execute(ctx, &plan, &clients).await;
     if exit == Exit::Ok {
         let _ = std::fs::remove_file(path);
     }
@@ -84,15 +85,30 @@ async fn apply_saved(ctx: &Context, path: &Path) -> Result<Exit> {
 }
 
 /// Observes again what the plan touches and refuses if anything moved since it was made.
-async fn check_not_stale(ctx: &Context, plan: &Plan, client: &kmsctl_keys::Client) -> Result<()> {
+async fn check_not_stale(
+    ctx: &Context,
+    plan: &Plan,
+    clients: &kmsctl_keys::KmsClients,
+) -> Result<()> {
     let scope: Scope = match plan.scope.get(kmsctl_keys::DOMAIN) {
         Some(value) => serde_json::from_value(value.clone())
             .map_err(|e| UserError::new(format!("the plan's scope is unreadable: {e}")))?,
         None => Scope::default(),
     };
-    let observation = kmsctl_keys::observe(client, &scope, ctx.parallelism)
-        .await
-        .map_err(|e| UserError::new(format!("reading {} failed: {e}", plan.target.label())))?;
+    // Only what the plan touches, and every tag read consistently: the tagging API may lag.
+    let names: BTreeSet<&str> = plan
+        .observed
+        .iter()
+        .map(|o| o.address.name.as_str())
+        .collect();
+    let scope = scope.restricted_to(&names);
+    let observation = kmsctl_keys::observe(
+        clients,
+        &scope,
+        kmsctl_keys::Options::recheck(ctx.parallelism),
+    )
+    .await
+    .map_err(|e| UserError::new(format!("reading {} failed: {e}", plan.target.label())))?;
     let snapshots = kmsctl_keys::snapshots(&scope, &observation);
     let moved: Vec<String> = plan
         .observed
@@ -143,8 +159,8 @@ async fn apply_target(ctx: &Context, target: &str, auto_approve: bool) -> Result
         return Ok(Exit::Ok);
     }
     let session = connect(ctx, &plan.target).await?;
-    let client = kmsctl_keys::client(&session);
-    let exit = execute(ctx, &plan, &client).await;
+    let clients = kmsctl_keys::clients(&session);
+    let exit = execute(ctx, &plan, &clients).await;
     if exit == Exit::Ok {
         // A plan saved earlier for this target no longer describes what is live.
         let _ = std::fs::remove_file(default_plan_path(ctx, &plan.target));
@@ -173,7 +189,7 @@ fn confirm(label: &str) -> Result<bool> {
 
 /// Applies every change in dependency order; stops at the first failure and says what was and
 /// was not applied. A rerun of plan/apply picks up from there.
-async fn execute(ctx: &Context, plan: &Plan, client: &kmsctl_keys::Client) -> Exit {
+async fn execute(ctx: &Context, plan: &Plan, clients: &kmsctl_keys::KmsClients) -> Exit {
     let label = plan.target.label();
     let order = match plan.apply_order() {
         Ok(order) => order,
@@ -197,7 +213,7 @@ async fn execute(ctx: &Context, plan: &Plan, client: &kmsctl_keys::Client) -> Ex
         progress.start(change);
         let started = Instant::now();
         let result = if kmsctl_keys::owns(&change.address.kind) {
-            kmsctl_keys::apply_change(client, change, &outputs)
+            kmsctl_keys::apply_change(clients, change, &outputs)
                 .await
                 .map_err(|e| e.to_string())
         } else {

@@ -6,7 +6,6 @@ use kmsctl_aws::{AwsSettings, Session};
 use kmsctl_core::fingerprint::fingerprint;
 use kmsctl_core::plan::PLAN_FORMAT_VERSION;
 use kmsctl_core::{Finding, Observed, Plan, Severity, Target, plan_file};
-use kmsctl_keys::Scope;
 
 use super::Context;
 use super::prepare::{Prepared, prepare};
@@ -58,12 +57,11 @@ pub async fn connect(ctx: &Context, target: &Target) -> Result<Session> {
 pub async fn make(ctx: &Context, prepared: &Prepared) -> Result<Planned> {
     let target = target_of(prepared);
     let session = connect(ctx, &target).await?;
-    let client = kmsctl_keys::client(&session);
-    let scope = Scope::of(&target.name, &prepared.keys);
-    let observation = kmsctl_keys::observe(&client, &scope, ctx.parallelism)
-        .await
-        .map_err(|e| UserError::new(format!("reading {} failed: {e}", target.label())))?;
-    let diff = kmsctl_keys::diff(&target.name, &prepared.keys, &observation);
+    let clients = kmsctl_keys::clients(&session);
+    let (scope, observation, diff) =
+        kmsctl_keys::plan(&clients, &target.name, &prepared.keys, ctx.parallelism)
+            .await
+            .map_err(|e| UserError::new(format!("reading {} failed: {e}", target.label())))?;
     let mut all_findings = prepared.findings.clone();
     all_findings.extend(diff.findings);
     if all_findings.iter().any(Finding::is_error) {

@@ -71,6 +71,7 @@ fn live(key: &DesiredKey, id: &str) -> ObservedKey {
         rotation_enabled: Some(true),
         rotation_period_days: Some(365),
         aliases: vec![key.alias.clone()],
+        tags_confirmed: true,
     }
 }
 
@@ -279,8 +280,10 @@ fn orphans_are_reported_not_deleted() {
     assert!(diff.notes[0].message.contains("orphaned key k-7"));
 }
 
-/// The emulator never reports a rotation period, so this runs observe on the real SDK client with
-/// stubbed AWS answers of the real shape (`RotationPeriodInDays` present), then diffs.
+/// The emulator never reports a rotation period, so this runs a plan on the real SDK clients with
+/// stubbed AWS answers of the real shape (`RotationPeriodInDays` present). It also counts the
+/// calls: tags come in bulk from the tagging API, and only the key about to change has its tags
+/// read again, consistently.
 #[tokio::test]
 async fn a_reported_rotation_period_is_compared_through_the_sdk() {
     use aws_sdk_kms::operation::describe_key::DescribeKeyOutput;
@@ -353,17 +356,55 @@ async fn a_reported_rotation_period_is_compared_through_the_sdk() {
             .key_id("k-1")
             .build()
     });
-    let client = mock_client!(
+    let bulk_tags: Vec<aws_sdk_resourcegroupstagging::types::Tag> = key
+        .tags
+        .iter()
+        .map(|(k, v)| {
+            aws_sdk_resourcegroupstagging::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .expect("tag")
+        })
+        .collect();
+    let get_resources =
+        mock!(aws_sdk_resourcegroupstagging::Client::get_resources).then_output(move || {
+            let mapping = aws_sdk_resourcegroupstagging::types::ResourceTagMapping::builder()
+                .resource_arn("arn:aws:kms:us-east-1:111111111111:key/k-1")
+                .set_tags(Some(bulk_tags.clone()))
+                .build();
+            aws_sdk_resourcegroupstagging::operation::get_resources::GetResourcesOutput::builder()
+                .resource_tag_mapping_list(mapping)
+                .build()
+        });
+    let kms = mock_client!(
         aws_sdk_kms,
         RuleMode::MatchAny,
         [&aliases, &keys, &tag_list, &describe, &policy, &rotation]
     );
+    let tagging = mock_client!(
+        aws_sdk_resourcegroupstagging,
+        RuleMode::MatchAny,
+        [&get_resources]
+    );
+    let clients = kmsctl_aws::KmsClients::from_clients(kms, tagging);
 
-    let scope = Scope::of("dev", std::slice::from_ref(&key));
-    let observation = crate::observe(&client, &scope, 4).await.expect("observed");
+    let (_, observation, diff) = crate::plan(&clients, "dev", std::slice::from_ref(&key), 4)
+        .await
+        .expect("planned");
     assert_eq!(observation.keys["k-1"].rotation_period_days, Some(365));
+    let calls = [
+        get_resources.num_calls(),
+        aliases.num_calls(),
+        describe.num_calls(),
+        policy.num_calls(),
+        rotation.num_calls(),
+        keys.num_calls(),
+        tag_list.num_calls(),
+    ];
+    // Bulk tags, three reads for the key, no ListKeys scan, one consistent tag read to confirm.
+    assert_eq!(calls, [1, 1, 1, 1, 1, 0, 1]);
 
-    let diff = diff("dev", std::slice::from_ref(&key), &observation);
     assert_eq!(
         addresses(&diff),
         ["kms_key_rotation.db-payments-encryption Update"]
