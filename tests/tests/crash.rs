@@ -1,0 +1,86 @@
+//! Crash consistency: an apply killed with SIGKILL at any point leaves nothing the next apply
+//! cannot finish: no duplicate key, no orphan, every alias, policy and tag in place.
+
+use std::time::Duration;
+
+use kmsctl_tests::{TestProject, customer_keys, key_of_alias};
+
+const KEYS: usize = 32;
+
+fn many_keys(project: &TestProject) {
+    let mut text = String::new();
+    for i in 0..KEYS {
+        text.push_str(&format!(
+            "[[key]]\nfunction = \"app{i}\"\nteam = \"crash\"\npurpose = \"encryption\"\npolicy = \"dev-logs-policy.json\"\n\
+             [key.tags]\nTechnicalOwner = \"Crash Team\"\nProject = \"Crash {i}\"\n\n"
+        ));
+    }
+    project.write("environments/dev/keys.toml", &text);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn applies_killed_at_several_points_converge_without_duplicates() {
+    let project = TestProject::dev();
+    many_keys(&project);
+    // Kill points from the first CreateKey to the last aliases; each run resumes the previous.
+    let mut interrupted = Vec::new();
+    for delay_ms in [120, 300, 600, 900, 1300, 1800] {
+        let mut command = std::process::Command::new(kmsctl_tests::kmsctl_bin());
+        command
+            .args(["apply", "env/dev", "--auto-approve"])
+            .current_dir(project.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        xtask::emulator::configure_command(&mut command, project.endpoint());
+        let mut child = command.spawn().expect("kmsctl starts");
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = child.kill(); // SIGKILL: no cleanup runs
+        let _ = child.wait();
+        let left = project.kmsctl(&["plan", "env/dev", "--detailed-exitcode"]);
+        if left.code == 2 {
+            interrupted.push(delay_ms);
+        }
+    }
+    assert!(
+        interrupted.len() >= 3,
+        "the kills cut applies short at several points: {interrupted:?}"
+    );
+    project
+        .kmsctl(&["apply", "env/dev", "--auto-approve"])
+        .expect_code(0);
+    project
+        .kmsctl(&["plan", "env/dev", "--detailed-exitcode"])
+        .expect_code(0);
+
+    let kms = project.kms().await;
+    let keys = customer_keys(&kms).await;
+    assert_eq!(keys.len(), KEYS, "exactly one key per declared key");
+    let mut targets = std::collections::BTreeSet::new();
+    for i in 0..KEYS {
+        let alias = format!("alias/dev-app{i}-crash-encryption");
+        let target = key_of_alias(&kms, &alias)
+            .await
+            .unwrap_or_else(|| panic!("{alias} exists"));
+        let tags = kms
+            .list_resource_tags()
+            .key_id(&target)
+            .send()
+            .await
+            .expect("tags");
+        let project_tag = tags
+            .tags()
+            .iter()
+            .find(|t| t.tag_key() == "Project")
+            .map(|t| t.tag_value());
+        assert_eq!(project_tag, Some(format!("Crash {i}").as_str()));
+        let rotation = kms
+            .get_key_rotation_status()
+            .key_id(&target)
+            .send()
+            .await
+            .expect("rotation");
+        assert!(rotation.key_rotation_enabled(), "{alias}: rotation on");
+        targets.insert(target);
+    }
+    assert_eq!(targets.len(), KEYS, "every alias points to its own key");
+}
