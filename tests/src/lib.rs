@@ -206,11 +206,13 @@ impl TestProject {
         Run::from(command.output().expect("kmsctl runs"))
     }
 
-    /// A KMS client inside this project's account, for out-of-band changes and checks.
+    /// A KMS client inside this project's account, for out-of-band changes and checks. It talks
+    /// to the emulator directly, never through a fault proxy the project's commands may use.
     pub async fn kms(&self) -> aws_sdk_kms::Client {
+        let emulator = endpoint();
         let base = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new("us-east-1"))
-            .endpoint_url(self.endpoint())
+            .endpoint_url(&emulator)
             .credentials_provider(aws_sdk_kms::config::Credentials::new(
                 "testing", "testing", None, None, "tests",
             ))
@@ -224,7 +226,7 @@ impl TestProject {
             .await;
         let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new("us-east-1"))
-            .endpoint_url(self.endpoint())
+            .endpoint_url(&emulator)
             .credentials_provider(provider)
             .load()
             .await;

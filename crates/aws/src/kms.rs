@@ -14,8 +14,7 @@ use crate::error::AwsError;
 
 /// One KMS client per operation that kmsctl calls in bulk. AWS applies a request quota per
 /// operation (DescribeKey 100/s, GetKeyPolicy 30/s, ...), so each has its own retry partition:
-/// in adaptive retry mode each learns its own rate from throttling answers, and a throttled
-/// GetKeyPolicy does not slow DescribeKey down.
+/// its own retry quota, and a throttled GetKeyPolicy does not spend DescribeKey's retries.
 #[derive(Debug, Clone)]
 pub struct KmsClients {
     pub describe_key: Client,

@@ -29,7 +29,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: u16,
     /// Attempts per AWS call (throttling and transient errors are retried with backoff).
-    #[arg(long, global = true, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=20))]
+    #[arg(long, global = true, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=20))]
     pub max_attempts: u32,
     /// Show notes that are only details (e.g. values AWS did not report).
     #[arg(short, long, global = true)]
