@@ -368,10 +368,10 @@ async fn create_key(
         }
         last_error = Some(error);
         tokio::time::sleep(backoff(attempt)).await;
-        if failure == CreateFailure::Ambiguous {
-            if let Some(found) = find_by_id_tag(clients, &id).await? {
-                return Ok(found);
-            }
+        if failure == CreateFailure::Ambiguous
+            && let Some(found) = find_by_id_tag(clients, &id).await?
+        {
+            return Ok(found);
         }
     }
     Err(last_error.map_or_else(
