@@ -186,6 +186,18 @@ impl TestProject {
         );
     }
 
+    /// Replaces the dev environment's keys with `count` keys of one shape (`app0`..`appN`).
+    pub fn many_keys(&self, count: usize, team: &str) {
+        let mut text = String::new();
+        for i in 0..count {
+            text.push_str(&format!(
+                "[[key]]\nfunction = \"app{i}\"\nteam = \"{team}\"\npurpose = \"encryption\"\n\
+                 policy = \"dev-logs-policy.json\"\n[key.tags]\nTechnicalOwner = \"Team {team}\"\nProject = \"Project {i}\"\n\n"
+            ));
+        }
+        self.write("environments/dev/keys.toml", &text);
+    }
+
     /// Runs kmsctl in the project root against the emulator.
     pub fn kmsctl(&self, args: &[&str]) -> Run {
         self.kmsctl_at(self.endpoint(), args)

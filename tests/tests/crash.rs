@@ -7,21 +7,10 @@ use kmsctl_tests::{TestProject, customer_keys, key_of_alias};
 
 const KEYS: usize = 32;
 
-fn many_keys(project: &TestProject) {
-    let mut text = String::new();
-    for i in 0..KEYS {
-        text.push_str(&format!(
-            "[[key]]\nfunction = \"app{i}\"\nteam = \"crash\"\npurpose = \"encryption\"\npolicy = \"dev-logs-policy.json\"\n\
-             [key.tags]\nTechnicalOwner = \"Crash Team\"\nProject = \"Crash {i}\"\n\n"
-        ));
-    }
-    project.write("environments/dev/keys.toml", &text);
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn applies_killed_at_several_points_converge_without_duplicates() {
     let project = TestProject::dev();
-    many_keys(&project);
+    project.many_keys(KEYS, "crash");
     // Kill points from the first CreateKey to the last aliases; each run resumes the previous.
     let mut interrupted = Vec::new();
     for delay_ms in [120, 300, 600, 900, 1300, 1800] {
@@ -72,7 +61,7 @@ async fn applies_killed_at_several_points_converge_without_duplicates() {
             .iter()
             .find(|t| t.tag_key() == "Project")
             .map(|t| t.tag_value());
-        assert_eq!(project_tag, Some(format!("Crash {i}").as_str()));
+        assert_eq!(project_tag, Some(format!("Project {i}").as_str()));
         let rotation = kms
             .get_key_rotation_status()
             .key_id(&target)

@@ -144,3 +144,40 @@ fn resets_and_server_errors_are_retried() {
     assert_eq!(counts["kms:CreateAlias"].status, 2);
     assert_eq!(counts["tagging:GetResources"].status, 1);
 }
+
+#[test]
+fn under_request_quotas_kmsctl_slows_down_instead_of_drowning_in_throttles() {
+    let project = TestProject::dev();
+    project.many_keys(60, "quota");
+    project
+        .kmsctl_at(&endpoint(), &["apply", "env/dev", "--auto-approve"])
+        .expect_code(0);
+    let quota = |op: &str, per_second: f64| {
+        Rule::always(
+            op,
+            Fault::Quota {
+                per_second,
+                burst: per_second as u32,
+            },
+        )
+    };
+    let proxy = proxy(vec![
+        quota("kms:GetKeyPolicy", 20.0),
+        quota("kms:DescribeKey", 40.0),
+    ]);
+    project.use_endpoint(&proxy.endpoint());
+    project
+        .kmsctl(&["plan", "env/dev", "--detailed-exitcode"])
+        .expect_code(0);
+    let counts = proxy.counts();
+    for op in ["kms:GetKeyPolicy", "kms:DescribeKey"] {
+        let c = &counts[op];
+        assert!(
+            c.throttled * 4 < c.received,
+            "{op}: {} of {} throttled",
+            c.throttled,
+            c.received
+        );
+        assert_eq!(c.forwarded, 60, "{op}: each key read once");
+    }
+}

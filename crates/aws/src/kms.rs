@@ -11,10 +11,12 @@ use aws_sdk_kms::types::{AliasListEntry, KeyListEntry, Tag};
 use aws_sdk_resourcegroupstagging::types::TagFilter;
 
 use crate::error::AwsError;
+use crate::governor::{GovernedHttpClient, Governor};
 
 /// One KMS client per operation that kmsctl calls in bulk. AWS applies a request quota per
-/// operation (DescribeKey 100/s, GetKeyPolicy 30/s, ...), so each has its own retry partition:
-/// its own retry quota, and a throttled GetKeyPolicy does not spend DescribeKey's retries.
+/// operation (DescribeKey 100/s, GetKeyPolicy 30/s, ...), so each has its own retry partition
+/// (its own retry quota) and its own [`Governor`], which learns the operation's rate from
+/// throttling answers: a throttled GetKeyPolicy does not slow DescribeKey down.
 #[derive(Debug, Clone)]
 pub struct KmsClients {
     pub describe_key: Client,
@@ -31,10 +33,13 @@ pub struct KmsClients {
 impl KmsClients {
     pub fn new(config: &SdkConfig) -> Self {
         let kms = |partition: &'static str| {
-            let conf = aws_sdk_kms::config::Builder::from(config)
-                .retry_partition(RetryPartition::new(partition))
-                .build();
-            Client::from_conf(conf)
+            let mut conf = aws_sdk_kms::config::Builder::from(config)
+                .retry_partition(RetryPartition::new(partition));
+            if let Some(http) = config.http_client().or_else(|| default_http_client(config)) {
+                let governed = GovernedHttpClient::new(http, Governor::new(partition));
+                conf = conf.http_client(governed);
+            }
+            Client::from_conf(conf.build())
         };
         Self {
             describe_key: kms("kms-DescribeKey"),
@@ -59,6 +64,27 @@ impl KmsClients {
             tagging,
         }
     }
+}
+
+/// The HTTP client the SDK would pick by itself (hyper 1.x, rustls with aws-lc, proxy settings
+/// from the environment), built here so it can be wrapped.
+fn default_http_client(
+    _config: &SdkConfig,
+) -> Option<aws_smithy_runtime_api::client::http::SharedHttpClient> {
+    use aws_smithy_http_client::proxy::ProxyConfig;
+    use aws_smithy_http_client::{Builder, ConnectorBuilder, tls};
+    let client = Builder::new().build_with_connector_fn(|settings, components| {
+        let mut connector = ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::AwsLc,
+        ));
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    });
+    Some(client)
 }
 
 /// Retries for a call that must not be retried blindly (CreateKey): none.

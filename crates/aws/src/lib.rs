@@ -4,6 +4,7 @@
 pub mod concurrency;
 pub mod config;
 pub mod error;
+pub mod governor;
 pub mod kms;
 
 pub use concurrency::map_bounded;
