@@ -21,13 +21,20 @@ fn credentials_never_appear_in_logs_or_plans() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
-    assert!(stderr.len() > 1000, "trace logging is on: {} bytes", stderr.len());
+    assert!(
+        stderr.len() > 1000,
+        "trace logging is on: {} bytes",
+        stderr.len()
+    );
     for secret in [SECRET, TOKEN] {
         assert!(!stdout.contains(secret), "stdout leaks a credential");
         assert!(!stderr.contains(secret), "stderr leaks a credential");
     }
     // The assumed role's temporary credentials are secrets too.
-    assert!(!stderr.to_lowercase().contains("secretaccesskey"), "an STS answer was logged");
+    assert!(
+        !stderr.to_lowercase().contains("secretaccesskey"),
+        "an STS answer was logged"
+    );
 
     let plan = project.kmsctl(&["plan", "env/dev", "--out", "p.json"]);
     let saved = project.read("p.json");
