@@ -1,5 +1,6 @@
 //! The `xtask` subcommands, and what they share.
 
+pub mod bench;
 pub mod ci;
 pub mod demo;
 pub mod emulator;

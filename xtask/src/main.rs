@@ -1,5 +1,6 @@
 //! `cargo xtask`: kmsctl's developer tasks. Run `cargo xtask help`.
 
+mod bench;
 mod commands;
 
 use std::process::ExitCode;
@@ -15,6 +16,8 @@ commands:
   emulator status  show whether it runs (exit status 1 if it does not)
   ci               fmt check, clippy, emulator install, then every test (nextest if available)
   demo             start the emulator, then validate, apply and re-plan environments/dev with kmsctl
+  bench [OPTIONS]  time `kmsctl plan` on N keys through a fault proxy, against boto3 and a floor
+                   (`cargo xtask bench --help` for the options)
   help             show this text";
 
 fn main() -> ExitCode {
@@ -30,6 +33,7 @@ fn main() -> ExitCode {
         ["emulator", "status"] => commands::emulator::status(),
         ["ci"] => commands::ci::run(),
         ["demo"] => commands::demo::run(),
+        ["bench", options @ ..] => commands::bench::run(options),
         ["help" | "-h" | "--help"] => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
