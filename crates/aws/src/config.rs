@@ -64,7 +64,7 @@ pub fn retry_config(max_attempts: u32) -> RetryConfig {
     RetryConfig::standard()
         .with_max_attempts(max_attempts.max(1))
         .with_initial_backoff(Duration::from_millis(200))
-        .with_max_backoff(Duration::from_secs(20))
+        .with_max_backoff(Duration::from_secs(5))
 }
 
 fn timeout_config() -> TimeoutConfig {

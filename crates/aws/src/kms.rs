@@ -32,10 +32,12 @@ pub struct KmsClients {
 
 impl KmsClients {
     pub fn new(config: &SdkConfig) -> Self {
+        // One connection pool and TLS setup for all of them; each wraps it with its governor.
+        let http = config.http_client().or_else(|| default_http_client(config));
         let kms = |partition: &'static str| {
             let mut conf = aws_sdk_kms::config::Builder::from(config)
                 .retry_partition(RetryPartition::new(partition));
-            if let Some(http) = config.http_client().or_else(|| default_http_client(config)) {
+            if let Some(http) = http.clone() {
                 let governed = GovernedHttpClient::new(http, Governor::new(partition));
                 conf = conf.http_client(governed);
             }
@@ -93,7 +95,7 @@ pub fn no_retries() -> aws_sdk_kms::config::Builder {
 }
 
 /// Tags of every KMS key carrying `tag_key = tag_value`, by key id, through the Resource Groups
-/// Tagging API (100 keys a call). That API is eventually consistent: a key tagged seconds ago may
+/// Tagging API (about 50 keys a call). That API is eventually consistent: a key tagged seconds ago may
 /// be missing and tags may be stale, so callers confirm what matters with `list_resource_tags`.
 pub async fn tagged_keys(
     tagging: &aws_sdk_resourcegroupstagging::Client,
@@ -105,7 +107,8 @@ pub async fn tagged_keys(
         .get_resources()
         .resource_type_filters("kms:key")
         .tag_filters(filter)
-        .resources_per_page(100)
+        // Pages are limited by tags: ~50 keys of 10 tags a page, on AWS and the emulator alike.
+        .tags_per_page(500)
         .into_paginator()
         .items()
         .send()
