@@ -63,7 +63,7 @@ fn run(cli: &Cli) -> Result<Exit, UserError> {
         // Offline: no runtime, no AWS configuration, no call.
         return commands::validate::run(&ctx, target);
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| UserError::new(format!("cannot start the async runtime: {e}")))?;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use kmsctl_core::environment::EnvironmentSettings;
 use kmsctl_core::policy::{self, PolicyDocument};
 use kmsctl_core::source::SourceFile;
-use kmsctl_core::{Location, template};
+use kmsctl_core::{Finding, Location, template};
 use toml::Spanned;
 
 use crate::config::{DeclaredState, KeyDecl};
@@ -20,13 +20,39 @@ pub const TAG_ID: &str = "kmsctl:id";
 pub const DEFAULT_DELETION_WINDOW_DAYS: i64 = 30;
 pub const DEFAULT_ROTATION_PERIOD_DAYS: i64 = 365;
 
-/// A key policy after templating, with the file it came from.
+/// A key policy after templating, with the file it came from. The parsed document is not kept:
+/// a thousand keys' documents weigh tens of megabytes, and a plan needs only their canonical form
+/// (and the document again, re-parsed, for the rare policy that differs).
 #[derive(Debug, Clone, PartialEq)]
 pub struct DesiredPolicy {
     /// The policy file, relative to the project root; `None` for AWS's default key policy.
     pub file: Option<PathBuf>,
     pub text: String,
-    pub document: PolicyDocument,
+    pub statements: usize,
+    /// `PolicyDocument::canonical`, serialised: equal for documents equal in meaning.
+    pub canonical: String,
+    /// What the key-policy guards found in it.
+    pub findings: Vec<Finding>,
+}
+
+impl DesiredPolicy {
+    pub fn new(file: Option<PathBuf>, text: String, document: &PolicyDocument) -> Self {
+        let shown = file
+            .clone()
+            .unwrap_or_else(|| "(default key policy)".into());
+        Self {
+            findings: policy::check_key_policy(document, text.len(), &shown),
+            statements: document.statements.len(),
+            canonical: document.canonical().to_string(),
+            file,
+            text,
+        }
+    }
+
+    /// The document, parsed again from the text it was first parsed from.
+    pub fn document(&self) -> PolicyDocument {
+        policy::parse(&self.text).expect("the text parsed when the policy was loaded")
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -293,11 +319,7 @@ fn load_policy(
             "a key policy is a JSON object with Version and Statement",
         )
     })?;
-    Ok(DesiredPolicy {
-        file: Some(relative),
-        text,
-        document,
-    })
+    Ok(DesiredPolicy::new(Some(relative), text, &document))
 }
 
 fn escapes(name: &str) -> bool {
@@ -329,9 +351,5 @@ fn default_policy(env: &EnvironmentSettings) -> DesiredPolicy {
     );
     // The text above is valid by construction; a parse failure would be a bug in this function.
     let document = policy::parse(&text).expect("the default key policy is valid JSON");
-    DesiredPolicy {
-        file: None,
-        text,
-        document,
-    }
+    DesiredPolicy::new(None, text, &document)
 }

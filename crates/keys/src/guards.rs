@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 
 use kmsctl_core::environment::Rules;
-use kmsctl_core::policy;
 use kmsctl_core::{Finding, Location};
 
 use crate::config::DeclaredState;
@@ -28,16 +27,7 @@ pub fn check(env_name: &str, rules: &Rules, keys: &[DesiredKey]) -> Vec<Finding>
         for alias in key.all_aliases() {
             check_alias(key, alias, &mut findings);
         }
-        let policy_file = key
-            .policy
-            .file
-            .clone()
-            .unwrap_or_else(|| "(default key policy)".into());
-        findings.extend(policy::check_key_policy(
-            &key.policy.document,
-            key.policy.text.len(),
-            &policy_file,
-        ));
+        findings.extend(key.policy.findings.iter().cloned());
     }
     check_unique(keys, &mut findings);
     findings

@@ -34,7 +34,7 @@ fn change(
 }
 
 fn policy_label(key: &DesiredKey) -> String {
-    let statements = key.policy.document.statements.len();
+    let statements = key.policy.statements;
     match &key.policy.file {
         Some(file) => format!("{} ({statements} statements)", file.display()),
         None => "AWS default key policy (account root)".to_owned(),

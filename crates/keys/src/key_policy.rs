@@ -35,11 +35,11 @@ pub fn attribute_changes(observed: Option<&str>, key: &DesiredKey) -> Option<Vec
             )]);
         }
     };
-    if policy::semantically_equal(&live, &key.policy.document) {
+    if live.canonical().to_string() == key.policy.canonical {
         return None;
     }
     let mut attributes = Vec::new();
-    for statement in policy::diff(&live, &key.policy.document) {
+    for statement in policy::diff(&live, &key.policy.document()) {
         let label = match statement.kind {
             ChangeKind::Added => format!("statement {:?} (added)", statement.statement),
             ChangeKind::Removed => format!("statement {:?} (removed)", statement.statement),

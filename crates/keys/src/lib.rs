@@ -20,7 +20,7 @@ pub mod spec;
 pub use apply::apply_change;
 pub use config::KeyDecl;
 pub use desired::{DesiredError, DesiredKey};
-pub use diff::{KeysDiff, diff, snapshots};
+pub use diff::{KeysDiff, diff, fingerprints};
 pub use observe::{Observation, Options, Scope, observe};
 pub use plan::plan;
 

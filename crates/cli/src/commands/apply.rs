@@ -5,7 +5,6 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use kmsctl_core::fingerprint::fingerprint;
 use kmsctl_core::{Outputs, Plan, Target, plan_file};
 use kmsctl_keys::Scope;
 
@@ -109,18 +108,12 @@ async fn check_not_stale(
     )
     .await
     .map_err(|e| UserError::new(format!("reading {} failed: {e}", plan.target.label())))?;
-    let snapshots = kmsctl_keys::snapshots(&scope, &observation);
+    let touched = plan.observed.iter().map(|o| &o.address).collect();
+    let prints = kmsctl_keys::fingerprints(&scope, &observation, &touched);
     let moved: Vec<String> = plan
         .observed
         .iter()
-        .filter(|o| {
-            snapshots
-                .get(&o.address)
-                .cloned()
-                .flatten()
-                .map(|s| fingerprint(&s))
-                != o.fingerprint
-        })
+        .filter(|o| prints.get(&o.address).cloned().flatten() != o.fingerprint)
         .map(|o| o.address.to_string())
         .collect();
     if moved.is_empty() {

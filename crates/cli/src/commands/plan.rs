@@ -3,7 +3,6 @@
 use std::path::{Path, PathBuf};
 
 use kmsctl_aws::{AwsSettings, Session};
-use kmsctl_core::fingerprint::fingerprint;
 use kmsctl_core::plan::PLAN_FORMAT_VERSION;
 use kmsctl_core::{Finding, Observed, Plan, Severity, Target, plan_file};
 
@@ -67,17 +66,14 @@ pub async fn make(ctx: &Context, prepared: &Prepared) -> Result<Planned> {
     if all_findings.iter().any(Finding::is_error) {
         return Ok(Planned::Refused(all_findings));
     }
-    let snapshots = kmsctl_keys::snapshots(&scope, &observation);
+    let touched = diff.changes.iter().map(|c| &c.address).collect();
+    let prints = kmsctl_keys::fingerprints(&scope, &observation, &touched);
     let observed = diff
         .changes
         .iter()
         .map(|change| Observed {
             address: change.address.clone(),
-            fingerprint: snapshots
-                .get(&change.address)
-                .cloned()
-                .flatten()
-                .map(|s| fingerprint(&s)),
+            fingerprint: prints.get(&change.address).cloned().flatten(),
         })
         .collect();
     let mut notes = diff.notes;

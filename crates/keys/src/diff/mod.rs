@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use kmsctl_core::fingerprint::fingerprint;
 use kmsctl_core::{Address, Finding, Note, NoteLevel, ResourceChange};
 use serde_json::Value;
 
@@ -210,26 +211,36 @@ fn report_orphans(
     }
 }
 
-/// The observed state of each resource a plan can touch, for its fingerprint: the key for the
-/// key, its policy and its rotation; the target for an alias. `None` when it does not exist.
-pub fn snapshots(scope: &Scope, observation: &Observation) -> BTreeMap<Address, Option<Value>> {
+/// The fingerprint of the observed state of each of `wanted` (the resources a plan touches):
+/// the key for the key, its policy and its rotation; the target for an alias. `None` when it
+/// does not exist. Only what is wanted is serialised: a thousand unchanged keys cost nothing.
+pub fn fingerprints(
+    scope: &Scope,
+    observation: &Observation,
+    wanted: &BTreeSet<&Address>,
+) -> BTreeMap<Address, Option<String>> {
     let mut out = BTreeMap::new();
     for declared in &scope.keys {
-        let primary = declared.aliases.first().map_or("", String::as_str);
-        let found = find(observation, &declared.id, primary);
-        let snapshot = match &found {
-            Found::Duplicate(keys) => serde_json::to_value(keys).ok(),
-            Found::Unreadable(id, _) => Some(Value::from(id.clone())),
-            other => other.key().and_then(|k| serde_json::to_value(k).ok()),
-        };
-        for kind in [key::KIND, key_policy::KIND, rotation::KIND] {
-            out.insert(Address::new(kind, declared.name.clone()), snapshot.clone());
+        let key_addresses = [key::KIND, key_policy::KIND, rotation::KIND]
+            .map(|kind| Address::new(kind, declared.name.clone()));
+        if key_addresses.iter().any(|a| wanted.contains(a)) {
+            let primary = declared.aliases.first().map_or("", String::as_str);
+            let snapshot = match find(observation, &declared.id, primary) {
+                Found::Duplicate(keys) => serde_json::to_value(keys).ok(),
+                Found::Unreadable(id, _) => Some(Value::from(id)),
+                other => other.key().and_then(|k| serde_json::to_value(k).ok()),
+            };
+            let print = snapshot.map(|s| fingerprint(&s));
+            for address in key_addresses.into_iter().filter(|a| wanted.contains(a)) {
+                out.insert(address, print.clone());
+            }
         }
         for name in &declared.aliases {
-            out.insert(
-                alias::address(name),
-                observation.key_of_alias(name).map(Value::from),
-            );
+            let address = alias::address(name);
+            if wanted.contains(&address) {
+                let target = observation.key_of_alias(name).map(Value::from);
+                out.insert(address, target.map(|t| fingerprint(&t)));
+            }
         }
     }
     out

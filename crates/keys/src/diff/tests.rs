@@ -30,11 +30,7 @@ fn desired() -> DesiredKey {
         usage: "ENCRYPT_DECRYPT".into(),
         origin: "AWS_KMS".into(),
         multi_region: false,
-        policy: DesiredPolicy {
-            file: None,
-            text: POLICY.into(),
-            document: policy::parse(POLICY).expect("valid"),
-        },
+        policy: DesiredPolicy::new(None, POLICY.into(), &policy::parse(POLICY).expect("valid")),
         rotation: Some(DesiredRotation {
             enabled: true,
             period_days: 365,
