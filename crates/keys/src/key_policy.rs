@@ -35,7 +35,9 @@ pub fn attribute_changes(observed: Option<&str>, key: &DesiredKey) -> Option<Vec
             )]);
         }
     };
-    if live.canonical().to_string() == key.policy.canonical {
+    // Compared as text: both sides are `canonical()` serialised the same way.
+    let live_canonical = live.canonical().to_string();
+    if live_canonical == key.policy.canonical {
         return None;
     }
     let mut attributes = Vec::new();
