@@ -97,6 +97,8 @@ pub struct DesiredKey {
     pub adopt: bool,
     /// Environment tags, the key's own tags and kmsctl's tags.
     pub tags: BTreeMap<String, String>,
+    /// The tags as the files declare them (environment and key), before kmsctl adds its own.
+    pub declared_tags: BTreeMap<String, String>,
     pub locations: KeyLocations,
 }
 
@@ -193,6 +195,7 @@ fn build_key(
         tags.insert(key.get_ref().clone(), value.get_ref().clone());
         tag_locations.insert(key.get_ref().clone(), at(key.span()));
     }
+    let declared_tags = tags.clone();
     tags.insert(TAG_MANAGED.into(), "true".into());
     tags.insert(TAG_ENVIRONMENT.into(), env.name.clone());
     tags.insert(TAG_ID.into(), id.clone());
@@ -245,6 +248,7 @@ fn build_key(
             .map_or(DeclaredState::Enabled, |s| *s.get_ref()),
         adopt: decl.adopt,
         tags,
+        declared_tags,
         locations: KeyLocations {
             key: at(spanned.span()),
             deletion_window: decl.deletion_window_in_days.as_ref().map(|d| at(d.span())),

@@ -7,14 +7,13 @@ use kmsctl_core::environment::Rules;
 use kmsctl_core::{Finding, Location};
 
 use crate::config::DeclaredState;
-use crate::desired::{DesiredKey, TAG_ENVIRONMENT, TAG_ID, TAG_MANAGED};
+use crate::desired::DesiredKey;
 use crate::spec;
 
 const MAX_TAGS: usize = 50;
 const MAX_TAG_KEY: usize = 128;
 const MAX_TAG_VALUE: usize = 256;
 const MAX_ALIAS: usize = 256;
-const KMSCTL_TAGS: [&str; 3] = [TAG_MANAGED, TAG_ENVIRONMENT, TAG_ID];
 
 /// Every guard over every key of one environment.
 pub fn check(env_name: &str, rules: &Rules, keys: &[DesiredKey]) -> Vec<Finding> {
@@ -185,12 +184,8 @@ fn check_tags(key: &DesiredKey, env_name: &str, rules: &Rules, findings: &mut Ve
             "remove tags",
         ));
     }
-    let user_tags: BTreeMap<_, _> = key
-        .tags
-        .iter()
-        .filter(|(k, _)| !KMSCTL_TAGS.contains(&k.as_str()))
-        .collect();
-    for (name, value) in user_tags {
+    // What the files declare, before kmsctl adds its own tags (which a user may not set).
+    for (name, value) in &key.declared_tags {
         let location = tag_at(name);
         if name.is_empty() || name.chars().count() > MAX_TAG_KEY {
             findings.push(Finding::error(

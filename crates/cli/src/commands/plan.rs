@@ -54,6 +54,10 @@ pub async fn connect(ctx: &Context, target: &Target) -> Result<Session> {
 
 /// Observes the target and diffs it against the prepared configuration.
 pub async fn make(ctx: &Context, prepared: &Prepared) -> Result<Planned> {
+    // The offline guards refuse before any AWS call: a refused configuration reaches nothing.
+    if prepared.findings.iter().any(Finding::is_error) {
+        return Ok(Planned::Refused(prepared.findings.clone()));
+    }
     let target = target_of(prepared);
     let session = connect(ctx, &target).await?;
     let clients = kmsctl_keys::clients(&session);

@@ -213,6 +213,9 @@ pub fn from_sources(
             ));
         }
     }
+    if let Some(rules) = &rules {
+        check_rules(rules, &files)?;
+    }
     let settings = EnvironmentSettings {
         name: name.value.into_inner(),
         account_id: account_id.value.into_inner(),
@@ -228,4 +231,47 @@ pub fn from_sources(
         files,
         keys,
     })
+}
+
+/// Rules no key could satisfy are a mistake in the rules, not in every key.
+fn check_rules(rules: &Seen<Rules>, files: &[SourceFile]) -> Result<()> {
+    let value = rules.value.get_ref();
+    let problem = if !(7..=30).contains(&value.min_deletion_window_days) {
+        Some((
+            format!(
+                "min_deletion_window_days = {} is outside AWS's 7–30 days: no key could satisfy it",
+                value.min_deletion_window_days
+            ),
+            "set min_deletion_window_days between 7 and 30 (30 enforces the longest window AWS allows)",
+        ))
+    } else if !(90..=2560).contains(&value.max_rotation_period_days) {
+        Some((
+            format!(
+                "max_rotation_period_days = {} is outside AWS's 90–2560 days: no key could satisfy it",
+                value.max_rotation_period_days
+            ),
+            "set max_rotation_period_days between 90 and 2560",
+        ))
+    } else if value.environment_tag.trim().is_empty() {
+        Some((
+            "environment_tag is empty".to_owned(),
+            "name the tag that must equal the environment name, e.g. \"Environment\"",
+        ))
+    } else {
+        None
+    };
+    match problem {
+        None => Ok(()),
+        Some((message, help)) => {
+            let file = &files[rules.file];
+            Err(UserError::in_source(
+                &file.path,
+                &file.text,
+                rules.value.span(),
+                format!("[rules]: {message}"),
+                "these rules",
+            )
+            .help(help))
+        }
+    }
 }

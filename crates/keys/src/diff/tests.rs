@@ -39,6 +39,7 @@ fn desired() -> DesiredKey {
         deletion_window_days: 30,
         state: DeclaredState::Enabled,
         adopt: false,
+        declared_tags: BTreeMap::from([("Environment".to_owned(), "dev".to_owned())]),
         tags,
         locations: KeyLocations {
             key: Location::at_line("environments/dev/keys.toml", 1),
