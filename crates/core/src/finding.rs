@@ -52,8 +52,11 @@ impl fmt::Display for Location {
         if let Some(line) = self.line {
             write!(f, ":{line}")?;
         }
-        if let Some(pointer) = &self.pointer {
-            write!(f, " ({pointer})")?;
+        match self.pointer.as_deref() {
+            // The empty JSON pointer is the whole document.
+            Some("") => write!(f, " (the whole document)")?,
+            Some(pointer) => write!(f, " ({pointer})")?,
+            None => {}
         }
         Ok(())
     }

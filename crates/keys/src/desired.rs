@@ -298,23 +298,32 @@ fn load_policy(
         ));
     }
     let raw = std::fs::read_to_string(&canonical).map_err(|e| {
+        let help = match e.kind() {
+            std::io::ErrorKind::InvalidData => "a policy file must be UTF-8 JSON text",
+            std::io::ErrorKind::IsADirectory => "`policy` must name a JSON file, not a folder",
+            _ => "check that the file exists and is readable",
+        };
         fail(
             declared_at.clone(),
             format!("cannot read policy file {}: {e}", relative.display()),
-            "check the file's permissions",
+            help,
         )
     })?;
     let text = template::render_json_strings(&raw, variables).map_err(|e| {
-        let line = match &e {
-            template::TemplateError::Unknown { line, .. }
-            | template::TemplateError::Unterminated { line, .. }
-            | template::TemplateError::InvalidName { line, .. } => *line,
+        let (line, help) = match &e {
+            template::TemplateError::Unknown { line, .. } => (
+                *line,
+                "declare the variable under [variables] in environment.toml, or use a built-in: account_id, region, environment, partition",
+            ),
+            template::TemplateError::Unterminated { line, .. } => {
+                (*line, "close the variable with }} on the same line: {{ name }}")
+            }
+            template::TemplateError::InvalidName { line, .. } => (
+                *line,
+                "a variable name is letters, digits, '_', '-' and '.': {{ db_admin_role }}",
+            ),
         };
-        fail(
-            Location::at_line(relative.clone(), line),
-            e.to_string(),
-            "declare the variable under [variables] in environment.toml, or use a built-in: account_id, region, environment, partition",
-        )
+        fail(Location::at_line(relative.clone(), line), e.to_string(), help)
     })?;
     let document = policy::parse(&text).map_err(|e| {
         fail(

@@ -76,10 +76,12 @@ fn check_deletion_window(key: &DesiredKey, rules: &Rules, findings: &mut Vec<Fin
                 "key {}: deletion_window_in_days = {days} is outside AWS's 7–30 days",
                 key.id
             ),
-            format!(
-                "set deletion_window_in_days between {} and 30",
-                rules.min_deletion_window_days.max(7)
-            ),
+            match rules.min_deletion_window_days.max(7) {
+                30 => {
+                    "set deletion_window_in_days = 30 (or remove it: the default is 30)".to_owned()
+                }
+                min => format!("set deletion_window_in_days between {min} and 30"),
+            },
         ));
     } else if days < rules.min_deletion_window_days {
         findings.push(Finding::error(
@@ -283,7 +285,11 @@ fn check_unique(keys: &[DesiredKey], findings: &mut Vec<Finding>) {
             ));
         }
         for alias in key.all_aliases() {
-            if let Some(first) = aliases.insert(alias, key) {
+            // A key declared twice is reported once, as such, not once more per alias.
+            if let Some(first) = aliases
+                .insert(alias, key)
+                .filter(|first| first.id != key.id)
+            {
                 findings.push(Finding::error(
                     "alias-unique",
                     key.locations
