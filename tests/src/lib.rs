@@ -268,6 +268,23 @@ pub async fn key_of_alias(kms: &aws_sdk_kms::Client, alias: &str) -> Option<Stri
         .and_then(|a| a.target_key_id().map(str::to_owned))
 }
 
+/// The tags of a key, read through the SDK.
+pub async fn tags_of(
+    kms: &aws_sdk_kms::Client,
+    key_id: &str,
+) -> std::collections::BTreeMap<String, String> {
+    let tags = kms
+        .list_resource_tags()
+        .key_id(key_id)
+        .send()
+        .await
+        .expect("ListResourceTags");
+    tags.tags()
+        .iter()
+        .map(|t| (t.tag_key().to_owned(), t.tag_value().to_owned()))
+        .collect()
+}
+
 /// Every customer key in the account (the emulator's AWS-managed keys have only alias/aws/*).
 pub async fn customer_keys(kms: &aws_sdk_kms::Client) -> Vec<String> {
     let keys = kms.list_keys().send().await.expect("ListKeys");

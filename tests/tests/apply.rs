@@ -1,6 +1,6 @@
 //! Plan and apply of the shipped dev environment against the emulator, end to end.
 
-use kmsctl_tests::{TestProject, customer_keys, key_of_alias};
+use kmsctl_tests::{TestProject, customer_keys, key_of_alias, tags_of};
 
 const DB_ALIAS: &str = "alias/dev-db-payments-encryption";
 
@@ -30,18 +30,8 @@ async fn apply_creates_keys_with_policy_tags_rotation_aliases_and_the_next_plan_
         key_of_alias(&kms, "alias/dev-platform-logs").await
     );
 
-    let tags = kms
-        .list_resource_tags()
-        .key_id(&key_id)
-        .send()
-        .await
-        .expect("tags");
-    let tag = |name: &str| {
-        tags.tags()
-            .iter()
-            .find(|t| t.tag_key() == name)
-            .map(|t| t.tag_value().to_owned())
-    };
+    let tags = tags_of(&kms, &key_id).await;
+    let tag = |name: &str| tags.get(name).cloned();
     assert_eq!(tag("Environment").as_deref(), Some("dev"));
     assert_eq!(tag("Project").as_deref(), Some("Payment System"));
     assert_eq!(tag("kmsctl:managed").as_deref(), Some("true"));
@@ -242,18 +232,8 @@ async fn a_saved_plan_is_refused_as_stale_after_an_out_of_band_change() {
         "{}",
         apply.stderr
     );
-    let tags = kms
-        .list_resource_tags()
-        .key_id(&key_id)
-        .send()
-        .await
-        .expect("tags");
-    let project_tag = tags
-        .tags()
-        .iter()
-        .find(|t| t.tag_key() == "Project")
-        .map(|t| t.tag_value());
-    assert_eq!(project_tag, Some("Payment System"), "nothing was changed");
+    let tags = tags_of(&kms, &key_id).await;
+    assert_eq!(tags["Project"], "Payment System", "nothing was changed");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -356,17 +336,8 @@ async fn an_alias_on_an_unmanaged_key_is_refused_unless_adopted() {
         plan.stdout
     );
     project.kmsctl(&["apply"]).expect_code(0);
-    let tags = kms
-        .list_resource_tags()
-        .key_id(&key_id)
-        .send()
-        .await
-        .expect("tags");
-    assert!(
-        tags.tags()
-            .iter()
-            .any(|t| t.tag_key() == "kmsctl:id" && t.tag_value() == "dev/db/payments/encryption")
-    );
+    let tags = tags_of(&kms, &key_id).await;
+    assert_eq!(tags["kmsctl:id"], "dev/db/payments/encryption");
     project
         .kmsctl(&["plan", "env/dev", "--detailed-exitcode"])
         .expect_code(0);

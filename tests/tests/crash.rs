@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use kmsctl_tests::{TestProject, customer_keys, key_of_alias};
+use kmsctl_tests::{TestProject, customer_keys, key_of_alias, tags_of};
 
 const KEYS: usize = 32;
 
@@ -50,18 +50,8 @@ async fn applies_killed_at_several_points_converge_without_duplicates() {
         let target = key_of_alias(&kms, &alias)
             .await
             .unwrap_or_else(|| panic!("{alias} exists"));
-        let tags = kms
-            .list_resource_tags()
-            .key_id(&target)
-            .send()
-            .await
-            .expect("tags");
-        let project_tag = tags
-            .tags()
-            .iter()
-            .find(|t| t.tag_key() == "Project")
-            .map(|t| t.tag_value());
-        assert_eq!(project_tag, Some(format!("Project {i}").as_str()));
+        let tags = tags_of(&kms, &target).await;
+        assert_eq!(tags["Project"], format!("Project {i}"));
         let rotation = kms
             .get_key_rotation_status()
             .key_id(&target)

@@ -6,3 +6,4 @@
 //! This crate has no dependencies outside `std`, so that it builds instantly.
 
 pub mod emulator;
+pub mod json;

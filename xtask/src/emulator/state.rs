@@ -31,8 +31,8 @@ impl EmulatorState {
             "{{\"pid\": {}, \"port\": {}, \"endpoint\": {}, \"log\": {}}}\n",
             self.pid,
             self.port,
-            json_string(&self.endpoint),
-            json_string(&self.log.to_string_lossy()),
+            crate::json::quote(&self.endpoint),
+            crate::json::quote(&self.log.to_string_lossy()),
         )
     }
 
@@ -103,24 +103,6 @@ impl EmulatorState {
     pub fn is_alive(&self) -> bool {
         super::pid_is_emulator(self.pid)
     }
-}
-
-fn json_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
