@@ -241,7 +241,7 @@ pub fn alias_problem(alias: &str) -> Option<String> {
     if !alias.starts_with("alias/") || alias.len() == "alias/".len() {
         Some("must start with alias/ followed by a name".into())
     } else if alias.starts_with("alias/aws/") {
-        Some("alias/aws/ is reserved for AWS managed keys".into())
+        Some("is under alias/aws/, which AWS reserves for its managed keys".into())
     } else if alias.len() > MAX_ALIAS {
         Some(format!("is longer than {MAX_ALIAS} characters"))
     } else {
@@ -315,7 +315,7 @@ mod tests {
     #[test]
     fn alias_rules() {
         assert_eq!(alias_problem("alias/prod-db-payments-encryption"), None);
-        assert!(alias_problem("alias/aws/x").is_some_and(|p| p.contains("reserved")));
+        assert!(alias_problem("alias/aws/x").is_some_and(|p| p.contains("AWS reserves")));
         assert!(alias_problem("prod").is_some());
         assert!(alias_problem("alias/").is_some());
         assert!(alias_problem("alias/a b").is_some_and(|p| p.contains("' '")));

@@ -173,7 +173,7 @@ pub fn from_sources(
         return Err(at(
             &account_id,
             format!("account_id = {account:?} is not a 12-digit AWS account id"),
-            "quote it: account_id = \"123456789012\"".into(),
+            "an AWS account id is 12 digits, as a string: account_id = \"123456789012\"".into(),
         ));
     }
     let region_name = region.value.get_ref();
