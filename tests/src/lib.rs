@@ -7,7 +7,6 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Set by `cargo xtask ci` to share one running emulator across every test process.
 pub const ENDPOINT_VAR: &str = "KMSCTL_TEST_EMULATOR";
@@ -55,16 +54,7 @@ pub fn kmsctl_bin() -> &'static Path {
 
 /// An account id no other test of this run uses.
 pub fn fresh_account() -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, Ordering::SeqCst);
-    let pid = u64::from(std::process::id());
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    format!(
-        "{:012}",
-        300_000_000_000 + (pid * 1_000_003 + u64::from(nanos) + n * 7919) % 600_000_000_000
-    )
+    xtask::emulator::fresh_account()
 }
 
 /// What one kmsctl run did.
@@ -196,6 +186,12 @@ impl TestProject {
             ));
         }
         self.write("environments/dev/keys.toml", &text);
+    }
+
+    /// `kmsctl plan env/dev --detailed-exitcode`, expecting `code` (0 clean, 2 changes, 3 refused).
+    pub fn plan_dev(&self, code: i32) -> Run {
+        self.kmsctl(&["plan", "env/dev", "--detailed-exitcode"])
+            .expect_code(code)
     }
 
     /// Runs kmsctl in the project root against the emulator.

@@ -76,9 +76,7 @@ async fn apply_creates_keys_with_policy_tags_rotation_aliases_and_the_next_plan_
         Some("KMS key for payment database encryption (dev)")
     );
 
-    let second = project
-        .kmsctl(&["plan", "env/dev", "--detailed-exitcode"])
-        .expect_code(0);
+    let second = project.plan_dev(0);
     assert!(second.stdout.contains("No changes."), "{}", second.stdout);
 }
 
@@ -105,9 +103,7 @@ async fn policy_formatting_is_no_change_but_a_removed_action_is_shown_by_stateme
         reordered.insert(key.to_owned(), policy[key].clone());
     }
     project.write(file, &serde_json::to_string(&reordered).expect("json"));
-    project
-        .kmsctl(&["plan", "env/dev", "--detailed-exitcode"])
-        .expect_code(0);
+    project.plan_dev(0);
 
     // Remove Decrypt from the app role's statement (its third statement) only.
     let app_statement = original
@@ -125,9 +121,7 @@ async fn policy_formatting_is_no_change_but_a_removed_action_is_shown_by_stateme
             &original[at + "\"kms:Decrypt\",".len()..]
         ),
     );
-    let plan = project
-        .kmsctl(&["plan", "env/dev", "--detailed-exitcode"])
-        .expect_code(2);
+    let plan = project.plan_dev(2);
     assert!(
         plan.stdout
             .contains("kms_key_policy.db-payments-encryption"),
@@ -169,9 +163,7 @@ async fn out_of_band_rotation_and_tag_changes_are_shown_and_restored() {
         .await
         .expect("untag");
 
-    let plan = project
-        .kmsctl(&["plan", "env/dev", "--detailed-exitcode"])
-        .expect_code(2);
+    let plan = project.plan_dev(2);
     assert!(
         plan.stdout
             .contains("~ enabled                 = false -> true"),
@@ -192,9 +184,7 @@ async fn out_of_band_rotation_and_tag_changes_are_shown_and_restored() {
         .await
         .expect("rotation");
     assert!(rotation.key_rotation_enabled(), "rotation restored");
-    project
-        .kmsctl(&["plan", "env/dev", "--detailed-exitcode"])
-        .expect_code(0);
+    project.plan_dev(0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -208,9 +198,7 @@ async fn a_saved_plan_is_refused_as_stale_after_an_out_of_band_change() {
         "Project = \"Payment System\"",
         "Project = \"Payments\"",
     );
-    project
-        .kmsctl(&["plan", "env/dev", "--detailed-exitcode"])
-        .expect_code(2);
+    project.plan_dev(2);
 
     let kms = project.kms().await;
     let key_id = key_of_alias(&kms, DB_ALIAS).await.expect("alias");
@@ -280,9 +268,7 @@ async fn a_key_whose_alias_was_never_created_is_found_by_its_id_tag_and_finished
     project.kmsctl(&["apply"]).expect_code(0);
     assert_eq!(key_of_alias(&kms, DB_ALIAS).await, Some(orphan_id));
     assert_eq!(customer_keys(&kms).await.len(), 2, "no duplicate");
-    project
-        .kmsctl(&["plan", "env/dev", "--detailed-exitcode"])
-        .expect_code(0);
+    project.plan_dev(0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -307,9 +293,7 @@ async fn an_alias_on_an_unmanaged_key_is_refused_unless_adopted() {
         .await
         .expect("alias");
 
-    let refused = project
-        .kmsctl(&["plan", "env/dev", "--detailed-exitcode"])
-        .expect_code(3);
+    let refused = project.plan_dev(3);
     assert!(
         refused.stderr.contains("error[alias-unmanaged-key]"),
         "{}",
@@ -326,9 +310,7 @@ async fn an_alias_on_an_unmanaged_key_is_refused_unless_adopted() {
     );
 
     project.add_to_db_key("adopt = true");
-    let plan = project
-        .kmsctl(&["plan", "env/dev", "--detailed-exitcode"])
-        .expect_code(2);
+    let plan = project.plan_dev(2);
     assert!(
         plan.stdout
             .contains("# kms_key.db-payments-encryption will be adopted"),
@@ -338,9 +320,7 @@ async fn an_alias_on_an_unmanaged_key_is_refused_unless_adopted() {
     project.kmsctl(&["apply"]).expect_code(0);
     let tags = tags_of(&kms, &key_id).await;
     assert_eq!(tags["kmsctl:id"], "dev/db/payments/encryption");
-    project
-        .kmsctl(&["plan", "env/dev", "--detailed-exitcode"])
-        .expect_code(0);
+    project.plan_dev(0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -365,9 +345,7 @@ async fn pending_deletion_is_scheduled_and_setting_the_state_back_cancels_it() {
     };
 
     project.add_to_db_key("state = \"pending_deletion\"");
-    let plan = project
-        .kmsctl(&["plan", "env/dev", "--detailed-exitcode"])
-        .expect_code(2);
+    let plan = project.plan_dev(2);
     assert!(
         plan.stdout.contains("- kms_key.db-payments-encryption"),
         "{}",
@@ -380,18 +358,14 @@ async fn pending_deletion_is_scheduled_and_setting_the_state_back_cancels_it() {
     );
     project.kmsctl(&["apply"]).expect_code(0);
     assert_eq!(state(kms.clone(), key_id.clone()).await, "PendingDeletion");
-    project
-        .kmsctl(&["plan", "env/dev", "--detailed-exitcode"])
-        .expect_code(0);
+    project.plan_dev(0);
 
     project.edit(
         "environments/dev/keys.toml",
         "state = \"pending_deletion\"",
         "state = \"enabled\"",
     );
-    let plan = project
-        .kmsctl(&["plan", "env/dev", "--detailed-exitcode"])
-        .expect_code(2);
+    let plan = project.plan_dev(2);
     assert!(
         plan.stdout
             .contains("will have its scheduled deletion cancelled"),
@@ -400,9 +374,7 @@ async fn pending_deletion_is_scheduled_and_setting_the_state_back_cancels_it() {
     );
     project.kmsctl(&["apply"]).expect_code(0);
     assert_eq!(state(kms, key_id).await, "Enabled");
-    project
-        .kmsctl(&["plan", "env/dev", "--detailed-exitcode"])
-        .expect_code(0);
+    project.plan_dev(0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -437,9 +409,7 @@ async fn a_changed_key_spec_is_refused_and_keys_left_out_of_the_files_are_orphan
         .expect("first key")
         .to_owned();
     project.write("environments/dev/keys.toml", &first);
-    let plan = project
-        .kmsctl(&["plan", "env/dev", "--detailed-exitcode"])
-        .expect_code(0);
+    let plan = project.plan_dev(0);
     assert!(plan.stdout.contains("orphaned key"), "{}", plan.stdout);
     assert!(
         plan.stdout.contains("dev/s3/platform/logs"),
@@ -580,9 +550,7 @@ async fn a_failed_apply_reports_what_was_applied_and_a_rerun_converges() {
         failed.stderr
     );
 
-    let rerun = project
-        .kmsctl(&["plan", "env/dev", "--detailed-exitcode"])
-        .expect_code(2);
+    let rerun = project.plan_dev(2);
     assert!(
         rerun.stdout.contains("kms_key.s3-platform-logs"),
         "{}",
@@ -594,7 +562,5 @@ async fn a_failed_apply_reports_what_was_applied_and_a_rerun_converges() {
         rerun.stdout
     );
     project.kmsctl(&["apply"]).expect_code(0);
-    project
-        .kmsctl(&["plan", "env/dev", "--detailed-exitcode"])
-        .expect_code(0);
+    project.plan_dev(0);
 }

@@ -28,9 +28,7 @@ async fn a_lost_create_key_answer_never_makes_a_second_key() {
         2,
         "exactly one key per declared key"
     );
-    project
-        .kmsctl(&["plan", "env/dev", "--detailed-exitcode"])
-        .expect_code(0);
+    project.plan_dev(0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -48,9 +46,7 @@ async fn plan_and_apply_succeed_with_30_percent_of_requests_throttled() {
         "the same plan, throttled or not"
     );
     project.kmsctl(&["apply", "--auto-approve"]).expect_code(0);
-    project
-        .kmsctl(&["plan", "env/dev", "--detailed-exitcode"])
-        .expect_code(0);
+    project.plan_dev(0);
 
     let throttles: u64 = proxy.counts().values().map(|c| c.throttled).sum();
     let received: u64 = proxy.counts().values().map(|c| c.received).sum();
@@ -116,9 +112,7 @@ fn reshuffled_policies_from_aws_are_no_change() {
         Fault::ShufflePolicies,
     )]);
     project.use_endpoint(&proxy.endpoint());
-    project
-        .kmsctl(&["plan", "env/dev", "--detailed-exitcode"])
-        .expect_code(0);
+    project.plan_dev(0);
     assert!(
         proxy.counts()["kms:GetKeyPolicy"].forwarded >= 2,
         "the policies went through the proxy"
@@ -137,9 +131,7 @@ fn resets_and_server_errors_are_retried() {
     project
         .kmsctl(&["apply", "env/dev", "--auto-approve"])
         .expect_code(0);
-    project
-        .kmsctl(&["plan", "env/dev", "--detailed-exitcode"])
-        .expect_code(0);
+    project.plan_dev(0);
     let counts = proxy.counts();
     assert_eq!(counts["kms:CreateAlias"].status, 2);
     assert_eq!(counts["tagging:GetResources"].status, 1);
@@ -166,9 +158,7 @@ fn under_request_quotas_kmsctl_slows_down_instead_of_drowning_in_throttles() {
         quota("kms:DescribeKey", 40.0),
     ]);
     project.use_endpoint(&proxy.endpoint());
-    project
-        .kmsctl(&["plan", "env/dev", "--detailed-exitcode"])
-        .expect_code(0);
+    project.plan_dev(0);
     let counts = proxy.counts();
     for op in ["kms:GetKeyPolicy", "kms:DescribeKey"] {
         let c = &counts[op];

@@ -105,3 +105,19 @@ pub fn shared_for_tests() -> Result<&'static Emulator, String> {
         .as_ref()
         .map_err(Clone::clone)
 }
+
+/// An AWS account id no other test of this run uses: tests share one emulator and isolate
+/// themselves by account (assume a role into it).
+pub fn fresh_account() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::SeqCst);
+    let pid = u64::from(std::process::id());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!(
+        "{:012}",
+        200_000_000_000 + (pid * 1_000_003 + u64::from(nanos) + n * 7919) % 700_000_000_000
+    )
+}

@@ -34,16 +34,7 @@ fn upstream() -> String {
 }
 
 fn fresh_account() -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, Ordering::SeqCst);
-    let pid = u64::from(std::process::id());
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    format!(
-        "{:012}",
-        200_000_000_000 + (pid * 1_000_003 + u64::from(nanos) + n * 7919) % 700_000_000_000
-    )
+    xtask::emulator::fresh_account()
 }
 
 fn standard_retries(max_attempts: u32) -> RetryConfig {
