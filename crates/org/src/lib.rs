@@ -1,0 +1,15 @@
+//! kmsctl's Organizations domain: service and resource control policies, where they are
+//! attached, and the OU tree their conditions refer to.
+//!
+//! This first part is pure: targets, the OU path resolver, the `{{ ou_path '...' }}` template
+//! function, the deterministic minified form AWS's size limit is counted on, and the per-target
+//! policy budget. Observe, diff and apply against AWS Organizations build on it.
+
+pub mod budget;
+pub mod minify;
+pub mod ou_tree;
+pub mod target;
+pub mod template;
+
+/// AWS's limit on an SCP or RCP, in characters of the content as uploaded.
+pub const MAX_POLICY_CHARS: usize = 5_120;
