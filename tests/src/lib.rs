@@ -113,6 +113,20 @@ impl TestProject {
         project
     }
 
+    /// The shipped `organization/` and `policies/`.
+    pub fn organization() -> Self {
+        let project = Self::empty();
+        copy_dir(
+            &repo_root().join("policies"),
+            &project.path().join("policies"),
+        );
+        copy_dir(
+            &repo_root().join("organization"),
+            &project.path().join("organization"),
+        );
+        project
+    }
+
     /// A project with no environment yet.
     pub fn empty() -> Self {
         let dir = tempfile::tempdir().expect("tempdir");

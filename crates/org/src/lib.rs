@@ -6,10 +6,12 @@
 //! policy budget. Observe, diff and apply against AWS Organizations build on it.
 
 pub mod budget;
+pub mod config;
 pub mod minify;
 pub mod ou_tree;
 pub mod target;
 pub mod template;
+pub mod validate;
 
 /// AWS's limit on an SCP or RCP, in characters of the content as uploaded.
 pub const MAX_POLICY_CHARS: usize = 5_120;

@@ -9,6 +9,9 @@ use crate::exit::Exit;
 use crate::render::findings;
 
 pub fn run(ctx: &Context, target: &str) -> Result<Exit> {
+    if target == "organization" {
+        return organization(ctx);
+    }
     let prepared = prepare(ctx, target)?;
     let errors = findings::count(&prepared.findings, Severity::Error);
     let warnings = findings::count(&prepared.findings, Severity::Warning);
@@ -27,5 +30,51 @@ pub fn run(ctx: &Context, target: &str) -> Result<Exit> {
         prepared.keys.len(),
         prepared.env.files.len()
     );
+    Ok(Exit::Ok)
+}
+
+/// `kmsctl validate organization`: organization.toml and the policies it attaches, offline.
+fn organization(ctx: &Context) -> Result<Exit> {
+    let relative = std::path::Path::new("organization/organization.toml");
+    let path = ctx.project.root.join(relative);
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        crate::error::UserError::new(format!("cannot read {}: {e}", relative.display()))
+            .help("the organization target is organization/organization.toml in the project root")
+    })?;
+    let org: kmsctl_org::config::OrganizationFile = toml::from_str(&text).map_err(|e| {
+        crate::error::UserError::in_source(
+            relative,
+            &text,
+            e.span().unwrap_or(0..0),
+            e.message().trim_end(),
+            "here",
+        )
+        .help("see the organization file reference in README.md")
+    })?;
+    let file = kmsctl_core::source::SourceFile::new(relative, text);
+    let (policies, found) = kmsctl_org::validate::check(&ctx.project.root, &file, &org);
+    eprint!("{}", findings::render(&found, ctx.err_style));
+    let errors = findings::count(&found, Severity::Error);
+    if errors > 0 {
+        eprintln!(
+            "{} organization: {errors} error(s) found by the guards.",
+            ctx.err_style.red(&ctx.err_style.bold("Refused."))
+        );
+        return Ok(Exit::Refused);
+    }
+    println!(
+        "{} organization: {} policies.",
+        ctx.style.green(&ctx.style.bold("Valid.")),
+        policies.len()
+    );
+    for policy in &policies {
+        println!(
+            "  {:<24} {:<24} {:>5} characters as uploaded ({} as written)",
+            policy.kind.api_name(),
+            policy.name,
+            kmsctl_org::minify::size(&policy.minified),
+            policy.written_size
+        );
+    }
     Ok(Exit::Ok)
 }

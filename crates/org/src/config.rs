@@ -1,0 +1,112 @@
+//! `organization/organization.toml` as written.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PolicyType {
+    ServiceControlPolicy,
+    ResourceControlPolicy,
+}
+
+impl PolicyType {
+    pub const ALL: [Self; 2] = [Self::ServiceControlPolicy, Self::ResourceControlPolicy];
+
+    pub fn api_name(self) -> &'static str {
+        match self {
+            Self::ServiceControlPolicy => "SERVICE_CONTROL_POLICY",
+            Self::ResourceControlPolicy => "RESOURCE_CONTROL_POLICY",
+        }
+    }
+
+    /// Where its files live, under `policies/org/`.
+    pub fn folder(self) -> &'static str {
+        match self {
+            Self::ServiceControlPolicy => "service_control_policy",
+            Self::ResourceControlPolicy => "resource_control_policy",
+        }
+    }
+
+    /// The table that attaches it in organization.toml.
+    pub fn table(self) -> &'static str {
+        match self {
+            Self::ServiceControlPolicy => "service_control_policies",
+            Self::ResourceControlPolicy => "resource_control_policies",
+        }
+    }
+
+    /// The AWS-managed policy AWS attaches everywhere when the type is enabled.
+    pub fn aws_managed(self) -> &'static str {
+        match self {
+            Self::ServiceControlPolicy => "FullAWSAccess",
+            Self::ResourceControlPolicy => "RCPFullAWSAccess",
+        }
+    }
+}
+
+/// Floors for every environment: an environment may tighten them, never loosen them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrgRules {
+    pub min_deletion_window_days: Option<i64>,
+    pub require_rotation: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicySettings {
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrganizationFile {
+    /// The management account: plan and apply refuse another caller account.
+    pub account_id: Spanned<String>,
+    pub region: Spanned<String>,
+    #[serde(default)]
+    pub enabled_policy_types: Vec<Spanned<PolicyType>>,
+    /// The role kmsctl applies with, in every account (`arn:aws:iam::*:role/kmsctl-deployer`).
+    pub deployer_role_arn: Option<Spanned<String>>,
+    #[serde(default)]
+    pub variables: BTreeMap<String, String>,
+    #[serde(default)]
+    pub rules: OrgRules,
+    /// Target → policy names (file stems under `policies/org/service_control_policy/`).
+    #[serde(default)]
+    pub service_control_policies: BTreeMap<Spanned<String>, Vec<Spanned<String>>>,
+    #[serde(default)]
+    pub resource_control_policies: BTreeMap<Spanned<String>, Vec<Spanned<String>>>,
+    #[serde(default)]
+    pub policy: BTreeMap<String, PolicySettings>,
+}
+
+impl OrganizationFile {
+    pub fn attachments(
+        &self,
+        kind: PolicyType,
+    ) -> &BTreeMap<Spanned<String>, Vec<Spanned<String>>> {
+        match kind {
+            PolicyType::ServiceControlPolicy => &self.service_control_policies,
+            PolicyType::ResourceControlPolicy => &self.resource_control_policies,
+        }
+    }
+
+    /// Variables for `{{ name }}`: the declared ones plus the built-ins known offline.
+    pub fn template_variables(&self) -> BTreeMap<String, String> {
+        let mut vars = self.variables.clone();
+        vars.insert("account_id".into(), self.account_id.get_ref().clone());
+        vars.insert("region".into(), self.region.get_ref().clone());
+        vars.insert(
+            "partition".into(),
+            kmsctl_core::environment::partition_of(self.region.get_ref()).into(),
+        );
+        if let Some(role) = &self.deployer_role_arn {
+            vars.insert("deployer_role_arn".into(), role.get_ref().clone());
+        }
+        vars
+    }
+}

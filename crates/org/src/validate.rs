@@ -1,0 +1,271 @@
+//! The organization's offline guards (`kmsctl validate organization`): every attached policy
+//! exists, renders, parses, fits AWS's 5,120-character limit as uploaded, follows its type's
+//! rules, and no target carries more than 5 policies of a type.
+//!
+//! Offline, OU paths resolve to stand-in ids of AWS's usual lengths (`o-` + 10, `r-` + 4,
+//! `ou-` + 4 + `-` + 8): sizes are checked again with the real ids when planning.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use kmsctl_core::policy::{self, PolicyDocument};
+use kmsctl_core::source::SourceFile;
+use kmsctl_core::{Finding, Location};
+
+use crate::budget::Budget;
+use crate::config::{OrganizationFile, PolicyType};
+use crate::target::Target;
+use crate::{MAX_POLICY_CHARS, minify, template};
+
+const STAND_IN_ORG: &str = "o-aaaaaaaaaa";
+const STAND_IN_ROOT: &str = "r-aaaa";
+const STAND_IN_OU: &str = "ou-aaaa-aaaaaaaa";
+
+/// A policy file rendered and minified: what would be uploaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedPolicy {
+    pub kind: PolicyType,
+    pub name: String,
+    /// Relative to the project root.
+    pub file: std::path::PathBuf,
+    pub minified: String,
+    /// Characters of the file as written, for the plan's "size before and after".
+    pub written_size: usize,
+}
+
+fn stand_in_path(names: &[String]) -> Result<String, String> {
+    let mut path = format!("{STAND_IN_ORG}/{STAND_IN_ROOT}/");
+    for _ in names {
+        path.push_str(STAND_IN_OU);
+        path.push('/');
+    }
+    Ok(path)
+}
+
+/// Every guard over the organization file and the policies it attaches.
+pub fn check(
+    root: &Path,
+    file: &SourceFile,
+    org: &OrganizationFile,
+) -> (Vec<RenderedPolicy>, Vec<Finding>) {
+    let mut findings = Vec::new();
+    let mut rendered: BTreeMap<(PolicyType, String), RenderedPolicy> = BTreeMap::new();
+    let mut vars = org.template_variables();
+    vars.entry("org_id".into())
+        .or_insert_with(|| STAND_IN_ORG.into());
+    for kind in PolicyType::ALL {
+        let attachments = org.attachments(kind);
+        let enabled = org
+            .enabled_policy_types
+            .iter()
+            .any(|t| *t.get_ref() == kind);
+        for (target, names) in attachments {
+            let at = file.location(target.span());
+            if !enabled && !names.is_empty() {
+                findings.push(Finding::error(
+                    "org-policy-type",
+                    at.clone(),
+                    format!("[{}] attaches policies, but {} is not in enabled_policy_types", kind.table(), kind.api_name()),
+                    format!("add \"{}\" to enabled_policy_types: kmsctl enables it on the root before attaching", kind.api_name()),
+                ));
+            }
+            if let Err(error) = Target::parse(target.get_ref()) {
+                findings.push(Finding::error(
+                    "org-target",
+                    at.clone(),
+                    error.to_string(),
+                    "fix the target",
+                ));
+            }
+            let declared: Vec<String> = names.iter().map(|n| n.get_ref().clone()).collect();
+            let kept = if declared.iter().any(|n| n == kind.aws_managed()) {
+                vec![]
+            } else {
+                vec![kind.aws_managed().to_owned()]
+            };
+            let budget = Budget::after_apply(&declared, &kept);
+            if budget.over() {
+                findings.push(Finding::error(
+                    "org-policy-budget",
+                    at.clone(),
+                    format!("{} on {}: {}", kind.api_name(), target.get_ref(), budget.describe()),
+                    "combine policies (one policy may hold many statements) or attach some lower in the tree",
+                ));
+            }
+            for name in names {
+                let key = (kind, name.get_ref().clone());
+                if name.get_ref() == kind.aws_managed() || rendered.contains_key(&key) {
+                    continue;
+                }
+                match render_policy(root, kind, name.get_ref(), &vars) {
+                    Ok((policy, policy_findings)) => {
+                        findings.extend(policy_findings);
+                        rendered.insert(key, policy);
+                    }
+                    Err(finding) => {
+                        let mut finding = *finding;
+                        // A policy that cannot be read is reported where it is attached.
+                        if finding.location.file.as_os_str().is_empty() {
+                            finding.location = file.location(name.span());
+                        }
+                        findings.push(finding);
+                    }
+                }
+            }
+        }
+    }
+    (rendered.into_values().collect(), findings)
+}
+
+/// Reads, renders, minifies and checks one policy file.
+fn render_policy(
+    root: &Path,
+    kind: PolicyType,
+    name: &str,
+    vars: &BTreeMap<String, String>,
+) -> Result<(RenderedPolicy, Vec<Finding>), Box<Finding>> {
+    let valid_name = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let relative = Path::new("policies/org")
+        .join(kind.folder())
+        .join(format!("{name}.json"));
+    let missing = |message: String| {
+        Finding::error(
+            "org-policy-unknown",
+            Location::default(),
+            message,
+            format!("create {} or fix the name", relative.display()),
+        )
+    };
+    if !valid_name {
+        return Err(Box::new(missing(format!(
+            "{name:?} is not a policy name: use the file stem of a policy under policies/org/{}/",
+            kind.folder()
+        ))));
+    }
+    let text = std::fs::read_to_string(root.join(&relative))
+        .map_err(|e| {
+            missing(format!(
+                "policy {name}: cannot read {}: {e}",
+                relative.display()
+            ))
+        })
+        .map_err(Box::new)?;
+    let at = |line: usize| Location::at_line(relative.clone(), line);
+    let rendered = template::render(&text, vars, &stand_in_path)
+        .map_err(|e| {
+            Finding::error(
+                "org-policy-template",
+                at(e.line()),
+                e.to_string(),
+                "declare the variable under [variables], or write {{ ou_path 'root/NAME' }}",
+            )
+        })
+        .map_err(Box::new)?;
+    let minified = minify::minify(&rendered)
+        .map_err(|e| {
+            Finding::error(
+                "org-policy-json",
+                at(e.line()),
+                format!("policy {name} is not valid JSON: {e}"),
+                "fix the JSON",
+            )
+        })
+        .map_err(Box::new)?;
+    let document = policy::parse(&rendered)
+        .map_err(|e| {
+            Finding::error(
+                "org-policy-json",
+                at(e.line),
+                format!("policy {name}: {e}"),
+                "fix the policy document",
+            )
+        })
+        .map_err(Box::new)?;
+    let mut findings = Vec::new();
+    let size = minify::size(&minified);
+    if size > MAX_POLICY_CHARS {
+        findings.push(Finding::error(
+            "org-policy-size",
+            at(1),
+            format!("policy {name} is {size} characters as uploaded (minified; {} as written); AWS allows {MAX_POLICY_CHARS}", minify::size(&text)),
+            "split it into two policies, or shorten it (wildcards in Action lists, fewer statements)",
+        ));
+    }
+    check_grammar(kind, name, &document, &relative, &mut findings);
+    let policy = RenderedPolicy {
+        kind,
+        name: name.to_owned(),
+        file: relative,
+        minified,
+        written_size: minify::size(&text),
+    };
+    Ok((policy, findings))
+}
+
+fn check_grammar(
+    kind: PolicyType,
+    name: &str,
+    document: &PolicyDocument,
+    file: &Path,
+    findings: &mut Vec<Finding>,
+) {
+    let at =
+        |line: usize, pointer: &str| Location::at_line(file.to_owned(), line).with_pointer(pointer);
+    if document.version.as_deref() != Some(policy::POLICY_VERSION) {
+        findings.push(Finding::error(
+            "org-policy-version",
+            at(1, "/Version"),
+            format!("policy {name}: Version must be \"2012-10-17\""),
+            "set \"Version\": \"2012-10-17\"",
+        ));
+    }
+    for statement in &document.statements {
+        let label = statement
+            .sid
+            .clone()
+            .unwrap_or_else(|| format!("#{}", statement.index + 1));
+        if let Some(sid) = &statement.sid
+            && !sid.chars().all(|c| c.is_ascii_alphanumeric())
+        {
+            findings.push(Finding::error(
+                "org-policy-sid",
+                at(statement.line_of("Sid"), &statement.pointer),
+                format!(
+                    "policy {name}: Sid {sid:?} must be letters and digits only in an SCP or RCP"
+                ),
+                "remove spaces and punctuation from the Sid",
+            ));
+        }
+        if statement.action.is_none() && statement.not_action.is_none() {
+            findings.push(Finding::error(
+                "org-policy-statement",
+                at(statement.line, &statement.pointer),
+                format!("policy {name}: statement {label} has no Action or NotAction"),
+                "add an Action list",
+            ));
+        }
+        match kind {
+            PolicyType::ServiceControlPolicy => {
+                if statement.principal.is_some() || statement.not_principal.is_some() {
+                    findings.push(Finding::error("org-scp-principal", at(statement.line_of("Principal"), &statement.pointer), format!("policy {name}: statement {label} has a Principal; SCPs apply to the principals of the accounts below their target and take none"), "remove Principal (use aws:PrincipalArn in a Condition to single out principals)"));
+                }
+            }
+            PolicyType::ResourceControlPolicy => {
+                if !statement.is_deny() {
+                    findings.push(Finding::error("org-rcp-effect", at(statement.line_of("Effect"), &statement.pointer), format!("policy {name}: statement {label} is not a Deny; RCPs only deny (RCPFullAWSAccess is the only Allow)"), "make it a Deny, or move the grant to a key policy"));
+                }
+                if !statement
+                    .principal
+                    .as_ref()
+                    .is_some_and(policy::Principals::is_public)
+                    || matches!(&statement.principal, Some(policy::Principals::Map(_)))
+                {
+                    findings.push(Finding::error("org-rcp-principal", at(statement.line_of("Principal"), &statement.pointer), format!("policy {name}: statement {label} must have \"Principal\": \"*\"; RCPs name principals through conditions"), "set \"Principal\": \"*\" and narrow it with a Condition"));
+                }
+            }
+        }
+    }
+}
