@@ -70,9 +70,16 @@ pub fn diff(before: &PolicyDocument, after: &PolicyDocument) -> Vec<StatementCha
 
     let mut unmatched_after: Vec<&Statement> = after.statements.iter().collect();
     for old in &before.statements {
+        // An identical statement first: with duplicate Sids, matching by Sid alone pairs
+        // statements by position, and a reordered but equal document would show changes.
         let partner = unmatched_after
             .iter()
-            .position(|new| same_statement(old, new));
+            .position(|new| same_statement(old, new) && old.canonical() == new.canonical())
+            .or_else(|| {
+                unmatched_after
+                    .iter()
+                    .position(|new| same_statement(old, new))
+            });
         match partner {
             Some(i) => {
                 let new = unmatched_after.remove(i);
@@ -284,6 +291,18 @@ mod tests {
 
     fn doc(text: &str) -> PolicyDocument {
         parse(text).unwrap()
+    }
+
+    /// Found by the policy_parser fuzz target: two statements sharing a Sid, in an order the
+    /// canonical form does not keep.
+    #[test]
+    fn duplicate_sids_in_another_order_are_no_change() {
+        let text = r#"{"Statement": [{ "Sid":"DenyKeyUsageFromNonDevOUs","o": {}},{"Sid":"DenyKeyUsageFromNonDevOUs","Condition": {"":{ "":"l" } }}]}"#;
+        let original = doc(text);
+        let reparsed = doc(&original.canonical().to_string());
+        assert!(crate::policy::semantically_equal(&original, &reparsed));
+        assert_eq!(diff(&original, &reparsed), vec![]);
+        assert_eq!(diff(&reparsed, &original), vec![]);
     }
 
     fn field(field: &str, removed: &[&str], added: &[&str]) -> FieldChange {
