@@ -13,7 +13,7 @@ pub const ENDPOINT_VAR: &str = "KMSCTL_TEST_EMULATOR";
 
 /// The emulator endpoint. A test that cannot get one fails with the reason: never skips.
 pub fn endpoint() -> String {
-    if let Ok(endpoint) = std::env::var(ENDPOINT_VAR) {
+    if let Some(endpoint) = std::env::var(ENDPOINT_VAR).ok().filter(|e| !e.is_empty()) {
         assert!(
             xtask::emulator::is_responding(&endpoint),
             "{ENDPOINT_VAR}={endpoint} is set, but no emulator answers there"

@@ -8,6 +8,7 @@
 pub mod budget;
 pub mod config;
 pub mod minify;
+pub mod observe;
 pub mod ou_tree;
 pub mod target;
 pub mod template;
