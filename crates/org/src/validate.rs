@@ -14,6 +14,7 @@ use kmsctl_core::{Finding, Location};
 
 use crate::budget::Budget;
 use crate::config::{OrganizationFile, PolicyType};
+use crate::ou_tree::OrgTree;
 use crate::target::Target;
 use crate::{MAX_POLICY_CHARS, minify, template};
 
@@ -43,16 +44,23 @@ fn stand_in_path(names: &[String]) -> Result<String, String> {
 }
 
 /// Every guard over the organization file and the policies it attaches.
+/// With `tree` (at plan time) `{{ ou_path }}` and `{{ org_id }}` resolve to the real ids;
+/// without it (offline) to stand-ins of AWS's usual lengths.
 pub fn check(
     root: &Path,
     file: &SourceFile,
     org: &OrganizationFile,
+    tree: Option<&OrgTree>,
 ) -> (Vec<RenderedPolicy>, Vec<Finding>) {
     let mut findings = Vec::new();
     let mut rendered: BTreeMap<(PolicyType, String), RenderedPolicy> = BTreeMap::new();
     let mut vars = org.template_variables();
-    vars.entry("org_id".into())
-        .or_insert_with(|| STAND_IN_ORG.into());
+    let org_id = tree.map_or(STAND_IN_ORG, |t| t.org_id.as_str());
+    vars.entry("org_id".into()).or_insert_with(|| org_id.into());
+    let resolve = |names: &[String]| match tree {
+        Some(tree) => tree.org_path(names).map_err(|e| e.to_string()),
+        None => stand_in_path(names),
+    };
     for kind in PolicyType::ALL {
         let attachments = org.attachments(kind);
         let enabled = org
@@ -97,7 +105,7 @@ pub fn check(
                 if name.get_ref() == kind.aws_managed() || rendered.contains_key(&key) {
                     continue;
                 }
-                match render_policy(root, kind, name.get_ref(), &vars) {
+                match render_policy(root, kind, name.get_ref(), &vars, &resolve) {
                     Ok((policy, policy_findings)) => {
                         findings.extend(policy_findings);
                         rendered.insert(key, policy);
@@ -123,6 +131,7 @@ fn render_policy(
     kind: PolicyType,
     name: &str,
     vars: &BTreeMap<String, String>,
+    resolve: &dyn Fn(&[String]) -> Result<String, String>,
 ) -> Result<(RenderedPolicy, Vec<Finding>), Box<Finding>> {
     let valid_name = !name.is_empty()
         && name
@@ -154,7 +163,7 @@ fn render_policy(
         })
         .map_err(Box::new)?;
     let at = |line: usize| Location::at_line(relative.clone(), line);
-    let rendered = template::render(&text, vars, &stand_in_path)
+    let rendered = template::render(&text, vars, resolve)
         .map_err(|e| {
             Finding::error(
                 "org-policy-template",

@@ -52,7 +52,7 @@ fn organization(ctx: &Context) -> Result<Exit> {
         .help("see the organization file reference in README.md")
     })?;
     let file = kmsctl_core::source::SourceFile::new(relative, text);
-    let (policies, found) = kmsctl_org::validate::check(&ctx.project.root, &file, &org);
+    let (policies, found) = kmsctl_org::validate::check(&ctx.project.root, &file, &org, None);
     eprint!("{}", findings::render(&found, ctx.err_style));
     let errors = findings::count(&found, Severity::Error);
     if errors > 0 {
