@@ -67,6 +67,8 @@ pub struct OrganizationFile {
     /// The management account: plan and apply refuse another caller account.
     pub account_id: Spanned<String>,
     pub region: Spanned<String>,
+    /// Assumed before any call, like an environment's (optional).
+    pub assume_role_arn: Option<Spanned<String>>,
     #[serde(default)]
     pub enabled_policy_types: Vec<Spanned<PolicyType>>,
     /// The role kmsctl applies with, in every account (`arn:aws:iam::*:role/kmsctl-deployer`).

@@ -10,6 +10,7 @@ pub mod config;
 pub mod diff;
 pub mod minify;
 pub mod observe;
+pub mod ops;
 pub mod ou_tree;
 pub mod target;
 pub mod template;
@@ -17,3 +18,20 @@ pub mod validate;
 
 /// AWS's limit on an SCP or RCP, in characters of the content as uploaded.
 pub const MAX_POLICY_CHARS: usize = 5_120;
+
+/// Whether a resource kind belongs to this domain.
+pub fn owns(kind: &str) -> bool {
+    [
+        diff::KIND_POLICY_TYPE,
+        diff::KIND_POLICY,
+        diff::KIND_ATTACHMENT,
+    ]
+    .contains(&kind)
+}
+
+/// The Organizations client of a connected session.
+pub fn client(session: &kmsctl_aws::Session) -> Client {
+    Client::new(&session.config)
+}
+
+pub use aws_sdk_organizations::Client;

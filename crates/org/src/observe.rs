@@ -43,6 +43,29 @@ pub struct ObservedOrg {
 }
 
 impl ObservedOrg {
+    /// Everything a plan's changes depend on, in a stable form, for the staleness check.
+    pub fn snapshot(&self) -> serde_json::Value {
+        let mut policies: Vec<_> = self
+            .policies
+            .iter()
+            .map(|p| {
+                serde_json::json!({
+                    "id": p.id, "name": p.name, "type": p.kind.api_name(), "description": p.description,
+                    "content": p.content, "tags": p.tags, "targets": p.targets,
+                })
+            })
+            .collect();
+        policies.sort_by_key(|p| p["id"].as_str().map(str::to_owned));
+        let types: Vec<_> = self.enabled_types.iter().map(|t| t.api_name()).collect();
+        let ous: BTreeMap<_, _> = self
+            .tree
+            .ous
+            .iter()
+            .map(|o| (o.id.clone(), (o.name.clone(), o.parent_id.clone())))
+            .collect();
+        serde_json::json!({"types": types, "ous": ous, "policies": policies})
+    }
+
     /// The policies of `kind` attached to `target_id`.
     pub fn attached_to<'a>(
         &'a self,

@@ -9,8 +9,7 @@ use kmsctl_core::{Outputs, Plan, Target, plan_file};
 use kmsctl_keys::Scope;
 
 use super::Context;
-use super::plan::{Planned, connect, default_plan_path, make, report_refusal, target_of};
-use super::prepare::prepare;
+use super::plan::{Loaded, Planned, connect, default_plan_path, report_refusal};
 use crate::cli::ApplyArgs;
 use crate::error::{Result, UserError};
 use crate::exit::Exit;
@@ -74,9 +73,9 @@ async fn apply_saved(ctx: &Context, path: &Path) -> Result<Exit> {
     );
     let _lock = lock_for(ctx, &plan.target)?;
     let session = connect(ctx, &plan.target).await?;
-    let clients = kmsctl_keys::clients(&session);
-    check_not_stale(ctx, &plan, &clients).await?;
-    let exit = execute(ctx, &plan, &clients).await;
+    let appliers = Appliers::for_target(&plan.target, &session);
+    check_not_stale(ctx, &plan, &appliers).await?;
+    let exit = execute(ctx, &plan, &appliers).await;
     if exit == Exit::Ok {
         let _ = std::fs::remove_file(path);
     }
@@ -84,11 +83,38 @@ async fn apply_saved(ctx: &Context, path: &Path) -> Result<Exit> {
 }
 
 /// Observes again what the plan touches and refuses if anything moved since it was made.
-async fn check_not_stale(
+async fn check_not_stale(ctx: &Context, plan: &Plan, appliers: &Appliers) -> Result<()> {
+    let moved = match appliers {
+        Appliers::Keys(clients) => moved_keys(ctx, plan, clients).await?,
+        Appliers::Organization(client) => {
+            let now = super::organization::current_fingerprint(ctx, client).await?;
+            plan.observed
+                .iter()
+                .filter(|o| o.fingerprint.as_deref() != Some(now.as_str()))
+                .map(|o| o.address.to_string())
+                .collect()
+        }
+    };
+    if moved.is_empty() {
+        return Ok(());
+    }
+    Err(UserError::new(format!(
+        "the plan is stale: {} changed in AWS since the plan was made ({}); nothing was changed",
+        moved.join(", "),
+        plan.created_at
+    ))
+    .help(format!(
+        "make a new plan: kmsctl plan {}",
+        plan.target.label()
+    )))
+}
+
+/// The planned KMS resources whose live state moved since the plan.
+async fn moved_keys(
     ctx: &Context,
     plan: &Plan,
     clients: &kmsctl_keys::KmsClients,
-) -> Result<()> {
+) -> Result<Vec<String>> {
     let scope: Scope = match plan.scope.get(kmsctl_keys::DOMAIN) {
         Some(value) => serde_json::from_value(value.clone())
             .map_err(|e| UserError::new(format!("the plan's scope is unreadable: {e}")))?,
@@ -110,32 +136,59 @@ async fn check_not_stale(
     .map_err(|e| UserError::new(format!("reading {} failed: {e}", plan.target.label())))?;
     let touched = plan.observed.iter().map(|o| &o.address).collect();
     let prints = kmsctl_keys::fingerprints(&scope, &observation, &touched);
-    let moved: Vec<String> = plan
+    Ok(plan
         .observed
         .iter()
         .filter(|o| prints.get(&o.address).cloned().flatten() != o.fingerprint)
         .map(|o| o.address.to_string())
-        .collect();
-    if moved.is_empty() {
-        return Ok(());
+        .collect())
+}
+
+/// The clients that carry out a target's changes.
+pub enum Appliers {
+    Keys(kmsctl_keys::KmsClients),
+    Organization(kmsctl_org::Client),
+}
+
+impl Appliers {
+    fn for_target(target: &Target, session: &kmsctl_aws::Session) -> Self {
+        if target.kind == super::organization::TARGET {
+            Self::Organization(kmsctl_org::client(session))
+        } else {
+            Self::Keys(kmsctl_keys::clients(session))
+        }
     }
-    Err(UserError::new(format!(
-        "the plan is stale: {} changed in AWS since the plan was made ({}); nothing was changed",
-        moved.join(", "),
-        plan.created_at
-    ))
-    .help(format!(
-        "make a new plan: kmsctl plan {}",
-        plan.target.label()
-    )))
+
+    async fn apply(
+        &self,
+        change: &kmsctl_core::ResourceChange,
+        outputs: &Outputs,
+    ) -> std::result::Result<std::collections::BTreeMap<String, String>, String> {
+        match self {
+            Self::Keys(clients) if kmsctl_keys::owns(&change.address.kind) => {
+                kmsctl_keys::apply_change(clients, change, outputs)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+            Self::Organization(client) if kmsctl_org::owns(&change.address.kind) => {
+                kmsctl_org::ops::apply_change(client, change, outputs)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+            _ => Err(format!(
+                "no domain of this kmsctl applies {} resources to this target",
+                change.address.kind
+            )),
+        }
+    }
 }
 
 async fn apply_target(ctx: &Context, target: &str, auto_approve: bool) -> Result<Exit> {
-    let prepared = prepare(ctx, target)?;
-    let target = target_of(&prepared);
+    let loaded = Loaded::load(ctx, target)?;
+    let target = loaded.target();
     let label = target.label();
     let _lock = lock_for(ctx, &target)?;
-    let plan = match make(ctx, &prepared).await? {
+    let plan = match loaded.plan(ctx).await? {
         Planned::Plan(plan) => plan,
         Planned::Refused(found) => return Ok(report_refusal(ctx, &label, &found)),
     };
@@ -152,8 +205,8 @@ async fn apply_target(ctx: &Context, target: &str, auto_approve: bool) -> Result
         return Ok(Exit::Ok);
     }
     let session = connect(ctx, &plan.target).await?;
-    let clients = kmsctl_keys::clients(&session);
-    let exit = execute(ctx, &plan, &clients).await;
+    let appliers = Appliers::for_target(&plan.target, &session);
+    let exit = execute(ctx, &plan, &appliers).await;
     if exit == Exit::Ok {
         // A plan saved earlier for this target no longer describes what is live.
         let _ = std::fs::remove_file(default_plan_path(ctx, &plan.target));
@@ -182,7 +235,7 @@ fn confirm(label: &str) -> Result<bool> {
 
 /// Applies every change in dependency order; stops at the first failure and says what was and
 /// was not applied. A rerun of plan/apply picks up from there.
-async fn execute(ctx: &Context, plan: &Plan, clients: &kmsctl_keys::KmsClients) -> Exit {
+async fn execute(ctx: &Context, plan: &Plan, appliers: &Appliers) -> Exit {
     let label = plan.target.label();
     let order = match plan.apply_order() {
         Ok(order) => order,
@@ -205,16 +258,7 @@ async fn execute(ctx: &Context, plan: &Plan, clients: &kmsctl_keys::KmsClients) 
         let change = &plan.changes[index];
         progress.start(change);
         let started = Instant::now();
-        let result = if kmsctl_keys::owns(&change.address.kind) {
-            kmsctl_keys::apply_change(clients, change, &outputs)
-                .await
-                .map_err(|e| e.to_string())
-        } else {
-            Err(format!(
-                "no domain of this kmsctl applies {} resources",
-                change.address.kind
-            ))
-        };
+        let result = appliers.apply(change, &outputs).await;
         match result {
             Ok(produced) => {
                 progress.done(change, started.elapsed(), &produced);

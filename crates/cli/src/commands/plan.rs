@@ -127,11 +127,46 @@ fn remove_if_present(path: &Path) {
     }
 }
 
+/// A target's files, loaded and checked offline: an environment or the organization.
+pub enum Loaded {
+    Environment(Box<Prepared>),
+    Organization(
+        kmsctl_core::source::SourceFile,
+        Box<kmsctl_org::config::OrganizationFile>,
+    ),
+}
+
+impl Loaded {
+    pub fn load(ctx: &Context, target: &str) -> Result<Self> {
+        if target == super::organization::TARGET {
+            let (file, org) = super::organization::load(ctx)?;
+            return Ok(Self::Organization(file, Box::new(org)));
+        }
+        Ok(Self::Environment(Box::new(prepare(ctx, target)?)))
+    }
+
+    pub fn target(&self) -> Target {
+        match self {
+            Self::Environment(prepared) => target_of(prepared),
+            Self::Organization(_, org) => super::organization::target(org),
+        }
+    }
+
+    /// Observes the target and diffs it against the files.
+    pub async fn plan(&self, ctx: &Context) -> Result<Planned> {
+        match self {
+            Self::Environment(prepared) => make(ctx, prepared).await,
+            Self::Organization(file, org) => super::organization::make(ctx, file, org).await,
+        }
+    }
+}
+
 pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<Exit> {
-    let prepared = prepare(ctx, &args.target)?;
-    let target = target_of(&prepared);
+    let loaded = Loaded::load(ctx, &args.target)?;
+    let target = loaded.target();
+    let planned = loaded.plan(ctx).await?;
     let default_path = default_plan_path(ctx, &target);
-    let plan = match make(ctx, &prepared).await? {
+    let plan = match planned {
         Planned::Plan(plan) => plan,
         Planned::Refused(found) => {
             remove_if_present(&default_path);

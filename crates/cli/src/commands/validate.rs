@@ -35,23 +35,7 @@ pub fn run(ctx: &Context, target: &str) -> Result<Exit> {
 
 /// `kmsctl validate organization`: organization.toml and the policies it attaches, offline.
 fn organization(ctx: &Context) -> Result<Exit> {
-    let relative = std::path::Path::new("organization/organization.toml");
-    let path = ctx.project.root.join(relative);
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        crate::error::UserError::new(format!("cannot read {}: {e}", relative.display()))
-            .help("the organization target is organization/organization.toml in the project root")
-    })?;
-    let org: kmsctl_org::config::OrganizationFile = toml::from_str(&text).map_err(|e| {
-        crate::error::UserError::in_source(
-            relative,
-            &text,
-            e.span().unwrap_or(0..0),
-            e.message().trim_end(),
-            "here",
-        )
-        .help("see the organization file reference in README.md")
-    })?;
-    let file = kmsctl_core::source::SourceFile::new(relative, text);
+    let (file, org) = super::organization::load(ctx)?;
     let (policies, found) = kmsctl_org::validate::check(&ctx.project.root, &file, &org, None);
     eprint!("{}", findings::render(&found, ctx.err_style));
     let errors = findings::count(&found, Severity::Error);

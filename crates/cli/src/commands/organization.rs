@@ -1,0 +1,99 @@
+//! The `organization` target: `organization/organization.toml` and the SCPs and RCPs it attaches.
+
+use std::path::Path;
+
+use kmsctl_core::fingerprint::fingerprint;
+use kmsctl_core::plan::PLAN_FORMAT_VERSION;
+use kmsctl_core::source::SourceFile;
+use kmsctl_core::{Finding, Observed, Plan, Target};
+use kmsctl_org::config::OrganizationFile;
+
+use super::Context;
+use super::plan::{Planned, connect, now};
+use crate::error::{Result, UserError};
+
+pub const TARGET: &str = "organization";
+const FILE: &str = "organization/organization.toml";
+
+/// Reads and parses organization.toml.
+pub fn load(ctx: &Context) -> Result<(SourceFile, OrganizationFile)> {
+    let relative = Path::new(FILE);
+    let text = std::fs::read_to_string(ctx.project.root.join(relative)).map_err(|e| {
+        UserError::new(format!("cannot read {FILE}: {e}"))
+            .help("the organization target is organization/organization.toml in the project root")
+    })?;
+    let org: OrganizationFile = toml::from_str(&text).map_err(|e| {
+        UserError::in_source(
+            relative,
+            &text,
+            e.span().unwrap_or(0..0),
+            e.message().trim_end(),
+            "here",
+        )
+        .help("see the organization file reference in README.md")
+    })?;
+    Ok((SourceFile::new(relative, text), org))
+}
+
+pub fn target(org: &OrganizationFile) -> Target {
+    Target {
+        kind: TARGET.into(),
+        name: TARGET.into(),
+        path: "organization".into(),
+        account_id: org.account_id.get_ref().clone(),
+        region: org.region.get_ref().clone(),
+        assume_role_arn: org.assume_role_arn.as_ref().map(|r| r.get_ref().clone()),
+    }
+}
+
+/// Offline guards, then observe, render with the real OU ids, check again, and diff.
+pub async fn make(ctx: &Context, file: &SourceFile, org: &OrganizationFile) -> Result<Planned> {
+    let (_, offline) = kmsctl_org::validate::check(&ctx.project.root, file, org, None);
+    if offline.iter().any(Finding::is_error) {
+        return Ok(Planned::Refused(offline));
+    }
+    let target = target(org);
+    let session = connect(ctx, &target).await?;
+    let client = kmsctl_org::client(&session);
+    let observed = kmsctl_org::observe::observe(&client, ctx.parallelism)
+        .await
+        .map_err(|e| UserError::new(format!("reading the organization failed: {e}")))?;
+    if let Err(error) = observed.tree.check_unique() {
+        return Err(UserError::new(error.to_string()));
+    }
+    let (rendered, mut found) =
+        kmsctl_org::validate::check(&ctx.project.root, file, org, Some(&observed.tree));
+    let diff = kmsctl_org::diff::diff(file, org, &rendered, &observed);
+    found.extend(diff.findings);
+    if found.iter().any(Finding::is_error) {
+        return Ok(Planned::Refused(found));
+    }
+    let print = Some(fingerprint(&observed.snapshot()));
+    let observed_prints = diff
+        .changes
+        .iter()
+        .map(|c| Observed {
+            address: c.address.clone(),
+            fingerprint: print.clone(),
+        })
+        .collect();
+    Ok(Planned::Plan(Box::new(Plan {
+        format_version: PLAN_FORMAT_VERSION,
+        kmsctl_version: env!("CARGO_PKG_VERSION").into(),
+        created_at: now(),
+        target,
+        changes: diff.changes,
+        scope: Default::default(),
+        observed: observed_prints,
+        notes: vec![],
+        warnings: found,
+    })))
+}
+
+/// The fingerprint apply compares with the plan's: the whole organization's state.
+pub async fn current_fingerprint(ctx: &Context, client: &kmsctl_org::Client) -> Result<String> {
+    let observed = kmsctl_org::observe::observe(client, ctx.parallelism)
+        .await
+        .map_err(|e| UserError::new(format!("reading the organization failed: {e}")))?;
+    Ok(fingerprint(&observed.snapshot()))
+}
