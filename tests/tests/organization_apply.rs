@@ -1,0 +1,207 @@
+//! `kmsctl plan/apply organization` against an organization in the emulator.
+
+use aws_sdk_organizations::Client;
+use aws_sdk_organizations::types::OrganizationFeatureSet;
+use kmsctl_tests::{TestProject, endpoint};
+
+const ORG: &str = "organization/organization.toml";
+
+/// An Organizations client in the project's account, where the test creates the organization.
+async fn organizations(project: &TestProject) -> Client {
+    let emulator = endpoint();
+    let base = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(&emulator)
+        .credentials_provider(aws_sdk_organizations::config::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        ))
+        .load()
+        .await;
+    let role = format!("arn:aws:iam::{}:role/kmsctl-deployer", project.account);
+    let provider = aws_config::sts::AssumeRoleProvider::builder(role)
+        .session_name("tests")
+        .configure(&base)
+        .build()
+        .await;
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(&emulator)
+        .credentials_provider(provider)
+        .load()
+        .await;
+    Client::new(&config)
+}
+
+/// The shipped organization, in the project's own account, with OUs dev and prod.
+async fn organization() -> (TestProject, Client) {
+    let project = TestProject::organization();
+    project.edit(
+        ORG,
+        "account_id = \"123456789012\"",
+        &format!(
+            "account_id = \"{}\"\nassume_role_arn = \"arn:aws:iam::{}:role/kmsctl-deployer\"",
+            project.account, project.account
+        ),
+    );
+    let client = organizations(&project).await;
+    client
+        .create_organization()
+        .feature_set(OrganizationFeatureSet::All)
+        .send()
+        .await
+        .expect("organization");
+    let roots = client.list_roots().send().await.expect("roots");
+    let root = roots.roots()[0].id().expect("root").to_owned();
+    for name in ["dev", "prod"] {
+        client
+            .create_organizational_unit()
+            .parent_id(&root)
+            .name(name)
+            .send()
+            .await
+            .expect("OU");
+    }
+    (project, client)
+}
+
+async fn managed_policies(client: &Client) -> Vec<(String, usize)> {
+    let mut out = Vec::new();
+    for kind in [
+        aws_sdk_organizations::types::PolicyType::ServiceControlPolicy,
+        aws_sdk_organizations::types::PolicyType::ResourceControlPolicy,
+    ] {
+        let listed = client
+            .list_policies()
+            .filter(kind)
+            .send()
+            .await
+            .expect("policies");
+        for policy in listed.policies() {
+            let id = policy.id().expect("id");
+            let tags = client
+                .list_tags_for_resource()
+                .resource_id(id)
+                .send()
+                .await
+                .expect("tags");
+            if tags
+                .tags()
+                .iter()
+                .any(|t| t.key() == "kmsctl:managed" && t.value() == "true")
+            {
+                let targets = client
+                    .list_targets_for_policy()
+                    .policy_id(id)
+                    .send()
+                    .await
+                    .expect("targets");
+                out.push((
+                    policy.name().unwrap_or_default().to_owned(),
+                    targets.targets().len(),
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apply_creates_attaches_and_tags_every_policy_and_the_next_plan_is_clean() {
+    let (project, client) = organization().await;
+    let applied = project
+        .kmsctl(&["apply", "organization", "--auto-approve"])
+        .expect_code(0);
+    assert!(
+        applied.stdout.contains("Apply complete!"),
+        "{}",
+        applied.stdout
+    );
+    let policies = managed_policies(&client).await;
+    let expected: Vec<(String, usize)> = [
+        ("automatic_key_rotation", 1),
+        ("environment_boundaries", 1),
+        ("kms_org_boundary", 1),
+        ("kms_spec_admin", 1),
+        ("mfa_critical_api", 1),
+        ("tag_enforcement", 2),
+        ("waiting_period", 1),
+    ]
+    .iter()
+    .map(|(n, t)| ((*n).to_owned(), *t))
+    .collect();
+    assert_eq!(policies, expected);
+    project
+        .kmsctl(&["plan", "organization", "--detailed-exitcode"])
+        .expect_code(0);
+
+    // The boundary resolved its OU paths to ids.
+    let listed = client
+        .list_policies()
+        .filter(aws_sdk_organizations::types::PolicyType::ServiceControlPolicy)
+        .send()
+        .await
+        .expect("policies");
+    let boundary = listed
+        .policies()
+        .iter()
+        .find(|p| p.name() == Some("environment_boundaries"))
+        .and_then(|p| p.id())
+        .expect("boundary");
+    let content = client
+        .describe_policy()
+        .policy_id(boundary)
+        .send()
+        .await
+        .expect("describe");
+    let content = content.policy().and_then(|p| p.content()).expect("content");
+    assert!(content.contains("/ou-"), "{content}");
+    assert!(!content.contains("ou_path"), "{content}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn removing_a_policy_detaches_then_deletes_it_and_leaves_unmanaged_ones() {
+    let (project, client) = organization().await;
+    project
+        .kmsctl(&["apply", "organization", "--auto-approve"])
+        .expect_code(0);
+    project.edit(
+        ORG,
+        "\"root/prod\" = [\"tag_enforcement\", \"kms_spec_admin\"]",
+        "\"root/prod\" = [\"tag_enforcement\"]",
+    );
+    let plan = project
+        .kmsctl(&["plan", "organization", "--detailed-exitcode"])
+        .expect_code(2);
+    let detach = plan
+        .stdout
+        .find("org_attachment.scp/kms_spec_admin")
+        .expect("a detach");
+    let delete = plan
+        .stdout
+        .find("# org_policy.scp/kms_spec_admin will be deleted")
+        .expect("a delete");
+    assert!(detach < delete, "{}", plan.stdout);
+    project.kmsctl(&["apply"]).expect_code(0);
+    let names: Vec<String> = managed_policies(&client)
+        .await
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert!(!names.contains(&"kms_spec_admin".to_owned()), "{names:?}");
+    let full = client
+        .list_policies()
+        .filter(aws_sdk_organizations::types::PolicyType::ServiceControlPolicy)
+        .send()
+        .await
+        .expect("policies");
+    assert!(
+        full.policies()
+            .iter()
+            .any(|p| p.name() == Some("FullAWSAccess")),
+        "AWS's own policy stays"
+    );
+    project
+        .kmsctl(&["plan", "organization", "--detailed-exitcode"])
+        .expect_code(0);
+}
