@@ -7,6 +7,7 @@
 
 pub mod budget;
 pub mod config;
+pub mod deployer;
 pub mod diff;
 pub mod minify;
 pub mod observe;

@@ -122,7 +122,10 @@ pub fn check(
             }
         }
     }
-    (rendered.into_values().collect(), findings)
+    let rendered: Vec<RenderedPolicy> = rendered.into_values().collect();
+    let deployer = org.deployer_role_arn.as_ref().map(|r| r.get_ref().as_str());
+    findings.extend(crate::deployer::warnings(&rendered, deployer));
+    (rendered, findings)
 }
 
 /// Reads, renders, minifies and checks one policy file.

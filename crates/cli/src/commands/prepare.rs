@@ -28,7 +28,8 @@ pub fn prepare(ctx: &Context, target: &str) -> Result<Prepared> {
         .collect();
     let keys =
         desired::build(&ctx.project.root, &env.settings, &declared).map_err(desired_error)?;
-    let findings = guards::check(&env.settings.name, &env.settings.rules, &keys);
+    let mut findings = guards::check(&env.settings.name, &env.settings.rules, &keys);
+    findings.extend(organization_floors(ctx, &env)?);
     Ok(Prepared {
         env,
         keys,
@@ -38,4 +39,49 @@ pub fn prepare(ctx: &Context, target: &str) -> Result<Prepared> {
 
 fn desired_error(error: DesiredError) -> UserError {
     UserError::new(error.to_string()).help(error.help)
+}
+
+/// The organization's `[rules]` are floors: an environment may tighten them, never loosen them.
+fn organization_floors(ctx: &Context, env: &LoadedEnvironment) -> Result<Vec<Finding>> {
+    if !ctx
+        .project
+        .root
+        .join("organization/organization.toml")
+        .is_file()
+    {
+        return Ok(vec![]);
+    }
+    let (file, org) = super::organization::load(ctx)?;
+    let rules = &env.settings.rules;
+    let at = env
+        .rules_location
+        .clone()
+        .unwrap_or_else(|| kmsctl_core::Location::file(format!("{}/environment.toml", env.path)));
+    let mut findings = Vec::new();
+    if let Some(floor) = org.rules.min_deletion_window_days
+        && rules.min_deletion_window_days < floor
+    {
+        findings.push(Finding::error(
+            "rules-floor",
+            at.clone(),
+            format!(
+                "min_deletion_window_days = {} is below the organization's floor of {floor} ({})",
+                rules.min_deletion_window_days,
+                file.path.display()
+            ),
+            format!("set min_deletion_window_days to at least {floor}: environments may tighten the organization's rules, never loosen them"),
+        ));
+    }
+    if org.rules.require_rotation == Some(true) && !rules.require_rotation {
+        findings.push(Finding::error(
+            "rules-floor",
+            at,
+            format!(
+                "require_rotation = false, but the organization requires rotation ({})",
+                file.path.display()
+            ),
+            "set require_rotation = true (or remove it: true is the default)",
+        ));
+    }
+    Ok(findings)
 }

@@ -35,6 +35,8 @@ pub struct LoadedEnvironment {
     /// The folder, relative to the project root.
     pub path: String,
     pub files: Vec<SourceFile>,
+    /// Where `[rules]` is declared, if it is.
+    pub rules_location: Option<kmsctl_core::Location>,
     /// Each `[[key]]` with the index of its file in `files`.
     pub keys: Vec<(usize, Spanned<KeyDecl>)>,
 }
@@ -216,6 +218,9 @@ pub fn from_sources(
     if let Some(rules) = &rules {
         check_rules(rules, &files)?;
     }
+    let rules_location = rules
+        .as_ref()
+        .map(|r| files[r.file].location(r.value.span()));
     let settings = EnvironmentSettings {
         name: name.value.into_inner(),
         account_id: account_id.value.into_inner(),
@@ -229,6 +234,7 @@ pub fn from_sources(
         settings,
         path: display_dir.display().to_string(),
         files,
+        rules_location,
         keys,
     })
 }
