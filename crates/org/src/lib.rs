@@ -1,14 +1,15 @@
 //! kmsctl's Organizations domain: service and resource control policies, where they are
 //! attached, and the OU tree their conditions refer to.
 //!
-//! This first part is pure: targets, the OU path resolver, the `{{ ou_path '...' }}` template
-//! function, the deterministic minified form AWS's size limit is counted on, and the per-target
-//! policy budget. Observe, diff and apply against AWS Organizations build on it.
+//! Pure parts: targets, the OU path resolver, the `{{ ou_path '...' }}` template function, the
+//! minified form AWS's size limit is counted on, the per-target budget, the offline guards and
+//! lints, and the diff. Against AWS: `observe` reads the organization, `ops` applies a plan.
 
 pub mod budget;
 pub mod config;
 pub mod deployer;
 pub mod diff;
+pub mod lint;
 pub mod minify;
 pub mod observe;
 pub mod ops;
