@@ -58,6 +58,15 @@ fn a_sixth_policy_on_a_target_is_refused_naming_the_target() {
         stderr.contains("FullAWSAccess"),
         "AWS's own policy counts: {stderr}"
     );
+    // plan refuses the same way, before any AWS call (nothing listens at NO_AWS).
+    let plan = project
+        .kmsctl_at(NO_AWS, &["plan", "organization"])
+        .expect_code(3);
+    assert!(
+        plan.stderr.contains("error[org-policy-budget]"),
+        "{}",
+        plan.stderr
+    );
 }
 
 #[test]

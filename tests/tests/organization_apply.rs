@@ -205,3 +205,106 @@ async fn removing_a_policy_detaches_then_deletes_it_and_leaves_unmanaged_ones() 
         .kmsctl(&["plan", "organization", "--detailed-exitcode"])
         .expect_code(0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn drift_is_shown_and_restored_and_unmanaged_policies_stay() {
+    use aws_sdk_organizations::types::PolicyType;
+    let (project, client) = organization().await;
+    project
+        .kmsctl(&["apply", "organization", "--auto-approve"])
+        .expect_code(0);
+    let org = kmsctl_org::observe::observe(&client, 4)
+        .await
+        .expect("observed");
+    let id = |name: &str| {
+        org.policies
+            .iter()
+            .find(|p| p.name == name)
+            .map(|p| p.id.clone())
+            .expect("policy")
+    };
+    let dev = org.tree.id_of(&["dev".to_owned()]).expect("dev");
+    let prod = org.tree.id_of(&["prod".to_owned()]).expect("prod");
+
+    // By hand: a managed SCP attached to dev, a managed SCP edited, one detached, and an
+    // unmanaged SCP attached to dev.
+    client
+        .attach_policy()
+        .policy_id(id("kms_spec_admin"))
+        .target_id(&dev)
+        .send()
+        .await
+        .expect("attach");
+    let edited = r#"{"Version":"2012-10-17","Statement":[{"Sid":"EnforceKMSKeyWaitingPeriod","Effect":"Deny","Action":"kms:ScheduleKeyDeletion","Resource":"*","Condition":{"NumericLessThan":{"kms:ScheduleKeyDeletionPendingWindowInDays":"7"}}}]}"#;
+    client
+        .update_policy()
+        .policy_id(id("waiting_period"))
+        .content(edited)
+        .send()
+        .await
+        .expect("edit");
+    client
+        .detach_policy()
+        .policy_id(id("tag_enforcement"))
+        .target_id(&prod)
+        .send()
+        .await
+        .expect("detach");
+    let theirs = client
+        .create_policy()
+        .name("theirs")
+        .description("made by hand")
+        .r#type(PolicyType::ServiceControlPolicy)
+        .content(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:DeleteBucket","Resource":"*"}]}"#)
+        .send()
+        .await
+        .expect("unmanaged");
+    let theirs = theirs
+        .policy()
+        .and_then(|p| p.policy_summary())
+        .and_then(|s| s.id())
+        .expect("id")
+        .to_owned();
+    client
+        .attach_policy()
+        .policy_id(&theirs)
+        .target_id(&dev)
+        .send()
+        .await
+        .expect("attach theirs");
+
+    let plan = project
+        .kmsctl(&["plan", "organization", "--detailed-exitcode"])
+        .expect_code(2);
+    for expected in [
+        "# org_attachment.scp/kms_spec_admin@",
+        "# org_policy.scp/waiting_period will be updated in-place",
+        "# org_attachment.scp/tag_enforcement@root/prod will be created",
+    ] {
+        assert!(
+            plan.stdout.contains(expected),
+            "{expected}: {}",
+            plan.stdout
+        );
+    }
+    assert!(
+        !plan.stdout.contains("theirs"),
+        "unmanaged policies are not touched: {}",
+        plan.stdout
+    );
+    project.kmsctl(&["apply"]).expect_code(0);
+    project
+        .kmsctl(&["plan", "organization", "--detailed-exitcode"])
+        .expect_code(0);
+    let targets = client
+        .list_targets_for_policy()
+        .policy_id(&theirs)
+        .send()
+        .await
+        .expect("targets");
+    assert_eq!(
+        targets.targets().len(),
+        1,
+        "the unmanaged policy is still attached"
+    );
+}
