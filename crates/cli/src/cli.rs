@@ -50,6 +50,20 @@ pub enum Command {
     Plan(PlanArgs),
     /// Apply a saved plan (the most recent one by default), or plan and apply a target.
     Apply(ApplyArgs),
+    /// Work with the environment's CloudTrail alerts.
+    #[command(subcommand)]
+    Events(EventsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// Say which alert rule (and severity) a CloudTrail event would fire, offline.
+    Test {
+        /// `env/NAME` or an environment folder.
+        target: String,
+        /// A CloudTrail event as EventBridge delivers it (JSON).
+        event: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use clap::error::ErrorKind;
 
-use kmsctl::cli::{Cli, Command};
+use kmsctl::cli::{Cli, Command, EventsCommand};
 use kmsctl::commands::{self, Context};
 use kmsctl::error::UserError;
 use kmsctl::exit::Exit;
@@ -59,9 +59,13 @@ fn init_tracing(verbose: bool) {
 fn run(cli: &Cli) -> Result<Exit, UserError> {
     let project = Project::discover(cli.global.root.as_deref())?;
     let ctx = Context::new(project, &cli.global);
-    if let Command::Validate { target } = &cli.command {
-        // Offline: no runtime, no AWS configuration, no call.
-        return commands::validate::run(&ctx, target);
+    // Offline commands: no runtime, no AWS configuration, no call.
+    match &cli.command {
+        Command::Validate { target } => return commands::validate::run(&ctx, target),
+        Command::Events(EventsCommand::Test { target, event }) => {
+            return commands::events::test(&ctx, target, event);
+        }
+        _ => {}
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -69,7 +73,7 @@ fn run(cli: &Cli) -> Result<Exit, UserError> {
         .map_err(|e| UserError::new(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async {
         match &cli.command {
-            Command::Validate { .. } => unreachable!("handled above"),
+            Command::Validate { .. } | Command::Events(_) => unreachable!("offline, handled above"),
             Command::Plan(args) => commands::plan::run(&ctx, args).await,
             Command::Apply(args) => commands::apply::run(&ctx, args).await,
         }

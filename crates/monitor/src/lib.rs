@@ -6,5 +6,7 @@
 //! matcher that says which rule a CloudTrail event would fire.
 
 pub mod catalog;
+pub mod config;
+pub mod guards;
 pub mod pattern;
 pub mod severity;

@@ -81,6 +81,14 @@ pub async fn make(ctx: &Context, prepared: &Prepared) -> Result<Planned> {
         })
         .collect();
     let mut notes = diff.notes;
+    let monitor = &prepared.env.monitor;
+    if !monitor.rules.is_empty() || monitor.alerts.is_some() || monitor.recorder.is_some() {
+        notes.push(kmsctl_core::Note::new(
+            kmsctl_core::NoteLevel::Warning,
+            None,
+            "[[config_rule]], [alerts] and [config_recorder] are validated, but this kmsctl does not plan or apply monitoring yet: nothing of it is deployed",
+        ));
+    }
     for (key_id, reason) in &observation.unreadable {
         notes.push(kmsctl_core::Note::new(
             kmsctl_core::NoteLevel::Verbose,

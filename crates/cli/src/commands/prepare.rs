@@ -30,6 +30,7 @@ pub fn prepare(ctx: &Context, target: &str) -> Result<Prepared> {
         desired::build(&ctx.project.root, &env.settings, &declared).map_err(desired_error)?;
     let mut findings = guards::check(&env.settings.name, &env.settings.rules, &keys);
     findings.extend(organization_floors(ctx, &env)?);
+    findings.extend(kmsctl_monitor::guards::check(&env.monitor));
     Ok(Prepared {
         env,
         keys,

@@ -7,6 +7,7 @@ use std::path::Path;
 use kmsctl_core::environment::{EnvironmentSettings, Rules};
 use kmsctl_core::source::SourceFile;
 use kmsctl_keys::KeyDecl;
+use kmsctl_monitor::config::{AlertsDecl, ConfigRecorderDecl, ConfigRuleDecl, MonitorDecl};
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -26,6 +27,10 @@ struct EnvironmentFile {
     rules: Option<Spanned<Rules>>,
     #[serde(default)]
     key: Vec<Spanned<KeyDecl>>,
+    #[serde(default)]
+    config_rule: Vec<Spanned<ConfigRuleDecl>>,
+    alerts: Option<Spanned<AlertsDecl>>,
+    config_recorder: Option<Spanned<ConfigRecorderDecl>>,
 }
 
 /// An environment as loaded: its settings, its files and the keys they declare.
@@ -39,6 +44,8 @@ pub struct LoadedEnvironment {
     pub rules_location: Option<kmsctl_core::Location>,
     /// Each `[[key]]` with the index of its file in `files`.
     pub keys: Vec<(usize, Spanned<KeyDecl>)>,
+    /// `[[config_rule]]`, `[alerts]` and `[config_recorder]`.
+    pub monitor: MonitorDecl,
 }
 
 /// A field set in one file, remembered to report a second definition.
@@ -124,6 +131,8 @@ pub fn from_sources(
     let (mut name, mut account_id, mut region, mut role) = (None, None, None, None);
     let (mut variables, mut tags, mut rules) = (None, None, None);
     let mut keys = Vec::new();
+    let mut monitor = MonitorDecl::default();
+    let (mut alerts, mut recorder) = (None, None);
     for (index, file) in parsed.into_iter().enumerate() {
         take(&mut name, file.name, index, &files, "name")?;
         take(
@@ -145,6 +154,19 @@ pub fn from_sources(
         take(&mut tags, file.tags, index, &files, "[tags]")?;
         take(&mut rules, file.rules, index, &files, "[rules]")?;
         keys.extend(file.key.into_iter().map(|key| (index, key)));
+        monitor.rules.extend(
+            file.config_rule
+                .into_iter()
+                .map(|rule| (files[index].clone(), rule)),
+        );
+        take(&mut alerts, file.alerts, index, &files, "[alerts]")?;
+        take(
+            &mut recorder,
+            file.config_recorder,
+            index,
+            &files,
+            "[config_recorder]",
+        )?;
     }
 
     let required = |field: &str| {
@@ -230,12 +252,16 @@ pub fn from_sources(
         tags: tags.map(|t| t.value.into_inner()).unwrap_or_default(),
         rules: rules.map(|r| r.value.into_inner()).unwrap_or_default(),
     };
+    monitor.alerts = alerts.map(|seen: Seen<AlertsDecl>| (files[seen.file].clone(), seen.value));
+    monitor.recorder =
+        recorder.map(|seen: Seen<ConfigRecorderDecl>| (files[seen.file].clone(), seen.value));
     Ok(LoadedEnvironment {
         settings,
         path: display_dir.display().to_string(),
         files,
         rules_location,
         keys,
+        monitor,
     })
 }
 

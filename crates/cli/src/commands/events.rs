@@ -1,0 +1,62 @@
+//! `kmsctl events test env/NAME EVENT.json`: which alert rule a CloudTrail event would fire.
+
+use std::path::Path;
+
+use kmsctl_monitor::{pattern, severity};
+
+use super::Context;
+use super::prepare::prepare;
+use crate::error::{Result, UserError};
+use crate::exit::Exit;
+
+pub fn test(ctx: &Context, target: &str, event_file: &Path) -> Result<Exit> {
+    let prepared = prepare(ctx, target)?;
+    let env = &prepared.env;
+    let Some((file, alerts)) = &env.monitor.alerts else {
+        return Err(
+            UserError::new(format!("env/{} declares no [alerts]", env.settings.name)).help(
+                "declare [alerts] with a topic and min_severity in the environment's monitor.toml",
+            ),
+        );
+    };
+    let text = std::fs::read_to_string(event_file)
+        .map_err(|e| UserError::new(format!("cannot read {}: {e}", event_file.display())))?;
+    let event: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        UserError::new(format!(
+            "{}:{}:{}: not a JSON event: {e}",
+            event_file.display(),
+            e.line(),
+            e.column()
+        ))
+    })?;
+    let alerts = alerts.get_ref();
+    let table = severity::table(&alerts.severity);
+    let levels = severity::levels(&table, alerts.min_severity);
+    let name = event
+        .pointer("/detail/eventName")
+        .and_then(|v| v.as_str())
+        .unwrap_or("(no eventName)");
+    for (level, events) in levels.iter().rev() {
+        if pattern::matches(&pattern::pattern(events), &event) {
+            println!(
+                "{name}: fires {}-kms-{} (severity {}) and publishes to {} ({})",
+                env.settings.name,
+                level.name(),
+                level.name(),
+                alerts.topic.get_ref(),
+                file.path.display()
+            );
+            return Ok(Exit::Ok);
+        }
+    }
+    let known = table
+        .get(name)
+        .map_or("not in the severity table".to_owned(), |s| {
+            format!("severity {}", s.name())
+        });
+    println!(
+        "{name}: no rule fires ({known}; alerts go out at {} and above)",
+        alerts.min_severity.name()
+    );
+    Ok(Exit::Ok)
+}

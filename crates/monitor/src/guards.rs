@@ -1,0 +1,113 @@
+//! Offline guards on an environment's monitoring declarations.
+
+use std::collections::BTreeMap;
+
+use kmsctl_core::Finding;
+
+use crate::catalog;
+use crate::config::MonitorDecl;
+
+const FREQUENCIES: &[&str] = &[
+    "One_Hour",
+    "Three_Hours",
+    "Six_Hours",
+    "Twelve_Hours",
+    "TwentyFour_Hours",
+];
+const PROTOCOLS: &[&str] = &[
+    "email",
+    "email-json",
+    "sms",
+    "sqs",
+    "lambda",
+    "http",
+    "https",
+    "application",
+    "firehose",
+];
+
+pub fn check(monitor: &MonitorDecl) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let mut names: BTreeMap<&str, ()> = BTreeMap::new();
+    for (file, rule) in &monitor.rules {
+        let rule = rule.get_ref();
+        let identifier = rule.identifier.get_ref();
+        if catalog::find(identifier).is_none() {
+            let fix = match catalog::nearest(identifier) {
+                Some(nearest) => format!("did you mean identifier = \"{nearest}\"?"),
+                None => "use an AWS Config managed rule identifier (the list is in AWS's Config developer guide)".to_owned(),
+            };
+            findings.push(Finding::error(
+                "config-rule-identifier",
+                file.location(rule.identifier.span()),
+                format!(
+                    "config rule {}: {identifier:?} is not an AWS managed rule identifier",
+                    rule.name.get_ref()
+                ),
+                fix,
+            ));
+        }
+        if names.insert(rule.name.get_ref(), ()).is_some() {
+            findings.push(Finding::error(
+                "config-rule-unique",
+                file.location(rule.name.span()),
+                format!("config rule {} is declared twice", rule.name.get_ref()),
+                "give each rule its own name",
+            ));
+        }
+        if let Some(frequency) = &rule.maximum_execution_frequency
+            && !FREQUENCIES.contains(&frequency.get_ref().as_str())
+        {
+            findings.push(Finding::error(
+                "config-rule-frequency",
+                file.location(frequency.span()),
+                format!(
+                    "maximum_execution_frequency = {:?} is not one AWS accepts",
+                    frequency.get_ref()
+                ),
+                format!("use one of: {}", FREQUENCIES.join(", ")),
+            ));
+        }
+    }
+    if let Some((file, alerts)) = &monitor.alerts {
+        let alerts = alerts.get_ref();
+        let topic = alerts.topic.get_ref();
+        if topic.is_empty()
+            || topic.len() > 256
+            || !topic
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            findings.push(Finding::error(
+                "alerts-topic",
+                file.location(alerts.topic.span()),
+                format!("topic = {topic:?} is not an SNS topic name"),
+                "use 1–256 letters, digits, '-' and '_'",
+            ));
+        }
+        for subscription in &alerts.subscriptions {
+            let valid =
+                subscription
+                    .get_ref()
+                    .split_once(':')
+                    .is_some_and(|(protocol, endpoint)| {
+                        PROTOCOLS.contains(&protocol) && !endpoint.is_empty()
+                    });
+            if !valid {
+                findings.push(Finding::error(
+                    "alerts-subscription",
+                    file.location(subscription.span()),
+                    format!(
+                        "subscription {:?} is not PROTOCOL:ENDPOINT",
+                        subscription.get_ref()
+                    ),
+                    format!(
+                        "e.g. \"email:secops@example.com\"; protocols: {}",
+                        PROTOCOLS.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    findings
+}

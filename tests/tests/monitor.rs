@@ -1,0 +1,123 @@
+//! Monitoring declarations, checked offline, and `kmsctl events test`.
+
+use kmsctl_tests::{TestProject, repo_root};
+
+const NO_AWS: &str = "http://127.0.0.1:9";
+const MONITOR: &str = "environments/dev/monitor.toml";
+
+fn with_monitor(rule_identifier: &str) -> TestProject {
+    let project = TestProject::dev();
+    project.write(
+        MONITOR,
+        &format!(
+            "[[config_rule]]\nname = \"kms-key-rotation-enabled\"\nidentifier = \"{rule_identifier}\"\n\n\
+             [alerts]\ntopic = \"dev-kms-security-alerts\"\nsubscriptions = [\"email:secops@example.com\"]\nmin_severity = \"high\"\n\n\
+             [alerts.severity]\nEnableKey = \"high\"\n"
+        ),
+    );
+    project
+}
+
+#[test]
+fn an_invalid_managed_rule_identifier_is_refused_with_the_valid_one() {
+    let project = with_monitor("KMS_CMK_ROTATION_ENABLED");
+    let run = project
+        .kmsctl_at(NO_AWS, &["validate", "env/dev"])
+        .expect_code(3);
+    assert!(
+        run.stderr.contains("error[config-rule-identifier]"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("did you mean identifier = \"CMK_BACKING_KEY_ROTATION_ENABLED\"?"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(&format!("--> {MONITOR}:3")),
+        "{}",
+        run.stderr
+    );
+
+    let project = with_monitor("CMK_BACKING_KEY_ROTATION_ENABLED");
+    project
+        .kmsctl_at(NO_AWS, &["validate", "env/dev"])
+        .expect_code(0);
+}
+
+#[test]
+fn events_test_names_the_rule_a_cloudtrail_event_fires() {
+    let project = with_monitor("CMK_BACKING_KEY_ROTATION_ENABLED");
+    let fixtures = repo_root().join("tests/fixtures/cloudtrail");
+    let deletion = fixtures.join("schedule-key-deletion.json");
+    let run = project
+        .kmsctl_at(
+            NO_AWS,
+            &[
+                "events",
+                "test",
+                "env/dev",
+                deletion.to_str().expect("utf-8"),
+            ],
+        )
+        .expect_code(0);
+    assert!(
+        run.stdout
+            .contains("ScheduleKeyDeletion: fires dev-kms-critical (severity critical)"),
+        "{}",
+        run.stdout
+    );
+
+    let decrypt = fixtures.join("decrypt.json");
+    let run = project
+        .kmsctl_at(
+            NO_AWS,
+            &[
+                "events",
+                "test",
+                "env/dev",
+                decrypt.to_str().expect("utf-8"),
+            ],
+        )
+        .expect_code(0);
+    assert!(
+        run.stdout
+            .contains("Decrypt: no rule fires (severity low; alerts go out at high and above)"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn monitoring_tables_appear_in_one_file_only_and_bad_subscriptions_are_refused() {
+    let project = with_monitor("CMK_BACKING_KEY_ROTATION_ENABLED");
+    project.edit(
+        MONITOR,
+        "\"email:secops@example.com\"",
+        "\"secops@example.com\"",
+    );
+    let run = project
+        .kmsctl_at(NO_AWS, &["validate", "env/dev"])
+        .expect_code(3);
+    assert!(
+        run.stderr.contains("error[alerts-subscription]"),
+        "{}",
+        run.stderr
+    );
+
+    let project = with_monitor("CMK_BACKING_KEY_ROTATION_ENABLED");
+    project.write(
+        "environments/dev/more.toml",
+        "[alerts]\ntopic = \"other\"\n",
+    );
+    let run = project
+        .kmsctl_at(NO_AWS, &["validate", "env/dev"])
+        .expect_code(1);
+    assert!(
+        run.stderr.contains("[alerts] is also declared in"),
+        "{}",
+        run.stderr
+    );
+}
