@@ -228,32 +228,40 @@ impl TestProject {
         Run::from(command.output().expect("kmsctl runs"))
     }
 
-    /// A KMS client inside this project's account, for out-of-band changes and checks. It talks
-    /// to the emulator directly, never through a fault proxy the project's commands may use.
-    pub async fn kms(&self) -> aws_sdk_kms::Client {
-        let emulator = endpoint();
-        let base = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .endpoint_url(&emulator)
-            .credentials_provider(aws_sdk_kms::config::Credentials::new(
-                "testing", "testing", None, None, "tests",
-            ))
-            .load()
-            .await;
-        let role = format!("arn:aws:iam::{}:role/kmsctl-deployer", self.account);
-        let provider = aws_config::sts::AssumeRoleProvider::builder(role)
-            .session_name("tests")
-            .configure(&base)
-            .build()
-            .await;
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .endpoint_url(&emulator)
-            .credentials_provider(provider)
-            .load()
-            .await;
-        aws_sdk_kms::Client::new(&config)
+    /// SDK configuration inside this project's account, for out-of-band changes and checks. It
+    /// talks to the emulator directly, never through a fault proxy the project's commands may use.
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        account_config(&self.account).await
     }
+
+    /// A KMS client inside this project's account.
+    pub async fn kms(&self) -> aws_sdk_kms::Client {
+        aws_sdk_kms::Client::new(&self.sdk_config().await)
+    }
+}
+
+/// SDK configuration for the emulator, inside `account` (through the role the emulator lets
+/// anyone assume there).
+pub async fn account_config(account: &str) -> aws_config::SdkConfig {
+    let emulator = endpoint();
+    let loader = || {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url(&emulator)
+    };
+    let base = loader()
+        .credentials_provider(aws_sdk_kms::config::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        ))
+        .load()
+        .await;
+    let role = format!("arn:aws:iam::{account}:role/kmsctl-deployer");
+    let provider = aws_config::sts::AssumeRoleProvider::builder(role)
+        .session_name("tests")
+        .configure(&base)
+        .build()
+        .await;
+    loader().credentials_provider(provider).load().await
 }
 
 fn copy_dir(from: &Path, to: &Path) {

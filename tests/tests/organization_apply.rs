@@ -2,34 +2,13 @@
 
 use aws_sdk_organizations::Client;
 use aws_sdk_organizations::types::OrganizationFeatureSet;
-use kmsctl_tests::{TestProject, endpoint};
+use kmsctl_tests::TestProject;
 
 const ORG: &str = "organization/organization.toml";
 
 /// An Organizations client in the project's account, where the test creates the organization.
 async fn organizations(project: &TestProject) -> Client {
-    let emulator = endpoint();
-    let base = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(&emulator)
-        .credentials_provider(aws_sdk_organizations::config::Credentials::new(
-            "testing", "testing", None, None, "tests",
-        ))
-        .load()
-        .await;
-    let role = format!("arn:aws:iam::{}:role/kmsctl-deployer", project.account);
-    let provider = aws_config::sts::AssumeRoleProvider::builder(role)
-        .session_name("tests")
-        .configure(&base)
-        .build()
-        .await;
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(&emulator)
-        .credentials_provider(provider)
-        .load()
-        .await;
-    Client::new(&config)
+    Client::new(&project.sdk_config().await)
 }
 
 /// The shipped organization, in the project's own account, with OUs dev and prod.

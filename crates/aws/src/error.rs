@@ -46,6 +46,14 @@ impl AwsError {
     }
 }
 
+/// `map_err` for an SDK call: the error, named by its operation (`kms:TagResource`).
+pub fn failed<E>(operation: &'static str) -> impl FnOnce(E) -> AwsError
+where
+    E: StdError + aws_smithy_types::error::metadata::ProvideErrorMetadata + 'static,
+{
+    move |e| AwsError::call(operation, e)
+}
+
 /// The whole error chain on one line: the SDK's top-level Display says only "service error".
 pub fn describe(error: &(dyn StdError + 'static)) -> String {
     DisplayErrorContext(error).to_string()

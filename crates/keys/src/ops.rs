@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use aws_sdk_kms::error::ProvideErrorMetadata;
 use aws_sdk_kms::types::{KeySpec, KeyUsageType, Tag};
-use kmsctl_aws::{AwsError, KmsClients};
+use kmsctl_aws::{AwsError, KmsClients, failed};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -102,13 +102,6 @@ fn tag_list(tags: &BTreeMap<String, String>) -> Result<Vec<Tag>, ApplyError> {
                 .map_err(|e| ApplyError::Malformed(e.to_string()))
         })
         .collect()
-}
-
-fn failed<E>(operation: &'static str) -> impl FnOnce(E) -> ApplyError
-where
-    E: std::error::Error + ProvideErrorMetadata + 'static,
-{
-    move |e| ApplyError::Aws(AwsError::call(operation, e))
 }
 
 /// Makes the call; returns the outputs it produced (`key_id`, `arn`).

@@ -5,9 +5,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_sdk_organizations::Client;
-use aws_sdk_organizations::error::ProvideErrorMetadata;
 use aws_sdk_organizations::types::{PolicyType as ApiPolicyType, Tag};
-use kmsctl_aws::AwsError;
+use kmsctl_aws::{AwsError, failed};
 use kmsctl_core::{Outputs, ResourceChange, reference};
 use serde::Deserialize;
 
@@ -88,13 +87,6 @@ async fn run_with_retry(
             other => return other,
         }
     }
-}
-
-fn failed<E>(operation: &'static str) -> impl FnOnce(E) -> ApplyError
-where
-    E: std::error::Error + ProvideErrorMetadata + 'static,
-{
-    move |e| ApplyError::Aws(AwsError::call(operation, e))
 }
 
 async fn run(client: &Client, op: &OrgOp) -> Result<BTreeMap<String, String>, ApplyError> {

@@ -4,46 +4,10 @@ use aws_sdk_organizations::Client;
 use aws_sdk_organizations::types::{OrganizationFeatureSet, PolicyType, Tag};
 use kmsctl_org::config::PolicyType as Kind;
 
-fn endpoint() -> String {
-    if let Some(endpoint) = std::env::var("KMSCTL_TEST_EMULATOR")
-        .ok()
-        .filter(|e| !e.is_empty())
-    {
-        return endpoint;
-    }
-    match xtask::emulator::shared_for_tests() {
-        Ok(emulator) => emulator.endpoint.clone(),
-        Err(reason) => panic!("the AWS emulator is required for this test: {reason}"),
-    }
-}
-
 /// An Organizations client in an account of its own (the emulator keeps accounts apart).
 async fn client() -> Client {
-    let endpoint = endpoint();
-    let base = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(&endpoint)
-        .credentials_provider(aws_sdk_organizations::config::Credentials::new(
-            "testing", "testing", None, None, "tests",
-        ))
-        .load()
-        .await;
-    let role = format!(
-        "arn:aws:iam::{}:role/kmsctl-deployer",
-        xtask::emulator::fresh_account()
-    );
-    let provider = aws_config::sts::AssumeRoleProvider::builder(role)
-        .session_name("tests")
-        .configure(&base)
-        .build()
-        .await;
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(&endpoint)
-        .credentials_provider(provider)
-        .load()
-        .await;
-    Client::new(&config)
+    let account = xtask::emulator::fresh_account();
+    Client::new(&kmsctl_tests::account_config(&account).await)
 }
 
 async fn ou(client: &Client, parent: &str, name: &str) -> String {
