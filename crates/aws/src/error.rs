@@ -46,6 +46,28 @@ impl AwsError {
     }
 }
 
+/// Why a planned change could not be carried out: a plan this kmsctl cannot read, or AWS.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("the plan holds an operation this kmsctl does not know: {0}")]
+    Malformed(String),
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+}
+
+impl ApplyError {
+    /// Resolves the references in a planned operation and decodes it into the domain's own type.
+    pub fn decode<T: serde::de::DeserializeOwned>(
+        operation: &serde_json::Value,
+        outputs: &kmsctl_core::Outputs,
+    ) -> Result<T, Self> {
+        let mut operation = operation.clone();
+        kmsctl_core::reference::resolve(&mut operation, outputs)
+            .map_err(|e| Self::Malformed(e.to_string()))?;
+        serde_json::from_value(operation).map_err(|e| Self::Malformed(e.to_string()))
+    }
+}
+
 /// `map_err` for an SDK call: the error, named by its operation (`kms:TagResource`).
 pub fn failed<E>(operation: &'static str) -> impl FnOnce(E) -> AwsError
 where

@@ -9,5 +9,5 @@ pub mod kms;
 
 pub use concurrency::map_bounded;
 pub use config::{AwsSettings, Session, connect};
-pub use error::{AwsError, describe, failed};
+pub use error::{ApplyError, AwsError, describe, failed};
 pub use kms::KmsClients;

@@ -73,9 +73,7 @@ pub fn acquire(path: &Path, label: &str) -> Result<TargetLock> {
             )));
         }
     }
-    let started = time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default();
+    let started = crate::commands::plan::now();
     let _ = file.set_len(0);
     let _ = file.rewind();
     let _ = write!(

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use kmsctl_aws::KmsClients;
-use kmsctl_core::{Outputs, ResourceChange, reference};
+use kmsctl_core::{Outputs, ResourceChange};
 
 use crate::ops::{self, ApplyError, KeyOp};
 
@@ -17,11 +17,7 @@ pub async fn apply_change(
     let mut known = outputs.clone();
     let mut produced = BTreeMap::new();
     for operation in &change.operations {
-        let mut operation = operation.clone();
-        reference::resolve(&mut operation, &known)
-            .map_err(|e| ApplyError::Malformed(e.to_string()))?;
-        let op: KeyOp =
-            serde_json::from_value(operation).map_err(|e| ApplyError::Malformed(e.to_string()))?;
+        let op: KeyOp = ApplyError::decode(operation, &known)?;
         let result = ops::run(clients, op).await?;
         produced.extend(result);
         known.insert(change.address.clone(), produced.clone());

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use aws_sdk_kms::error::ProvideErrorMetadata;
 use aws_sdk_kms::types::{KeySpec, KeyUsageType, Tag};
+pub use kmsctl_aws::ApplyError;
 use kmsctl_aws::{AwsError, KmsClients, failed};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -82,14 +83,6 @@ pub fn on_key(name: &str, key: &KeyHandle, fields: Value) -> Value {
 
 pub fn alias_op(name: &str, alias: &str, key: &KeyHandle) -> Value {
     json!({"op": name, "alias_name": alias, "target_key_id": key.to_value()})
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ApplyError {
-    #[error("the plan holds an operation this kmsctl does not know: {0}")]
-    Malformed(String),
-    #[error(transparent)]
-    Aws(#[from] AwsError),
 }
 
 fn tag_list(tags: &BTreeMap<String, String>) -> Result<Vec<Tag>, ApplyError> {

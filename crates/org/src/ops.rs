@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use aws_sdk_organizations::Client;
 use aws_sdk_organizations::types::{PolicyType as ApiPolicyType, Tag};
-use kmsctl_aws::{AwsError, failed};
-use kmsctl_core::{Outputs, ResourceChange, reference};
+pub use kmsctl_aws::ApplyError;
+use kmsctl_aws::failed;
+use kmsctl_core::{Outputs, ResourceChange};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -42,14 +43,6 @@ enum OrgOp {
     },
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ApplyError {
-    #[error("the plan holds an operation this kmsctl does not know: {0}")]
-    Malformed(String),
-    #[error(transparent)]
-    Aws(#[from] AwsError),
-}
-
 /// Runs the change's operations in order; returns its outputs (`policy_id` for a new policy).
 pub async fn apply_change(
     client: &Client,
@@ -58,11 +51,7 @@ pub async fn apply_change(
 ) -> Result<BTreeMap<String, String>, ApplyError> {
     let mut produced = BTreeMap::new();
     for operation in &change.operations {
-        let mut operation = operation.clone();
-        reference::resolve(&mut operation, outputs)
-            .map_err(|e| ApplyError::Malformed(e.to_string()))?;
-        let op: OrgOp =
-            serde_json::from_value(operation).map_err(|e| ApplyError::Malformed(e.to_string()))?;
+        let op: OrgOp = ApplyError::decode(operation, outputs)?;
         produced.extend(run_with_retry(client, &op).await?);
     }
     Ok(produced)

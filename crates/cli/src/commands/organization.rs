@@ -3,13 +3,12 @@
 use std::path::Path;
 
 use kmsctl_core::fingerprint::fingerprint;
-use kmsctl_core::plan::PLAN_FORMAT_VERSION;
 use kmsctl_core::source::SourceFile;
 use kmsctl_core::{Finding, Observed, Plan, Target};
 use kmsctl_org::config::OrganizationFile;
 
 use super::Context;
-use super::plan::{Planned, connect, now};
+use super::plan::{Planned, connect, new_plan};
 use crate::error::{Result, UserError};
 
 pub const TARGET: &str = "organization";
@@ -78,15 +77,9 @@ pub async fn make(ctx: &Context, file: &SourceFile, org: &OrganizationFile) -> R
         })
         .collect();
     Ok(Planned::Plan(Box::new(Plan {
-        format_version: PLAN_FORMAT_VERSION,
-        kmsctl_version: env!("CARGO_PKG_VERSION").into(),
-        created_at: now(),
-        target,
-        changes: diff.changes,
-        scope: Default::default(),
         observed: observed_prints,
-        notes: vec![],
         warnings: found,
+        ..new_plan(target, diff.changes)
     })))
 }
 

@@ -98,18 +98,30 @@ pub async fn make(ctx: &Context, prepared: &Prepared) -> Result<Planned> {
     }
     let scope_value = serde_json::to_value(&scope).map_err(|e| UserError::new(e.to_string()))?;
     Ok(Planned::Plan(Box::new(Plan {
-        format_version: PLAN_FORMAT_VERSION,
-        kmsctl_version: env!("CARGO_PKG_VERSION").into(),
-        created_at: now(),
-        target,
-        changes: diff.changes,
         scope: [(kmsctl_keys::DOMAIN.to_owned(), scope_value)].into(),
         observed,
         notes,
         warnings: all_findings,
+        ..new_plan(target, diff.changes)
     })))
 }
 
+/// A plan made now by this kmsctl; callers add what they observed and noted.
+pub fn new_plan(target: Target, changes: Vec<kmsctl_core::ResourceChange>) -> Plan {
+    Plan {
+        format_version: PLAN_FORMAT_VERSION,
+        kmsctl_version: env!("CARGO_PKG_VERSION").into(),
+        created_at: now(),
+        target,
+        changes,
+        scope: Default::default(),
+        observed: vec![],
+        notes: vec![],
+        warnings: vec![],
+    }
+}
+
+/// The current time, RFC 3339.
 pub fn now() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
