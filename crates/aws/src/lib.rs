@@ -6,6 +6,7 @@ pub mod config;
 pub mod error;
 pub mod governor;
 pub mod kms;
+pub mod monitoring;
 
 pub use concurrency::map_bounded;
 pub use config::{AwsSettings, Session, connect};

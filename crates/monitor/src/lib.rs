@@ -1,12 +1,49 @@
-//! kmsctl's monitoring domain: AWS Config managed rules and CloudTrail-driven EventBridge alerts
-//! to SNS, per environment.
+//! kmsctl's monitoring domain: AWS Config managed rules (and the configuration recorder they
+//! need) and CloudTrail-driven EventBridge alerts to an SNS topic, per environment.
 //!
-//! This first part is pure: the catalog of AWS managed rule identifiers (with the nearest valid
-//! name for a typo), the seed's severity table, the EventBridge patterns per severity, and a
-//! matcher that says which rule a CloudTrail event would fire.
+//! Pure parts: the catalog of AWS managed rule identifiers (with the nearest valid name for a
+//! typo), the seed's severity table, the EventBridge patterns per severity and a matcher, the
+//! offline guards, the topic key check, the desired state and the diff. Against AWS: `observe`
+//! and `ops`.
 
 pub mod catalog;
 pub mod config;
+pub mod desired;
+pub mod diff;
 pub mod guards;
+pub mod kinds;
+pub mod observe;
+pub mod ops;
 pub mod pattern;
 pub mod severity;
+pub mod topic_key;
+
+pub use desired::{DesiredMonitor, build};
+pub use diff::{MonitorDiff, diff};
+pub use observe::{ObservedMonitor, Scope, observe};
+pub use ops::apply_change;
+
+/// The name under which this domain keeps its scope in a plan.
+pub const DOMAIN: &str = "monitor";
+
+/// Whether a resource kind belongs to this domain.
+pub fn owns(kind: &str) -> bool {
+    kinds::ALL.contains(&kind)
+}
+
+/// The clients of the three services monitoring spans.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    pub config: aws_sdk_config::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub events: aws_sdk_eventbridge::Client,
+}
+
+/// The monitoring clients of a connected session.
+pub fn clients(session: &kmsctl_aws::Session) -> Clients {
+    Clients {
+        config: aws_sdk_config::Client::new(&session.config),
+        sns: aws_sdk_sns::Client::new(&session.config),
+        events: aws_sdk_eventbridge::Client::new(&session.config),
+    }
+}

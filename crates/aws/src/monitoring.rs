@@ -1,0 +1,129 @@
+//! Listing calls of the monitoring services (AWS Config, SNS, EventBridge), every page read.
+//! Config and SNS come with SDK paginators; EventBridge's list operations have none in the
+//! service model, so their page loops live here and nowhere else.
+
+use std::collections::BTreeMap;
+
+
+use crate::error::AwsError;
+
+pub type Tags = BTreeMap<String, String>;
+
+pub async fn config_rules(
+    client: &aws_sdk_config::Client,
+) -> Result<Vec<aws_sdk_config::types::ConfigRule>, AwsError> {
+    client
+        .describe_config_rules()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| AwsError::call("config:DescribeConfigRules", e))
+}
+
+pub async fn config_tags(client: &aws_sdk_config::Client, arn: &str) -> Result<Tags, AwsError> {
+    let tags: Vec<_> = client
+        .list_tags_for_resource()
+        .resource_arn(arn)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| AwsError::call("config:ListTagsForResource", e))?;
+    Ok(tags
+        .iter()
+        .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned())))
+        .collect())
+}
+
+pub async fn topic_subscriptions(
+    client: &aws_sdk_sns::Client,
+    topic_arn: &str,
+) -> Result<Vec<aws_sdk_sns::types::Subscription>, AwsError> {
+    client
+        .list_subscriptions_by_topic()
+        .topic_arn(topic_arn)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| AwsError::call("sns:ListSubscriptionsByTopic", e))
+}
+
+pub async fn topic_tags(client: &aws_sdk_sns::Client, arn: &str) -> Result<Tags, AwsError> {
+    let out = client
+        .list_tags_for_resource()
+        .resource_arn(arn)
+        .send()
+        .await
+        .map_err(|e| AwsError::call("sns:ListTagsForResource", e))?;
+    Ok(out
+        .tags()
+        .iter()
+        .map(|t| (t.key().to_owned(), t.value().to_owned()))
+        .collect())
+}
+
+/// EventBridge rules on the default bus whose names start with `prefix`.
+pub async fn event_rules(
+    client: &aws_sdk_eventbridge::Client,
+    prefix: &str,
+) -> Result<Vec<aws_sdk_eventbridge::types::Rule>, AwsError> {
+    let mut rules = Vec::new();
+    let mut token = None;
+    loop {
+        let page = client
+            .list_rules()
+            .name_prefix(prefix)
+            .limit(100)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| AwsError::call("events:ListRules", e))?;
+        rules.extend(page.rules().iter().cloned());
+        token = page.next_token().map(str::to_owned);
+        if token.is_none() {
+            return Ok(rules);
+        }
+    }
+}
+
+pub async fn rule_targets(
+    client: &aws_sdk_eventbridge::Client,
+    rule: &str,
+) -> Result<Vec<aws_sdk_eventbridge::types::Target>, AwsError> {
+    let mut targets = Vec::new();
+    let mut token = None;
+    loop {
+        let page = client
+            .list_targets_by_rule()
+            .rule(rule)
+            .limit(100)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| AwsError::call("events:ListTargetsByRule", e))?;
+        targets.extend(page.targets().iter().cloned());
+        token = page.next_token().map(str::to_owned);
+        if token.is_none() {
+            return Ok(targets);
+        }
+    }
+}
+
+pub async fn rule_tags(client: &aws_sdk_eventbridge::Client, arn: &str) -> Result<Tags, AwsError> {
+    let out = client
+        .list_tags_for_resource()
+        .resource_arn(arn)
+        .send()
+        .await
+        .map_err(|e| AwsError::call("events:ListTagsForResource", e))?;
+    Ok(out
+        .tags()
+        .iter()
+        .map(|t| (t.key().to_owned(), t.value().to_owned()))
+        .collect())
+}

@@ -1,0 +1,350 @@
+//! `sns_topic`, `sns_topic_policy`, `sns_subscription`, `events_rule`, `events_target`: the
+//! alert topic and the EventBridge rules (one per severity level) that publish to it.
+
+use std::collections::BTreeSet;
+
+use kmsctl_core::policy;
+use kmsctl_core::{Action, Address, AttributeChange, Note, NoteLevel};
+use serde_json::{Value, json};
+
+use super::{MonitorDiff, change, missing_tags, tags_change};
+use crate::desired::{DesiredAlerts, DesiredMonitor, TARGET_ID};
+use crate::kinds::*;
+use crate::observe::{ObservedMonitor, ObservedTopic, managed_by};
+use crate::pattern;
+
+pub(super) fn diff(desired: &DesiredMonitor, observed: &ObservedMonitor, out: &mut MonitorDiff) {
+    let mut topic_changes = Vec::new();
+    if let Some(alerts) = &desired.alerts {
+        topic_changes = topic(desired, alerts, observed, out);
+    }
+    let target_changes = event_rules(desired, observed, &topic_changes, out);
+    retired_topics(desired, observed, &target_changes, out);
+}
+
+fn subscription_address(topic: &str, protocol: &str, endpoint: &str) -> Address {
+    Address::new(SNS_SUBSCRIPTION, format!("{topic}/{protocol}:{endpoint}"))
+}
+
+fn same_policy(live: &str, wanted: &Value) -> bool {
+    match (policy::parse(live), policy::parse(&wanted.to_string())) {
+        (Ok(a), Ok(b)) => policy::semantically_equal(&a, &b),
+        _ => false,
+    }
+}
+
+/// The topic, its policy and its subscriptions. Returns the address of the topic's change, if
+/// any, for what must follow it.
+fn topic(
+    desired: &DesiredMonitor,
+    alerts: &DesiredAlerts,
+    observed: &ObservedMonitor,
+    out: &mut MonitorDiff,
+) -> Vec<Address> {
+    let name = &alerts.topic_name;
+    let address = Address::new(SNS_TOPIC, name.clone());
+    let source = Some(alerts.location.clone());
+    let live = observed.topic(&alerts.topic_arn);
+    let mut after_topic = Vec::new();
+    match live {
+        None => {
+            let mut attributes = vec![AttributeChange::added("arn", alerts.topic_arn.clone())];
+            let mut topic_attributes = serde_json::Map::new();
+            if let Some(key) = &alerts.kms_master_key_id {
+                attributes.push(AttributeChange::added("kms_master_key_id", key.clone()));
+                topic_attributes.insert("KmsMasterKeyId".into(), key.clone().into());
+            }
+            out.changes.push(change(
+                address.clone(),
+                Action::Create,
+                attributes,
+                vec![json!({"op": "CreateTopic", "name": name, "attributes": topic_attributes, "tags": desired.tags})],
+                vec![],
+                source.clone(),
+            ));
+            after_topic.push(address.clone());
+        }
+        Some(live) => {
+            let mut attributes = Vec::new();
+            let mut operations = Vec::new();
+            if live.kms_master_key_id != alerts.kms_master_key_id {
+                attributes.push(AttributeChange::new(
+                    "kms_master_key_id",
+                    live.kms_master_key_id.clone().map(Into::into),
+                    alerts.kms_master_key_id.clone().map(Into::into),
+                ));
+                operations.push(json!({"op": "SetTopicAttribute", "topic_arn": live.arn, "name": "KmsMasterKeyId", "value": alerts.kms_master_key_id.clone().unwrap_or_default()}));
+            }
+            if let Some(tags) = tags_change(&desired.tags, &live.tags) {
+                attributes.push(tags);
+                operations.push(json!({"op": "TagTopic", "topic_arn": live.arn, "tags": missing_tags(&desired.tags, &live.tags)}));
+            }
+            if !operations.is_empty() {
+                let action = if managed_by(&live.tags, &desired.environment) {
+                    Action::Update
+                } else {
+                    Action::Adopt
+                };
+                out.changes.push(change(address.clone(), action, attributes, operations, vec![], source.clone()));
+                after_topic.push(address.clone());
+            }
+        }
+    }
+
+    // The policy.
+    let live_policy = live.and_then(|t| t.policy.as_deref());
+    if !live_policy.is_some_and(|p| same_policy(p, &alerts.policy)) {
+        let mut attributes = match live_policy.map(policy::parse) {
+            Some(Ok(before)) => match policy::parse(&alerts.policy.to_string()) {
+                Ok(after) => statement_changes(&before, &after),
+                Err(_) => vec![],
+            },
+            _ => vec![],
+        };
+        if attributes.is_empty() {
+            attributes.push(AttributeChange::new(
+                "policy",
+                live_policy.map(Into::into),
+                Some(alerts.policy.clone()),
+            ));
+        }
+        out.changes.push(change(
+            Address::new(SNS_TOPIC_POLICY, name.clone()),
+            if live.is_some() { Action::Update } else { Action::Create },
+            attributes,
+            vec![json!({"op": "SetTopicAttribute", "topic_arn": alerts.topic_arn, "name": "Policy", "value": alerts.policy.to_string()})],
+            after_topic.clone(),
+            source.clone(),
+        ));
+    }
+
+    // Subscriptions.
+    let live_subscriptions = live.map(|t| t.subscriptions.as_slice()).unwrap_or_default();
+    for wanted in &alerts.subscriptions {
+        let found = live_subscriptions
+            .iter()
+            .find(|s| s.protocol == wanted.protocol && s.endpoint == wanted.endpoint);
+        let address = subscription_address(name, &wanted.protocol, &wanted.endpoint);
+        match found {
+            Some(s) if s.pending() => out.notes.push(Note::new(
+                NoteLevel::Info,
+                Some(address),
+                format!("{}:{} has not confirmed the subscription yet: no alert reaches it until it does", wanted.protocol, wanted.endpoint),
+            )),
+            Some(_) => {}
+            None => out.changes.push(change(
+                address,
+                Action::Create,
+                vec![AttributeChange::added("endpoint", format!("{}:{}", wanted.protocol, wanted.endpoint))],
+                vec![json!({"op": "Subscribe", "topic_arn": alerts.topic_arn, "protocol": wanted.protocol, "endpoint": wanted.endpoint})],
+                after_topic.clone(),
+                Some(wanted.location.clone()),
+            )),
+        }
+    }
+    // Subscriptions the file does not declare, on a topic kmsctl manages: alerts go only where
+    // the files say.
+    if let Some(live) = live.filter(|t| managed_by(&t.tags, &desired.environment)) {
+        remove_undeclared_subscriptions(live, alerts, out);
+    }
+    after_topic
+}
+
+fn remove_undeclared_subscriptions(live: &ObservedTopic, alerts: &DesiredAlerts, out: &mut MonitorDiff) {
+    for s in &live.subscriptions {
+        if alerts
+            .subscriptions
+            .iter()
+            .any(|w| w.protocol == s.protocol && w.endpoint == s.endpoint)
+        {
+            continue;
+        }
+        let address = subscription_address(&live.name, &s.protocol, &s.endpoint);
+        if s.pending() {
+            out.notes.push(Note::new(
+                NoteLevel::Warning,
+                Some(address),
+                format!("{}:{} is subscribed but not declared; it cannot be removed while its confirmation is pending (AWS drops it after 3 days unconfirmed)", s.protocol, s.endpoint),
+            ));
+            continue;
+        }
+        out.changes.push(change(
+            address,
+            Action::Delete,
+            vec![AttributeChange::new("endpoint", Some(format!("{}:{}", s.protocol, s.endpoint).into()), None)],
+            vec![json!({"op": "Unsubscribe", "subscription_arn": s.arn})],
+            vec![],
+            None,
+        ));
+    }
+}
+
+/// The statement-by-statement difference, as for key policies.
+fn statement_changes(before: &policy::PolicyDocument, after: &policy::PolicyDocument) -> Vec<AttributeChange> {
+    policy::diff(before, after)
+        .into_iter()
+        .flat_map(|statement| {
+            let label = statement.statement.clone();
+            statement.fields.into_iter().map(move |field| {
+                let list = |values: Vec<String>| (!values.is_empty()).then(|| Value::from(values));
+                AttributeChange::new(
+                    format!("policy statement {label:?}: {}", field.field),
+                    list(field.removed),
+                    list(field.added),
+                )
+            })
+        })
+        .collect()
+}
+
+/// The alert rules and their targets. Returns the target changes, which retiring a topic
+/// must follow.
+fn event_rules(
+    desired: &DesiredMonitor,
+    observed: &ObservedMonitor,
+    topic_changes: &[Address],
+    out: &mut MonitorDiff,
+) -> Vec<Address> {
+    let mut target_changes = Vec::new();
+    let wanted_rules = desired.alerts.as_ref().map(|a| a.rules.as_slice()).unwrap_or_default();
+    for (alerts, wanted) in desired.alerts.iter().flat_map(|a| a.rules.iter().map(move |r| (a, r))) {
+        let address = Address::new(EVENTS_RULE, wanted.name.clone());
+        let source = Some(alerts.location.clone());
+        let live = observed.event_rule(&wanted.name);
+        let put = json!({"op": "PutRule", "name": wanted.name, "pattern": wanted.pattern.to_string(), "description": wanted.description, "tags": desired.tags});
+        let mut rule_change = None;
+        match live {
+            None => {
+                out.changes.push(change(
+                    address.clone(),
+                    Action::Create,
+                    vec![
+                        AttributeChange::added("events", wanted.pattern["detail"]["eventName"].clone()),
+                        AttributeChange::added("severity", wanted.severity.name()),
+                    ],
+                    vec![put],
+                    vec![],
+                    source.clone(),
+                ));
+                rule_change = Some(address.clone());
+            }
+            Some(live) => {
+                let mut attributes = Vec::new();
+                let mut operations = Vec::new();
+                let live_pattern: Option<Value> = live.pattern.as_deref().and_then(|p| serde_json::from_str(p).ok());
+                let same_pattern = live_pattern.as_ref().is_some_and(|p| pattern::semantically_equal(p, &wanted.pattern));
+                if !same_pattern {
+                    attributes.push(AttributeChange::new(
+                        "event_pattern",
+                        live.pattern.clone().map(|p| live_pattern.unwrap_or(Value::String(p))),
+                        Some(wanted.pattern.clone()),
+                    ));
+                }
+                if live.state != "ENABLED" {
+                    attributes.push(AttributeChange::new("state", Some(live.state.clone().into()), Some("ENABLED".into())));
+                }
+                if live.description.as_deref() != Some(wanted.description.as_str()) {
+                    attributes.push(AttributeChange::new(
+                        "description",
+                        live.description.clone().map(Into::into),
+                        Some(wanted.description.clone().into()),
+                    ));
+                }
+                if !attributes.is_empty() {
+                    operations.push(put);
+                }
+                if let Some(tags) = tags_change(&desired.tags, &live.tags) {
+                    attributes.push(tags);
+                    operations.push(json!({"op": "TagRule", "arn": live.arn, "tags": missing_tags(&desired.tags, &live.tags)}));
+                }
+                if !operations.is_empty() {
+                    let action = if managed_by(&live.tags, &desired.environment) { Action::Update } else { Action::Adopt };
+                    out.changes.push(change(address.clone(), action, attributes, operations, vec![], source.clone()));
+                    rule_change = Some(address.clone());
+                }
+            }
+        }
+        // The target: the topic, under kmsctl's id; any other target of a managed rule goes.
+        let live_targets = live.map(|r| r.targets.clone()).unwrap_or_default();
+        let target_address = Address::new(EVENTS_TARGET, format!("{}/{TARGET_ID}", wanted.name));
+        let live_arn = live_targets.get(TARGET_ID);
+        if live_arn != Some(&alerts.topic_arn) {
+            out.changes.push(change(
+                target_address.clone(),
+                if live_arn.is_some() { Action::Update } else { Action::Create },
+                vec![AttributeChange::new("arn", live_arn.cloned().map(Into::into), Some(alerts.topic_arn.clone().into()))],
+                vec![json!({"op": "PutTargets", "rule": wanted.name, "id": TARGET_ID, "arn": alerts.topic_arn})],
+                rule_change.iter().chain(topic_changes).cloned().collect(),
+                source.clone(),
+            ));
+            target_changes.push(target_address);
+        }
+        if live.is_some_and(|r| managed_by(&r.tags, &desired.environment)) {
+            for (id, arn) in live_targets.iter().filter(|(id, _)| id.as_str() != TARGET_ID) {
+                let address = Address::new(EVENTS_TARGET, format!("{}/{id}", wanted.name));
+                out.changes.push(change(
+                    address.clone(),
+                    Action::Delete,
+                    vec![AttributeChange::new("arn", Some(arn.clone().into()), None)],
+                    vec![json!({"op": "RemoveTargets", "rule": wanted.name, "ids": [id]})],
+                    vec![],
+                    None,
+                ));
+                target_changes.push(address);
+            }
+        }
+    }
+    // Managed alert rules no severity level asks for any more (or `[alerts]` removed).
+    for live in &observed.event_rules {
+        if !managed_by(&live.tags, &desired.environment) || wanted_rules.iter().any(|r| r.name == live.name) {
+            continue;
+        }
+        let mut removals = Vec::new();
+        for (id, arn) in &live.targets {
+            let address = Address::new(EVENTS_TARGET, format!("{}/{id}", live.name));
+            out.changes.push(change(
+                address.clone(),
+                Action::Delete,
+                vec![AttributeChange::new("arn", Some(arn.clone().into()), None)],
+                vec![json!({"op": "RemoveTargets", "rule": live.name, "ids": [id]})],
+                vec![],
+                None,
+            ));
+            removals.push(address.clone());
+            target_changes.push(address);
+        }
+        out.changes.push(change(
+            Address::new(EVENTS_RULE, live.name.clone()),
+            Action::Delete,
+            vec![AttributeChange::new("event_pattern", live.pattern.clone().map(Into::into), None)],
+            vec![json!({"op": "DeleteRule", "name": live.name})],
+            removals,
+            None,
+        ));
+    }
+    target_changes
+}
+
+/// Managed topics kmsctl's rules pointed at that the files no longer name (the topic was
+/// renamed or `[alerts]` removed): deleted once no rule targets them.
+fn retired_topics(
+    desired: &DesiredMonitor,
+    observed: &ObservedMonitor,
+    target_changes: &[Address],
+    out: &mut MonitorDiff,
+) {
+    let current: BTreeSet<&str> = desired.alerts.iter().map(|a| a.topic_arn.as_str()).collect();
+    for live in &observed.topics {
+        if current.contains(live.arn.as_str()) || !managed_by(&live.tags, &desired.environment) {
+            continue;
+        }
+        out.changes.push(change(
+            Address::new(SNS_TOPIC, live.name.clone()),
+            Action::Delete,
+            vec![AttributeChange::new("arn", Some(live.arn.clone().into()), None)],
+            vec![json!({"op": "DeleteTopic", "topic_arn": live.arn})],
+            target_changes.to_vec(),
+            None,
+        ));
+    }
+}

@@ -1,0 +1,84 @@
+//! The monitoring part of a plan: a pure function of the desired and the observed monitoring.
+//! Only resources tagged `kmsctl:managed = "true"` (and, where set, this environment's
+//! `kmsctl:environment`) are ever updated or deleted; one that exists under a declared name
+//! without the tags is adopted. The configuration recorder is never deleted: it serves the whole
+//! region.
+
+mod alerts;
+mod config_rule;
+mod recorder;
+
+use std::collections::BTreeMap;
+
+use kmsctl_core::{Action, Address, AttributeChange, Finding, Location, Note, ResourceChange};
+use serde_json::Value;
+
+use crate::desired::DesiredMonitor;
+use crate::observe::ObservedMonitor;
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MonitorDiff {
+    pub changes: Vec<ResourceChange>,
+    /// Errors only the live account reveals (no configuration recorder): they refuse the plan.
+    pub findings: Vec<Finding>,
+    pub notes: Vec<Note>,
+}
+
+pub fn diff(desired: &DesiredMonitor, observed: &ObservedMonitor) -> MonitorDiff {
+    let mut out = MonitorDiff::default();
+    recorder::diff(desired, observed, &mut out);
+    config_rule::diff(desired, observed, &mut out);
+    alerts::diff(desired, observed, &mut out);
+    out
+}
+
+pub(crate) fn change(
+    address: Address,
+    action: Action,
+    attributes: Vec<AttributeChange>,
+    operations: Vec<Value>,
+    depends_on: Vec<Address>,
+    source: Option<Location>,
+) -> ResourceChange {
+    ResourceChange {
+        address,
+        action,
+        attributes,
+        depends_on,
+        operations,
+        source,
+    }
+}
+
+/// The declared tags the live resource lacks or holds with another value. Extra live tags are
+/// left alone: other tools may own them.
+pub(crate) fn missing_tags(
+    wanted: &BTreeMap<String, String>,
+    live: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    wanted
+        .iter()
+        .filter(|(k, v)| live.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+pub(crate) fn tags_change(
+    wanted: &BTreeMap<String, String>,
+    live: &BTreeMap<String, String>,
+) -> Option<AttributeChange> {
+    let missing = missing_tags(wanted, live);
+    if missing.is_empty() {
+        return None;
+    }
+    let before: BTreeMap<&String, Option<&String>> =
+        missing.keys().map(|k| (k, live.get(k))).collect();
+    Some(AttributeChange::new(
+        "tags",
+        Some(serde_json::json!(before)),
+        Some(serde_json::json!(missing)),
+    ))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,345 @@
+//! Reads an environment's monitoring as AWS holds it: the configuration recorder and delivery
+//! channel, every Config rule with its tags, kmsctl's EventBridge alert rules (by name prefix)
+//! with their targets and tags, and the alert topic with its attributes, tags and subscriptions.
+//! Topics that kmsctl's rules target are read too, so a renamed topic's predecessor is found.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use kmsctl_aws::monitoring::{self, Tags};
+use kmsctl_aws::{AwsError, failed, map_bounded};
+use kmsctl_core::{Address, fingerprint::fingerprint};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::Clients;
+use crate::desired::{self, DesiredMonitor, TAG_ENVIRONMENT, TAG_MANAGED};
+
+/// What apply must observe again: saved in the plan.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Scope {
+    pub environment: String,
+    pub account_id: String,
+    pub region: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+}
+
+impl Scope {
+    pub fn of(desired: &DesiredMonitor) -> Self {
+        Self {
+            environment: desired.environment.clone(),
+            account_id: desired.account_id.clone(),
+            region: desired.region.clone(),
+            topic: desired.alerts.as_ref().map(|a| a.topic_name.clone()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ObservedRecorder {
+    pub name: String,
+    pub role_arn: Option<String>,
+    /// Empty when the recorder records every supported type.
+    pub resource_types: Vec<String>,
+    pub all_supported: bool,
+    pub recording: bool,
+    pub channel: Option<String>,
+    pub bucket: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ObservedRule {
+    pub name: String,
+    pub arn: String,
+    pub owner: String,
+    pub identifier: Option<String>,
+    pub parameters: BTreeMap<String, String>,
+    pub frequency: Option<String>,
+    pub resource_types: Vec<String>,
+    pub tags: Tags,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ObservedSubscription {
+    /// `PendingConfirmation` until the endpoint confirms (email).
+    pub arn: String,
+    pub protocol: String,
+    pub endpoint: String,
+}
+
+impl ObservedSubscription {
+    pub fn pending(&self) -> bool {
+        !self.arn.starts_with("arn:")
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ObservedTopic {
+    pub arn: String,
+    pub name: String,
+    pub policy: Option<String>,
+    pub kms_master_key_id: Option<String>,
+    pub tags: Tags,
+    pub subscriptions: Vec<ObservedSubscription>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ObservedEventRule {
+    pub name: String,
+    pub arn: String,
+    pub pattern: Option<String>,
+    pub state: String,
+    pub description: Option<String>,
+    pub tags: Tags,
+    /// Target id → ARN.
+    pub targets: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ObservedMonitor {
+    pub recorder: Option<ObservedRecorder>,
+    pub rules: Vec<ObservedRule>,
+    pub topics: Vec<ObservedTopic>,
+    pub event_rules: Vec<ObservedEventRule>,
+}
+
+/// Whether kmsctl manages a resource for `environment`: only those are updated without
+/// adoption or deleted. Environments may share an account and region; the environment tag keeps
+/// one from deleting another's rules.
+pub fn managed_by(tags: &Tags, environment: &str) -> bool {
+    tags.get(TAG_MANAGED).is_some_and(|v| v == "true")
+        && tags.get(TAG_ENVIRONMENT).is_some_and(|e| e == environment)
+}
+
+impl ObservedMonitor {
+    pub fn rule(&self, name: &str) -> Option<&ObservedRule> {
+        self.rules.iter().find(|r| r.name == name)
+    }
+
+    pub fn topic(&self, arn: &str) -> Option<&ObservedTopic> {
+        self.topics.iter().find(|t| t.arn == arn)
+    }
+
+    pub fn event_rule(&self, name: &str) -> Option<&ObservedEventRule> {
+        self.event_rules.iter().find(|r| r.name == name)
+    }
+
+    /// The observed state behind each address a plan can touch, for staleness fingerprints.
+    pub fn fingerprints(&self) -> BTreeMap<Address, String> {
+        use crate::kinds::*;
+        let mut out = BTreeMap::new();
+        let mut put = |kind: &str, name: String, value: Value| {
+            out.insert(Address::new(kind, name), fingerprint(&value));
+        };
+        if let Some(r) = &self.recorder {
+            put(CONFIG_RECORDER, r.name.clone(), json!(r));
+        }
+        for r in &self.rules {
+            put(CONFIG_RULE, r.name.clone(), json!(r));
+        }
+        for t in &self.topics {
+            put(
+                SNS_TOPIC,
+                t.name.clone(),
+                json!({"kms": t.kms_master_key_id, "tags": t.tags}),
+            );
+            put(SNS_TOPIC_POLICY, t.name.clone(), json!(t.policy));
+            for s in &t.subscriptions {
+                put(
+                    SNS_SUBSCRIPTION,
+                    format!("{}/{}:{}", t.name, s.protocol, s.endpoint),
+                    json!(s),
+                );
+            }
+        }
+        for r in &self.event_rules {
+            put(
+                EVENTS_RULE,
+                r.name.clone(),
+                json!({"pattern": r.pattern, "state": r.state, "description": r.description, "tags": r.tags}),
+            );
+            for (id, arn) in &r.targets {
+                put(EVENTS_TARGET, format!("{}/{id}", r.name), json!(arn));
+            }
+        }
+        out
+    }
+}
+
+pub async fn observe(
+    clients: &Clients,
+    scope: &Scope,
+    parallelism: usize,
+) -> Result<ObservedMonitor, AwsError> {
+    let (recorder, rules, event_rules) = tokio::join!(
+        recorder(&clients.config),
+        config_rules(&clients.config, parallelism),
+        event_rules(&clients.events, &scope.environment, parallelism),
+    );
+    let (recorder, rules, event_rules) = (recorder?, rules?, event_rules?);
+    let mut topic_arns: BTreeSet<String> = event_rules
+        .iter()
+        .filter(|r| managed_by(&r.tags, &scope.environment))
+        .flat_map(|r| r.targets.values())
+        .filter(|arn| arn.starts_with("arn:") && arn.contains(":sns:"))
+        .cloned()
+        .collect();
+    if let Some(topic) = &scope.topic {
+        topic_arns.insert(desired::topic_arn(&scope.region, &scope.account_id, topic));
+    }
+    let topics = map_bounded(topic_arns.into_iter().collect(), parallelism, |arn| {
+        topic(&clients.sns, arn)
+    })
+    .await?
+    .into_iter()
+    .flatten()
+    .collect();
+    Ok(ObservedMonitor {
+        recorder,
+        rules,
+        topics,
+        event_rules,
+    })
+}
+
+async fn recorder(client: &aws_sdk_config::Client) -> Result<Option<ObservedRecorder>, AwsError> {
+    let recorders = client
+        .describe_configuration_recorders()
+        .send()
+        .await
+        .map_err(failed("config:DescribeConfigurationRecorders"))?;
+    // A region has at most one customer-managed recorder; service-linked ones are AWS's.
+    let Some(found) = recorders
+        .configuration_recorders()
+        .iter()
+        .find(|r| r.service_principal().is_none())
+    else {
+        return Ok(None);
+    };
+    let name = found.name().unwrap_or_default().to_owned();
+    let status = client
+        .describe_configuration_recorder_status()
+        .configuration_recorder_names(&name)
+        .send()
+        .await
+        .map_err(failed("config:DescribeConfigurationRecorderStatus"))?;
+    let channels = client
+        .describe_delivery_channels()
+        .send()
+        .await
+        .map_err(failed("config:DescribeDeliveryChannels"))?;
+    let channel = channels.delivery_channels().first();
+    let group = found.recording_group();
+    Ok(Some(ObservedRecorder {
+        role_arn: found.role_arn().map(str::to_owned),
+        all_supported: group.is_some_and(|g| g.all_supported()),
+        resource_types: group
+            .map(|g| g.resource_types().iter().map(|t| t.as_str().to_owned()).collect())
+            .unwrap_or_default(),
+        recording: status
+            .configuration_recorders_status()
+            .iter()
+            .any(|s| s.recording()),
+        channel: channel.and_then(|c| c.name()).map(str::to_owned),
+        bucket: channel.and_then(|c| c.s3_bucket_name()).map(str::to_owned),
+        name,
+    }))
+}
+
+async fn config_rules(
+    client: &aws_sdk_config::Client,
+    parallelism: usize,
+) -> Result<Vec<ObservedRule>, AwsError> {
+    let rules = monitoring::config_rules(client).await?;
+    map_bounded(rules, parallelism, |rule| async move {
+        let arn = rule.config_rule_arn().unwrap_or_default().to_owned();
+        let tags = monitoring::config_tags(client, &arn).await?;
+        let source = rule.source();
+        Ok(ObservedRule {
+            name: rule.config_rule_name().unwrap_or_default().to_owned(),
+            owner: source.map(|s| s.owner().as_str().to_owned()).unwrap_or_default(),
+            identifier: source.and_then(|s| s.source_identifier()).map(str::to_owned),
+            parameters: parameters(rule.input_parameters()),
+            frequency: rule.maximum_execution_frequency().map(|f| f.as_str().to_owned()),
+            resource_types: rule
+                .scope()
+                .map(|s| s.compliance_resource_types().to_vec())
+                .unwrap_or_default(),
+            arn,
+            tags,
+        })
+    })
+    .await
+}
+
+/// `InputParameters` is a JSON object as a string; values that are not strings keep their JSON.
+fn parameters(input: Option<&str>) -> BTreeMap<String, String> {
+    let Some(Value::Object(map)) = input.and_then(|i| serde_json::from_str(i).ok()) else {
+        return BTreeMap::new();
+    };
+    map.into_iter()
+        .map(|(k, v)| match v {
+            Value::String(s) => (k, s),
+            other => (k, other.to_string()),
+        })
+        .collect()
+}
+
+async fn event_rules(
+    client: &aws_sdk_eventbridge::Client,
+    environment: &str,
+    parallelism: usize,
+) -> Result<Vec<ObservedEventRule>, AwsError> {
+    let rules = monitoring::event_rules(client, &desired::event_rule_prefix(environment)).await?;
+    map_bounded(rules, parallelism, |rule| async move {
+        let name = rule.name().unwrap_or_default().to_owned();
+        let arn = rule.arn().unwrap_or_default().to_owned();
+        let tags = monitoring::rule_tags(client, &arn).await?;
+        let targets = monitoring::rule_targets(client, &name)
+            .await?
+            .iter()
+            .map(|t| (t.id().to_owned(), t.arn().to_owned()))
+            .collect();
+        Ok(ObservedEventRule {
+            pattern: rule.event_pattern().map(str::to_owned),
+            state: rule.state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+            description: rule.description().map(str::to_owned),
+            name,
+            arn,
+            tags,
+            targets,
+        })
+    })
+    .await
+}
+
+async fn topic(client: &aws_sdk_sns::Client, arn: String) -> Result<Option<ObservedTopic>, AwsError> {
+    let attributes = match client.get_topic_attributes().topic_arn(&arn).send().await {
+        Ok(out) => out.attributes().cloned().unwrap_or_default(),
+        Err(e) if e.as_service_error().is_some_and(|e| e.is_not_found_exception()) => {
+            return Ok(None);
+        }
+        Err(e) => return Err(AwsError::call("sns:GetTopicAttributes", e)),
+    };
+    let tags = monitoring::topic_tags(client, &arn).await?;
+    let subscriptions = monitoring::topic_subscriptions(client, &arn)
+        .await?
+        .iter()
+        .map(|s| ObservedSubscription {
+            arn: s.subscription_arn().unwrap_or_default().to_owned(),
+            protocol: s.protocol().unwrap_or_default().to_owned(),
+            endpoint: s.endpoint().unwrap_or_default().to_owned(),
+        })
+        .collect();
+    Ok(Some(ObservedTopic {
+        name: arn.rsplit(':').next().unwrap_or_default().to_owned(),
+        policy: attributes.get("Policy").cloned(),
+        kms_master_key_id: attributes
+            .get("KmsMasterKeyId")
+            .filter(|k| !k.is_empty())
+            .cloned(),
+        arn,
+        tags,
+        subscriptions,
+    }))
+}

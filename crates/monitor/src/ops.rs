@@ -1,0 +1,395 @@
+//! The Config, SNS and EventBridge calls a plan can contain, and how apply makes them. Every
+//! call here is idempotent (Put*, CreateTopic by name, Subscribe to the same endpoint), so the
+//! SDK's standard retries are enough.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_config::types as config;
+use aws_sdk_eventbridge::types as events;
+pub use kmsctl_aws::ApplyError;
+use kmsctl_aws::failed;
+use kmsctl_core::{Outputs, ResourceChange};
+use serde::Deserialize;
+
+use crate::Clients;
+
+type Tags = BTreeMap<String, String>;
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "op", deny_unknown_fields)]
+enum MonitorOp {
+    PutConfigurationRecorder {
+        name: String,
+        role_arn: String,
+        /// Empty: every supported resource type.
+        resource_types: Vec<String>,
+    },
+    PutDeliveryChannel {
+        name: String,
+        bucket: String,
+    },
+    StartConfigurationRecorder {
+        name: String,
+    },
+    PutConfigRule {
+        name: String,
+        identifier: String,
+        parameters: BTreeMap<String, String>,
+        frequency: Option<String>,
+        resource_types: Vec<String>,
+        tags: Tags,
+    },
+    TagConfigResource {
+        arn: String,
+        tags: Tags,
+    },
+    DeleteConfigRule {
+        name: String,
+    },
+    CreateTopic {
+        name: String,
+        attributes: BTreeMap<String, String>,
+        tags: Tags,
+    },
+    SetTopicAttribute {
+        topic_arn: String,
+        name: String,
+        value: String,
+    },
+    TagTopic {
+        topic_arn: String,
+        tags: Tags,
+    },
+    DeleteTopic {
+        topic_arn: String,
+    },
+    Subscribe {
+        topic_arn: String,
+        protocol: String,
+        endpoint: String,
+    },
+    Unsubscribe {
+        subscription_arn: String,
+    },
+    PutRule {
+        name: String,
+        pattern: String,
+        description: String,
+        tags: Tags,
+    },
+    TagRule {
+        arn: String,
+        tags: Tags,
+    },
+    DeleteRule {
+        name: String,
+    },
+    PutTargets {
+        rule: String,
+        id: String,
+        arn: String,
+    },
+    RemoveTargets {
+        rule: String,
+        ids: Vec<String>,
+    },
+}
+
+/// Runs the change's operations in order; returns its outputs (`arn` of a new topic or rule).
+pub async fn apply_change(
+    clients: &Clients,
+    change: &ResourceChange,
+    outputs: &Outputs,
+) -> Result<BTreeMap<String, String>, ApplyError> {
+    let mut produced = BTreeMap::new();
+    for operation in &change.operations {
+        let op: MonitorOp = ApplyError::decode(operation, outputs)?;
+        produced.extend(run(clients, op).await?);
+    }
+    Ok(produced)
+}
+
+fn malformed(e: impl std::fmt::Display) -> ApplyError {
+    ApplyError::Malformed(e.to_string())
+}
+
+fn config_tags(tags: &Tags) -> Vec<config::Tag> {
+    tags.iter()
+        .map(|(k, v)| config::Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+fn sns_tags(tags: &Tags) -> Result<Vec<aws_sdk_sns::types::Tag>, ApplyError> {
+    tags.iter()
+        .map(|(k, v)| aws_sdk_sns::types::Tag::builder().key(k).value(v).build().map_err(malformed))
+        .collect()
+}
+
+fn events_tags(tags: &Tags) -> Result<Vec<events::Tag>, ApplyError> {
+    tags.iter()
+        .map(|(k, v)| events::Tag::builder().key(k).value(v).build().map_err(malformed))
+        .collect()
+}
+
+fn recording_group(resource_types: &[String]) -> config::RecordingGroup {
+    if resource_types.is_empty() {
+        return config::RecordingGroup::builder().all_supported(true).build();
+    }
+    config::RecordingGroup::builder()
+        .all_supported(false)
+        .include_global_resource_types(false)
+        .set_resource_types(Some(resource_types.iter().map(|t| config::ResourceType::from(t.as_str())).collect()))
+        .recording_strategy(
+            config::RecordingStrategy::builder()
+                .use_only(config::RecordingStrategyType::InclusionByResourceTypes)
+                .build(),
+        )
+        .build()
+}
+
+async fn run(clients: &Clients, op: MonitorOp) -> Result<BTreeMap<String, String>, ApplyError> {
+    let none = BTreeMap::new();
+    match op {
+        MonitorOp::PutConfigurationRecorder { name, role_arn, resource_types } => {
+            let recorder = config::ConfigurationRecorder::builder()
+                .name(name)
+                .role_arn(role_arn)
+                .recording_group(recording_group(&resource_types))
+                .build();
+            clients
+                .config
+                .put_configuration_recorder()
+                .configuration_recorder(recorder)
+                .send()
+                .await
+                .map_err(failed("config:PutConfigurationRecorder"))?;
+        }
+        MonitorOp::PutDeliveryChannel { name, bucket } => {
+            let channel = config::DeliveryChannel::builder().name(name).s3_bucket_name(bucket).build();
+            clients
+                .config
+                .put_delivery_channel()
+                .delivery_channel(channel)
+                .send()
+                .await
+                .map_err(failed("config:PutDeliveryChannel"))?;
+        }
+        MonitorOp::StartConfigurationRecorder { name } => {
+            clients
+                .config
+                .start_configuration_recorder()
+                .configuration_recorder_name(name)
+                .send()
+                .await
+                .map_err(failed("config:StartConfigurationRecorder"))?;
+        }
+        MonitorOp::PutConfigRule { name, identifier, parameters, frequency, resource_types, tags } => {
+            let source = config::Source::builder()
+                .owner(config::Owner::Aws)
+                .source_identifier(identifier)
+                .build()
+                .map_err(malformed)?;
+            let mut rule = config::ConfigRule::builder().config_rule_name(name).source(source);
+            if !parameters.is_empty() {
+                rule = rule.input_parameters(serde_json::to_string(&parameters).map_err(malformed)?);
+            }
+            if let Some(frequency) = frequency {
+                rule = rule.maximum_execution_frequency(config::MaximumExecutionFrequency::from(frequency.as_str()));
+            }
+            if !resource_types.is_empty() {
+                rule = rule.scope(config::Scope::builder().set_compliance_resource_types(Some(resource_types)).build());
+            }
+            let mut call = clients.config.put_config_rule().config_rule(rule.build());
+            if !tags.is_empty() {
+                call = call.set_tags(Some(config_tags(&tags)));
+            }
+            call.send().await.map_err(failed("config:PutConfigRule"))?;
+        }
+        MonitorOp::TagConfigResource { arn, tags } => {
+            clients
+                .config
+                .tag_resource()
+                .resource_arn(arn)
+                .set_tags(Some(config_tags(&tags)))
+                .send()
+                .await
+                .map_err(failed("config:TagResource"))?;
+        }
+        MonitorOp::DeleteConfigRule { name } => {
+            clients
+                .config
+                .delete_config_rule()
+                .config_rule_name(name)
+                .send()
+                .await
+                .map_err(failed("config:DeleteConfigRule"))?;
+        }
+        MonitorOp::CreateTopic { name, attributes, tags } => {
+            let created = clients
+                .sns
+                .create_topic()
+                .name(name)
+                .set_attributes(Some(attributes.into_iter().collect()))
+                .set_tags(Some(sns_tags(&tags)?))
+                .send()
+                .await
+                .map_err(failed("sns:CreateTopic"))?;
+            return Ok(BTreeMap::from([(
+                "arn".to_owned(),
+                created.topic_arn().unwrap_or_default().to_owned(),
+            )]));
+        }
+        MonitorOp::SetTopicAttribute { topic_arn, name, value } => {
+            clients
+                .sns
+                .set_topic_attributes()
+                .topic_arn(topic_arn)
+                .attribute_name(name)
+                .attribute_value(value)
+                .send()
+                .await
+                .map_err(failed("sns:SetTopicAttributes"))?;
+        }
+        MonitorOp::TagTopic { topic_arn, tags } => {
+            clients
+                .sns
+                .tag_resource()
+                .resource_arn(topic_arn)
+                .set_tags(Some(sns_tags(&tags)?))
+                .send()
+                .await
+                .map_err(failed("sns:TagResource"))?;
+        }
+        MonitorOp::DeleteTopic { topic_arn } => {
+            clients
+                .sns
+                .delete_topic()
+                .topic_arn(topic_arn)
+                .send()
+                .await
+                .map_err(failed("sns:DeleteTopic"))?;
+        }
+        MonitorOp::Subscribe { topic_arn, protocol, endpoint } => {
+            let subscribed = clients
+                .sns
+                .subscribe()
+                .topic_arn(topic_arn)
+                .protocol(protocol)
+                .endpoint(endpoint)
+                .return_subscription_arn(true)
+                .send()
+                .await
+                .map_err(failed("sns:Subscribe"))?;
+            return Ok(BTreeMap::from([(
+                "arn".to_owned(),
+                subscribed.subscription_arn().unwrap_or_default().to_owned(),
+            )]));
+        }
+        MonitorOp::Unsubscribe { subscription_arn } => {
+            clients
+                .sns
+                .unsubscribe()
+                .subscription_arn(subscription_arn)
+                .send()
+                .await
+                .map_err(failed("sns:Unsubscribe"))?;
+        }
+        MonitorOp::PutRule { name, pattern, description, tags } => {
+            let put = clients
+                .events
+                .put_rule()
+                .name(name)
+                .event_pattern(pattern)
+                .description(description)
+                .state(events::RuleState::Enabled)
+                .set_tags(Some(events_tags(&tags)?))
+                .send()
+                .await
+                .map_err(failed("events:PutRule"))?;
+            return Ok(BTreeMap::from([(
+                "arn".to_owned(),
+                put.rule_arn().unwrap_or_default().to_owned(),
+            )]));
+        }
+        MonitorOp::TagRule { arn, tags } => {
+            clients
+                .events
+                .tag_resource()
+                .resource_arn(arn)
+                .set_tags(Some(events_tags(&tags)?))
+                .send()
+                .await
+                .map_err(failed("events:TagResource"))?;
+        }
+        MonitorOp::DeleteRule { name } => {
+            clients
+                .events
+                .delete_rule()
+                .name(name)
+                .send()
+                .await
+                .map_err(failed("events:DeleteRule"))?;
+        }
+        MonitorOp::PutTargets { rule, id, arn } => {
+            let target = events::Target::builder().id(id).arn(arn).build().map_err(malformed)?;
+            let out = clients
+                .events
+                .put_targets()
+                .rule(rule)
+                .targets(target)
+                .send()
+                .await
+                .map_err(failed("events:PutTargets"))?;
+            // PutTargets answers 200 with per-target failures: they are failures all the same.
+            if let Some(entry) = out.failed_entries().first() {
+                return Err(ApplyError::Aws(kmsctl_aws::AwsError::Call {
+                    operation: "events:PutTargets".into(),
+                    code: entry.error_code().map(str::to_owned),
+                    message: entry.error_message().unwrap_or("a target was not added").to_owned(),
+                }));
+            }
+        }
+        MonitorOp::RemoveTargets { rule, ids } => {
+            let out = clients
+                .events
+                .remove_targets()
+                .rule(rule)
+                .set_ids(Some(ids))
+                .send()
+                .await
+                .map_err(failed("events:RemoveTargets"))?;
+            if let Some(entry) = out.failed_entries().first() {
+                return Err(ApplyError::Aws(kmsctl_aws::AwsError::Call {
+                    operation: "events:RemoveTargets".into(),
+                    code: entry.error_code().map(str::to_owned),
+                    message: entry.error_message().unwrap_or("a target was not removed").to_owned(),
+                }));
+            }
+        }
+    }
+    Ok(none)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_operation_the_diff_writes_decodes() {
+        use crate::desired::{Context, build};
+        let decl: crate::config::MonitorDecl = crate::config::tests_support::declaration();
+        let tags = BTreeMap::new();
+        let desired = build(
+            &decl,
+            &Context { environment: "prod", account_id: "222222222222", region: "us-east-1", tags: &tags, topic_key: Some("alias/k".into()) },
+        );
+        let diff = crate::diff(&desired, &Default::default());
+        assert!(!diff.changes.is_empty());
+        for change in &diff.changes {
+            for operation in &change.operations {
+                let decoded: Result<MonitorOp, _> = ApplyError::decode(operation, &Outputs::new());
+                assert!(decoded.is_ok(), "{operation}: {:?}", decoded.err());
+            }
+        }
+    }
+}
