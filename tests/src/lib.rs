@@ -98,22 +98,32 @@ pub struct TestProject {
 impl TestProject {
     /// The shipped `environments/dev` and `policies/`, in a fresh account.
     pub fn dev() -> Self {
+        Self::environment("dev", "111111111111")
+    }
+
+    /// The shipped `environments/NAME` and the policies, with the environment's account id
+    /// replaced by a fresh one.
+    pub fn environment(name: &str, shipped_account: &str) -> Self {
         let project = Self::empty();
         copy_dir(
             &repo_root().join("policies"),
             &project.path().join("policies"),
         );
         copy_dir(
-            &repo_root().join("environments/dev"),
-            &project.path().join("environments/dev"),
+            &repo_root().join("environments").join(name),
+            &project.path().join("environments").join(name),
         );
-        let env_file = project.path().join("environments/dev/environment.toml");
-        let text = std::fs::read_to_string(&env_file).expect("dev environment.toml");
-        std::fs::write(&env_file, text.replace("111111111111", &project.account)).expect("write");
+        let folder = project.path().join("environments").join(name);
+        for file in ["environment.toml", "monitor.toml"] {
+            let path = folder.join(file);
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                std::fs::write(&path, text.replace(shipped_account, &project.account))
+                    .expect("write");
+            }
+        }
         project
     }
 
-    /// The shipped `organization/` and `policies/`.
     pub fn organization() -> Self {
         let project = Self::empty();
         copy_dir(

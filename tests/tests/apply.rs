@@ -13,7 +13,7 @@ async fn apply_creates_keys_with_policy_tags_rotation_aliases_and_the_next_plan_
     assert!(
         applied
             .stdout
-            .contains("Apply complete! Resources: 7 added, 0 changed, 0 destroyed."),
+            .contains("Apply complete! Resources: 15 added, 0 changed, 0 destroyed."),
         "{}",
         applied.stdout
     );
@@ -491,13 +491,15 @@ fn plan_json_is_versioned_and_matches_the_saved_plan() {
         printed["target"]["account_id"],
         serde_json::json!(project.account)
     );
-    assert_eq!(printed["summary"]["add"], 7);
+    // 7 KMS resources and 8 of monitoring (recorder, 2 Config rules, topic, its policy, a
+    // subscription, the critical alert rule and its target).
+    assert_eq!(printed["summary"]["add"], 15);
     let saved: serde_json::Value =
         serde_json::from_str(&project.read("dev.plan.json")).expect("saved plan");
     assert_eq!(saved["changes"], printed["changes"]);
     // An existing file is always a plan.
     let applied = project.kmsctl(&["apply", "dev.plan.json"]).expect_code(0);
-    assert!(applied.stdout.contains("7 added"), "{}", applied.stdout);
+    assert!(applied.stdout.contains("15 added"), "{}", applied.stdout);
     assert!(
         !project.file("dev.plan.json").exists(),
         "an applied plan is consumed"

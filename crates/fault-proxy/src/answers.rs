@@ -8,8 +8,8 @@ use crate::op::is_json_protocol;
 const JSON_CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 const REQUEST_ID: &str = "fault-proxy";
 
-/// The error code a service uses for throttling, as its SDK recognises it (all are in the AWS SDKs' list
-/// of throttling codes, so the SDKs retry them with backoff).
+/// The error code each service really uses for throttling. All but SNS's `Throttled` are in the
+/// Rust SDK's list of throttling codes; kmsctl's SNS client adds a classifier for that one.
 pub(crate) fn throttling_code(service: &str) -> &'static str {
     match service {
         "organizations" => "TooManyRequestsException",

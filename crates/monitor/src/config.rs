@@ -114,7 +114,11 @@ delivery_bucket = "prod-config-history"
         let file: File = toml::from_str(text).expect("monitor.toml");
         let source = SourceFile::new("environments/prod/monitor.toml", text.to_owned());
         MonitorDecl {
-            rules: file.config_rule.into_iter().map(|r| (source.clone(), r)).collect(),
+            rules: file
+                .config_rule
+                .into_iter()
+                .map(|r| (source.clone(), r))
+                .collect(),
             alerts: Some((source.clone(), file.alerts)),
             recorder: Some((source, file.config_recorder)),
         }

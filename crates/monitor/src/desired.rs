@@ -119,7 +119,10 @@ pub fn topic_arn(region: &str, account_id: &str, name: &str) -> String {
 }
 
 pub fn event_rule_arn(region: &str, account_id: &str, name: &str) -> String {
-    format!("arn:{}:events:{region}:{account_id}:rule/{name}", partition(region))
+    format!(
+        "arn:{}:events:{region}:{account_id}:rule/{name}",
+        partition(region)
+    )
 }
 
 /// The topic policy: EventBridge may publish, only on behalf of kmsctl's alert rules of this
@@ -155,12 +158,20 @@ pub fn build(decl: &MonitorDecl, ctx: &Context<'_>) -> DesiredMonitor {
     tags.insert(TAG_ENVIRONMENT.to_owned(), ctx.environment.to_owned());
     let recorder = decl.recorder.as_ref().map(|(file, recorder)| {
         let r = recorder.get_ref();
-        let types: Vec<String> = r.resource_types.iter().map(|t| t.get_ref().clone()).collect();
+        let types: Vec<String> = r
+            .resource_types
+            .iter()
+            .map(|t| t.get_ref().clone())
+            .collect();
         DesiredRecorder {
             name: r.name.clone(),
             role_arn: r.role_arn.get_ref().clone(),
             bucket: r.delivery_bucket.get_ref().clone(),
-            resource_types: if types.iter().any(|t| t == "*") { vec![] } else { types },
+            resource_types: if types.iter().any(|t| t == "*") {
+                vec![]
+            } else {
+                types
+            },
             location: file.location(recorder.span()),
         }
     });
@@ -173,7 +184,10 @@ pub fn build(decl: &MonitorDecl, ctx: &Context<'_>) -> DesiredMonitor {
                 name: r.name.get_ref().clone(),
                 identifier: r.identifier.get_ref().clone(),
                 parameters: r.parameters.clone(),
-                frequency: r.maximum_execution_frequency.as_ref().map(|f| f.get_ref().clone()),
+                frequency: r
+                    .maximum_execution_frequency
+                    .as_ref()
+                    .map(|f| f.get_ref().clone()),
                 resource_types: r.resource_types.clone(),
                 location: file.location(rule.span()),
             }

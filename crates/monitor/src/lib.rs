@@ -43,7 +43,7 @@ pub struct Clients {
 pub fn clients(session: &kmsctl_aws::Session) -> Clients {
     Clients {
         config: aws_sdk_config::Client::new(&session.config),
-        sns: aws_sdk_sns::Client::new(&session.config),
+        sns: kmsctl_aws::monitoring::sns_client(&session.config),
         events: aws_sdk_eventbridge::Client::new(&session.config),
     }
 }

@@ -234,7 +234,12 @@ async fn recorder(client: &aws_sdk_config::Client) -> Result<Option<ObservedReco
         role_arn: found.role_arn().map(str::to_owned),
         all_supported: group.is_some_and(|g| g.all_supported()),
         resource_types: group
-            .map(|g| g.resource_types().iter().map(|t| t.as_str().to_owned()).collect())
+            .map(|g| {
+                g.resource_types()
+                    .iter()
+                    .map(|t| t.as_str().to_owned())
+                    .collect()
+            })
             .unwrap_or_default(),
         recording: status
             .configuration_recorders_status()
@@ -257,10 +262,16 @@ async fn config_rules(
         let source = rule.source();
         Ok(ObservedRule {
             name: rule.config_rule_name().unwrap_or_default().to_owned(),
-            owner: source.map(|s| s.owner().as_str().to_owned()).unwrap_or_default(),
-            identifier: source.and_then(|s| s.source_identifier()).map(str::to_owned),
+            owner: source
+                .map(|s| s.owner().as_str().to_owned())
+                .unwrap_or_default(),
+            identifier: source
+                .and_then(|s| s.source_identifier())
+                .map(str::to_owned),
             parameters: parameters(rule.input_parameters()),
-            frequency: rule.maximum_execution_frequency().map(|f| f.as_str().to_owned()),
+            frequency: rule
+                .maximum_execution_frequency()
+                .map(|f| f.as_str().to_owned()),
             resource_types: rule
                 .scope()
                 .map(|s| s.compliance_resource_types().to_vec())
@@ -302,7 +313,10 @@ async fn event_rules(
             .collect();
         Ok(ObservedEventRule {
             pattern: rule.event_pattern().map(str::to_owned),
-            state: rule.state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+            state: rule
+                .state()
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
             description: rule.description().map(str::to_owned),
             name,
             arn,
@@ -313,10 +327,16 @@ async fn event_rules(
     .await
 }
 
-async fn topic(client: &aws_sdk_sns::Client, arn: String) -> Result<Option<ObservedTopic>, AwsError> {
+async fn topic(
+    client: &aws_sdk_sns::Client,
+    arn: String,
+) -> Result<Option<ObservedTopic>, AwsError> {
     let attributes = match client.get_topic_attributes().topic_arn(&arn).send().await {
         Ok(out) => out.attributes().cloned().unwrap_or_default(),
-        Err(e) if e.as_service_error().is_some_and(|e| e.is_not_found_exception()) => {
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_not_found_exception()) =>
+        {
             return Ok(None);
         }
         Err(e) => return Err(AwsError::call("sns:GetTopicAttributes", e)),

@@ -121,24 +121,43 @@ fn config_tags(tags: &Tags) -> Vec<config::Tag> {
 
 fn sns_tags(tags: &Tags) -> Result<Vec<aws_sdk_sns::types::Tag>, ApplyError> {
     tags.iter()
-        .map(|(k, v)| aws_sdk_sns::types::Tag::builder().key(k).value(v).build().map_err(malformed))
+        .map(|(k, v)| {
+            aws_sdk_sns::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .map_err(malformed)
+        })
         .collect()
 }
 
 fn events_tags(tags: &Tags) -> Result<Vec<events::Tag>, ApplyError> {
     tags.iter()
-        .map(|(k, v)| events::Tag::builder().key(k).value(v).build().map_err(malformed))
+        .map(|(k, v)| {
+            events::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .map_err(malformed)
+        })
         .collect()
 }
 
 fn recording_group(resource_types: &[String]) -> config::RecordingGroup {
     if resource_types.is_empty() {
-        return config::RecordingGroup::builder().all_supported(true).build();
+        return config::RecordingGroup::builder()
+            .all_supported(true)
+            .build();
     }
     config::RecordingGroup::builder()
         .all_supported(false)
         .include_global_resource_types(false)
-        .set_resource_types(Some(resource_types.iter().map(|t| config::ResourceType::from(t.as_str())).collect()))
+        .set_resource_types(Some(
+            resource_types
+                .iter()
+                .map(|t| config::ResourceType::from(t.as_str()))
+                .collect(),
+        ))
         .recording_strategy(
             config::RecordingStrategy::builder()
                 .use_only(config::RecordingStrategyType::InclusionByResourceTypes)
@@ -150,7 +169,11 @@ fn recording_group(resource_types: &[String]) -> config::RecordingGroup {
 async fn run(clients: &Clients, op: MonitorOp) -> Result<BTreeMap<String, String>, ApplyError> {
     let none = BTreeMap::new();
     match op {
-        MonitorOp::PutConfigurationRecorder { name, role_arn, resource_types } => {
+        MonitorOp::PutConfigurationRecorder {
+            name,
+            role_arn,
+            resource_types,
+        } => {
             let recorder = config::ConfigurationRecorder::builder()
                 .name(name)
                 .role_arn(role_arn)
@@ -165,7 +188,10 @@ async fn run(clients: &Clients, op: MonitorOp) -> Result<BTreeMap<String, String
                 .map_err(failed("config:PutConfigurationRecorder"))?;
         }
         MonitorOp::PutDeliveryChannel { name, bucket } => {
-            let channel = config::DeliveryChannel::builder().name(name).s3_bucket_name(bucket).build();
+            let channel = config::DeliveryChannel::builder()
+                .name(name)
+                .s3_bucket_name(bucket)
+                .build();
             clients
                 .config
                 .put_delivery_channel()
@@ -183,21 +209,37 @@ async fn run(clients: &Clients, op: MonitorOp) -> Result<BTreeMap<String, String
                 .await
                 .map_err(failed("config:StartConfigurationRecorder"))?;
         }
-        MonitorOp::PutConfigRule { name, identifier, parameters, frequency, resource_types, tags } => {
+        MonitorOp::PutConfigRule {
+            name,
+            identifier,
+            parameters,
+            frequency,
+            resource_types,
+            tags,
+        } => {
             let source = config::Source::builder()
                 .owner(config::Owner::Aws)
                 .source_identifier(identifier)
                 .build()
                 .map_err(malformed)?;
-            let mut rule = config::ConfigRule::builder().config_rule_name(name).source(source);
+            let mut rule = config::ConfigRule::builder()
+                .config_rule_name(name)
+                .source(source);
             if !parameters.is_empty() {
-                rule = rule.input_parameters(serde_json::to_string(&parameters).map_err(malformed)?);
+                rule =
+                    rule.input_parameters(serde_json::to_string(&parameters).map_err(malformed)?);
             }
             if let Some(frequency) = frequency {
-                rule = rule.maximum_execution_frequency(config::MaximumExecutionFrequency::from(frequency.as_str()));
+                rule = rule.maximum_execution_frequency(config::MaximumExecutionFrequency::from(
+                    frequency.as_str(),
+                ));
             }
             if !resource_types.is_empty() {
-                rule = rule.scope(config::Scope::builder().set_compliance_resource_types(Some(resource_types)).build());
+                rule = rule.scope(
+                    config::Scope::builder()
+                        .set_compliance_resource_types(Some(resource_types))
+                        .build(),
+                );
             }
             let mut call = clients.config.put_config_rule().config_rule(rule.build());
             if !tags.is_empty() {
@@ -224,7 +266,11 @@ async fn run(clients: &Clients, op: MonitorOp) -> Result<BTreeMap<String, String
                 .await
                 .map_err(failed("config:DeleteConfigRule"))?;
         }
-        MonitorOp::CreateTopic { name, attributes, tags } => {
+        MonitorOp::CreateTopic {
+            name,
+            attributes,
+            tags,
+        } => {
             let created = clients
                 .sns
                 .create_topic()
@@ -239,7 +285,11 @@ async fn run(clients: &Clients, op: MonitorOp) -> Result<BTreeMap<String, String
                 created.topic_arn().unwrap_or_default().to_owned(),
             )]));
         }
-        MonitorOp::SetTopicAttribute { topic_arn, name, value } => {
+        MonitorOp::SetTopicAttribute {
+            topic_arn,
+            name,
+            value,
+        } => {
             clients
                 .sns
                 .set_topic_attributes()
@@ -269,7 +319,11 @@ async fn run(clients: &Clients, op: MonitorOp) -> Result<BTreeMap<String, String
                 .await
                 .map_err(failed("sns:DeleteTopic"))?;
         }
-        MonitorOp::Subscribe { topic_arn, protocol, endpoint } => {
+        MonitorOp::Subscribe {
+            topic_arn,
+            protocol,
+            endpoint,
+        } => {
             let subscribed = clients
                 .sns
                 .subscribe()
@@ -294,7 +348,12 @@ async fn run(clients: &Clients, op: MonitorOp) -> Result<BTreeMap<String, String
                 .await
                 .map_err(failed("sns:Unsubscribe"))?;
         }
-        MonitorOp::PutRule { name, pattern, description, tags } => {
+        MonitorOp::PutRule {
+            name,
+            pattern,
+            description,
+            tags,
+        } => {
             let put = clients
                 .events
                 .put_rule()
@@ -331,7 +390,11 @@ async fn run(clients: &Clients, op: MonitorOp) -> Result<BTreeMap<String, String
                 .map_err(failed("events:DeleteRule"))?;
         }
         MonitorOp::PutTargets { rule, id, arn } => {
-            let target = events::Target::builder().id(id).arn(arn).build().map_err(malformed)?;
+            let target = events::Target::builder()
+                .id(id)
+                .arn(arn)
+                .build()
+                .map_err(malformed)?;
             let out = clients
                 .events
                 .put_targets()
@@ -345,7 +408,10 @@ async fn run(clients: &Clients, op: MonitorOp) -> Result<BTreeMap<String, String
                 return Err(ApplyError::Aws(kmsctl_aws::AwsError::Call {
                     operation: "events:PutTargets".into(),
                     code: entry.error_code().map(str::to_owned),
-                    message: entry.error_message().unwrap_or("a target was not added").to_owned(),
+                    message: entry
+                        .error_message()
+                        .unwrap_or("a target was not added")
+                        .to_owned(),
                 }));
             }
         }
@@ -362,7 +428,10 @@ async fn run(clients: &Clients, op: MonitorOp) -> Result<BTreeMap<String, String
                 return Err(ApplyError::Aws(kmsctl_aws::AwsError::Call {
                     operation: "events:RemoveTargets".into(),
                     code: entry.error_code().map(str::to_owned),
-                    message: entry.error_message().unwrap_or("a target was not removed").to_owned(),
+                    message: entry
+                        .error_message()
+                        .unwrap_or("a target was not removed")
+                        .to_owned(),
                 }));
             }
         }
@@ -381,7 +450,13 @@ mod tests {
         let tags = BTreeMap::new();
         let desired = build(
             &decl,
-            &Context { environment: "prod", account_id: "222222222222", region: "us-east-1", tags: &tags, topic_key: Some("alias/k".into()) },
+            &Context {
+                environment: "prod",
+                account_id: "222222222222",
+                region: "us-east-1",
+                tags: &tags,
+                topic_key: Some("alias/k".into()),
+            },
         );
         let diff = crate::diff(&desired, &Default::default());
         assert!(!diff.changes.is_empty());

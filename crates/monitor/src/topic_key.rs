@@ -39,7 +39,7 @@ pub fn resolve(
     alerts: &AlertsDecl,
     at: &dyn Fn(std::ops::Range<usize>) -> Location,
     candidates: &[Candidate],
-) -> Result<Option<TopicKey>, Finding> {
+) -> Result<Option<TopicKey>, Box<Finding>> {
     let Some(wanted) = &alerts.topic_key else {
         return Ok(None);
     };
@@ -66,7 +66,7 @@ pub fn resolve(
                 .iter()
                 .filter_map(|c| c.aliases.first().map(String::as_str))
                 .collect();
-            return Err(Finding::error(
+            return Err(Box::new(Finding::error(
                 "alerts-topic-key",
                 location,
                 format!("topic_key = {name:?} names no key of this environment"),
@@ -75,14 +75,14 @@ pub fn resolve(
                 } else {
                     format!("use a key's purpose or alias: {}", known.join(", "))
                 },
-            ));
+            )));
         }
         several => {
             let aliases: Vec<&str> = several
                 .iter()
                 .filter_map(|c| c.aliases.first().map(String::as_str))
                 .collect();
-            return Err(Finding::error(
+            return Err(Box::new(Finding::error(
                 "alerts-topic-key",
                 location,
                 format!(
@@ -91,7 +91,7 @@ pub fn resolve(
                     aliases.join(", ")
                 ),
                 "name the key by its alias",
-            ));
+            )));
         }
     };
     let missing: Vec<&str> = REQUIRED_ACTIONS
@@ -104,18 +104,20 @@ pub fn resolve(
             .policy_file
             .as_ref()
             .map_or_else(|| "the key policy".to_owned(), |f| f.display().to_string());
-        return Err(Finding::error(
+        return Err(Box::new(Finding::error(
             "alerts-topic-key-policy",
             location,
             format!(
                 "topic_key {}: its key policy does not let EventBridge ({EVENTS}) use it for {}: alerts to the encrypted topic would be dropped",
-                key.aliases.first().map_or(key.name.as_str(), String::as_str),
+                key.aliases
+                    .first()
+                    .map_or(key.name.as_str(), String::as_str),
                 missing.join(" and ")
             ),
             format!(
                 "add to {file} a statement: {{\"Sid\": \"AllowEventBridgeToEncryptAlerts\", \"Effect\": \"Allow\", \"Principal\": {{\"Service\": \"{EVENTS}\"}}, \"Action\": [\"kms:GenerateDataKey*\", \"kms:Decrypt\"], \"Resource\": \"*\"}}"
             ),
-        ));
+        )));
     }
     Ok(Some(TopicKey {
         name: key.name.clone(),
@@ -127,10 +129,10 @@ pub fn resolve(
 fn grants(statement: &Statement, action: &str) -> bool {
     let principal = match &statement.principal {
         Some(Principals::Wildcard) => true,
-        Some(Principals::Map(map)) => map
-            .get("Service")
-            .is_some_and(|s| s.contains(EVENTS))
-            || map.get("AWS").is_some_and(|s| s.contains("*")),
+        Some(Principals::Map(map)) => {
+            map.get("Service").is_some_and(|s| s.contains(EVENTS))
+                || map.get("AWS").is_some_and(|s| s.contains("*"))
+        }
         None => false,
     };
     let acts = statement
@@ -167,7 +169,11 @@ mod tests {
 
     #[test]
     fn a_key_named_by_purpose_or_alias_with_a_policy_for_eventbridge() {
-        for name in ["alerts", "prod-alerts-security-alerts", "alias/prod-alerts-security-alerts"] {
+        for name in [
+            "alerts",
+            "prod-alerts-security-alerts",
+            "alias/prod-alerts-security-alerts",
+        ] {
             let key = resolve(&alerts(name), &at, &[candidate(GOOD)]).expect("resolves");
             assert_eq!(
                 key.map(|k| k.kms_master_key_id).as_deref(),
@@ -178,11 +184,24 @@ mod tests {
 
     #[test]
     fn a_policy_without_generate_data_key_refuses_with_the_statement_to_add() {
-        let finding = resolve(&alerts("alerts"), &at, &[candidate(ONLY_DECRYPT)]).expect_err("refused");
+        let finding =
+            resolve(&alerts("alerts"), &at, &[candidate(ONLY_DECRYPT)]).expect_err("refused");
         assert_eq!(finding.rule, "alerts-topic-key-policy");
-        assert!(finding.message.contains("kms:GenerateDataKey"), "{}", finding.message);
-        assert!(!finding.message.contains("kms:Decrypt"), "{}", finding.message);
-        assert!(finding.fix.contains("policies/kms/alerts.json"), "{}", finding.fix);
+        assert!(
+            finding.message.contains("kms:GenerateDataKey"),
+            "{}",
+            finding.message
+        );
+        assert!(
+            !finding.message.contains("kms:Decrypt"),
+            "{}",
+            finding.message
+        );
+        assert!(
+            finding.fix.contains("policies/kms/alerts.json"),
+            "{}",
+            finding.fix
+        );
     }
 
     #[test]

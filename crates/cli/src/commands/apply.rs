@@ -85,7 +85,11 @@ async fn apply_saved(ctx: &Context, path: &Path) -> Result<Exit> {
 /// Observes again what the plan touches and refuses if anything moved since it was made.
 async fn check_not_stale(ctx: &Context, plan: &Plan, appliers: &Appliers) -> Result<()> {
     let moved = match appliers {
-        Appliers::Keys(clients) => moved_keys(ctx, plan, clients).await?,
+        Appliers::Environment { keys, monitor } => {
+            let mut moved = moved_keys(ctx, plan, keys).await?;
+            moved.extend(moved_monitoring(ctx, plan, monitor).await?);
+            moved
+        }
         Appliers::Organization(client) => {
             let now = super::organization::current_fingerprint(ctx, client).await?;
             plan.observed
@@ -120,12 +124,16 @@ async fn moved_keys(
             .map_err(|e| UserError::new(format!("the plan's scope is unreadable: {e}")))?,
         None => Scope::default(),
     };
-    // Only what the plan touches, and every tag read consistently: the tagging API may lag.
-    let names: BTreeSet<&str> = plan
+    let planned: Vec<&kmsctl_core::Observed> = plan
         .observed
         .iter()
-        .map(|o| o.address.name.as_str())
+        .filter(|o| kmsctl_keys::owns(&o.address.kind))
         .collect();
+    if planned.is_empty() {
+        return Ok(vec![]);
+    }
+    // Only what the plan touches, and every tag read consistently: the tagging API may lag.
+    let names: BTreeSet<&str> = planned.iter().map(|o| o.address.name.as_str()).collect();
     let scope = scope.restricted_to(&names);
     let observation = kmsctl_keys::observe(
         clients,
@@ -134,19 +142,52 @@ async fn moved_keys(
     )
     .await
     .map_err(|e| UserError::new(format!("reading {} failed: {e}", plan.target.label())))?;
-    let touched = plan.observed.iter().map(|o| &o.address).collect();
+    let touched = planned.iter().map(|o| &o.address).collect();
     let prints = kmsctl_keys::fingerprints(&scope, &observation, &touched);
-    Ok(plan
-        .observed
+    Ok(planned
         .iter()
         .filter(|o| prints.get(&o.address).cloned().flatten() != o.fingerprint)
         .map(|o| o.address.to_string())
         .collect())
 }
 
+/// The planned monitoring resources whose live state moved since the plan.
+async fn moved_monitoring(
+    ctx: &Context,
+    plan: &Plan,
+    clients: &kmsctl_monitor::Clients,
+) -> Result<Vec<String>> {
+    let planned: Vec<&kmsctl_core::Observed> = plan
+        .observed
+        .iter()
+        .filter(|o| kmsctl_monitor::owns(&o.address.kind))
+        .collect();
+    let Some(scope) = plan.scope.get(kmsctl_monitor::DOMAIN) else {
+        return Ok(vec![]);
+    };
+    if planned.is_empty() {
+        return Ok(vec![]);
+    }
+    let scope: kmsctl_monitor::Scope = serde_json::from_value(scope.clone())
+        .map_err(|e| UserError::new(format!("the plan's scope is unreadable: {e}")))?;
+    let observed = kmsctl_monitor::observe(clients, &scope, ctx.parallelism)
+        .await
+        .map_err(|e| UserError::new(format!("reading {} failed: {e}", plan.target.label())))?;
+    let prints = observed.fingerprints();
+    Ok(planned
+        .iter()
+        .filter(|o| prints.get(&o.address) != o.fingerprint.as_ref())
+        .map(|o| o.address.to_string())
+        .collect())
+}
+
 /// The clients that carry out a target's changes.
 pub enum Appliers {
-    Keys(kmsctl_keys::KmsClients),
+    /// An environment: its keys and its monitoring.
+    Environment {
+        keys: kmsctl_keys::KmsClients,
+        monitor: kmsctl_monitor::Clients,
+    },
     Organization(kmsctl_org::Client),
 }
 
@@ -155,7 +196,10 @@ impl Appliers {
         if target.kind == super::organization::TARGET {
             Self::Organization(kmsctl_org::client(session))
         } else {
-            Self::Keys(kmsctl_keys::clients(session))
+            Self::Environment {
+                keys: kmsctl_keys::clients(session),
+                monitor: kmsctl_monitor::clients(session),
+            }
         }
     }
 
@@ -165,8 +209,13 @@ impl Appliers {
         outputs: &Outputs,
     ) -> std::result::Result<std::collections::BTreeMap<String, String>, String> {
         match self {
-            Self::Keys(clients) if kmsctl_keys::owns(&change.address.kind) => {
-                kmsctl_keys::apply_change(clients, change, outputs)
+            Self::Environment { keys, .. } if kmsctl_keys::owns(&change.address.kind) => {
+                kmsctl_keys::apply_change(keys, change, outputs)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+            Self::Environment { monitor, .. } if kmsctl_monitor::owns(&change.address.kind) => {
+                kmsctl_monitor::apply_change(monitor, change, outputs)
                     .await
                     .map_err(|e| e.to_string())
             }

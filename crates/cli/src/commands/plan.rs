@@ -1,5 +1,6 @@
 //! `kmsctl plan TARGET`: observe, diff, render, save.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use kmsctl_aws::{AwsSettings, Session};
@@ -52,7 +53,8 @@ pub async fn connect(ctx: &Context, target: &Target) -> Result<Session> {
     Ok(session)
 }
 
-/// Observes the target and diffs it against the prepared configuration.
+/// Observes the target and diffs it against the prepared configuration: keys and monitoring
+/// in one plan.
 pub async fn make(ctx: &Context, prepared: &Prepared) -> Result<Planned> {
     // The offline guards refuse before any AWS call: a refused configuration reaches nothing.
     if prepared.findings.iter().any(Finding::is_error) {
@@ -61,18 +63,26 @@ pub async fn make(ctx: &Context, prepared: &Prepared) -> Result<Planned> {
     let target = target_of(prepared);
     let session = connect(ctx, &target).await?;
     let clients = kmsctl_keys::clients(&session);
+    let monitor_clients = kmsctl_monitor::clients(&session);
+    let (keys, monitor) = tokio::join!(
+        kmsctl_keys::plan(&clients, &target.name, &prepared.keys, ctx.parallelism),
+        plan_monitor(ctx, &monitor_clients, prepared),
+    );
     let (scope, observation, diff) =
-        kmsctl_keys::plan(&clients, &target.name, &prepared.keys, ctx.parallelism)
-            .await
-            .map_err(|e| UserError::new(format!("reading {} failed: {e}", target.label())))?;
+        keys.map_err(|e| UserError::new(format!("reading {} failed: {e}", target.label())))?;
+    let monitor =
+        monitor.map_err(|e| UserError::new(format!("reading {} failed: {e}", target.label())))?;
     let mut all_findings = prepared.findings.clone();
     all_findings.extend(diff.findings);
+    if let Some(monitor) = &monitor {
+        all_findings.extend(monitor.diff.findings.iter().cloned());
+    }
     if all_findings.iter().any(Finding::is_error) {
         return Ok(Planned::Refused(all_findings));
     }
     let touched = diff.changes.iter().map(|c| &c.address).collect();
     let prints = kmsctl_keys::fingerprints(&scope, &observation, &touched);
-    let observed = diff
+    let mut observed: Vec<Observed> = diff
         .changes
         .iter()
         .map(|change| Observed {
@@ -81,14 +91,6 @@ pub async fn make(ctx: &Context, prepared: &Prepared) -> Result<Planned> {
         })
         .collect();
     let mut notes = diff.notes;
-    let monitor = &prepared.env.monitor;
-    if !monitor.rules.is_empty() || monitor.alerts.is_some() || monitor.recorder.is_some() {
-        notes.push(kmsctl_core::Note::new(
-            kmsctl_core::NoteLevel::Warning,
-            None,
-            "[[config_rule]], [alerts] and [config_recorder] are validated, but this kmsctl does not plan or apply monitoring yet: nothing of it is deployed",
-        ));
-    }
     for (key_id, reason) in &observation.unreadable {
         notes.push(kmsctl_core::Note::new(
             kmsctl_core::NoteLevel::Verbose,
@@ -96,14 +98,100 @@ pub async fn make(ctx: &Context, prepared: &Prepared) -> Result<Planned> {
             format!("key {key_id} could not be read and was skipped: {reason}"),
         ));
     }
-    let scope_value = serde_json::to_value(&scope).map_err(|e| UserError::new(e.to_string()))?;
+    let mut changes = diff.changes;
+    let mut scopes = BTreeMap::from([(
+        kmsctl_keys::DOMAIN.to_owned(),
+        serde_json::to_value(&scope).map_err(|e| UserError::new(e.to_string()))?,
+    )]);
+    match monitor {
+        Some(monitor) => {
+            let prints = monitor.observed.fingerprints();
+            let mut monitor_changes = monitor.diff.changes;
+            if let Some(key) = &prepared.topic_key {
+                after_topic_key(&mut monitor_changes, &changes, key);
+            }
+            observed.extend(monitor_changes.iter().map(|change| Observed {
+                address: change.address.clone(),
+                fingerprint: prints.get(&change.address).cloned(),
+            }));
+            changes.extend(monitor_changes);
+            notes.extend(monitor.diff.notes);
+            scopes.insert(
+                kmsctl_monitor::DOMAIN.to_owned(),
+                serde_json::to_value(&monitor.scope).map_err(|e| UserError::new(e.to_string()))?,
+            );
+        }
+        None => notes.push(kmsctl_core::Note::new(
+            kmsctl_core::NoteLevel::Verbose,
+            None,
+            "monitoring was not read: the environment declares none and the caller may not read AWS Config or EventBridge",
+        )),
+    }
     Ok(Planned::Plan(Box::new(Plan {
-        scope: [(kmsctl_keys::DOMAIN.to_owned(), scope_value)].into(),
+        scope: scopes,
         observed,
         notes,
         warnings: all_findings,
-        ..new_plan(target, diff.changes)
+        ..new_plan(target, changes)
     })))
+}
+
+/// The monitoring part of a plan.
+pub struct MonitorPlan {
+    pub scope: kmsctl_monitor::Scope,
+    pub observed: kmsctl_monitor::ObservedMonitor,
+    pub diff: kmsctl_monitor::MonitorDiff,
+}
+
+/// Observes and diffs the environment's monitoring. With nothing declared it is still read, so
+/// resources kmsctl made earlier are removed; if the caller may not read it then, there is
+/// nothing of kmsctl's to find and the plan goes on without it (`None`).
+async fn plan_monitor(
+    ctx: &Context,
+    clients: &kmsctl_monitor::Clients,
+    prepared: &Prepared,
+) -> std::result::Result<Option<MonitorPlan>, kmsctl_aws::AwsError> {
+    let scope = kmsctl_monitor::Scope::of(&prepared.monitor);
+    let observed = match kmsctl_monitor::observe(clients, &scope, ctx.parallelism).await {
+        Ok(observed) => observed,
+        Err(error) if !prepared.monitor.declares_anything() && is_access_denied(&error) => {
+            tracing::debug!(%error, "monitoring not readable; none declared");
+            return Ok(None);
+        }
+        Err(error) => return Err(error),
+    };
+    let diff = kmsctl_monitor::diff(&prepared.monitor, &observed);
+    Ok(Some(MonitorPlan {
+        scope,
+        observed,
+        diff,
+    }))
+}
+
+fn is_access_denied(error: &kmsctl_aws::AwsError) -> bool {
+    error
+        .code()
+        .is_some_and(|code| code.contains("AccessDenied") || code == "UnauthorizedOperation")
+}
+
+/// The topic is encrypted with a key of this plan: it is created or changed after that key, its
+/// alias and its policy are in place.
+fn after_topic_key(
+    monitor_changes: &mut [kmsctl_core::ResourceChange],
+    key_changes: &[kmsctl_core::ResourceChange],
+    key: &kmsctl_monitor::topic_key::TopicKey,
+) {
+    let key_addresses: Vec<kmsctl_core::Address> = key_changes
+        .iter()
+        .filter(|c| c.address.name == key.name || c.address.name == key.kms_master_key_id)
+        .map(|c| c.address.clone())
+        .collect();
+    for change in monitor_changes
+        .iter_mut()
+        .filter(|c| c.address.kind == kmsctl_monitor::kinds::SNS_TOPIC)
+    {
+        change.depends_on.extend(key_addresses.iter().cloned());
+    }
 }
 
 /// A plan made now by this kmsctl; callers add what they observed and noted.

@@ -11,6 +11,10 @@ use crate::error::{Result, UserError};
 pub struct Prepared {
     pub env: LoadedEnvironment,
     pub keys: Vec<DesiredKey>,
+    /// The monitoring the files declare, resolved.
+    pub monitor: kmsctl_monitor::DesiredMonitor,
+    /// The key that encrypts the alert topic, when `topic_key` names one.
+    pub topic_key: Option<kmsctl_monitor::topic_key::TopicKey>,
     /// Errors refuse the plan; warnings are shown.
     pub findings: Vec<Finding>,
 }
@@ -31,11 +35,52 @@ pub fn prepare(ctx: &Context, target: &str) -> Result<Prepared> {
     let mut findings = guards::check(&env.settings.name, &env.settings.rules, &keys);
     findings.extend(organization_floors(ctx, &env)?);
     findings.extend(kmsctl_monitor::guards::check(&env.monitor));
+    let topic_key = match resolve_topic_key(&env, &keys) {
+        Ok(key) => key,
+        Err(finding) => {
+            findings.push(*finding);
+            None
+        }
+    };
+    let settings = &env.settings;
+    let monitor = kmsctl_monitor::build(
+        &env.monitor,
+        &kmsctl_monitor::desired::Context {
+            environment: &settings.name,
+            account_id: &settings.account_id,
+            region: &settings.region,
+            tags: &settings.tags,
+            topic_key: topic_key.as_ref().map(|k| k.kms_master_key_id.clone()),
+        },
+    );
     Ok(Prepared {
         env,
         keys,
+        monitor,
+        topic_key,
         findings,
     })
+}
+
+/// `[alerts] topic_key`: one of this environment's keys, whose policy lets EventBridge use it.
+fn resolve_topic_key(
+    env: &LoadedEnvironment,
+    keys: &[DesiredKey],
+) -> std::result::Result<Option<kmsctl_monitor::topic_key::TopicKey>, Box<Finding>> {
+    let Some((file, alerts)) = &env.monitor.alerts else {
+        return Ok(None);
+    };
+    let candidates: Vec<kmsctl_monitor::topic_key::Candidate> = keys
+        .iter()
+        .map(|key| kmsctl_monitor::topic_key::Candidate {
+            name: key.name.clone(),
+            purpose: key.id.rsplit('/').next().unwrap_or_default().to_owned(),
+            aliases: key.all_aliases().cloned().collect(),
+            policy: key.policy.document(),
+            policy_file: key.policy.file.clone(),
+        })
+        .collect();
+    kmsctl_monitor::topic_key::resolve(alerts.get_ref(), &|span| file.location(span), &candidates)
 }
 
 fn desired_error(error: DesiredError) -> UserError {

@@ -85,7 +85,14 @@ fn topic(
                 } else {
                     Action::Adopt
                 };
-                out.changes.push(change(address.clone(), action, attributes, operations, vec![], source.clone()));
+                out.changes.push(change(
+                    address.clone(),
+                    action,
+                    attributes,
+                    operations,
+                    vec![],
+                    source.clone(),
+                ));
                 after_topic.push(address.clone());
             }
         }
@@ -102,11 +109,21 @@ fn topic(
             _ => vec![],
         };
         if attributes.is_empty() {
-            attributes.push(AttributeChange::new(
-                "policy",
-                live_policy.map(Into::into),
-                Some(alerts.policy.clone()),
-            ));
+            if let Some(live_policy) = live_policy {
+                attributes.push(AttributeChange::new(
+                    "policy",
+                    Some(live_policy.into()),
+                    Some(alerts.policy.clone()),
+                ));
+            } else {
+                let rule_arns: Vec<&str> = alerts.rules.iter().map(|r| r.arn.as_str()).collect();
+                attributes.push(AttributeChange::added(
+                    "publish",
+                    "events.amazonaws.com, only from these rules (aws:SourceArn)",
+                ));
+                attributes.push(AttributeChange::added("rules", json!(rule_arns)));
+                attributes.push(AttributeChange::added("deny", "sns:Publish without TLS"));
+            }
         }
         out.changes.push(change(
             Address::new(SNS_TOPIC_POLICY, name.clone()),
@@ -150,7 +167,11 @@ fn topic(
     after_topic
 }
 
-fn remove_undeclared_subscriptions(live: &ObservedTopic, alerts: &DesiredAlerts, out: &mut MonitorDiff) {
+fn remove_undeclared_subscriptions(
+    live: &ObservedTopic,
+    alerts: &DesiredAlerts,
+    out: &mut MonitorDiff,
+) {
     for s in &live.subscriptions {
         if alerts
             .subscriptions
@@ -171,7 +192,11 @@ fn remove_undeclared_subscriptions(live: &ObservedTopic, alerts: &DesiredAlerts,
         out.changes.push(change(
             address,
             Action::Delete,
-            vec![AttributeChange::new("endpoint", Some(format!("{}:{}", s.protocol, s.endpoint).into()), None)],
+            vec![AttributeChange::new(
+                "endpoint",
+                Some(format!("{}:{}", s.protocol, s.endpoint).into()),
+                None,
+            )],
             vec![json!({"op": "Unsubscribe", "subscription_arn": s.arn})],
             vec![],
             None,
@@ -180,7 +205,10 @@ fn remove_undeclared_subscriptions(live: &ObservedTopic, alerts: &DesiredAlerts,
 }
 
 /// The statement-by-statement difference, as for key policies.
-fn statement_changes(before: &policy::PolicyDocument, after: &policy::PolicyDocument) -> Vec<AttributeChange> {
+fn statement_changes(
+    before: &policy::PolicyDocument,
+    after: &policy::PolicyDocument,
+) -> Vec<AttributeChange> {
     policy::diff(before, after)
         .into_iter()
         .flat_map(|statement| {
@@ -206,8 +234,16 @@ fn event_rules(
     out: &mut MonitorDiff,
 ) -> Vec<Address> {
     let mut target_changes = Vec::new();
-    let wanted_rules = desired.alerts.as_ref().map(|a| a.rules.as_slice()).unwrap_or_default();
-    for (alerts, wanted) in desired.alerts.iter().flat_map(|a| a.rules.iter().map(move |r| (a, r))) {
+    let wanted_rules = desired
+        .alerts
+        .as_ref()
+        .map(|a| a.rules.as_slice())
+        .unwrap_or_default();
+    for (alerts, wanted) in desired
+        .alerts
+        .iter()
+        .flat_map(|a| a.rules.iter().map(move |r| (a, r)))
+    {
         let address = Address::new(EVENTS_RULE, wanted.name.clone());
         let source = Some(alerts.location.clone());
         let live = observed.event_rule(&wanted.name);
@@ -219,7 +255,10 @@ fn event_rules(
                     address.clone(),
                     Action::Create,
                     vec![
-                        AttributeChange::added("events", wanted.pattern["detail"]["eventName"].clone()),
+                        AttributeChange::added(
+                            "events",
+                            wanted.pattern["detail"]["eventName"].clone(),
+                        ),
                         AttributeChange::added("severity", wanted.severity.name()),
                     ],
                     vec![put],
@@ -231,17 +270,28 @@ fn event_rules(
             Some(live) => {
                 let mut attributes = Vec::new();
                 let mut operations = Vec::new();
-                let live_pattern: Option<Value> = live.pattern.as_deref().and_then(|p| serde_json::from_str(p).ok());
-                let same_pattern = live_pattern.as_ref().is_some_and(|p| pattern::semantically_equal(p, &wanted.pattern));
+                let live_pattern: Option<Value> = live
+                    .pattern
+                    .as_deref()
+                    .and_then(|p| serde_json::from_str(p).ok());
+                let same_pattern = live_pattern
+                    .as_ref()
+                    .is_some_and(|p| pattern::semantically_equal(p, &wanted.pattern));
                 if !same_pattern {
                     attributes.push(AttributeChange::new(
                         "event_pattern",
-                        live.pattern.clone().map(|p| live_pattern.unwrap_or(Value::String(p))),
+                        live.pattern
+                            .clone()
+                            .map(|p| live_pattern.unwrap_or(Value::String(p))),
                         Some(wanted.pattern.clone()),
                     ));
                 }
                 if live.state != "ENABLED" {
-                    attributes.push(AttributeChange::new("state", Some(live.state.clone().into()), Some("ENABLED".into())));
+                    attributes.push(AttributeChange::new(
+                        "state",
+                        Some(live.state.clone().into()),
+                        Some("ENABLED".into()),
+                    ));
                 }
                 if live.description.as_deref() != Some(wanted.description.as_str()) {
                     attributes.push(AttributeChange::new(
@@ -258,8 +308,19 @@ fn event_rules(
                     operations.push(json!({"op": "TagRule", "arn": live.arn, "tags": missing_tags(&desired.tags, &live.tags)}));
                 }
                 if !operations.is_empty() {
-                    let action = if managed_by(&live.tags, &desired.environment) { Action::Update } else { Action::Adopt };
-                    out.changes.push(change(address.clone(), action, attributes, operations, vec![], source.clone()));
+                    let action = if managed_by(&live.tags, &desired.environment) {
+                        Action::Update
+                    } else {
+                        Action::Adopt
+                    };
+                    out.changes.push(change(
+                        address.clone(),
+                        action,
+                        attributes,
+                        operations,
+                        vec![],
+                        source.clone(),
+                    ));
                     rule_change = Some(address.clone());
                 }
             }
@@ -280,7 +341,10 @@ fn event_rules(
             target_changes.push(target_address);
         }
         if live.is_some_and(|r| managed_by(&r.tags, &desired.environment)) {
-            for (id, arn) in live_targets.iter().filter(|(id, _)| id.as_str() != TARGET_ID) {
+            for (id, arn) in live_targets
+                .iter()
+                .filter(|(id, _)| id.as_str() != TARGET_ID)
+            {
                 let address = Address::new(EVENTS_TARGET, format!("{}/{id}", wanted.name));
                 out.changes.push(change(
                     address.clone(),
@@ -296,7 +360,9 @@ fn event_rules(
     }
     // Managed alert rules no severity level asks for any more (or `[alerts]` removed).
     for live in &observed.event_rules {
-        if !managed_by(&live.tags, &desired.environment) || wanted_rules.iter().any(|r| r.name == live.name) {
+        if !managed_by(&live.tags, &desired.environment)
+            || wanted_rules.iter().any(|r| r.name == live.name)
+        {
             continue;
         }
         let mut removals = Vec::new();
@@ -316,7 +382,11 @@ fn event_rules(
         out.changes.push(change(
             Address::new(EVENTS_RULE, live.name.clone()),
             Action::Delete,
-            vec![AttributeChange::new("event_pattern", live.pattern.clone().map(Into::into), None)],
+            vec![AttributeChange::new(
+                "event_pattern",
+                live.pattern.clone().map(Into::into),
+                None,
+            )],
             vec![json!({"op": "DeleteRule", "name": live.name})],
             removals,
             None,
@@ -333,7 +403,11 @@ fn retired_topics(
     target_changes: &[Address],
     out: &mut MonitorDiff,
 ) {
-    let current: BTreeSet<&str> = desired.alerts.iter().map(|a| a.topic_arn.as_str()).collect();
+    let current: BTreeSet<&str> = desired
+        .alerts
+        .iter()
+        .map(|a| a.topic_arn.as_str())
+        .collect();
     for live in &observed.topics {
         if current.contains(live.arn.as_str()) || !managed_by(&live.tags, &desired.environment) {
             continue;
@@ -341,7 +415,11 @@ fn retired_topics(
         out.changes.push(change(
             Address::new(SNS_TOPIC, live.name.clone()),
             Action::Delete,
-            vec![AttributeChange::new("arn", Some(live.arn.clone().into()), None)],
+            vec![AttributeChange::new(
+                "arn",
+                Some(live.arn.clone().into()),
+                None,
+            )],
             vec![json!({"op": "DeleteTopic", "topic_arn": live.arn})],
             target_changes.to_vec(),
             None,

@@ -67,15 +67,27 @@ pub(super) fn diff(desired: &DesiredMonitor, observed: &ObservedMonitor, out: &m
         let address = Address::new(CONFIG_RULE, wanted.name.clone());
         let source = Some(wanted.location.clone());
         let Some(live) = observed.rule(&wanted.name) else {
-            let mut attributes = vec![AttributeChange::added("identifier", wanted.identifier.clone())];
+            let mut attributes = vec![AttributeChange::added(
+                "identifier",
+                wanted.identifier.clone(),
+            )];
             if !wanted.parameters.is_empty() {
-                attributes.push(AttributeChange::added("parameters", json!(wanted.parameters)));
+                attributes.push(AttributeChange::added(
+                    "parameters",
+                    json!(wanted.parameters),
+                ));
             }
             if let Some(frequency) = &wanted.frequency {
-                attributes.push(AttributeChange::added("maximum_execution_frequency", frequency.clone()));
+                attributes.push(AttributeChange::added(
+                    "maximum_execution_frequency",
+                    frequency.clone(),
+                ));
             }
             if !wanted.resource_types.is_empty() {
-                attributes.push(AttributeChange::added("resource_types", json!(wanted.resource_types)));
+                attributes.push(AttributeChange::added(
+                    "resource_types",
+                    json!(wanted.resource_types),
+                ));
             }
             out.changes.push(change(
                 address,
@@ -100,7 +112,14 @@ pub(super) fn diff(desired: &DesiredMonitor, observed: &ObservedMonitor, out: &m
         }
         if !operations.is_empty() {
             let action = if adopt { Action::Adopt } else { Action::Update };
-            out.changes.push(change(address, action, attributes, operations, vec![], source));
+            out.changes.push(change(
+                address,
+                action,
+                attributes,
+                operations,
+                vec![],
+                source,
+            ));
         }
     }
     for live in &observed.rules {

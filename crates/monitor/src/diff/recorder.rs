@@ -16,8 +16,10 @@ pub(super) fn diff(desired: &DesiredMonitor, observed: &ObservedMonitor, out: &m
             return;
         };
         let fix = format!(
-            "declare it in monitor.toml so kmsctl manages it:\n  [config_recorder]\n  role_arn = \"arn:aws:iam::{}:role/aws-config-recorder\"\n  delivery_bucket = \"BUCKET\"\nor turn AWS Config recording on in {} (console: AWS Config → Get started; CLI: aws configservice put-configuration-recorder, put-delivery-channel, start-configuration-recorder)",
-            desired.account_id, desired.region
+            "declare [config_recorder] (role_arn, delivery_bucket) in {} so kmsctl manages the recorder, or turn AWS Config recording on in {} of account {} (console: AWS Config → Get started; CLI: aws configservice put-configuration-recorder, put-delivery-channel, start-configuration-recorder)",
+            first_rule.location.file.display(),
+            desired.region,
+            desired.account_id
         );
         match live {
             None => out.findings.push(Finding::error(
@@ -45,7 +47,8 @@ pub(super) fn diff(desired: &DesiredMonitor, observed: &ObservedMonitor, out: &m
     let address = Address::new(CONFIG_RECORDER, wanted.name.clone());
     let source = Some(wanted.location.clone());
     let put_recorder = json!({"op": "PutConfigurationRecorder", "name": wanted.name, "role_arn": wanted.role_arn, "resource_types": wanted.resource_types});
-    let put_channel = json!({"op": "PutDeliveryChannel", "name": "default", "bucket": wanted.bucket});
+    let put_channel =
+        json!({"op": "PutDeliveryChannel", "name": "default", "bucket": wanted.bucket});
     let start = json!({"op": "StartConfigurationRecorder", "name": wanted.name});
     let recorded = |types: &[String]| {
         if types.is_empty() {
@@ -84,7 +87,11 @@ pub(super) fn diff(desired: &DesiredMonitor, observed: &ObservedMonitor, out: &m
     }
     let mut attributes = Vec::new();
     let mut operations = Vec::new();
-    let live_types = if live.all_supported { vec![] } else { live.resource_types.clone() };
+    let live_types = if live.all_supported {
+        vec![]
+    } else {
+        live.resource_types.clone()
+    };
     let mut wanted_types = wanted.resource_types.clone();
     wanted_types.sort();
     let mut sorted_live = live_types.clone();
@@ -115,10 +122,21 @@ pub(super) fn diff(desired: &DesiredMonitor, observed: &ObservedMonitor, out: &m
         operations.push(json!({"op": "PutDeliveryChannel", "name": live.channel.clone().unwrap_or_else(|| "default".into()), "bucket": wanted.bucket}));
     }
     if !live.recording {
-        attributes.push(AttributeChange::new("recording", Some(false.into()), Some(true.into())));
+        attributes.push(AttributeChange::new(
+            "recording",
+            Some(false.into()),
+            Some(true.into()),
+        ));
         operations.push(start);
     }
     if !operations.is_empty() {
-        out.changes.push(change(address, Action::Update, attributes, operations, vec![], source));
+        out.changes.push(change(
+            address,
+            Action::Update,
+            attributes,
+            operations,
+            vec![],
+            source,
+        ));
     }
 }

@@ -5,7 +5,9 @@ use kmsctl_core::Action;
 use super::*;
 use crate::config::tests_support::declaration;
 use crate::desired::{Context, TARGET_ID, build};
-use crate::observe::{ObservedEventRule, ObservedRecorder, ObservedRule, ObservedSubscription, ObservedTopic};
+use crate::observe::{
+    ObservedEventRule, ObservedRecorder, ObservedRule, ObservedSubscription, ObservedTopic,
+};
 
 fn desired() -> DesiredMonitor {
     let tags = BTreeMap::from([("Environment".to_owned(), "prod".to_owned())]);
@@ -40,7 +42,10 @@ fn applied(desired: &DesiredMonitor) -> ObservedMonitor {
             .iter()
             .map(|r| ObservedRule {
                 name: r.name.clone(),
-                arn: format!("arn:aws:config:us-east-1:222222222222:config-rule/{}", r.name),
+                arn: format!(
+                    "arn:aws:config:us-east-1:222222222222:config-rule/{}",
+                    r.name
+                ),
                 owner: "AWS".into(),
                 identifier: Some(r.identifier.clone()),
                 parameters: r.parameters.clone(),
@@ -83,14 +88,20 @@ fn reordered(value: &serde_json::Value) -> String {
     if let Some(statements) = value.get_mut("Statement").and_then(|s| s.as_array_mut()) {
         statements.reverse();
     }
-    if let Some(names) = value.pointer_mut("/detail/eventName").and_then(|s| s.as_array_mut()) {
+    if let Some(names) = value
+        .pointer_mut("/detail/eventName")
+        .and_then(|s| s.as_array_mut())
+    {
         names.reverse();
     }
     serde_json::to_string(&value).expect("json")
 }
 
 fn addresses(diff: &MonitorDiff) -> Vec<String> {
-    diff.changes.iter().map(|c| format!("{} {}", c.action.symbol(), c.address)).collect()
+    diff.changes
+        .iter()
+        .map(|c| format!("{} {}", c.action.symbol(), c.address))
+        .collect()
 }
 
 #[test]
@@ -115,8 +126,15 @@ fn from_nothing_everything_is_created_in_an_order_apply_can_follow() {
     );
     let target = &diff.changes[7];
     assert_eq!(
-        target.depends_on.iter().map(ToString::to_string).collect::<Vec<_>>(),
-        ["events_rule.prod-kms-alerts-high", "sns_topic.prod-kms-security-alerts"]
+        target
+            .depends_on
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        [
+            "events_rule.prod-kms-alerts-high",
+            "sns_topic.prod-kms-security-alerts"
+        ]
     );
 }
 
@@ -161,7 +179,10 @@ fn undeclared_subscriptions_and_targets_on_managed_resources_go() {
         protocol: "email".into(),
         endpoint: "someone@example.com".into(),
     });
-    live.event_rules[0].targets.insert("extra".into(), "arn:aws:sqs:us-east-1:222222222222:q".into());
+    live.event_rules[0].targets.insert(
+        "extra".into(),
+        "arn:aws:sqs:us-east-1:222222222222:q".into(),
+    );
     let diff = diff(&desired, &live);
     assert_eq!(
         addresses(&diff),
@@ -181,7 +202,11 @@ fn no_recorder_and_none_declared_refuses_with_the_fix() {
     assert_eq!(diff.findings.len(), 1);
     let finding = &diff.findings[0];
     assert_eq!(finding.rule, "config-recorder-missing");
-    assert!(finding.fix.contains("[config_recorder]"), "{}", finding.fix);
+    assert!(
+        finding.fix.contains("declare [config_recorder]"),
+        "{}",
+        finding.fix
+    );
     assert!(finding.location.to_string().contains("monitor.toml"));
 }
 
@@ -194,10 +219,16 @@ fn a_stopped_recorder_not_declared_refuses_and_a_declared_one_is_started() {
     }
     let mut without = desired_with.clone();
     without.recorder = None;
-    assert_eq!(diff(&without, &live).findings[0].rule, "config-recorder-stopped");
+    assert_eq!(
+        diff(&without, &live).findings[0].rule,
+        "config-recorder-stopped"
+    );
     let started = diff(&desired_with, &live);
     assert_eq!(addresses(&started), ["~ config_recorder.default"]);
-    assert_eq!(started.changes[0].operations[0]["op"], "StartConfigurationRecorder");
+    assert_eq!(
+        started.changes[0].operations[0]["op"],
+        "StartConfigurationRecorder"
+    );
 }
 
 #[test]
@@ -210,7 +241,9 @@ fn a_raised_min_severity_deletes_the_managed_rule_with_its_targets_first() {
     // Another environment's rule in the same account is never touched.
     let mut other = medium;
     other.name = "prod-kms-alerts-low".into();
-    other.tags.insert("kmsctl:environment".into(), "staging".into());
+    other
+        .tags
+        .insert("kmsctl:environment".into(), "staging".into());
     live.event_rules.push(other);
     let diff = diff(&desired, &live);
     assert_eq!(
@@ -220,7 +253,10 @@ fn a_raised_min_severity_deletes_the_managed_rule_with_its_targets_first() {
             "- events_rule.prod-kms-alerts-medium",
         ]
     );
-    assert_eq!(diff.changes[1].depends_on, [diff.changes[0].address.clone()]);
+    assert_eq!(
+        diff.changes[1].depends_on,
+        [diff.changes[0].address.clone()]
+    );
 }
 
 #[test]
@@ -235,7 +271,10 @@ fn a_renamed_topic_is_created_retargeted_and_the_old_one_deleted_last() {
     }
     let diff = diff(&desired, &live);
     let last = diff.changes.last().expect("changes");
-    assert_eq!(format!("{} {}", last.action.symbol(), last.address), "- sns_topic.old-alerts");
+    assert_eq!(
+        format!("{} {}", last.action.symbol(), last.address),
+        "- sns_topic.old-alerts"
+    );
     assert_eq!(last.depends_on.len(), 2, "after both targets moved");
 }
 
@@ -250,7 +289,10 @@ fn an_unmanaged_rule_of_the_declared_name_is_adopted_and_other_rules_are_left_al
         ..Default::default()
     });
     let diff = diff(&desired, &live);
-    assert_eq!(addresses(&diff), ["<= config_rule.kms-cmk-not-scheduled-for-deletion"]);
+    assert_eq!(
+        addresses(&diff),
+        ["<= config_rule.kms-cmk-not-scheduled-for-deletion"]
+    );
     assert_eq!(diff.changes[0].action, Action::Adopt);
     assert_eq!(diff.changes[0].operations[0]["op"], "TagConfigResource");
 }
