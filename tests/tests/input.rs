@@ -237,7 +237,13 @@ fn keys_concatenate_across_files() {
     let run = project
         .kmsctl_at(NO_AWS, &["validate", "env/dev"])
         .expect_code(0);
-    assert!(run.stdout.contains("3 key(s), 4 file(s)"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(
+            "3 key(s), 2 config rule(s), 1 alert rule(s) to dev-kms-security-alerts, 4 file(s)"
+        ),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]

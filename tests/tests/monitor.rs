@@ -121,3 +121,52 @@ fn monitoring_tables_appear_in_one_file_only_and_bad_subscriptions_are_refused()
         run.stderr
     );
 }
+
+#[test]
+fn a_topic_key_whose_policy_shuts_out_eventbridge_is_refused_offline() {
+    let project = TestProject::environment("prod", "222222222222");
+    project.edit(
+        "policies/kms/prod-alerts-policy.json",
+        r#""Action": ["kms:GenerateDataKey*", "kms:Decrypt"],"#,
+        r#""Action": ["kms:Decrypt"],"#,
+    );
+    let run = project
+        .kmsctl_at(NO_AWS, &["validate", "env/prod"])
+        .expect_code(3);
+    assert!(
+        run.stderr.contains("error[alerts-topic-key-policy]"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("--> environments/prod/monitor.toml:"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(
+            "does not let EventBridge (events.amazonaws.com) use it for kms:GenerateDataKey"
+        ),
+        "{}",
+        run.stderr
+    );
+
+    project.edit(
+        "environments/prod/monitor.toml",
+        "topic_key = \"alerts\"",
+        "topic_key = \"nope\"",
+    );
+    let run = project
+        .kmsctl_at(NO_AWS, &["validate", "env/prod"])
+        .expect_code(3);
+    assert!(
+        run.stderr.contains("error[alerts-topic-key]"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("alias/prod-sns-security-alerts"),
+        "{}",
+        run.stderr
+    );
+}

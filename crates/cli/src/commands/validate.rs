@@ -24,8 +24,20 @@ pub fn run(ctx: &Context, target: &str) -> Result<Exit> {
         );
         return Ok(Exit::Refused);
     }
+    let monitor = &prepared.monitor;
+    let mut monitoring = String::new();
+    if !monitor.rules.is_empty() {
+        monitoring.push_str(&format!(", {} config rule(s)", monitor.rules.len()));
+    }
+    if let Some(alerts) = &monitor.alerts {
+        monitoring.push_str(&format!(
+            ", {} alert rule(s) to {}",
+            alerts.rules.len(),
+            alerts.topic_name
+        ));
+    }
     println!(
-        "{} {label}: {} key(s), {} file(s), {warnings} warning(s).",
+        "{} {label}: {} key(s){monitoring}, {} file(s), {warnings} warning(s).",
         ctx.style.green(&ctx.style.bold("Valid.")),
         prepared.keys.len(),
         prepared.env.files.len()
