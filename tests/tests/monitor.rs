@@ -65,7 +65,7 @@ fn events_test_names_the_rule_a_cloudtrail_event_fires() {
         .expect_code(0);
     assert!(
         run.stdout
-            .contains("ScheduleKeyDeletion: fires dev-kms-critical (severity critical)"),
+            .contains("ScheduleKeyDeletion: fires dev-kms-alerts-critical (severity critical)"),
         "{}",
         run.stdout
     );

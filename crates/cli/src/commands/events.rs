@@ -31,18 +31,18 @@ pub fn test(ctx: &Context, target: &str, event_file: &Path) -> Result<Exit> {
     })?;
     let alerts = alerts.get_ref();
     let table = severity::table(&alerts.severity);
-    let levels = severity::levels(&table, alerts.min_severity);
     let name = event
         .pointer("/detail/eventName")
         .and_then(|v| v.as_str())
         .unwrap_or("(no eventName)");
-    for (level, events) in levels.iter().rev() {
-        if pattern::matches(&pattern::pattern(events), &event) {
+    // The rules exactly as plan deploys them, most severe first.
+    let rules = prepared.monitor.alerts.iter().flat_map(|a| a.rules.iter().rev());
+    for rule in rules {
+        if pattern::matches(&rule.pattern, &event) {
             println!(
-                "{name}: fires {}-kms-{} (severity {}) and publishes to {} ({})",
-                env.settings.name,
-                level.name(),
-                level.name(),
+                "{name}: fires {} (severity {}) and publishes to {} ({})",
+                rule.name,
+                rule.severity.name(),
                 alerts.topic.get_ref(),
                 file.path.display()
             );
