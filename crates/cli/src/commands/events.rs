@@ -36,7 +36,11 @@ pub fn test(ctx: &Context, target: &str, event_file: &Path) -> Result<Exit> {
         .and_then(|v| v.as_str())
         .unwrap_or("(no eventName)");
     // The rules exactly as plan deploys them, most severe first.
-    let rules = prepared.monitor.alerts.iter().flat_map(|a| a.rules.iter().rev());
+    let rules = prepared
+        .monitor
+        .alerts
+        .iter()
+        .flat_map(|a| a.rules.iter().rev());
     for rule in rules {
         if pattern::matches(&rule.pattern, &event) {
             println!(
