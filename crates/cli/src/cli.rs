@@ -31,6 +31,9 @@ pub struct GlobalArgs {
     /// Attempts per AWS call (throttling and transient errors are retried with backoff).
     #[arg(long, global = true, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=20))]
     pub max_attempts: u32,
+    /// How long apply waits on AWS for a cluster, an HSM or a key store connection, in minutes.
+    #[arg(long, global = true, default_value_t = 45, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub wait_timeout: u64,
     /// Show notes that are only details (e.g. values AWS did not report).
     #[arg(short, long, global = true)]
     pub verbose: bool,
@@ -50,9 +53,23 @@ pub enum Command {
     Plan(PlanArgs),
     /// Apply a saved plan (the most recent one by default), or plan and apply a target.
     Apply(ApplyArgs),
+    /// Rotate a key AWS cannot rotate (a CloudHSM key store key) by hand: new key, aliases moved,
+    /// old key kept for decryption. Shows the change and asks first.
+    Rotate(RotateArgs),
     /// Work with the environment's CloudTrail alerts.
     #[command(subcommand)]
     Events(EventsCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    /// `env/NAME` or an environment folder.
+    pub target: String,
+    /// The key's alias (`alias/...`, or without the prefix).
+    pub alias: String,
+    /// Rotate without asking.
+    #[arg(long)]
+    pub auto_approve: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -76,6 +76,7 @@ fn run(cli: &Cli) -> Result<Exit, UserError> {
             Command::Validate { .. } | Command::Events(_) => unreachable!("offline, handled above"),
             Command::Plan(args) => commands::plan::run(&ctx, args).await,
             Command::Apply(args) => commands::apply::run(&ctx, args).await,
+            Command::Rotate(args) => commands::rotate::run(&ctx, args).await,
         }
     })
 }

@@ -9,6 +9,7 @@ pub mod plan;
 pub mod plan_file;
 pub mod policy;
 pub mod reference;
+pub mod secrets;
 pub mod source;
 pub mod template;
 

@@ -38,6 +38,10 @@ pub struct KeyDecl {
     pub aliases: Vec<Spanned<String>>,
     #[serde(default)]
     pub adopt: bool,
+    /// The `[hsm.key_store]` the key is created in (origin `AWS_CLOUDHSM`).
+    pub custom_key_store: Option<Spanned<String>>,
+    /// How often the operator rotates a key AWS cannot rotate (`kmsctl rotate`).
+    pub manual_rotation_days: Option<Spanned<i64>>,
     #[serde(default)]
     pub tags: BTreeMap<Spanned<String>, Spanned<String>>,
 }

@@ -70,6 +70,8 @@ pub struct KeyLocations {
     pub rotation_period: Option<Location>,
     pub spec: Option<Location>,
     pub usage: Option<Location>,
+    pub custom_key_store: Option<Location>,
+    pub manual_rotation: Option<Location>,
     pub tags: BTreeMap<String, Location>,
     pub aliases: BTreeMap<String, Location>,
 }
@@ -87,6 +89,13 @@ pub struct DesiredKey {
     pub usage: String,
     pub origin: String,
     pub multi_region: bool,
+    /// The custom key store's name, for keys created in one.
+    pub custom_key_store: Option<String>,
+    /// The store's id for CreateKey: a string, or a reference to the change that connects the
+    /// store. Set by the caller from the CloudHSM domain's plan; `None` holds the key back.
+    pub custom_key_store_id: Option<serde_json::Value>,
+    /// For keys AWS cannot rotate: how often the operator rotates them.
+    pub manual_rotation_days: Option<i64>,
     pub policy: DesiredPolicy,
     /// `None` for keys AWS cannot rotate automatically.
     pub rotation: Option<DesiredRotation>,
@@ -176,7 +185,11 @@ fn build_key(
             .unwrap_or("ENCRYPT_DECRYPT")
             .to_owned(),
     };
-    let origin = "AWS_KMS".to_owned();
+    let origin = if decl.custom_key_store.is_some() {
+        "AWS_CLOUDHSM".to_owned()
+    } else {
+        "AWS_KMS".to_owned()
+    };
     let rotatable = spec::rotatable(&spec, &origin);
     let asked_rotation = decl.enable_key_rotation.as_ref().map(|r| *r.get_ref());
     let default_period =
@@ -235,6 +248,9 @@ fn build_key(
         usage,
         origin,
         multi_region: decl.multi_region.as_ref().is_some_and(|m| *m.get_ref()),
+        custom_key_store: decl.custom_key_store.as_ref().map(|s| s.get_ref().clone()),
+        custom_key_store_id: None,
+        manual_rotation_days: decl.manual_rotation_days.as_ref().map(|d| *d.get_ref()),
         policy,
         rotation,
         rotation_unsupported: !rotatable && asked_rotation == Some(true),
@@ -256,6 +272,8 @@ fn build_key(
             rotation_period: decl.rotation_period_in_days.as_ref().map(|p| at(p.span())),
             spec: decl.spec.as_ref().map(|s| at(s.span())),
             usage: decl.usage.as_ref().map(|u| at(u.span())),
+            custom_key_store: decl.custom_key_store.as_ref().map(|s| at(s.span())),
+            manual_rotation: decl.manual_rotation_days.as_ref().map(|d| at(d.span())),
             tags: tag_locations,
             aliases: alias_locations,
         },

@@ -96,7 +96,76 @@ fn check_deletion_window(key: &DesiredKey, rules: &Rules, findings: &mut Vec<Fin
     }
 }
 
+/// Keys in a CloudHSM key store: symmetric, single-Region, rotated by hand on a declared
+/// schedule (AWS cannot rotate them).
+fn check_manual_rotation(key: &DesiredKey, rules: &Rules, findings: &mut Vec<Finding>) {
+    let at_store = || at(key.locations.custom_key_store.as_ref(), key);
+    if key.custom_key_store.is_some() {
+        if key.spec != crate::spec::DEFAULT_SPEC {
+            findings.push(Finding::error(
+                "custom-key-store-spec",
+                at_store(),
+                format!(
+                    "key {}: a CloudHSM key store holds only SYMMETRIC_DEFAULT keys, not {}",
+                    key.id, key.spec
+                ),
+                "remove spec, or take the key out of the key store",
+            ));
+        }
+        if key.multi_region {
+            findings.push(Finding::error(
+                "custom-key-store-multi-region",
+                at_store(),
+                format!(
+                    "key {}: keys in a CloudHSM key store cannot be multi-Region",
+                    key.id
+                ),
+                "remove multi_region",
+            ));
+        }
+    }
+    if key.rotation.is_some() {
+        if let Some(location) = &key.locations.manual_rotation {
+            findings.push(Finding::error(
+                "rotation-manual-unneeded",
+                location.clone(),
+                format!("key {}: AWS rotates this key itself; manual_rotation_days is for keys it cannot rotate", key.id),
+                "remove manual_rotation_days and use enable_key_rotation / rotation_period_in_days",
+            ));
+        }
+        return;
+    }
+    if key.state == DeclaredState::PendingDeletion {
+        return;
+    }
+    match key.manual_rotation_days {
+        None if rules.require_rotation && key.custom_key_store.is_some() => findings.push(Finding::error(
+            "rotation-manual-required",
+            at(None, key),
+            format!(
+                "key {}: AWS cannot rotate keys in a CloudHSM key store, and the environment requires rotation (control 3.3.1)",
+                key.id
+            ),
+            format!(
+                "declare how often you rotate it, e.g. manual_rotation_days = {} (then rotate with `kmsctl rotate`)",
+                rules.max_rotation_period_days.min(365)
+            ),
+        )),
+        Some(days) if !(1..=rules.max_rotation_period_days).contains(&days) => findings.push(Finding::error(
+            "rotation-manual-period",
+            at(key.locations.manual_rotation.as_ref(), key),
+            format!(
+                "key {}: manual_rotation_days = {days} is outside 1–{} (the environment's max_rotation_period_days)",
+                key.id, rules.max_rotation_period_days
+            ),
+            format!("set manual_rotation_days between 1 and {}", rules.max_rotation_period_days),
+        )),
+        _ => {}
+    }
+}
+
 fn check_rotation(key: &DesiredKey, rules: &Rules, findings: &mut Vec<Finding>) {
+    check_manual_rotation(key, rules, findings);
     if key.rotation_unsupported {
         findings.push(Finding::error(
             "rotation-unsupported",

@@ -52,8 +52,12 @@ pub fn create(key: &DesiredKey) -> ResourceChange {
         AttributeChange::added("key_usage", key.usage.clone()),
         AttributeChange::added("multi_region", key.multi_region),
         AttributeChange::added("policy", policy_label(key)),
-        AttributeChange::added("state", state_name(key.state)),
     ];
+    if let Some(store) = &key.custom_key_store {
+        attributes.push(AttributeChange::added("custom_key_store", store.clone()));
+        attributes.push(AttributeChange::added("origin", key.origin.clone()));
+    }
+    attributes.extend([AttributeChange::added("state", state_name(key.state))]);
     attributes.extend(
         key.tags
             .iter()
@@ -68,6 +72,7 @@ pub fn create(key: &DesiredKey) -> ResourceChange {
         "multi_region": key.multi_region,
         "policy": key.policy.text,
         "tags": key.tags,
+        "custom_key_store_id": key.custom_key_store_id,
     })];
     if key.state == DeclaredState::Disabled {
         operations.push(on_key(

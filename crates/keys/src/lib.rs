@@ -14,6 +14,7 @@ pub mod matching;
 pub mod observe;
 pub mod ops;
 pub mod plan;
+pub mod rotate;
 pub mod rotation;
 pub mod spec;
 

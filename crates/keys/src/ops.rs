@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_sdk_kms::error::ProvideErrorMetadata;
-use aws_sdk_kms::types::{KeySpec, KeyUsageType, Tag};
+use aws_sdk_kms::types::{KeySpec, KeyUsageType, OriginType, Tag};
 pub use kmsctl_aws::ApplyError;
 use kmsctl_aws::{AwsError, KmsClients, failed};
 use serde::{Deserialize, Serialize};
@@ -25,6 +25,9 @@ pub enum KeyOp {
         multi_region: bool,
         policy: String,
         tags: BTreeMap<String, String>,
+        /// Set for a key in a CloudHSM key store (origin `AWS_CLOUDHSM`).
+        #[serde(default)]
+        custom_key_store_id: Option<String>,
     },
     UpdateKeyDescription {
         key_id: String,
@@ -312,6 +315,7 @@ async fn create_key(
         multi_region,
         policy,
         tags,
+        custom_key_store_id,
     } = op
     else {
         return Err(ApplyError::Malformed(
@@ -330,6 +334,12 @@ async fn create_key(
             .multi_region(multi_region)
             .policy(&policy)
             .set_tags(Some(tags.clone()))
+            .set_origin(
+                custom_key_store_id
+                    .as_ref()
+                    .map(|_| OriginType::AwsCloudhsm),
+            )
+            .set_custom_key_store_id(custom_key_store_id.clone())
             .customize()
             .config_override(kmsctl_aws::kms::no_retries())
             .send()

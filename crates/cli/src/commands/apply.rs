@@ -47,7 +47,7 @@ fn latest_plan(ctx: &Context) -> Result<PathBuf> {
         })
 }
 
-fn lock_for(ctx: &Context, target: &Target) -> Result<lock::TargetLock> {
+pub fn lock_for(ctx: &Context, target: &Target) -> Result<lock::TargetLock> {
     let path = ctx
         .project
         .state_dir()
@@ -73,7 +73,7 @@ async fn apply_saved(ctx: &Context, path: &Path) -> Result<Exit> {
     );
     let _lock = lock_for(ctx, &plan.target)?;
     let session = connect(ctx, &plan.target).await?;
-    let appliers = Appliers::for_target(&plan.target, &session);
+    let appliers = Appliers::for_target(ctx, &plan.target, &session);
     check_not_stale(ctx, &plan, &appliers).await?;
     let exit = execute(ctx, &plan, &appliers).await;
     if exit == Exit::Ok {
@@ -85,9 +85,10 @@ async fn apply_saved(ctx: &Context, path: &Path) -> Result<Exit> {
 /// Observes again what the plan touches and refuses if anything moved since it was made.
 async fn check_not_stale(ctx: &Context, plan: &Plan, appliers: &Appliers) -> Result<()> {
     let moved = match appliers {
-        Appliers::Environment { keys, monitor } => {
-            let mut moved = moved_keys(ctx, plan, keys).await?;
-            moved.extend(moved_monitoring(ctx, plan, monitor).await?);
+        Appliers::Environment(clients) => {
+            let mut moved = moved_keys(ctx, plan, &clients.keys).await?;
+            moved.extend(moved_monitoring(ctx, plan, &clients.monitor).await?);
+            moved.extend(moved_hsm(plan, &clients.hsm).await?);
             moved
         }
         Appliers::Organization(client) => {
@@ -181,25 +182,45 @@ async fn moved_monitoring(
         .collect())
 }
 
+/// The planned CloudHSM resources whose live state moved since the plan.
+async fn moved_hsm(plan: &Plan, clients: &kmsctl_hsm::Clients) -> Result<Vec<String>> {
+    let planned: Vec<&kmsctl_core::Observed> = plan
+        .observed
+        .iter()
+        .filter(|o| kmsctl_hsm::owns(&o.address.kind))
+        .collect();
+    let Some(scope) = plan.scope.get(kmsctl_hsm::DOMAIN) else {
+        return Ok(vec![]);
+    };
+    if planned.is_empty() {
+        return Ok(vec![]);
+    }
+    let scope: kmsctl_hsm::Scope = serde_json::from_value(scope.clone())
+        .map_err(|e| UserError::new(format!("the plan's scope is unreadable: {e}")))?;
+    let observed = kmsctl_hsm::observe(clients, &scope)
+        .await
+        .map_err(|e| UserError::new(format!("reading {} failed: {e}", plan.target.label())))?;
+    let prints = observed.fingerprints(&scope);
+    Ok(planned
+        .iter()
+        .filter(|o| prints.get(&o.address) != o.fingerprint.as_ref())
+        .map(|o| o.address.to_string())
+        .collect())
+}
+
 /// The clients that carry out a target's changes.
 pub enum Appliers {
-    /// An environment: its keys and its monitoring.
-    Environment {
-        keys: kmsctl_keys::KmsClients,
-        monitor: kmsctl_monitor::Clients,
-    },
+    /// An environment: its keys, monitoring and CloudHSM.
+    Environment(Box<super::plan::EnvClients>),
     Organization(kmsctl_org::Client),
 }
 
 impl Appliers {
-    fn for_target(target: &Target, session: &kmsctl_aws::Session) -> Self {
+    fn for_target(ctx: &Context, target: &Target, session: &kmsctl_aws::Session) -> Self {
         if target.kind == super::organization::TARGET {
             Self::Organization(kmsctl_org::client(session))
         } else {
-            Self::Environment {
-                keys: kmsctl_keys::clients(session),
-                monitor: kmsctl_monitor::clients(session),
-            }
+            Self::Environment(Box::new(super::plan::EnvClients::new(ctx, session)))
         }
     }
 
@@ -209,13 +230,18 @@ impl Appliers {
         outputs: &Outputs,
     ) -> std::result::Result<std::collections::BTreeMap<String, String>, String> {
         match self {
-            Self::Environment { keys, .. } if kmsctl_keys::owns(&change.address.kind) => {
-                kmsctl_keys::apply_change(keys, change, outputs)
+            Self::Environment(clients) if kmsctl_keys::owns(&change.address.kind) => {
+                kmsctl_keys::apply_change(&clients.keys, change, outputs)
                     .await
                     .map_err(|e| e.to_string())
             }
-            Self::Environment { monitor, .. } if kmsctl_monitor::owns(&change.address.kind) => {
-                kmsctl_monitor::apply_change(monitor, change, outputs)
+            Self::Environment(clients) if kmsctl_monitor::owns(&change.address.kind) => {
+                kmsctl_monitor::apply_change(&clients.monitor, change, outputs)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+            Self::Environment(clients) if kmsctl_hsm::owns(&change.address.kind) => {
+                kmsctl_hsm::apply_change(&clients.hsm, change, outputs)
                     .await
                     .map_err(|e| e.to_string())
             }
@@ -254,7 +280,7 @@ async fn apply_target(ctx: &Context, target: &str, auto_approve: bool) -> Result
         return Ok(Exit::Ok);
     }
     let session = connect(ctx, &plan.target).await?;
-    let appliers = Appliers::for_target(&plan.target, &session);
+    let appliers = Appliers::for_target(ctx, &plan.target, &session);
     let exit = execute(ctx, &plan, &appliers).await;
     if exit == Exit::Ok {
         // A plan saved earlier for this target no longer describes what is live.
@@ -263,7 +289,7 @@ async fn apply_target(ctx: &Context, target: &str, auto_approve: bool) -> Result
     Ok(exit)
 }
 
-fn confirm(label: &str) -> Result<bool> {
+pub fn confirm(label: &str) -> Result<bool> {
     if !std::io::stdin().is_terminal() {
         return Err(UserError::new(format!(
             "apply {label} needs confirmation, and standard input is not a terminal"
@@ -284,7 +310,7 @@ fn confirm(label: &str) -> Result<bool> {
 
 /// Applies every change in dependency order; stops at the first failure and says what was and
 /// was not applied. A rerun of plan/apply picks up from there.
-async fn execute(ctx: &Context, plan: &Plan, appliers: &Appliers) -> Exit {
+pub async fn execute(ctx: &Context, plan: &Plan, appliers: &Appliers) -> Exit {
     let label = plan.target.label();
     let order = match plan.apply_order() {
         Ok(order) => order,

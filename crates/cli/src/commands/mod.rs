@@ -5,6 +5,7 @@ pub mod events;
 pub mod organization;
 pub mod plan;
 pub mod prepare;
+pub mod rotate;
 pub mod validate;
 
 use crate::cli::GlobalArgs;
@@ -16,6 +17,8 @@ pub struct Context {
     pub project: Project,
     pub parallelism: usize,
     pub max_attempts: u32,
+    /// `--wait-timeout`.
+    pub wait_timeout: std::time::Duration,
     pub verbose: bool,
     /// Colours for stdout.
     pub style: Style,
@@ -33,6 +36,7 @@ impl Context {
             project,
             parallelism: usize::from(global.parallelism),
             max_attempts: global.max_attempts,
+            wait_timeout: std::time::Duration::from_secs(global.wait_timeout * 60),
             verbose: global.verbose,
             style: color(std::io::stdout().is_terminal()),
             err_style: color(std::io::stderr().is_terminal()),

@@ -62,17 +62,76 @@ pub async fn make(ctx: &Context, prepared: &Prepared) -> Result<Planned> {
     }
     let target = target_of(prepared);
     let session = connect(ctx, &target).await?;
-    let clients = kmsctl_keys::clients(&session);
-    let monitor_clients = kmsctl_monitor::clients(&session);
+    make_with(ctx, prepared, &EnvClients::new(ctx, &session)).await
+}
+
+/// The clients an environment's plan and apply use.
+pub struct EnvClients {
+    pub keys: kmsctl_keys::KmsClients,
+    pub monitor: kmsctl_monitor::Clients,
+    pub hsm: kmsctl_hsm::Clients,
+}
+
+impl EnvClients {
+    pub fn new(ctx: &Context, session: &Session) -> Self {
+        Self {
+            keys: kmsctl_keys::clients(session),
+            monitor: kmsctl_monitor::clients(session),
+            hsm: kmsctl_hsm::clients(session, waits(ctx)),
+        }
+    }
+}
+
+/// How apply waits on CloudHSM and KMS: polls every 15 s, prints each, gives up after
+/// `--wait-timeout`.
+pub fn waits(ctx: &Context) -> kmsctl_hsm::Waits {
+    let style = ctx.err_style;
+    kmsctl_hsm::Waits {
+        timeout: ctx.wait_timeout,
+        progress: std::sync::Arc::new(move |message| {
+            eprintln!("  {} {message}", style.cyan("waiting:"));
+        }),
+        ..kmsctl_hsm::Waits::default()
+    }
+}
+
+/// [`make`] with the clients given: the library entry point tests drive with stubbed clients.
+pub async fn make_with(
+    ctx: &Context,
+    prepared: &Prepared,
+    clients: &EnvClients,
+) -> Result<Planned> {
+    if prepared.findings.iter().any(Finding::is_error) {
+        return Ok(Planned::Refused(prepared.findings.clone()));
+    }
+    let target = target_of(prepared);
+    // The CloudHSM lifecycle first: whether the key store is connected decides which of its keys
+    // this plan can create.
+    let hsm = match &prepared.hsm {
+        Some(desired) => {
+            let scope = kmsctl_hsm::Scope::of(desired);
+            let observed = kmsctl_hsm::observe(&clients.hsm, &scope)
+                .await
+                .map_err(|e| UserError::new(format!("reading {} failed: {e}", target.label())))?;
+            let diff = kmsctl_hsm::diff(desired, &observed);
+            Some((scope, observed, diff))
+        }
+        None => None,
+    };
+    let (desired_keys, held_back) =
+        keys_for_store(prepared, hsm.as_ref().map(|(_, _, d)| &d.store));
     let (keys, monitor) = tokio::join!(
-        kmsctl_keys::plan(&clients, &target.name, &prepared.keys, ctx.parallelism),
-        plan_monitor(ctx, &monitor_clients, prepared),
+        kmsctl_keys::plan(&clients.keys, &target.name, &desired_keys, ctx.parallelism),
+        plan_monitor(ctx, &clients.monitor, prepared),
     );
     let (scope, observation, diff) =
         keys.map_err(|e| UserError::new(format!("reading {} failed: {e}", target.label())))?;
     let monitor =
         monitor.map_err(|e| UserError::new(format!("reading {} failed: {e}", target.label())))?;
     let mut all_findings = prepared.findings.clone();
+    if let Some((_, _, hsm_diff)) = &hsm {
+        all_findings.extend(hsm_diff.findings.iter().cloned());
+    }
     all_findings.extend(diff.findings);
     if let Some(monitor) = &monitor {
         all_findings.extend(monitor.diff.findings.iter().cloned());
@@ -91,6 +150,7 @@ pub async fn make(ctx: &Context, prepared: &Prepared) -> Result<Planned> {
         })
         .collect();
     let mut notes = diff.notes;
+    notes.extend(held_back);
     for (key_id, reason) in &observation.unreadable {
         notes.push(kmsctl_core::Note::new(
             kmsctl_core::NoteLevel::Verbose,
@@ -98,11 +158,25 @@ pub async fn make(ctx: &Context, prepared: &Prepared) -> Result<Planned> {
             format!("key {key_id} could not be read and was skipped: {reason}"),
         ));
     }
-    let mut changes = diff.changes;
+    let mut changes = Vec::new();
     let mut scopes = BTreeMap::from([(
         kmsctl_keys::DOMAIN.to_owned(),
         serde_json::to_value(&scope).map_err(|e| UserError::new(e.to_string()))?,
     )]);
+    if let Some((hsm_scope, hsm_observed, hsm_diff)) = hsm {
+        let prints = hsm_observed.fingerprints(&hsm_scope);
+        observed.extend(hsm_diff.changes.iter().map(|change| Observed {
+            address: change.address.clone(),
+            fingerprint: prints.get(&change.address).cloned(),
+        }));
+        changes.extend(hsm_diff.changes);
+        notes.extend(hsm_diff.notes);
+        scopes.insert(
+            kmsctl_hsm::DOMAIN.to_owned(),
+            serde_json::to_value(&hsm_scope).map_err(|e| UserError::new(e.to_string()))?,
+        );
+    }
+    changes.extend(diff.changes);
     match monitor {
         Some(monitor) => {
             let prints = monitor.observed.fingerprints();
@@ -134,6 +208,57 @@ pub async fn make(ctx: &Context, prepared: &Prepared) -> Result<Planned> {
         warnings: all_findings,
         ..new_plan(target, changes)
     })))
+}
+
+/// The keys to plan: those in the CloudHSM key store get its id (or the reference to the change
+/// that connects it); while the store cannot take keys, its keys are held back with a note.
+fn keys_for_store(
+    prepared: &Prepared,
+    store: Option<&kmsctl_hsm::StoreReadiness>,
+) -> (Vec<kmsctl_keys::DesiredKey>, Vec<kmsctl_core::Note>) {
+    let mut keys = Vec::new();
+    let mut held = Vec::new();
+    for key in &prepared.keys {
+        if key.custom_key_store.is_none() {
+            keys.push(key.clone());
+            continue;
+        }
+        match store {
+            Some(kmsctl_hsm::StoreReadiness::Connected(id)) => {
+                let mut key = key.clone();
+                key.custom_key_store_id = Some(serde_json::Value::from(id.clone()));
+                keys.push(key);
+            }
+            Some(kmsctl_hsm::StoreReadiness::InPlan(reference)) => {
+                let mut key = key.clone();
+                key.custom_key_store_id = Some(reference.clone());
+                keys.push(key);
+            }
+            Some(kmsctl_hsm::StoreReadiness::NotReady(reason)) => held.push(reason.as_str()),
+            None => held.push("no key store is declared"),
+        }
+    }
+    let held_keys: Vec<&str> = prepared
+        .keys
+        .iter()
+        .filter(|k| k.custom_key_store.is_some() && !keys.iter().any(|kept| kept.id == k.id))
+        .map(|k| k.alias.as_str())
+        .collect();
+    let notes = held
+        .first()
+        .map(|reason| {
+            kmsctl_core::Note::new(
+                kmsctl_core::NoteLevel::Info,
+                None,
+                format!(
+                    "not planned yet: {} in the key store ({reason}); they follow once the store is connected",
+                    held_keys.join(", ")
+                ),
+            )
+        })
+        .into_iter()
+        .collect();
+    (keys, notes)
 }
 
 /// The monitoring part of a plan.

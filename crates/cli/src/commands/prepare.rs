@@ -15,6 +15,8 @@ pub struct Prepared {
     pub monitor: kmsctl_monitor::DesiredMonitor,
     /// The key that encrypts the alert topic, when `topic_key` names one.
     pub topic_key: Option<kmsctl_monitor::topic_key::TopicKey>,
+    /// The CloudHSM cluster and key store `hsm.toml` declares.
+    pub hsm: Option<kmsctl_hsm::DesiredHsm>,
     /// Errors refuse the plan; warnings are shown.
     pub findings: Vec<Finding>,
 }
@@ -35,6 +37,13 @@ pub fn prepare(ctx: &Context, target: &str) -> Result<Prepared> {
     let mut findings = guards::check(&env.settings.name, &env.settings.rules, &keys);
     findings.extend(organization_floors(ctx, &env)?);
     findings.extend(kmsctl_monitor::guards::check(&env.monitor));
+    findings.extend(env.secrets.iter().cloned());
+    let env_dir = ctx.project.root.join(&env.path);
+    let hsm = env.hsm.as_ref().map(|(file, decl)| {
+        findings.extend(kmsctl_hsm::guards::check(file, decl, &env_dir));
+        kmsctl_hsm::desired::build(&env.settings.name, &env_dir, file, decl)
+    });
+    findings.extend(check_key_stores(&keys, hsm.as_ref()));
     let topic_key = match resolve_topic_key(&env, &keys) {
         Ok(key) => key,
         Err(finding) => {
@@ -58,8 +67,40 @@ pub fn prepare(ctx: &Context, target: &str) -> Result<Prepared> {
         keys,
         monitor,
         topic_key,
+        hsm,
         findings,
     })
+}
+
+/// A key's `custom_key_store` must name the environment's `[hsm.key_store]`.
+fn check_key_stores(keys: &[DesiredKey], hsm: Option<&kmsctl_hsm::DesiredHsm>) -> Vec<Finding> {
+    let declared = hsm.and_then(|h| h.store.as_ref()).map(|s| s.name.as_str());
+    keys.iter()
+        .filter_map(|key| {
+            let store = key.custom_key_store.as_deref()?;
+            if Some(store) == declared {
+                return None;
+            }
+            Some(Finding::error(
+                "custom-key-store-unknown",
+                key.locations
+                    .custom_key_store
+                    .clone()
+                    .unwrap_or_else(|| key.locations.key.clone()),
+                format!(
+                    "key {}: custom_key_store = {store:?} is not this environment's key store",
+                    key.id
+                ),
+                match declared {
+                    Some(name) => format!(
+                        "use custom_key_store = {name:?}, the [hsm.key_store] of this environment"
+                    ),
+                    None => "declare the store in hsm.toml ([hsm.cluster] and [hsm.key_store])"
+                        .to_owned(),
+                },
+            ))
+        })
+        .collect()
 }
 
 /// `[alerts] topic_key`: one of this environment's keys, whose policy lets EventBridge use it.

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use kmsctl_core::environment::{EnvironmentSettings, Rules};
 use kmsctl_core::source::SourceFile;
+use kmsctl_hsm::config::HsmDecl;
 use kmsctl_keys::KeyDecl;
 use kmsctl_monitor::config::{AlertsDecl, ConfigRecorderDecl, ConfigRuleDecl, MonitorDecl};
 use serde::Deserialize;
@@ -31,6 +32,7 @@ struct EnvironmentFile {
     config_rule: Vec<Spanned<ConfigRuleDecl>>,
     alerts: Option<Spanned<AlertsDecl>>,
     config_recorder: Option<Spanned<ConfigRecorderDecl>>,
+    hsm: Option<Spanned<HsmDecl>>,
 }
 
 /// An environment as loaded: its settings, its files and the keys they declare.
@@ -46,6 +48,10 @@ pub struct LoadedEnvironment {
     pub keys: Vec<(usize, Spanned<KeyDecl>)>,
     /// `[[config_rule]]`, `[alerts]` and `[config_recorder]`.
     pub monitor: MonitorDecl,
+    /// `[hsm.cluster]` and `[hsm.key_store]`.
+    pub hsm: Option<(SourceFile, Spanned<HsmDecl>)>,
+    /// Secrets written into the files: refused, their values already blanked out of `files`.
+    pub secrets: Vec<kmsctl_core::Finding>,
 }
 
 /// A field set in one file, remembered to report a second definition.
@@ -118,6 +124,23 @@ pub fn from_sources(
     display_dir: &Path,
     files: Vec<SourceFile>,
 ) -> Result<LoadedEnvironment> {
+    // Before anything parses or shows a file: blank out secret values, remember where they were.
+    let mut secrets = Vec::new();
+    let files: Vec<SourceFile> = files
+        .into_iter()
+        .map(|file| {
+            let (text, found) = kmsctl_core::secrets::redact(&file.text);
+            secrets.extend(found.into_iter().map(|s| {
+                kmsctl_core::Finding::error(
+                    "secret-in-file",
+                    kmsctl_core::Location::at_line(file.path.clone(), s.line),
+                    format!("`{}` holds a secret in a file kmsctl reads (its value is not shown)", s.key),
+                    "remove it and rotate that secret (it was written to a file): kmsctl reads secrets from environment variables only; for the key store's kmsuser password, name the variable: password_env = \"KMSCTL_HSM_PASSWORD\"",
+                )
+            }));
+            SourceFile::new(file.path, text)
+        })
+        .collect();
     let mut parsed = Vec::new();
     for file in &files {
         let parsed_file: EnvironmentFile = toml::from_str(&file.text).map_err(|e| {
@@ -132,7 +155,7 @@ pub fn from_sources(
     let (mut variables, mut tags, mut rules) = (None, None, None);
     let mut keys = Vec::new();
     let mut monitor = MonitorDecl::default();
-    let (mut alerts, mut recorder) = (None, None);
+    let (mut alerts, mut recorder, mut hsm) = (None, None, None);
     for (index, file) in parsed.into_iter().enumerate() {
         take(&mut name, file.name, index, &files, "name")?;
         take(
@@ -167,6 +190,7 @@ pub fn from_sources(
             &files,
             "[config_recorder]",
         )?;
+        take(&mut hsm, file.hsm, index, &files, "[hsm]")?;
     }
 
     let required = |field: &str| {
@@ -255,6 +279,7 @@ pub fn from_sources(
     monitor.alerts = alerts.map(|seen: Seen<AlertsDecl>| (files[seen.file].clone(), seen.value));
     monitor.recorder =
         recorder.map(|seen: Seen<ConfigRecorderDecl>| (files[seen.file].clone(), seen.value));
+    let hsm = hsm.map(|seen: Seen<HsmDecl>| (files[seen.file].clone(), seen.value));
     Ok(LoadedEnvironment {
         settings,
         path: display_dir.display().to_string(),
@@ -262,6 +287,8 @@ pub fn from_sources(
         rules_location,
         keys,
         monitor,
+        hsm,
+        secrets,
     })
 }
 

@@ -1,0 +1,109 @@
+//! Offline guards on `hsm.toml`: at least two subnets and two HSMs, a readable PEM trust anchor
+//! that is a valid CA certificate, a password only ever named by its environment variable.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use kmsctl_core::Finding;
+use kmsctl_core::source::SourceFile;
+use toml::Spanned;
+
+use crate::config::HsmDecl;
+
+pub const MIN_HSMS: i64 = 2;
+/// AWS's limit of HSMs per cluster.
+pub const MAX_HSMS: i64 = 28;
+const HSM_TYPES: &[&str] = &["hsm1.medium", "hsm2m.medium"];
+
+/// `env_dir` is the environment folder, which `trust_anchor_certificate` is relative to.
+pub fn check(file: &SourceFile, decl: &Spanned<HsmDecl>, env_dir: &Path) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let cluster = decl.get_ref().cluster.get_ref();
+    let subnets = cluster.subnet_ids.get_ref();
+    let distinct: BTreeSet<&str> = subnets.iter().map(|s| s.get_ref().as_str()).collect();
+    if distinct.len() < 2 {
+        findings.push(Finding::error(
+            "hsm-subnets",
+            file.location(cluster.subnet_ids.span()),
+            format!(
+                "the cluster {} has {} distinct subnet(s): CloudHSM needs private subnets in at least 2 Availability Zones",
+                cluster.name.get_ref(),
+                distinct.len()
+            ),
+            "list one private subnet in each of at least 2 Availability Zones",
+        ));
+    }
+    for subnet in subnets {
+        let id = subnet.get_ref();
+        if !id.starts_with("subnet-") || id.len() < 15 {
+            findings.push(Finding::error(
+                "hsm-subnets",
+                file.location(subnet.span()),
+                format!("{id:?} is not a subnet id"),
+                "use subnet ids as EC2 shows them: subnet-0123456789abcdef0",
+            ));
+        }
+    }
+    let count = *cluster.hsm_count.get_ref();
+    if !(MIN_HSMS..=MAX_HSMS).contains(&count) {
+        findings.push(Finding::error(
+            "hsm-count",
+            file.location(cluster.hsm_count.span()),
+            format!("hsm_count = {count}: a custom key store needs at least {MIN_HSMS} active HSMs in different Availability Zones (and a cluster holds at most {MAX_HSMS})"),
+            format!("set hsm_count between {MIN_HSMS} and {MAX_HSMS}"),
+        ));
+    }
+    if !HSM_TYPES.contains(&cluster.hsm_type.get_ref().as_str()) {
+        findings.push(Finding::error(
+            "hsm-type",
+            file.location(cluster.hsm_type.span()),
+            format!(
+                "hsm_type = {:?} is not a CloudHSM type",
+                cluster.hsm_type.get_ref()
+            ),
+            format!("use one of: {}", HSM_TYPES.join(", ")),
+        ));
+    }
+    if let Some(store) = &decl.get_ref().key_store {
+        let store = store.get_ref();
+        // A `password` here was already reported (secret-in-file) and its value blanked out by
+        // the loader; it is accepted by the parser only so the report names it, not a typo.
+        let variable = store.password_env.get_ref();
+        if variable.is_empty()
+            || !variable
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+            || variable.starts_with(|c: char| c.is_ascii_digit())
+        {
+            findings.push(Finding::error(
+                "hsm-password-env",
+                file.location(store.password_env.span()),
+                format!("password_env = {variable:?} is not an environment variable name"),
+                "name a variable: letters, digits and '_', e.g. KMSCTL_HSM_PASSWORD",
+            ));
+        }
+        let name = store.name.get_ref();
+        if name.is_empty() || name.len() > 256 {
+            findings.push(Finding::error(
+                "hsm-key-store-name",
+                file.location(store.name.span()),
+                format!("key store name {name:?} must be 1–256 characters"),
+                "choose a shorter name",
+            ));
+        }
+        let relative = store.trust_anchor_certificate.get_ref();
+        if let Err(problem) = crate::trust_anchor::read(&env_dir.join(relative)) {
+            let shown = file
+                .path
+                .parent()
+                .map_or_else(|| relative.into(), |dir| dir.join(relative));
+            findings.push(Finding::error(
+                "hsm-trust-anchor",
+                file.location(store.trust_anchor_certificate.span()),
+                format!("trust anchor {}: {problem}", shown.display()),
+                "point trust_anchor_certificate at the PEM certificate of the CA that signed the cluster's CSR (relative to the environment folder)",
+            ));
+        }
+    }
+    findings
+}

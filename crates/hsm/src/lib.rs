@@ -1,0 +1,82 @@
+//! kmsctl's CloudHSM domain: the cluster, its HSMs and the KMS custom key store, planned as a
+//! lifecycle with operator gates. Pure parts: the `hsm.toml` declarations, the offline guards
+//! (subnets, HSM count, trust anchor, no password in files), the desired state and the diff.
+//! Against AWS: `observe` (CloudHSM, EC2 subnets, KMS custom key stores) and `ops`.
+
+pub mod config;
+pub mod connection;
+pub mod desired;
+pub mod diff;
+pub mod guards;
+pub mod observe;
+pub mod ops;
+pub mod trust_anchor;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use desired::DesiredHsm;
+pub use diff::{HsmDiff, StoreReadiness, diff};
+pub use observe::{ObservedHsmSetup, Scope, observe};
+pub use ops::apply_change;
+
+/// The name under which this domain keeps its scope in a plan.
+pub const DOMAIN: &str = "hsm";
+
+/// Whether a resource kind belongs to this domain.
+pub fn owns(kind: &str) -> bool {
+    [
+        diff::KIND_CLUSTER,
+        diff::KIND_HSM,
+        diff::KIND_KEY_STORE,
+        diff::KIND_CONNECTION,
+    ]
+    .contains(&kind)
+}
+
+/// How apply waits on AWS: poll every `interval`, give up after `timeout`, report each poll.
+#[derive(Clone)]
+pub struct Waits {
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub progress: Arc<dyn Fn(String) + Send + Sync>,
+}
+
+impl std::fmt::Debug for Waits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Waits")
+            .field("interval", &self.interval)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl Default for Waits {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(15),
+            timeout: Duration::from_secs(45 * 60),
+            progress: Arc::new(|message| tracing::info!("{message}")),
+        }
+    }
+}
+
+/// The clients of the services the lifecycle spans.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    pub cloudhsm: aws_sdk_cloudhsmv2::Client,
+    pub ec2: aws_sdk_ec2::Client,
+    /// Custom key store calls.
+    pub kms: aws_sdk_kms::Client,
+    pub waits: Waits,
+}
+
+/// The CloudHSM clients of a connected session.
+pub fn clients(session: &kmsctl_aws::Session, waits: Waits) -> Clients {
+    Clients {
+        cloudhsm: aws_sdk_cloudhsmv2::Client::new(&session.config),
+        ec2: aws_sdk_ec2::Client::new(&session.config),
+        kms: aws_sdk_kms::Client::new(&session.config),
+        waits,
+    }
+}

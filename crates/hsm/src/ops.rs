@@ -1,0 +1,328 @@
+//! The CloudHSM and custom key store calls a plan can contain, and how apply makes them. Calls
+//! that start a long AWS process (a cluster, an HSM, a connection) wait for its end with bounded
+//! polling, reporting progress, and fail after the timeout with what to do next.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use aws_sdk_cloudhsmv2::types::Tag;
+pub use kmsctl_aws::ApplyError;
+use kmsctl_aws::{AwsError, failed};
+use kmsctl_core::{Outputs, ResourceChange};
+use serde::Deserialize;
+
+use crate::Clients;
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "op", deny_unknown_fields)]
+enum HsmOp {
+    CreateCluster {
+        hsm_type: String,
+        subnet_ids: Vec<String>,
+        source_backup_id: Option<String>,
+        tags: BTreeMap<String, String>,
+    },
+    CreateHsm {
+        cluster_id: String,
+        availability_zone: String,
+    },
+    CreateCustomKeyStore {
+        name: String,
+        cluster_id: String,
+        trust_anchor: String,
+        /// The variable holding the password: the password itself is never in a plan.
+        password_env: String,
+    },
+    ConnectCustomKeyStore {
+        id: String,
+    },
+    DisconnectCustomKeyStore {
+        id: String,
+    },
+}
+
+/// Runs the change's operations in order; returns its outputs (`cluster_id`, `hsm_id`, `id`).
+pub async fn apply_change(
+    clients: &Clients,
+    change: &ResourceChange,
+    outputs: &Outputs,
+) -> Result<BTreeMap<String, String>, ApplyError> {
+    let mut produced = BTreeMap::new();
+    for operation in &change.operations {
+        let op: HsmOp = ApplyError::decode(operation, outputs)?;
+        produced.extend(run(clients, op).await?);
+    }
+    Ok(produced)
+}
+
+fn waited_too_long(what: &str, state: &str, waited: Duration, hint: &str) -> ApplyError {
+    ApplyError::Aws(AwsError::Call {
+        operation: "wait".into(),
+        code: Some("WaitTimeout".into()),
+        message: format!(
+            "{what} is still {state} after {}s (--wait-timeout): {hint}",
+            waited.as_secs()
+        ),
+    })
+}
+
+async fn run(clients: &Clients, op: HsmOp) -> Result<BTreeMap<String, String>, ApplyError> {
+    match op {
+        HsmOp::CreateCluster {
+            hsm_type,
+            subnet_ids,
+            source_backup_id,
+            tags,
+        } => {
+            let tags = tags
+                .iter()
+                .map(|(k, v)| {
+                    Tag::builder()
+                        .key(k)
+                        .value(v)
+                        .build()
+                        .map_err(|e| ApplyError::Malformed(e.to_string()))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let created = clients
+                .cloudhsm
+                .create_cluster()
+                .hsm_type(hsm_type)
+                .set_subnet_ids(Some(subnet_ids))
+                .set_source_backup_id(source_backup_id)
+                .set_tag_list(Some(tags))
+                .send()
+                .await
+                .map_err(failed("cloudhsmv2:CreateCluster"))?;
+            let id = created
+                .cluster()
+                .and_then(|c| c.cluster_id())
+                .unwrap_or_default()
+                .to_owned();
+            wait_cluster(clients, &id, &["UNINITIALIZED", "ACTIVE"]).await?;
+            Ok(BTreeMap::from([("cluster_id".to_owned(), id)]))
+        }
+        HsmOp::CreateHsm {
+            cluster_id,
+            availability_zone,
+        } => {
+            let created = clients
+                .cloudhsm
+                .create_hsm()
+                .cluster_id(&cluster_id)
+                .availability_zone(&availability_zone)
+                .send()
+                .await
+                .map_err(failed("cloudhsmv2:CreateHsm"))?;
+            let id = created
+                .hsm()
+                .map(|h| h.hsm_id().to_owned())
+                .unwrap_or_default();
+            wait_hsm(clients, &cluster_id, &id).await?;
+            Ok(BTreeMap::from([("hsm_id".to_owned(), id)]))
+        }
+        HsmOp::CreateCustomKeyStore {
+            name,
+            cluster_id,
+            trust_anchor,
+            password_env,
+        } => {
+            let password = std::env::var(&password_env).map_err(|_| {
+                ApplyError::Malformed(format!(
+                    "the key store password is read from ${password_env}, which is not set: export it (the kmsuser password) and apply again"
+                ))
+            })?;
+            let created = clients
+                .kms
+                .create_custom_key_store()
+                .custom_key_store_name(name)
+                .cloud_hsm_cluster_id(cluster_id)
+                .trust_anchor_certificate(trust_anchor)
+                .key_store_password(password)
+                .send()
+                .await
+                .map_err(failed("kms:CreateCustomKeyStore"))?;
+            Ok(BTreeMap::from([(
+                "id".to_owned(),
+                created.custom_key_store_id().unwrap_or_default().to_owned(),
+            )]))
+        }
+        HsmOp::ConnectCustomKeyStore { id } => {
+            clients
+                .kms
+                .connect_custom_key_store()
+                .custom_key_store_id(&id)
+                .send()
+                .await
+                .map_err(failed("kms:ConnectCustomKeyStore"))?;
+            wait_store(clients, &id, "CONNECTED").await?;
+            Ok(BTreeMap::from([("id".to_owned(), id)]))
+        }
+        HsmOp::DisconnectCustomKeyStore { id } => {
+            clients
+                .kms
+                .disconnect_custom_key_store()
+                .custom_key_store_id(&id)
+                .send()
+                .await
+                .map_err(failed("kms:DisconnectCustomKeyStore"))?;
+            wait_store(clients, &id, "DISCONNECTED").await?;
+            Ok(BTreeMap::from([("id".to_owned(), id)]))
+        }
+    }
+}
+
+async fn wait_cluster(clients: &Clients, id: &str, done: &[&str]) -> Result<(), ApplyError> {
+    let started = Instant::now();
+    loop {
+        let out = clients
+            .cloudhsm
+            .describe_clusters()
+            .filters("clusterIds", vec![id.to_owned()])
+            .send()
+            .await
+            .map_err(failed("cloudhsmv2:DescribeClusters"))?;
+        let cluster = out.clusters().first();
+        let state = cluster
+            .and_then(|c| c.state())
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default();
+        if done.contains(&state.as_str()) {
+            return Ok(());
+        }
+        if state == "DELETED" || state.is_empty() {
+            return Err(ApplyError::Aws(AwsError::Call {
+                operation: "cloudhsmv2:CreateCluster".into(),
+                code: None,
+                message: format!(
+                    "cluster {id} ended {}: {}",
+                    if state.is_empty() {
+                        "missing"
+                    } else {
+                        "DELETED"
+                    },
+                    cluster
+                        .and_then(|c| c.state_message())
+                        .unwrap_or("no message")
+                ),
+            }));
+        }
+        tick(
+            clients,
+            started,
+            &format!("cluster {id}"),
+            &state,
+            "run plan again later: it picks up from the cluster's state",
+        )
+        .await?;
+    }
+}
+
+async fn wait_hsm(clients: &Clients, cluster_id: &str, hsm_id: &str) -> Result<(), ApplyError> {
+    let started = Instant::now();
+    loop {
+        let out = clients
+            .cloudhsm
+            .describe_clusters()
+            .filters("clusterIds", vec![cluster_id.to_owned()])
+            .send()
+            .await
+            .map_err(failed("cloudhsmv2:DescribeClusters"))?;
+        let hsm = out
+            .clusters()
+            .first()
+            .and_then(|c| c.hsms().iter().find(|h| h.hsm_id() == hsm_id));
+        let state = hsm
+            .and_then(|h| h.state())
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default();
+        match state.as_str() {
+            "ACTIVE" => return Ok(()),
+            "DEGRADED" | "DELETED" | "" => {
+                return Err(ApplyError::Aws(AwsError::Call {
+                    operation: "cloudhsmv2:CreateHsm".into(),
+                    code: None,
+                    message: format!(
+                        "HSM {hsm_id} is {}: {}",
+                        if state.is_empty() {
+                            "gone"
+                        } else {
+                            state.as_str()
+                        },
+                        hsm.and_then(|h| h.state_message()).unwrap_or("no message")
+                    ),
+                }));
+            }
+            _ => {
+                tick(
+                    clients,
+                    started,
+                    &format!("HSM {hsm_id}"),
+                    &state,
+                    "run plan again later: it counts the HSM once ACTIVE",
+                )
+                .await?
+            }
+        }
+    }
+}
+
+async fn wait_store(clients: &Clients, id: &str, wanted: &str) -> Result<(), ApplyError> {
+    let started = Instant::now();
+    loop {
+        let out = clients
+            .kms
+            .describe_custom_key_stores()
+            .custom_key_store_id(id)
+            .send()
+            .await
+            .map_err(failed("kms:DescribeCustomKeyStores"))?;
+        let store = out.custom_key_stores().first();
+        let state = store
+            .and_then(|s| s.connection_state())
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default();
+        if state == wanted {
+            return Ok(());
+        }
+        if state == "FAILED" {
+            let code = store
+                .and_then(|s| s.connection_error_code())
+                .map(|c| c.as_str().to_owned())
+                .unwrap_or_else(|| "unknown".into());
+            return Err(ApplyError::Aws(AwsError::Call {
+                operation: "kms:ConnectCustomKeyStore".into(),
+                code: Some(code.clone()),
+                message: format!(
+                    "the key store {id} failed to connect: {code}: {}",
+                    crate::connection::explain(&code)
+                ),
+            }));
+        }
+        tick(
+            clients,
+            started,
+            &format!("key store {id}"),
+            &state,
+            "connecting can take 20 minutes; run plan again later",
+        )
+        .await?;
+    }
+}
+
+/// One polling step: report, give up after the timeout, else sleep.
+async fn tick(
+    clients: &Clients,
+    started: Instant,
+    what: &str,
+    state: &str,
+    hint: &str,
+) -> Result<(), ApplyError> {
+    let waited = started.elapsed();
+    if waited >= clients.waits.timeout {
+        return Err(waited_too_long(what, state, waited, hint));
+    }
+    (clients.waits.progress)(format!("{what}: {state} ({}s elapsed)", waited.as_secs()));
+    tokio::time::sleep(clients.waits.interval).await;
+    Ok(())
+}

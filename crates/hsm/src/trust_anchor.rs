@@ -1,0 +1,40 @@
+//! The trust anchor: the PEM certificate of the operator's CA, which signed the cluster's CSR.
+
+use std::path::Path;
+
+use x509_parser::prelude::*;
+
+/// Reads and checks the trust anchor; returns its PEM text as AWS wants it.
+pub fn read(path: &Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot be read ({e})"))?;
+    check(&text)?;
+    Ok(text)
+}
+
+/// One PEM `CERTIFICATE` that parses as X.509, is a CA, and is valid today.
+pub fn check(text: &str) -> Result<(), String> {
+    let (_, pem) = parse_x509_pem(text.as_bytes())
+        .map_err(|_| "is not a PEM file (no -----BEGIN CERTIFICATE----- block)".to_owned())?;
+    if pem.label != "CERTIFICATE" {
+        return Err(format!("holds a PEM {:?}, not a CERTIFICATE", pem.label));
+    }
+    let certificate = pem
+        .parse_x509()
+        .map_err(|e| format!("does not parse as an X.509 certificate ({e})"))?;
+    if !certificate.validity().is_valid() {
+        return Err(format!(
+            "is not valid today (valid {} to {})",
+            certificate.validity().not_before,
+            certificate.validity().not_after
+        ));
+    }
+    let is_ca = certificate
+        .basic_constraints()
+        .ok()
+        .flatten()
+        .is_some_and(|c| c.value.ca);
+    if !is_ca {
+        return Err("is not a CA certificate (basicConstraints CA:TRUE is missing)".to_owned());
+    }
+    Ok(())
+}

@@ -1,0 +1,77 @@
+//! Manual rotation of a key AWS cannot rotate (a CloudHSM key store key): a new key with the
+//! same policy, tags and description, every alias moved to it, and the old key tagged with the
+//! rotation date and its successor, left enabled so what it encrypted can still be decrypted.
+
+use kmsctl_core::{Action, Address, AttributeChange, ResourceChange};
+use serde_json::{Value, json};
+
+use crate::desired::{DesiredKey, TAG_ID};
+use crate::handle::KeyHandle;
+use crate::ops::{alias_op, on_key};
+use crate::{alias, key};
+
+pub const TAG_ROTATED_AT: &str = "kmsctl:rotated-at";
+pub const TAG_SUPERSEDED_BY: &str = "kmsctl:superseded-by";
+
+/// The changes of one rotation. `store_id` is the key store the old key lives in; `date` is
+/// today (RFC 3339 date).
+pub fn plan(
+    key: &DesiredKey,
+    old_key_id: &str,
+    store_id: Option<&str>,
+    date: &str,
+) -> Vec<ResourceChange> {
+    let mut new_key = key.clone();
+    new_key.custom_key_store_id = store_id.map(Value::from);
+    let create = key::create(&new_key);
+    let handle = KeyHandle::New(create.address.clone());
+    let mut changes = vec![create];
+    let mut alias_addresses = Vec::new();
+    for name in key.all_aliases() {
+        let address = alias::address(name);
+        alias_addresses.push(address.clone());
+        changes.push(ResourceChange {
+            address,
+            action: Action::Update,
+            attributes: vec![AttributeChange {
+                name: "target_key_id".into(),
+                before: Some(old_key_id.into()),
+                after: None,
+                known_after_apply: true,
+            }],
+            depends_on: vec![],
+            operations: vec![alias_op("UpdateAlias", name, &handle)],
+            source: Some(key.locations.key.clone()),
+        });
+    }
+    changes.push(ResourceChange {
+        address: Address::new(key::KIND, format!("{}@{old_key_id}", key.name)),
+        action: Action::Update,
+        attributes: vec![
+            AttributeChange::new(format!("tags.{TAG_ROTATED_AT}"), None, Some(date.into())),
+            AttributeChange::after_apply(format!("tags.{TAG_SUPERSEDED_BY}")),
+            AttributeChange::new(format!("tags.{TAG_ID}"), Some(key.id.clone().into()), None),
+            AttributeChange::new(
+                "state",
+                Some("Enabled".into()),
+                Some("Enabled (kept for decryption)".into()),
+            ),
+        ],
+        depends_on: alias_addresses,
+        operations: vec![
+            on_key(
+                "TagResource",
+                &KeyHandle::Existing(old_key_id.to_owned()),
+                json!({"tags": {TAG_ROTATED_AT: date, TAG_SUPERSEDED_BY: handle.to_value()}}),
+            ),
+            // The successor carries the kmsctl:id now: the old key must not claim it too.
+            on_key(
+                "UntagResource",
+                &KeyHandle::Existing(old_key_id.to_owned()),
+                json!({"tag_keys": [TAG_ID]}),
+            ),
+        ],
+        source: Some(key.locations.key.clone()),
+    });
+    changes
+}
