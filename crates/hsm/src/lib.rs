@@ -10,6 +10,8 @@ pub mod diff;
 pub mod guards;
 pub mod observe;
 pub mod ops;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod trust_anchor;
 
 use std::sync::Arc;
@@ -61,6 +63,35 @@ impl Default for Waits {
     }
 }
 
+/// Where apply reads the key store password from: the process environment, or (tests) a
+/// fixed table. Never a file, never the plan.
+#[derive(Clone, Default)]
+pub enum Secrets {
+    #[default]
+    Environment,
+    Fixed(std::collections::BTreeMap<String, String>),
+}
+
+impl Secrets {
+    pub fn read(&self, variable: &str) -> Option<String> {
+        match self {
+            Self::Environment => std::env::var(variable).ok(),
+            Self::Fixed(table) => table.get(variable).cloned(),
+        }
+        .filter(|value| !value.is_empty())
+    }
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the values.
+        f.write_str(match self {
+            Self::Environment => "Secrets::Environment",
+            Self::Fixed(_) => "Secrets::Fixed(..)",
+        })
+    }
+}
+
 /// The clients of the services the lifecycle spans.
 #[derive(Debug, Clone)]
 pub struct Clients {
@@ -69,6 +100,7 @@ pub struct Clients {
     /// Custom key store calls.
     pub kms: aws_sdk_kms::Client,
     pub waits: Waits,
+    pub secrets: Secrets,
 }
 
 /// The CloudHSM clients of a connected session.
@@ -78,5 +110,6 @@ pub fn clients(session: &kmsctl_aws::Session, waits: Waits) -> Clients {
         ec2: aws_sdk_ec2::Client::new(&session.config),
         kms: aws_sdk_kms::Client::new(&session.config),
         waits,
+        secrets: Secrets::Environment,
     }
 }

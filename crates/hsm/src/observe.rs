@@ -85,14 +85,24 @@ impl Scope {
 }
 
 pub async fn observe(clients: &Clients, scope: &Scope) -> Result<ObservedHsmSetup, AwsError> {
-    let (cluster, store, subnet_azs) = tokio::join!(
+    let (cluster, subnet_azs) = tokio::join!(
         cluster(&clients.cloudhsm, &scope.cluster_name),
-        store(&clients.kms, scope.store_name.as_deref()),
         subnet_azs(&clients.ec2, &scope.subnet_ids),
     );
+    let cluster = cluster?;
+    // A key store is only made on, and only usable with, an active cluster: before that the
+    // plan stops at an earlier step, and the store is not read.
+    let active = cluster
+        .as_ref()
+        .is_some_and(|c| matches!(c.state.as_str(), "ACTIVE" | "DEGRADED"));
+    let store = if active {
+        store(&clients.kms, scope.store_name.as_deref()).await?
+    } else {
+        None
+    };
     Ok(ObservedHsmSetup {
-        cluster: cluster?,
-        store: store?,
+        cluster,
+        store,
         subnet_azs: subnet_azs?,
     })
 }

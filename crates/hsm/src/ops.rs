@@ -127,7 +127,7 @@ async fn run(clients: &Clients, op: HsmOp) -> Result<BTreeMap<String, String>, A
             trust_anchor,
             password_env,
         } => {
-            let password = std::env::var(&password_env).map_err(|_| {
+            let password = clients.secrets.read(&password_env).ok_or_else(|| {
                 ApplyError::Malformed(format!(
                     "the key store password is read from ${password_env}, which is not set: export it (the kmsuser password) and apply again"
                 ))

@@ -38,3 +38,34 @@ pub fn check(text: &str) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CA: &str = include_str!("../../../examples/prod-hsm/certs/customerCA.crt");
+    const NOT_A_CA: &str = include_str!("../tests/fixtures/not-a-ca.crt");
+    const CSR: &str = include_str!("../tests/fixtures/a-request.csr");
+
+    #[test]
+    fn the_example_ca_is_a_valid_trust_anchor() {
+        assert_eq!(check(CA), Ok(()));
+    }
+
+    #[test]
+    fn a_leaf_certificate_a_csr_and_garbage_are_refused_with_the_reason() {
+        assert!(
+            check(NOT_A_CA)
+                .expect_err("leaf")
+                .contains("not a CA certificate")
+        );
+        assert!(check(CSR).expect_err("csr").contains("CERTIFICATE REQUEST"));
+        assert!(
+            check("hello")
+                .expect_err("garbage")
+                .contains("not a PEM file")
+        );
+        let broken = CA.replace("MII", "xyz");
+        assert!(check(&broken).is_err());
+    }
+}
