@@ -104,13 +104,22 @@ impl TestProject {
     /// The shipped `environments/NAME` and the policies, with the environment's account id
     /// replaced by a fresh one.
     pub fn environment(name: &str, shipped_account: &str) -> Self {
+        Self::from_folder(&format!("environments/{name}"), name, shipped_account)
+    }
+
+    /// A shipped example (`examples/NAME`) as `environments/NAME`, with a fresh account.
+    pub fn example(name: &str, shipped_account: &str) -> Self {
+        Self::from_folder(&format!("examples/{name}"), name, shipped_account)
+    }
+
+    fn from_folder(folder: &str, name: &str, shipped_account: &str) -> Self {
         let project = Self::empty();
         copy_dir(
             &repo_root().join("policies"),
             &project.path().join("policies"),
         );
         copy_dir(
-            &repo_root().join("environments").join(name),
+            &repo_root().join(folder),
             &project.path().join("environments").join(name),
         );
         let folder = project.path().join("environments").join(name);
@@ -225,6 +234,11 @@ impl TestProject {
 
     /// Runs kmsctl with another endpoint (a closed port proves a command makes no AWS call).
     pub fn kmsctl_at(&self, endpoint: &str, args: &[&str]) -> Run {
+        self.kmsctl_with(endpoint, args, &[])
+    }
+
+    /// Runs kmsctl with extra environment variables.
+    pub fn kmsctl_with(&self, endpoint: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
         let mut command = Command::new(kmsctl_bin());
         command
             .args(args)
@@ -234,7 +248,8 @@ impl TestProject {
         command
             .env("AWS_MAX_ATTEMPTS", "1")
             .env_remove("KMSCTL_ROOT")
-            .env_remove("NO_COLOR");
+            .env_remove("NO_COLOR")
+            .envs(env.iter().copied());
         Run::from(command.output().expect("kmsctl runs"))
     }
 

@@ -68,8 +68,9 @@ pub async fn rotate_with(
         ))
         .help("use it for keys in a CloudHSM key store (custom_key_store) or other keys AWS cannot rotate"));
     }
-    let kms = &clients.hsm.kms;
-    let described = kms
+    let described = clients
+        .keys
+        .describe_key
         .describe_key()
         .key_id(&alias)
         .send()
@@ -96,7 +97,9 @@ pub async fn rotate_with(
     }
     let store_id = metadata.custom_key_store_id().map(str::to_owned);
     if let Some(store_id) = &store_id {
-        let stores = kms
+        let stores = clients
+            .hsm
+            .kms
             .describe_custom_key_stores()
             .custom_key_store_id(store_id)
             .send()

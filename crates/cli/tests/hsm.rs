@@ -1,0 +1,372 @@
+//! `plan` and `rotate` of a CloudHSM-backed environment through the CLI's library entry points
+//! (`make_with`, `rotate_with`) with stubbed clients: the emulator serves no CreateHsm,
+//! InitializeCluster or custom key store call (`kmsctl_hsm::testing` stands in for them), and
+//! the key store keys' calls are checked on stubbed KMS clients.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_kms::operation::create_key::CreateKeyOutput;
+use aws_sdk_kms::operation::describe_key::DescribeKeyOutput;
+use aws_sdk_kms::operation::list_aliases::ListAliasesOutput;
+use aws_sdk_kms::operation::list_keys::ListKeysOutput;
+use aws_sdk_kms::operation::tag_resource::TagResourceOutput;
+use aws_sdk_kms::operation::untag_resource::UntagResourceOutput;
+use aws_sdk_kms::operation::update_alias::UpdateAliasOutput;
+use aws_sdk_kms::types::{KeyMetadata, KeySpec, KeyState, KeyUsageType, OriginType};
+use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use clap::Parser;
+use kmsctl::commands::Context;
+use kmsctl::commands::plan::{EnvClients, Planned, make_with};
+use kmsctl::commands::prepare::prepare;
+use kmsctl::exit::Exit;
+use kmsctl::project::Project;
+use kmsctl::render::plan as render_plan;
+use kmsctl::render::style::Style;
+use kmsctl_hsm::testing::FakeAws;
+
+const SUBNETS: [(&str, &str); 2] = [
+    ("subnet-0aaa1111bbbb2222c", "us-east-1a"),
+    ("subnet-0ddd3333eeee4444f", "us-east-1b"),
+];
+const ALIAS: &str = "alias/prod-hsm-db-payments-encryption";
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            copy_dir(&path, &to.join(entry.file_name()));
+        } else {
+            std::fs::copy(&path, to.join(entry.file_name())).expect("copy");
+        }
+    }
+}
+
+/// A project holding the shipped `examples/prod-hsm` as `environments/prod-hsm`.
+fn project() -> (tempfile::TempDir, Context) {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_dir(&repo.join("policies"), &dir.path().join("policies"));
+    copy_dir(
+        &repo.join("examples/prod-hsm"),
+        &dir.path().join("environments/prod-hsm"),
+    );
+    let root = dir.path().to_string_lossy().into_owned();
+    let cli = kmsctl::cli::Cli::try_parse_from([
+        "kmsctl",
+        "--root",
+        &root,
+        "--no-color",
+        "plan",
+        "env/prod-hsm",
+    ])
+    .expect("arguments");
+    let project = Project::discover(Some(dir.path())).expect("project");
+    let mut ctx = Context::new(project, &cli.global);
+    ctx.style = Style { color: false };
+    (dir, ctx)
+}
+
+/// KMS for the keys domain: an account without keys or aliases, plus `extra` rules.
+fn kms(extra: &[&aws_smithy_mocks::Rule]) -> kmsctl_keys::KmsClients {
+    let aliases = mock!(aws_sdk_kms::Client::list_aliases)
+        .then_output(|| ListAliasesOutput::builder().build());
+    let keys =
+        mock!(aws_sdk_kms::Client::list_keys).then_output(|| ListKeysOutput::builder().build());
+    let mut rules = vec![&aliases, &keys];
+    rules.extend_from_slice(extra);
+    let kms = mock_client!(aws_sdk_kms, RuleMode::MatchAny, rules);
+    let resources = mock!(aws_sdk_resourcegroupstagging::Client::get_resources).then_output(|| {
+        aws_sdk_resourcegroupstagging::operation::get_resources::GetResourcesOutput::builder()
+            .build()
+    });
+    let tagging = mock_client!(
+        aws_sdk_resourcegroupstagging,
+        RuleMode::MatchAny,
+        [&resources]
+    );
+    kmsctl_keys::KmsClients::from_clients(kms, tagging)
+}
+
+/// Monitoring: nothing declared, nothing there.
+fn monitor() -> kmsctl_monitor::Clients {
+    let recorders = mock!(aws_sdk_config::Client::describe_configuration_recorders).then_output(|| {
+        aws_sdk_config::operation::describe_configuration_recorders::DescribeConfigurationRecordersOutput::builder().build()
+    });
+    let rules = mock!(aws_sdk_config::Client::describe_config_rules).then_output(|| {
+        aws_sdk_config::operation::describe_config_rules::DescribeConfigRulesOutput::builder()
+            .build()
+    });
+    let event_rules = mock!(aws_sdk_eventbridge::Client::list_rules).then_output(|| {
+        aws_sdk_eventbridge::operation::list_rules::ListRulesOutput::builder().build()
+    });
+    kmsctl_monitor::Clients {
+        config: mock_client!(aws_sdk_config, RuleMode::MatchAny, [&recorders, &rules]),
+        sns: mock_client!(
+            aws_sdk_sns,
+            RuleMode::MatchAny,
+            Vec::<&aws_smithy_mocks::Rule>::new()
+        ),
+        events: mock_client!(aws_sdk_eventbridge, RuleMode::MatchAny, [&event_rules]),
+    }
+}
+
+async fn plan_text(ctx: &Context, fake: &FakeAws) -> (String, kmsctl_core::Plan) {
+    let prepared = prepare(ctx, "env/prod-hsm").expect("prepared");
+    let clients = EnvClients {
+        keys: kms(&[]),
+        monitor: monitor(),
+        hsm: fake.clients(BTreeMap::new()),
+    };
+    let Planned::Plan(plan) = make_with(ctx, &prepared, &clients).await.expect("plan") else {
+        panic!("the plan was refused");
+    };
+    let text = render_plan::render(
+        &plan,
+        &render_plan::Options {
+            style: ctx.style,
+            verbose: false,
+        },
+    );
+    (text, *plan)
+}
+
+#[tokio::test]
+async fn the_plan_shows_the_lifecycle_and_stops_at_the_operator_gate() {
+    let (_dir, ctx) = project();
+    let fake = FakeAws::new(&SUBNETS);
+    let (text, plan) = plan_text(&ctx, &fake).await;
+    for shown in [
+        "hsm_cluster.prod-cloudhsm-cluster will be created",
+        "hsm.prod-cloudhsm-cluster/us-east-1a will be created",
+        "until UNINITIALIZED",
+        "Operator gate",
+        "aws cloudhsmv2 initialize-cluster --cluster-id CLUSTER_ID",
+        "cloudhsm-cli user create --username kmsuser --role crypto-user",
+        "not planned yet: alias/prod-hsm-db-payments-encryption in the key store",
+    ] {
+        assert!(text.contains(shown), "{shown}\n{text}");
+    }
+    assert!(
+        !text.contains("kms_custom_key_store"),
+        "no step past the gate:\n{text}"
+    );
+    assert!(!text.contains("kms_key.db-payments-encryption"), "{text}");
+    assert_eq!(plan.changes.len(), 2);
+}
+
+#[tokio::test]
+async fn with_the_cluster_initialized_it_plans_hsms_store_connect_and_the_stores_keys() {
+    let (_dir, ctx) = project();
+    let fake = FakeAws::new(&SUBNETS);
+    // Earlier applies made the cluster and its first HSM; the operator passed the gate.
+    {
+        let (_, first) = plan_text(&ctx, &fake).await;
+        let clients = fake.clients(BTreeMap::new());
+        let mut outputs = kmsctl_core::Outputs::new();
+        for index in first.apply_order().expect("order") {
+            let change = &first.changes[index];
+            let produced = kmsctl_hsm::apply_change(&clients, change, &outputs)
+                .await
+                .expect("apply");
+            outputs.insert(change.address.clone(), produced);
+        }
+        fake.operator_initializes_and_activates();
+    }
+    let (text, plan) = plan_text(&ctx, &fake).await;
+    let order: Vec<String> = plan
+        .apply_order()
+        .expect("order")
+        .into_iter()
+        .map(|i| plan.changes[i].address.to_string())
+        .collect();
+    let position = |address: &str| {
+        order
+            .iter()
+            .position(|a| a == address)
+            .unwrap_or_else(|| panic!("{address} missing:\n{text}"))
+    };
+    let hsm = position("hsm.prod-cloudhsm-cluster/us-east-1b");
+    let store = position("kms_custom_key_store.prod-hsm-store");
+    let connect = position("kms_custom_key_store_connection.prod-hsm-store");
+    let key = position("kms_key.db-payments-encryption");
+    let alias = position(&format!("kms_alias.{ALIAS}"));
+    assert!(
+        hsm < store && store < connect && connect < key && key < alias,
+        "{order:?}"
+    );
+    for shown in [
+        "custom_key_store",
+        "AWS_CLOUDHSM",
+        "read from $KMSCTL_HSM_PASSWORD at apply",
+    ] {
+        assert!(text.contains(shown), "{shown}\n{text}");
+    }
+    assert!(!text.contains("Operator gate"), "{text}");
+    // The key's CreateKey names the store through the connection's output.
+    let create = plan
+        .changes
+        .iter()
+        .find(|c| c.address.to_string() == "kms_key.db-payments-encryption")
+        .expect("key");
+    assert_eq!(
+        create.operations[0]["custom_key_store_id"],
+        serde_json::json!({"$ref": "kms_custom_key_store_connection.prod-hsm-store#id"})
+    );
+}
+
+#[tokio::test]
+async fn rotate_makes_a_key_in_the_store_moves_the_alias_and_keeps_the_old_key() {
+    let (_dir, ctx) = project();
+    let fake = FakeAws::new(&SUBNETS);
+    fake.state().stores.push(kmsctl_hsm::testing::FakeStore {
+        id: "cks-1234".into(),
+        name: "prod-hsm-store".into(),
+        cluster_id: "cluster-1".into(),
+        state: "CONNECTED".into(),
+        error: None,
+        trust_anchor: String::new(),
+    });
+    let calls: Arc<Mutex<Vec<String>>> = Arc::default();
+    let describe = mock!(aws_sdk_kms::Client::describe_key)
+        .match_requests(|r| r.key_id() == Some(ALIAS))
+        .then_output(|| {
+            DescribeKeyOutput::builder()
+                .key_metadata(
+                    KeyMetadata::builder()
+                        .key_id("old-key")
+                        .key_state(KeyState::Enabled)
+                        .key_spec(KeySpec::SymmetricDefault)
+                        .key_usage(KeyUsageType::EncryptDecrypt)
+                        .origin(OriginType::AwsCloudhsm)
+                        .custom_key_store_id("cks-1234")
+                        .build()
+                        .expect("metadata"),
+                )
+                .build()
+        });
+    let seen = calls.clone();
+    let create = mock!(aws_sdk_kms::Client::create_key).then_compute_output(move |input| {
+        let tags: BTreeMap<&str, &str> = input
+            .tags()
+            .iter()
+            .map(|t| (t.tag_key(), t.tag_value()))
+            .collect();
+        seen.lock().expect("calls").push(format!(
+            "CreateKey origin={} store={} id={} policy={}",
+            input.origin().map_or("", |o| o.as_str()),
+            input.custom_key_store_id().unwrap_or(""),
+            tags.get("kmsctl:id").copied().unwrap_or(""),
+            input
+                .policy()
+                .is_some_and(|p| p.contains("Allow RDS Service to Use the Key")),
+        ));
+        CreateKeyOutput::builder()
+            .key_metadata(
+                KeyMetadata::builder()
+                    .key_id("new-key")
+                    .arn("arn:aws:kms:us-east-1:222222222222:key/new-key")
+                    .build()
+                    .expect("metadata"),
+            )
+            .build()
+    });
+    let seen = calls.clone();
+    let update_alias = mock!(aws_sdk_kms::Client::update_alias).then_compute_output(move |input| {
+        seen.lock().expect("calls").push(format!(
+            "UpdateAlias {} -> {}",
+            input.alias_name().unwrap_or(""),
+            input.target_key_id().unwrap_or("")
+        ));
+        UpdateAliasOutput::builder().build()
+    });
+    let seen = calls.clone();
+    let tag = mock!(aws_sdk_kms::Client::tag_resource).then_compute_output(move |input| {
+        let tags: Vec<String> = input
+            .tags()
+            .iter()
+            .map(|t| format!("{}={}", t.tag_key(), t.tag_value()))
+            .collect();
+        seen.lock().expect("calls").push(format!(
+            "TagResource {} {}",
+            input.key_id().unwrap_or(""),
+            tags.join(",")
+        ));
+        TagResourceOutput::builder().build()
+    });
+    let seen = calls.clone();
+    let untag = mock!(aws_sdk_kms::Client::untag_resource).then_compute_output(move |input| {
+        seen.lock().expect("calls").push(format!(
+            "UntagResource {} {}",
+            input.key_id().unwrap_or(""),
+            input.tag_keys().join(",")
+        ));
+        UntagResourceOutput::builder().build()
+    });
+    let clients = EnvClients {
+        keys: kms(&[&describe, &create, &update_alias, &tag, &untag]),
+        monitor: monitor(),
+        hsm: fake.clients(BTreeMap::new()),
+    };
+    let prepared = prepare(&ctx, "env/prod-hsm").expect("prepared");
+    let exit = kmsctl::commands::rotate::rotate_with(&ctx, &prepared, ALIAS, clients, true)
+        .await
+        .expect("rotates");
+    assert_eq!(exit, Exit::Ok);
+    let today = time_today();
+    assert_eq!(
+        *calls.lock().expect("calls"),
+        [
+            "CreateKey origin=AWS_CLOUDHSM store=cks-1234 id=prod-hsm/db/payments/encryption policy=true".to_owned(),
+            format!("UpdateAlias {ALIAS} -> new-key"),
+            format!("TagResource old-key kmsctl:rotated-at={today},kmsctl:superseded-by=new-key"),
+            "UntagResource old-key kmsctl:id".to_owned(),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn rotate_refuses_a_key_aws_rotates_itself() {
+    let (dir, ctx) = project();
+    std::fs::write(
+        dir.path().join("environments/prod-hsm/more.toml"),
+        "[[key]]\nfunction = \"app\"\nteam = \"orders\"\npurpose = \"data\"\npolicy = \"prod-payment-policy.json\"\n\
+         [key.tags]\nBU = \"x\"\nBusinessOwner = \"x\"\nTechnicalOwner = \"x\"\nProject = \"x\"\nOwner = \"x\"\n",
+    )
+    .expect("write");
+    let prepared = prepare(&ctx, "env/prod-hsm").expect("prepared");
+    let fake = FakeAws::new(&SUBNETS);
+    let clients = EnvClients {
+        keys: kms(&[]),
+        monitor: monitor(),
+        hsm: fake.clients(BTreeMap::new()),
+    };
+    let error = kmsctl::commands::rotate::rotate_with(
+        &ctx,
+        &prepared,
+        "prod-hsm-app-orders-data",
+        clients,
+        true,
+    )
+    .await
+    .expect_err("refused");
+    assert!(
+        error
+            .to_string()
+            .contains("AWS rotates alias/prod-hsm-app-orders-data itself"),
+        "{error}"
+    );
+}
+
+fn time_today() -> String {
+    let output = std::process::Command::new("date")
+        .args(["-u", "+%Y-%m-%d"])
+        .output()
+        .expect("date");
+    String::from_utf8(output.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_owned()
+}
