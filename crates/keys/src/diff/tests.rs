@@ -30,6 +30,9 @@ fn desired() -> DesiredKey {
         usage: "ENCRYPT_DECRYPT".into(),
         origin: "AWS_KMS".into(),
         multi_region: false,
+        custom_key_store: None,
+        custom_key_store_id: None,
+        manual_rotation_days: None,
         policy: DesiredPolicy::new(None, POLICY.into(), &policy::parse(POLICY).expect("valid")),
         rotation: Some(DesiredRotation {
             enabled: true,
