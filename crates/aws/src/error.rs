@@ -2,8 +2,6 @@
 
 use std::error::Error as StdError;
 
-use aws_smithy_types::error::display::DisplayErrorContext;
-
 #[derive(Debug, thiserror::Error)]
 pub enum AwsError {
     /// An AWS call failed after the configured retries. `operation` is `service:Operation`.
@@ -30,10 +28,16 @@ impl AwsError {
         E: StdError + aws_smithy_types::error::metadata::ProvideErrorMetadata + 'static,
     {
         let code = error.code().map(str::to_owned);
+        // AWS's own words when it answered; the whole chain (timeouts, connection errors) when not.
+        let message = match (error.code(), error.message()) {
+            (Some(code), Some(text)) => format!("{code}: {text}"),
+            (Some(code), None) => code.to_owned(),
+            _ => describe(&error),
+        };
         Self::Call {
             operation: operation.to_owned(),
             code,
-            message: describe(&error),
+            message,
         }
     }
 
@@ -77,6 +81,16 @@ where
 }
 
 /// The whole error chain on one line: the SDK's top-level Display says only "service error".
+/// Each cause's message once, without the raw response the SDK's debug form would add.
 pub fn describe(error: &(dyn StdError + 'static)) -> String {
-    DisplayErrorContext(error).to_string()
+    let mut parts: Vec<String> = vec![error.to_string()];
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = cause.source();
+    }
+    parts.join(": ")
 }

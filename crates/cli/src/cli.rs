@@ -56,9 +56,72 @@ pub enum Command {
     /// Rotate a key AWS cannot rotate (a CloudHSM key store key) by hand: new key, aliases moved,
     /// old key kept for decryption. Shows the change and asks first.
     Rotate(RotateArgs),
+    /// Check that the live AWS state still matches the files and the controls, for scheduled
+    /// CI. Exit 0 clean, 2 drift, 3 violation, 4 unmanaged only (with --fail-on-unmanaged), 1 error.
+    Drift(DriftArgs),
+    /// Write a compliance report: per control, the resources that satisfy it and those that do
+    /// not, with what was observed and when.
+    Report(ComplianceArgs),
+    /// Print a JSON Schema of kmsctl's machine-readable output.
+    Schema {
+        #[arg(value_enum)]
+        which: SchemaKind,
+    },
     /// Work with the environment's CloudTrail alerts.
     #[command(subcommand)]
     Events(EventsCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// `organization`, `env/NAME` or environment folders. Default: the organization and every
+    /// folder in environments/.
+    pub targets: Vec<String>,
+    /// Output format; repeat it, each with its own --output, for several in one run.
+    #[arg(long, value_enum)]
+    pub format: Vec<ReportFormat>,
+    /// Write the --format at the same position to this file (default: standard output).
+    #[arg(long)]
+    pub output: Vec<std::path::PathBuf>,
+    /// Exit 4 when the only findings are unmanaged resources.
+    #[arg(long)]
+    pub fail_on_unmanaged: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Human,
+    /// The versioned report (`kmsctl schema drift-report`).
+    Json,
+    /// SARIF 2.1.0, for code-scanning UIs.
+    Sarif,
+    /// JUnit XML: one test case per resource.
+    Junit,
+    /// A summary table for a pull-request comment.
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+pub struct ComplianceArgs {
+    /// As for `drift`. Default: the organization and every environment.
+    pub targets: Vec<String>,
+    #[arg(long, value_enum, default_value = "markdown")]
+    pub format: ComplianceFormat,
+    /// Write the report here (default: standard output).
+    #[arg(long)]
+    pub output: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ComplianceFormat {
+    Markdown,
+    Html,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaKind {
+    /// The JSON form of `kmsctl drift --format json`.
+    DriftReport,
 }
 
 #[derive(Debug, Args)]

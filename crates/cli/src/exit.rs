@@ -7,10 +7,12 @@ pub enum Exit {
     Ok = 0,
     /// Any error: bad input, an AWS failure, a stale plan, a usage error.
     Error = 1,
-    /// `plan --detailed-exitcode` found changes.
+    /// `plan --detailed-exitcode` found changes; `drift` found drift.
     Changes = 2,
-    /// A guard refused the configuration or the plan.
+    /// A guard refused the configuration or the plan; `drift` found a violation.
     Refused = 3,
+    /// `drift --fail-on-unmanaged` found resources kmsctl does not manage (and nothing worse).
+    Unmanaged = 4,
 }
 
 impl From<Exit> for std::process::ExitCode {

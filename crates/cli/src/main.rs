@@ -65,6 +65,16 @@ fn run(cli: &Cli) -> Result<Exit, UserError> {
         Command::Events(EventsCommand::Test { target, event }) => {
             return commands::events::test(&ctx, target, event);
         }
+        Command::Schema {
+            which: kmsctl::cli::SchemaKind::DriftReport,
+        } => {
+            let schema = kmsctl_core::drift::DriftReport::schema();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&schema).unwrap_or_default()
+            );
+            return Ok(Exit::Ok);
+        }
         _ => {}
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -73,7 +83,11 @@ fn run(cli: &Cli) -> Result<Exit, UserError> {
         .map_err(|e| UserError::new(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async {
         match &cli.command {
-            Command::Validate { .. } | Command::Events(_) => unreachable!("offline, handled above"),
+            Command::Validate { .. } | Command::Events(_) | Command::Schema { .. } => {
+                unreachable!("offline, handled above")
+            }
+            Command::Drift(args) => commands::drift::run(&ctx, args).await,
+            Command::Report(args) => commands::drift::report(&ctx, args).await,
             Command::Plan(args) => commands::plan::run(&ctx, args).await,
             Command::Apply(args) => commands::apply::run(&ctx, args).await,
             Command::Rotate(args) => commands::rotate::run(&ctx, args).await,

@@ -10,6 +10,7 @@ pub mod guards;
 pub mod handle;
 pub mod key;
 pub mod key_policy;
+pub mod live;
 pub mod matching;
 pub mod observe;
 pub mod ops;

@@ -59,6 +59,9 @@ pub struct OrgRules {
 #[serde(deny_unknown_fields)]
 pub struct PolicySettings {
     pub description: Option<String>,
+    /// The framework control the policy enforces (`3.2.4` for an MFA policy); drift findings
+    /// and the compliance report carry it. Default: 3.2.2, environment boundaries.
+    pub control: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -1,6 +1,7 @@
 //! The commands, and what they share: the project, the flags, and the loaded target.
 
 pub mod apply;
+pub mod drift;
 pub mod events;
 pub mod organization;
 pub mod plan;

@@ -47,9 +47,18 @@ pub fn target(org: &OrganizationFile) -> Target {
 
 /// Offline guards, then observe, render with the real OU ids, check again, and diff.
 pub async fn make(ctx: &Context, file: &SourceFile, org: &OrganizationFile) -> Result<Planned> {
+    Ok(make_observed(ctx, file, org).await?.0)
+}
+
+/// The plan, and the organization as observed for it (drift detection checks it further).
+pub async fn make_observed(
+    ctx: &Context,
+    file: &SourceFile,
+    org: &OrganizationFile,
+) -> Result<(Planned, Option<kmsctl_org::observe::ObservedOrg>)> {
     let (_, offline) = kmsctl_org::validate::check(&ctx.project.root, file, org, None);
     if offline.iter().any(Finding::is_error) {
-        return Ok(Planned::Refused(offline));
+        return Ok((Planned::Refused(offline), None));
     }
     let target = target(org);
     let session = connect(ctx, &target).await?;
@@ -65,7 +74,7 @@ pub async fn make(ctx: &Context, file: &SourceFile, org: &OrganizationFile) -> R
     let diff = kmsctl_org::diff::diff(file, org, &rendered, &observed);
     found.extend(diff.findings);
     if found.iter().any(Finding::is_error) {
-        return Ok(Planned::Refused(found));
+        return Ok((Planned::Refused(found), Some(observed)));
     }
     let print = Some(fingerprint(&observed.snapshot()));
     let observed_prints = diff
@@ -76,11 +85,12 @@ pub async fn make(ctx: &Context, file: &SourceFile, org: &OrganizationFile) -> R
             fingerprint: print.clone(),
         })
         .collect();
-    Ok(Planned::Plan(Box::new(Plan {
+    let plan = Planned::Plan(Box::new(Plan {
         observed: observed_prints,
         warnings: found,
         ..new_plan(target, diff.changes)
-    })))
+    }));
+    Ok((plan, Some(observed)))
 }
 
 /// The fingerprint apply compares with the plan's: the whole organization's state.

@@ -101,8 +101,17 @@ pub async fn make_with(
     prepared: &Prepared,
     clients: &EnvClients,
 ) -> Result<Planned> {
+    Ok(make_observed(ctx, prepared, clients).await?.0)
+}
+
+/// The plan, and the keys as observed for it (drift detection checks them further).
+pub async fn make_observed(
+    ctx: &Context,
+    prepared: &Prepared,
+    clients: &EnvClients,
+) -> Result<(Planned, Option<kmsctl_keys::Observation>)> {
     if prepared.findings.iter().any(Finding::is_error) {
-        return Ok(Planned::Refused(prepared.findings.clone()));
+        return Ok((Planned::Refused(prepared.findings.clone()), None));
     }
     let target = target_of(prepared);
     // The CloudHSM lifecycle first: whether the key store is connected decides which of its keys
@@ -137,7 +146,7 @@ pub async fn make_with(
         all_findings.extend(monitor.diff.findings.iter().cloned());
     }
     if all_findings.iter().any(Finding::is_error) {
-        return Ok(Planned::Refused(all_findings));
+        return Ok((Planned::Refused(all_findings), Some(observation)));
     }
     let touched = diff.changes.iter().map(|c| &c.address).collect();
     let prints = kmsctl_keys::fingerprints(&scope, &observation, &touched);
@@ -201,13 +210,14 @@ pub async fn make_with(
             "monitoring was not read: the environment declares none and the caller may not read AWS Config or EventBridge",
         )),
     }
-    Ok(Planned::Plan(Box::new(Plan {
+    let plan = Planned::Plan(Box::new(Plan {
         scope: scopes,
         observed,
         notes,
         warnings: all_findings,
         ..new_plan(target, changes)
-    })))
+    }));
+    Ok((plan, Some(observation)))
 }
 
 /// The keys to plan: those in the CloudHSM key store get its id (or the reference to the change

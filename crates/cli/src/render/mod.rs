@@ -1,5 +1,7 @@
 //! Renderers only print: every decision is already in the plan or the findings.
 
+pub mod compliance;
+pub mod drift;
 pub mod findings;
 pub mod plan;
 pub mod style;

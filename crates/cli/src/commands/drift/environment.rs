@@ -1,0 +1,301 @@
+//! Drift of one environment: the plan's changes (drift), the guards the live keys break
+//! (violations), and customer managed keys no environment manages (unmanaged).
+
+use std::collections::BTreeMap;
+
+use kmsctl_core::drift::{
+    CheckedResource, ControlMap, DriftFinding, Kind, SourceRef, TargetReport, TargetStatus,
+    controls::control_of,
+};
+use kmsctl_core::{Action, Finding, ResourceChange};
+use serde_json::{Value, json};
+
+use super::source_ref;
+use crate::commands::Context;
+use crate::commands::plan::{EnvClients, Planned, connect, make_observed, now, target_of};
+use crate::commands::prepare::Prepared;
+use crate::error::{Result, UserError};
+
+pub async fn check(
+    ctx: &Context,
+    prepared: &Prepared,
+    controls: &ControlMap,
+) -> Result<TargetReport> {
+    let target = target_of(prepared);
+    let offline: Vec<&Finding> = prepared.findings.iter().filter(|f| f.is_error()).collect();
+    if !offline.is_empty() {
+        return Err(UserError::new(format!(
+            "the files of {} fail {} guard(s) (first: {} at {}); run kmsctl validate {}",
+            target.label(),
+            offline.len(),
+            offline[0].rule,
+            offline[0].location,
+            target.label()
+        )));
+    }
+    let session = connect(ctx, &target).await?;
+    let clients = EnvClients::new(ctx, &session);
+    let observed_at = now();
+    let (planned, observation) = make_observed(ctx, prepared, &clients).await?;
+    let mut findings = Vec::new();
+    match &planned {
+        Planned::Plan(plan) => findings.extend(plan.changes.iter().map(|c| drift_of(c, controls))),
+        // What only the live state reveals (an alias on a foreign key, no Config recorder):
+        // the files are right and AWS breaks them.
+        Planned::Refused(found) => {
+            findings.extend(found.iter().filter(|f| f.is_error()).map(|f| DriftFinding {
+                kind: Kind::Violation,
+                rule: f.rule.clone(),
+                resource: f.rule.clone(),
+                message: f.message.clone(),
+                control: controls.get(control_of(&f.rule)),
+                source: Some(source_ref(&f.location)),
+                evidence: BTreeMap::new(),
+            }))
+        }
+    }
+    let mut resources = Vec::new();
+    if let Some(observation) = &observation {
+        let settings = &prepared.env.settings;
+        for violation in kmsctl_keys::live::violations(
+            &settings.name,
+            &settings.rules,
+            &prepared.keys,
+            observation,
+        ) {
+            findings.push(DriftFinding {
+                kind: Kind::Violation,
+                rule: violation.rule.to_owned(),
+                resource: violation.address,
+                message: violation.message,
+                control: controls.get(control_of(violation.rule)),
+                source: Some(violation.declared.map_or_else(
+                    || account_source(prepared),
+                    |i| source_ref(&prepared.keys[i].locations.key),
+                )),
+                evidence: violation.evidence,
+            });
+        }
+        let unmanaged =
+            kmsctl_keys::live::unmanaged_keys(&clients.keys, observation, ctx.parallelism)
+                .await
+                .map_err(|e| UserError::new(format!("reading {} failed: {e}", target.label())))?;
+        for key in unmanaged {
+            findings.push(DriftFinding {
+                kind: Kind::Unmanaged,
+                rule: "unmanaged-key".into(),
+                resource: key.arn.clone(),
+                message: format!(
+                    "customer managed key {}{} in account {} is not managed by kmsctl ({})",
+                    key.key_id,
+                    if key.aliases.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", key.aliases.join(", "))
+                    },
+                    settings.account_id,
+                    key.state
+                ),
+                control: controls.get(control_of("unmanaged-key")),
+                source: Some(account_source(prepared)),
+                evidence: BTreeMap::from([
+                    ("key_id".to_owned(), json!(key.key_id)),
+                    ("state".to_owned(), json!(key.state)),
+                    ("description".to_owned(), json!(key.description)),
+                    ("aliases".to_owned(), json!(key.aliases)),
+                ]),
+            });
+        }
+        resources = checked_resources(prepared, observation, controls);
+    }
+    Ok(TargetReport {
+        target: target.label(),
+        account_id: target.account_id,
+        region: target.region,
+        status: TargetStatus::Checked,
+        error: None,
+        observed_at,
+        resources,
+        findings,
+    })
+}
+
+/// A planned change as a drift finding: what differs, observed against declared.
+pub fn drift_of(change: &ResourceChange, controls: &ControlMap) -> DriftFinding {
+    let kind = change.address.kind.as_str();
+    let tags_only = !change.attributes.is_empty()
+        && change.attributes.iter().all(|a| a.name.starts_with("tags"));
+    let deletion = matches!(
+        change.action,
+        Action::ScheduleDeletion | Action::CancelDeletion
+    ) || change.attributes.iter().any(|a| a.name == "state");
+    let rule = if tags_only {
+        "drift-tags".to_owned()
+    } else if kind == "kms_key" && deletion {
+        "drift-key-state".to_owned()
+    } else {
+        format!("drift-{}", kind.replace('_', "-"))
+    };
+    let control = if tags_only || (kind == "kms_key" && deletion) {
+        control_of(&rule)
+    } else {
+        control_of(kind)
+    };
+    let differences: Vec<String> = change
+        .attributes
+        .iter()
+        .filter(|a| !a.known_after_apply)
+        .map(|a| {
+            let show =
+                |v: &Option<Value>| v.as_ref().map_or("(none)".to_owned(), |v| v.to_string());
+            format!("{}: {} → {}", a.name, show(&a.before), show(&a.after))
+        })
+        .collect();
+    let evidence = change
+        .attributes
+        .iter()
+        .filter(|a| !a.known_after_apply)
+        .map(|a| {
+            (
+                a.name.clone(),
+                json!({"observed": a.before, "declared": a.after}),
+            )
+        })
+        .collect();
+    DriftFinding {
+        kind: Kind::Drift,
+        rule,
+        resource: change.address.to_string(),
+        message: format!(
+            "{} differs from the files: it {}{}",
+            change.address,
+            change.action.describe(),
+            if differences.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", differences.join("; "))
+            }
+        ),
+        control: controls.get(control),
+        source: change.source.as_ref().map(source_ref),
+        evidence,
+    }
+}
+
+/// The line declaring the environment's account: where an account-wide finding points.
+pub fn account_source(prepared: &Prepared) -> SourceRef {
+    for file in &prepared.env.files {
+        if let Some(index) = file
+            .text
+            .lines()
+            .position(|l| l.trim_start().starts_with("account_id"))
+        {
+            return SourceRef {
+                file: file.path.to_string_lossy().replace('\\', "/"),
+                line: Some(index + 1),
+            };
+        }
+    }
+    SourceRef {
+        file: format!("{}/environment.toml", prepared.env.path),
+        line: None,
+    }
+}
+
+/// Every declared key, per control it falls under, with what was observed.
+fn checked_resources(
+    prepared: &Prepared,
+    observation: &kmsctl_keys::Observation,
+    controls: &ControlMap,
+) -> Vec<CheckedResource> {
+    let rules = &prepared.env.settings.rules;
+    let mut out = Vec::new();
+    for key in &prepared.keys {
+        let live = kmsctl_keys::matching::find(observation, &key.id, &key.alias).key();
+        let source = Some(source_ref(&key.locations.key));
+        let mut push = |resource: String, control: &str, evidence: BTreeMap<String, Value>| {
+            out.push(CheckedResource {
+                resource,
+                control: controls.get(control),
+                source: source.clone(),
+                evidence,
+            });
+        };
+        let observed =
+            |f: &dyn Fn(&kmsctl_keys::observe::ObservedKey) -> Value| live.map_or(Value::Null, f);
+        let tags: BTreeMap<String, Value> = rules
+            .required_tags
+            .iter()
+            .map(|t| (format!("tags.{t}"), observed(&|k| json!(k.tags.get(t)))))
+            .collect();
+        push(format!("kms_key.{}", key.name), "3.1.1", tags);
+        if key.rotation.is_some() {
+            push(
+                format!("kms_key_rotation.{}", key.name),
+                "3.3.1",
+                BTreeMap::from([
+                    (
+                        "rotation_enabled".to_owned(),
+                        observed(&|k| json!(k.rotation_enabled)),
+                    ),
+                    (
+                        "rotation_period_in_days".to_owned(),
+                        observed(&|k| json!(k.rotation_period_days)),
+                    ),
+                ]),
+            );
+        } else if let Some(days) = key.manual_rotation_days {
+            push(
+                format!("kms_key_rotation.{}", key.name),
+                "3.3.1",
+                BTreeMap::from([
+                    ("manual_rotation_days".to_owned(), json!(days)),
+                    ("origin".to_owned(), observed(&|k| json!(k.origin))),
+                ]),
+            );
+        }
+        push(
+            format!("kms_key.{}", key.name),
+            "3.4.1",
+            BTreeMap::from([
+                ("state".to_owned(), observed(&|k| json!(k.state))),
+                (
+                    "deletion_window_in_days".to_owned(),
+                    json!(key.deletion_window_days),
+                ),
+            ]),
+        );
+        push(
+            format!("kms_key_policy.{}", key.name),
+            "3.2.2",
+            BTreeMap::from([("statements".to_owned(), json!(key.policy.statements))]),
+        );
+        if key.custom_key_store.is_some() {
+            push(
+                format!("kms_key.{}", key.name),
+                "HSM",
+                BTreeMap::from([("origin".to_owned(), observed(&|k| json!(k.origin)))]),
+            );
+        }
+    }
+    let monitor = &prepared.monitor;
+    for rule in &monitor.rules {
+        out.push(CheckedResource {
+            resource: format!("config_rule.{}", rule.name),
+            control: controls.get("MON"),
+            source: Some(source_ref(&rule.location)),
+            evidence: BTreeMap::from([("identifier".to_owned(), json!(rule.identifier))]),
+        });
+    }
+    if let Some(alerts) = &monitor.alerts {
+        for rule in &alerts.rules {
+            out.push(CheckedResource {
+                resource: format!("events_rule.{}", rule.name),
+                control: controls.get("MON"),
+                source: Some(source_ref(&alerts.location)),
+                evidence: BTreeMap::from([("severity".to_owned(), json!(rule.severity.name()))]),
+            });
+        }
+    }
+    out
+}

@@ -1,0 +1,131 @@
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use kmsctl_core::drift::{DriftReport, Kind};
+use serde_sarif::sarif::{
+    ArtifactLocation, Invocation, Location, Message, MultiformatMessageString, PhysicalLocation,
+    PropertyBag, Region, ReportingDescriptor, Result as SarifResult, ResultLevel, Run, Sarif, Tool,
+    ToolComponent,
+};
+
+use super::requirements;
+
+/// SARIF 2.1.0: one result per finding, located at the TOML or policy file and line that
+/// declares the resource (an unmanaged resource: the `environment.toml` line of its account),
+/// so code-scanning UIs annotate the right line.
+pub fn render(report: &DriftReport, root: &Path) -> Result<String, String> {
+    let mut rules: BTreeMap<String, ReportingDescriptor> = BTreeMap::new();
+    let mut results = Vec::new();
+    for (target, finding) in report.findings() {
+        rules.entry(finding.rule.clone()).or_insert_with(|| {
+            ReportingDescriptor::builder()
+                .id(finding.rule.clone())
+                .name(finding.rule.clone())
+                .short_description(
+                    MultiformatMessageString::builder()
+                        .text(format!(
+                            "{} ({}: {})",
+                            finding.kind.name(),
+                            finding.control.id,
+                            finding.control.name
+                        ))
+                        .build(),
+                )
+                .properties(
+                    PropertyBag::builder()
+                        .tags(vec![
+                            finding.kind.name().to_owned(),
+                            format!("control-{}", finding.control.id),
+                        ])
+                        .build(),
+                )
+                .build()
+        });
+        let level = match finding.kind {
+            Kind::Violation => ResultLevel::Error,
+            Kind::Drift => ResultLevel::Warning,
+            Kind::Unmanaged => ResultLevel::Note,
+        };
+        let mut result = SarifResult::builder()
+            .rule_id(finding.rule.clone())
+            .level(level)
+            .message(
+                Message::builder()
+                    .text(format!(
+                        "{}: {} (control {} {}; {})",
+                        target.target,
+                        finding.message,
+                        finding.control.id,
+                        finding.control.name,
+                        requirements(&finding.control)
+                    ))
+                    .build(),
+            )
+            .partial_fingerprints(BTreeMap::from([(
+                "kmsctl/v1".to_owned(),
+                format!("{}|{}|{}", target.target, finding.rule, finding.resource),
+            )]))
+            .properties(
+                PropertyBag::builder()
+                    .additional_properties(BTreeMap::from([
+                        ("kind".to_owned(), serde_json::json!(finding.kind.name())),
+                        ("target".to_owned(), serde_json::json!(target.target)),
+                        ("resource".to_owned(), serde_json::json!(finding.resource)),
+                        ("control".to_owned(), serde_json::json!(finding.control)),
+                        ("evidence".to_owned(), serde_json::json!(finding.evidence)),
+                    ]))
+                    .build(),
+            )
+            .build();
+        if let Some(source) = &finding.source {
+            let mut physical = PhysicalLocation::builder()
+                .artifact_location(
+                    ArtifactLocation::builder()
+                        .uri(source.file.clone())
+                        .uri_base_id("%SRCROOT%")
+                        .build(),
+                )
+                .build();
+            if let Some(line) = source.line {
+                physical.region = Some(
+                    Region::builder()
+                        .start_line(i64::try_from(line).unwrap_or(1))
+                        .build(),
+                );
+            }
+            result.locations = Some(vec![
+                Location::builder().physical_location(physical).build(),
+            ]);
+        }
+        results.push(result);
+    }
+    let driver = ToolComponent::builder()
+        .name("kmsctl")
+        .version(env!("CARGO_PKG_VERSION"))
+        .semantic_version(env!("CARGO_PKG_VERSION"))
+        .information_uri("https://github.com/kmsctl/kmsctl")
+        .rules(rules.into_values().collect::<Vec<_>>())
+        .build();
+    let root_uri = format!("file://{}/", root.display());
+    let run = Run::builder()
+        .tool(Tool::builder().driver(driver).build())
+        .results(results)
+        .invocations(vec![
+            Invocation::builder()
+                .execution_successful(report.summary.errors == 0)
+                .build(),
+        ])
+        .original_uri_base_ids(BTreeMap::from([(
+            "%SRCROOT%".to_owned(),
+            ArtifactLocation::builder().uri(root_uri).build(),
+        )]))
+        .build();
+    let sarif = Sarif::builder()
+        .version(serde_json::json!("2.1.0"))
+        .schema(serde_sarif::sarif::SCHEMA_URL)
+        .runs(vec![run])
+        .build();
+    serde_json::to_string_pretty(&sarif)
+        .map(|s| s + "\n")
+        .map_err(|e| e.to_string())
+}

@@ -1,0 +1,82 @@
+use super::*;
+
+fn finding(kind: Kind, resource: &str, control: &str) -> DriftFinding {
+    DriftFinding {
+        kind,
+        rule: "r".into(),
+        resource: resource.into(),
+        message: "m".into(),
+        control: ControlMap::built_in().get(control),
+        source: None,
+        evidence: BTreeMap::new(),
+    }
+}
+
+fn target(findings: Vec<DriftFinding>) -> TargetReport {
+    TargetReport {
+        target: "env/prod".into(),
+        account_id: "222222222222".into(),
+        region: "us-east-1".into(),
+        status: TargetStatus::Checked,
+        error: None,
+        observed_at: "2026-11-29T00:00:00Z".into(),
+        resources: vec![],
+        findings,
+    }
+}
+
+#[test]
+fn drift_that_is_also_a_violation_of_the_same_control_is_reported_once_as_the_violation() {
+    let report = DriftReport::new(
+        "0.1.0",
+        "now",
+        vec![target(vec![
+            finding(Kind::Drift, "kms_key_rotation.db", "3.3.1"),
+            finding(Kind::Violation, "kms_key.db", "3.3.1"),
+            finding(Kind::Drift, "kms_key.db", "3.1.1"),
+            finding(Kind::Unmanaged, "key/k-9", "3.1.1"),
+        ])],
+    );
+    let kinds: Vec<(Kind, &str)> = report
+        .findings()
+        .map(|(_, f)| (f.kind, f.control.id.as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (Kind::Violation, "3.3.1"),
+            (Kind::Drift, "3.1.1"),
+            (Kind::Unmanaged, "3.1.1")
+        ]
+    );
+    assert_eq!(report.summary.violations, 1);
+    assert_eq!(report.summary.drift, 1);
+    assert_eq!(report.summary.unmanaged, 1);
+}
+
+#[test]
+fn every_control_of_the_seed_maps_to_requirements() {
+    let map = ControlMap::built_in();
+    for id in [
+        "3.1.1", "3.2.2", "3.2.3", "3.2.4", "3.3.1", "3.4.1", "HSM", "MON",
+    ] {
+        let control = map.get(id);
+        assert!(!control.pci_dss_v4.is_empty(), "{id}");
+        assert!(!control.nist_800_53_r5.is_empty(), "{id}");
+    }
+    assert_eq!(map.get("3.3.1").pci_dss_v4, ["3.6.1", "3.7.4"]);
+    assert_eq!(controls::control_of("kms_key_rotation"), "3.3.1");
+    assert_eq!(controls::control_of("events_target"), "MON");
+}
+
+#[test]
+fn the_shipped_schema_is_the_one_the_types_generate() {
+    let shipped: Value =
+        serde_json::from_str(include_str!("../../../../schemas/drift-report.schema.json"))
+            .expect("schemas/drift-report.schema.json is JSON");
+    assert_eq!(
+        shipped,
+        DriftReport::schema(),
+        "regenerate it: cargo run -q -p kmsctl -- schema drift-report > schemas/drift-report.schema.json"
+    );
+}

@@ -1,0 +1,244 @@
+//! Checks of the live state for drift detection: guards the observed keys break even when the
+//! files are right (violations), and customer managed keys kmsctl does not manage.
+
+use std::collections::BTreeMap;
+
+use kmsctl_aws::{AwsError, KmsClients, failed, map_bounded};
+use kmsctl_core::environment::Rules;
+use serde_json::{Value, json};
+
+use crate::desired::{DesiredKey, TAG_MANAGED};
+use crate::observe::{Observation, ObservedKey};
+use crate::{key, rotation, spec};
+
+/// A guard an observed key breaks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Violation {
+    /// The plan address of what breaks it (`kms_key_rotation.db-payments-encryption`).
+    pub address: String,
+    pub rule: &'static str,
+    pub message: String,
+    pub evidence: BTreeMap<String, Value>,
+    /// The declared key, when there is one (its file and line).
+    pub declared: Option<usize>,
+}
+
+/// The guards of control 3.1.1 (tags), 3.3.1 (rotation) and 3.4.1 (deletion) on every live key
+/// this environment manages.
+pub fn violations(
+    environment: &str,
+    rules: &Rules,
+    keys: &[DesiredKey],
+    observation: &Observation,
+) -> Vec<Violation> {
+    let mut out = Vec::new();
+    for live in observation.keys.values() {
+        // Keys tagged for this environment, and the declared keys' live keys, whatever their tags say.
+        let declared = keys.iter().position(|k| {
+            live.managed_id() == Some(k.id.as_str())
+                || live.aliases.iter().any(|a| k.all_aliases().any(|d| d == a))
+        });
+        if live.managed_environment() != Some(environment) && declared.is_none() {
+            continue;
+        }
+        let name = declared.map_or_else(|| live.key_id.clone(), |i| keys[i].name.clone());
+        let key_address = format!("{}.{name}", key::KIND);
+        let evidence = |pairs: &[(&str, Value)]| -> BTreeMap<String, Value> {
+            let mut map: BTreeMap<String, Value> = pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .collect();
+            map.insert("key_id".into(), json!(live.key_id));
+            map
+        };
+        let env_tag = live.tags.get(&rules.environment_tag);
+        if env_tag.map(String::as_str) != Some(environment) {
+            out.push(Violation {
+                address: key_address.clone(),
+                rule: "environment-tag",
+                message: format!(
+                    "key {} of env/{environment} has {} = {}: the boundary policies would treat it as {}",
+                    live.key_id,
+                    rules.environment_tag,
+                    env_tag.map_or("(missing)".to_owned(), |v| format!("{v:?}")),
+                    env_tag.map_or("no environment's".to_owned(), |v| format!("{v}'s"))
+                ),
+                evidence: evidence(&[(rules.environment_tag.as_str(), json!(env_tag))]),
+                declared,
+            });
+        }
+        let missing: Vec<&str> = rules
+            .required_tags
+            .iter()
+            .filter(|t| !live.tags.contains_key(*t))
+            .map(String::as_str)
+            .collect();
+        if !missing.is_empty() {
+            out.push(Violation {
+                address: key_address.clone(),
+                rule: "required-tags",
+                message: format!(
+                    "key {} lacks the required tag(s) {}",
+                    live.key_id,
+                    missing.join(", ")
+                ),
+                evidence: evidence(&[("missing_tags", json!(missing))]),
+                declared,
+            });
+        }
+        check_rotation(live, rules, &name, declared, &mut out);
+        let declared_deletion = declared
+            .is_some_and(|i| keys[i].state == crate::config::DeclaredState::PendingDeletion);
+        if live.pending_deletion() && !declared_deletion {
+            out.push(Violation {
+                address: key_address.clone(),
+                rule: "key-pending-deletion",
+                message: format!(
+                    "key {} is scheduled for deletion{} and no file asks for it",
+                    live.key_id,
+                    live.deletion_date
+                        .as_deref()
+                        .map(|d| format!(" on {d}"))
+                        .unwrap_or_default()
+                ),
+                evidence: evidence(&[
+                    ("state", json!(live.state)),
+                    ("deletion_date", json!(live.deletion_date)),
+                ]),
+                declared,
+            });
+        }
+    }
+    out
+}
+
+fn check_rotation(
+    live: &ObservedKey,
+    rules: &Rules,
+    name: &str,
+    declared: Option<usize>,
+    out: &mut Vec<Violation>,
+) {
+    if !rules.require_rotation
+        || !spec::rotatable(&live.spec, &live.origin)
+        || live.pending_deletion()
+    {
+        return;
+    }
+    let address = format!("{}.{name}", rotation::KIND);
+    let evidence = BTreeMap::from([
+        ("key_id".to_owned(), json!(live.key_id)),
+        ("rotation_enabled".to_owned(), json!(live.rotation_enabled)),
+        (
+            "rotation_period_in_days".to_owned(),
+            json!(live.rotation_period_days),
+        ),
+    ]);
+    if live.rotation_enabled == Some(false) {
+        out.push(Violation {
+            address,
+            rule: "rotation-required",
+            message: format!(
+                "automatic rotation is off on key {}, and the environment requires it",
+                live.key_id
+            ),
+            evidence,
+            declared,
+        });
+    } else if let Some(period) = live
+        .rotation_period_days
+        .filter(|p| *p > rules.max_rotation_period_days)
+    {
+        out.push(Violation {
+            address,
+            rule: "rotation-period",
+            message: format!(
+                "key {} rotates every {period} days, more than the environment's maximum of {}",
+                live.key_id, rules.max_rotation_period_days
+            ),
+            evidence,
+            declared,
+        });
+    }
+}
+
+/// A customer managed key without kmsctl's tags.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnmanagedKey {
+    pub key_id: String,
+    pub arn: String,
+    pub state: String,
+    pub description: String,
+    pub aliases: Vec<String>,
+}
+
+/// Customer managed keys of the account that kmsctl does not manage (AWS managed keys excluded).
+/// The keys the observation holds are known; the others are described and their tags read
+/// (consistently: the tagging API may lag behind a key tagged seconds ago).
+pub async fn unmanaged_keys(
+    clients: &KmsClients,
+    observation: &Observation,
+    parallelism: usize,
+) -> Result<Vec<UnmanagedKey>, AwsError> {
+    let listed = kmsctl_aws::kms::list_keys(&clients.list).await?;
+    let aliases = kmsctl_aws::kms::list_aliases(&clients.list).await?;
+    let mut by_key: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for alias in &aliases {
+        if let (Some(name), Some(target)) = (alias.alias_name(), alias.target_key_id()) {
+            by_key
+                .entry(target.to_owned())
+                .or_default()
+                .push(name.to_owned());
+        }
+    }
+    let mut unknown = Vec::new();
+    for entry in &listed {
+        let Some(id) = entry.key_id() else { continue };
+        match observation.keys.get(id) {
+            Some(live) if live.is_managed() => {}
+            Some(live) => unknown.push((id.to_owned(), Some(live.clone()))),
+            None => unknown.push((id.to_owned(), None)),
+        }
+    }
+    let found = map_bounded(unknown, parallelism, |(id, _)| async move {
+        let described = clients
+            .describe_key
+            .describe_key()
+            .key_id(&id)
+            .send()
+            .await
+            .map_err(failed("kms:DescribeKey"))?;
+        let Some(metadata) = described.key_metadata() else {
+            return Ok(None);
+        };
+        if metadata.key_manager().is_some_and(|m| m.as_str() == "AWS") {
+            return Ok(None);
+        }
+        let tags = kmsctl_aws::kms::list_resource_tags(&clients.list_resource_tags, &id).await?;
+        if tags
+            .iter()
+            .any(|t| t.tag_key() == TAG_MANAGED && t.tag_value() == "true")
+        {
+            return Ok(None);
+        }
+        Ok(Some(UnmanagedKey {
+            arn: metadata.arn().unwrap_or_default().to_owned(),
+            state: metadata
+                .key_state()
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
+            description: metadata.description().unwrap_or_default().to_owned(),
+            key_id: id,
+            aliases: vec![],
+        }))
+    })
+    .await?;
+    Ok(found
+        .into_iter()
+        .flatten()
+        .map(|mut k| {
+            k.aliases = by_key.remove(&k.key_id).unwrap_or_default();
+            k
+        })
+        .collect())
+}
