@@ -112,6 +112,21 @@ impl TestProject {
         Self::from_folder(&format!("examples/{name}"), name, shipped_account)
     }
 
+    /// Adds the shipped `environments/NAME` to this project in an account of its own; returns
+    /// that account.
+    pub fn add_environment(&self, name: &str, shipped_account: &str) -> String {
+        let account = fresh_account();
+        let folder = self.path().join("environments").join(name);
+        copy_dir(&repo_root().join("environments").join(name), &folder);
+        for file in ["environment.toml", "monitor.toml"] {
+            let path = folder.join(file);
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                std::fs::write(&path, text.replace(shipped_account, &account)).expect("write");
+            }
+        }
+        account
+    }
+
     fn from_folder(folder: &str, name: &str, shipped_account: &str) -> Self {
         let project = Self::empty();
         copy_dir(
@@ -267,6 +282,17 @@ impl TestProject {
 
 /// SDK configuration for the emulator, inside `account` (through the role the emulator lets
 /// anyone assume there).
+/// The validators `cargo xtask ci` installs (check-jsonschema, html5lib, SARIF multitool):
+/// a test that needs one fails with the way to get it, never skips.
+pub fn validators() -> xtask::validators::Validators {
+    let validators = xtask::validators::Validators::at(&repo_root());
+    assert!(
+        validators.installed(),
+        "the validators are not installed: run `cargo xtask ci` (it installs check-jsonschema and html5lib into .venv, and the SARIF multitool into .tools)"
+    );
+    validators
+}
+
 pub async fn account_config(account: &str) -> aws_config::SdkConfig {
     let emulator = endpoint();
     let loader = || {

@@ -7,3 +7,4 @@
 
 pub mod emulator;
 pub mod json;
+pub mod validators;

@@ -20,6 +20,51 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// Parses the command line; for `drift`, pairs each `--output` with the `--format` just
+    /// before it (`--format sarif --output drift.sarif --format markdown --output drift.md`).
+    pub fn parse_args<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        use clap::{CommandFactory, FromArgMatches};
+        let matches = Self::command().try_get_matches_from(args)?;
+        let mut cli = Self::from_arg_matches(&matches)?;
+        if let (Command::Drift(args), Some(sub)) =
+            (&mut cli.command, matches.subcommand_matches("drift"))
+        {
+            let formats: Vec<usize> = sub
+                .indices_of("format")
+                .map(Iterator::collect)
+                .unwrap_or_default();
+            let outputs: Vec<usize> = sub
+                .indices_of("output")
+                .map(Iterator::collect)
+                .unwrap_or_default();
+            let mut pairs: Vec<(ReportFormat, Option<std::path::PathBuf>)> =
+                args.format.iter().map(|f| (*f, None)).collect();
+            for (output, at) in args.output.iter().zip(&outputs) {
+                // The closest --format before this --output.
+                let Some(slot) = formats.iter().rposition(|f| f < at) else {
+                    return Err(Self::command().error(
+                        clap::error::ErrorKind::ArgumentConflict,
+                        format!("--output {} comes before any --format: write --format FORMAT --output FILE", output.display()),
+                    ));
+                };
+                if pairs[slot].1.replace(output.clone()).is_some() {
+                    return Err(Self::command().error(
+                        clap::error::ErrorKind::ArgumentConflict,
+                        "two --output for one --format: give each --format its own --output",
+                    ));
+                }
+            }
+            args.pairs = pairs;
+        }
+        Ok(cli)
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// Project root (default: the nearest folder, from here up, holding environments/ or organization/).
@@ -86,6 +131,9 @@ pub struct DriftArgs {
     /// Exit 4 when the only findings are unmanaged resources.
     #[arg(long)]
     pub fail_on_unmanaged: bool,
+    /// Each --format with the --output that follows it on the command line (see [`Cli::parse_args`]).
+    #[arg(skip)]
+    pub pairs: Vec<(ReportFormat, Option<std::path::PathBuf>)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -5,7 +5,6 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use clap::error::ErrorKind;
 
 use kmsctl::cli::{Cli, Command, EventsCommand};
@@ -15,7 +14,7 @@ use kmsctl::exit::Exit;
 use kmsctl::project::Project;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::parse_args(std::env::args_os()) {
         Ok(cli) => cli,
         Err(error) => {
             let _ = error.print();

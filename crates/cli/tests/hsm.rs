@@ -16,7 +16,6 @@ use aws_sdk_kms::operation::untag_resource::UntagResourceOutput;
 use aws_sdk_kms::operation::update_alias::UpdateAliasOutput;
 use aws_sdk_kms::types::{KeyMetadata, KeySpec, KeyState, KeyUsageType, OriginType};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
-use clap::Parser;
 use kmsctl::commands::Context;
 use kmsctl::commands::plan::{EnvClients, Planned, make_with};
 use kmsctl::commands::prepare::prepare;
@@ -54,7 +53,7 @@ fn project() -> (tempfile::TempDir, Context) {
         &dir.path().join("environments/prod-hsm"),
     );
     let root = dir.path().to_string_lossy().into_owned();
-    let cli = kmsctl::cli::Cli::try_parse_from([
+    let cli = kmsctl::cli::Cli::parse_args([
         "kmsctl",
         "--root",
         &root,

