@@ -4,6 +4,7 @@ pub mod bench;
 pub mod ci;
 pub mod demo;
 pub mod emulator;
+pub mod iam_catalog;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};

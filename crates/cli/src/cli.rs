@@ -107,6 +107,9 @@ pub enum Command {
     /// Write a compliance report: per control, the resources that satisfy it and those that do
     /// not, with what was observed and when.
     Report(ComplianceArgs),
+    /// Lint policy files (key policies, SCPs, RCPs) against AWS's catalog of actions and
+    /// condition keys, offline. Exit 0 without errors, 3 with an error, 1 when a file cannot be read.
+    Lint(LintArgs),
     /// Print a JSON Schema of kmsctl's machine-readable output.
     Schema {
         #[arg(value_enum)]
@@ -115,6 +118,32 @@ pub enum Command {
     /// Work with the environment's CloudTrail alerts.
     #[command(subcommand)]
     Events(EventsCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Policy files (JSON). `{{ ... }}` placeholders are linted with sample values.
+    #[arg(required = true)]
+    pub files: Vec<std::path::PathBuf>,
+    /// The policy type. Default: from the folder (service_control_policy/, resource_control_policy/), else key.
+    #[arg(long = "type", value_enum)]
+    pub r#type: Option<PolicyTypeArg>,
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: LintFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PolicyTypeArg {
+    Key,
+    Scp,
+    Rcp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LintFormat {
+    Human,
+    Json,
+    Sarif,
 }
 
 #[derive(Debug, Args)]

@@ -64,6 +64,7 @@ fn run(cli: &Cli) -> Result<Exit, UserError> {
         Command::Events(EventsCommand::Test { target, event }) => {
             return commands::events::test(&ctx, target, event);
         }
+        Command::Lint(args) => return commands::lint::run(&ctx, args),
         Command::Schema {
             which: kmsctl::cli::SchemaKind::DriftReport,
         } => {
@@ -82,7 +83,10 @@ fn run(cli: &Cli) -> Result<Exit, UserError> {
         .map_err(|e| UserError::new(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async {
         match &cli.command {
-            Command::Validate { .. } | Command::Events(_) | Command::Schema { .. } => {
+            Command::Validate { .. }
+            | Command::Events(_)
+            | Command::Schema { .. }
+            | Command::Lint(_) => {
                 unreachable!("offline, handled above")
             }
             Command::Drift(args) => commands::drift::run(&ctx, args).await,

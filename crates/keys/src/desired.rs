@@ -41,7 +41,8 @@ impl DesiredPolicy {
             .clone()
             .unwrap_or_else(|| "(default key policy)".into());
         Self {
-            findings: policy::check_key_policy(document, text.len(), &shown),
+            // The guards and the catalog-backed lint (unknown actions and keys, operator types...).
+            findings: policy::lint::lint(document, &text, policy::lint::PolicyKind::Key, &shown),
             statements: document.statements.len(),
             canonical: document.canonical().to_string(),
             file,

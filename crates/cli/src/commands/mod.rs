@@ -3,6 +3,7 @@
 pub mod apply;
 pub mod drift;
 pub mod events;
+pub mod lint;
 pub mod organization;
 pub mod plan;
 pub mod prepare;

@@ -3,5 +3,6 @@
 pub mod compliance;
 pub mod drift;
 pub mod findings;
+pub mod lint_sarif;
 pub mod plan;
 pub mod style;

@@ -237,6 +237,28 @@ fn no_principals(principals: &Principals) -> bool {
     }
 }
 
+/// Whether every condition of the statement is true for any request by an IAM principal: none,
+/// negated operators (or `Null: true`) on keys no request carries (a misspelt key), and
+/// `aws:PrincipalIsAWSService = false`. Anything else may be false for someone: not counted.
+fn holds_for_every_iam_principal(st: &Statement) -> bool {
+    let catalog = super::catalog::Catalog::get();
+    st.condition.iter().all(|(operator_text, keys)| {
+        let Some(operator) = super::lint::Operator::parse(operator_text) else {
+            return false;
+        };
+        keys.iter().all(|(key, values)| {
+            let unknown = catalog.key(key).is_none();
+            let only =
+                |v: &str| values.len() == 1 && values.iter().all(|x| x.eq_ignore_ascii_case(v));
+            (unknown && operator.negated() && operator.set.is_none())
+                || (unknown && operator.base == "Null" && only("true"))
+                || (key.eq_ignore_ascii_case("aws:PrincipalIsAWSService")
+                    && operator.base == "Bool"
+                    && only("false"))
+        })
+    })
+}
+
 /// Whether the statement's actions cover kms:PutKeyPolicy.
 fn covers_put_key_policy(st: &Statement) -> bool {
     match (&st.action, &st.not_action) {
@@ -263,14 +285,19 @@ fn lockout(
         if st.is_deny()
             && public
             && this_key
-            && st.condition.is_empty()
+            && holds_for_every_iam_principal(st)
             && covers_put_key_policy(st)
         {
+            let why = if st.condition.is_empty() {
+                "with no Condition".to_owned()
+            } else {
+                "and its Condition holds for every IAM principal (a negated operator on a key no request carries, or aws:PrincipalIsAWSService = false)".to_owned()
+            };
             findings.push(Finding::error(
                 "policy-lockout",
                 at(st.line, &st.pointer),
                 format!(
-                    "{} denies kms:PutKeyPolicy to everyone, with no Condition",
+                    "{} denies kms:PutKeyPolicy to everyone, {why}",
                     describe(st)
                 ),
                 FIX,

@@ -15,8 +15,10 @@
 //! assert_eq!(policy::render_diff(&changes), "~ Use (modified)\n    Action\n      - kms:Decrypt\n");
 //! ```
 
+pub mod catalog;
 mod diff;
 mod guards;
+pub mod lint;
 mod model;
 mod parse;
 #[cfg(test)]

@@ -1,0 +1,138 @@
+use std::path::Path;
+
+use super::*;
+use crate::policy::parse;
+
+fn lint_text(text: &str, kind: PolicyKind) -> Vec<Finding> {
+    lint(
+        &parse(text).expect("policy parses"),
+        text,
+        kind,
+        Path::new("policy.json"),
+    )
+}
+
+fn rules(findings: &[Finding]) -> Vec<&str> {
+    findings.iter().map(|f| f.rule.as_str()).collect()
+}
+
+/// AWS's default key policy (KMS developer guide, "Default key policy").
+const DEFAULT_KEY_POLICY: &str = r#"{
+  "Version": "2012-10-17",
+  "Id": "key-default-1",
+  "Statement": [
+    {
+      "Sid": "Enable IAM User Permissions",
+      "Effect": "Allow",
+      "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+      "Action": "kms:*",
+      "Resource": "*"
+    }
+  ]
+}"#;
+
+#[test]
+fn aws_default_key_policy_is_clean_and_sids_with_spaces_are_legal_in_key_policies() {
+    assert_eq!(lint_text(DEFAULT_KEY_POLICY, PolicyKind::Key), []);
+}
+
+#[test]
+fn the_seeds_key_policy_as_written_is_a_lockout_with_a_misspelt_key() {
+    let text = include_str!("../../../../../tests/fixtures/seed/prod-rds-key-policy.json");
+    let findings = lint_text(text, PolicyKind::Key);
+    let misspelt = findings
+        .iter()
+        .find(|f| f.rule == "unknown-condition-key")
+        .expect("misspelt key");
+    assert!(
+        misspelt.message.contains("aws:PrincipalOrgPath"),
+        "{}",
+        misspelt.message
+    );
+    assert!(
+        misspelt.message.contains("the Deny hits everyone"),
+        "{}",
+        misspelt.message
+    );
+    assert_eq!(misspelt.fix, "did you mean aws:PrincipalOrgPaths?");
+    assert!(
+        rules(&findings).contains(&"policy-lockout"),
+        "{findings:#?}"
+    );
+    assert!(
+        rules(&findings).contains(&"orgpaths-value"),
+        "{findings:#?}"
+    );
+}
+
+#[test]
+fn the_seeds_boundary_scp_uses_names_not_org_paths() {
+    let text = include_str!("../../../../../tests/fixtures/seed/environment-boundary-scp.json");
+    let findings = lint_text(text, PolicyKind::Scp);
+    let org_path = findings
+        .iter()
+        .find(|f| f.rule == "orgpaths-value")
+        .expect("org path");
+    assert!(org_path.message.contains("/root/dev/*"));
+    assert_eq!(
+        org_path.location.pointer.as_deref(),
+        Some("/Statement/0/Condition/ForAnyValue:StringNotLike")
+    );
+}
+
+#[test]
+fn unknown_actions_services_and_operators_with_suggestions() {
+    let text = r#"{"Version":"2012-10-17","Statement":[{"Sid":"A","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},
+      "Action":["kms:Decrpyt","kmss:Encrypt","kms:*"],"Resource":"*",
+      "Condition":{"StringEqualz":{"kms:ViaService":"s3.us-east-1.amazonaws.com"},"NumericLessThan":{"kms:ViaService":"3"}}}]}"#;
+    let findings = lint_text(text, PolicyKind::Key);
+    let fix = |rule: &str| {
+        findings
+            .iter()
+            .find(|f| f.rule == rule)
+            .map(|f| f.fix.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(fix("unknown-action"), "did you mean kms:Decrypt?");
+    assert_eq!(fix("unknown-service"), "did you mean kms:Encrypt?");
+    assert!(rules(&findings).contains(&"invalid-operator"));
+    assert!(rules(&findings).contains(&"operator-type"));
+}
+
+#[test]
+fn set_operators_negated_denies_and_principal_forms() {
+    let text = r#"{"Version":"2012-10-17","Statement":[
+      {"Sid":"Admin","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"},
+      {"Sid":"Set","Effect":"Deny","Principal":"*","Action":"kms:Decrypt","Resource":"*",
+       "Condition":{"ForAnyValue:StringEquals":{"aws:PrincipalAccount":"111122223333"},"StringLike":{"aws:PrincipalOrgPaths":"o-abcdefghij/r-ab12/*"}}},
+      {"Sid":"Negated","Effect":"Deny","Principal":"*","Action":"kms:Decrypt","Resource":"*",
+       "Condition":{"StringNotEquals":{"aws:SourceVpce":"vpce-1"}}},
+      {"Sid":"Bad","Effect":"Allow","Principal":{"AWS":"arn:aws:iam:111122223333:role/x","Service":"rds"},"Action":"kms:Decrypt","Resource":"arn:aws:kms:us-east-1:111122223333:key/x"},
+      {"Sid":"NotP","Effect":"Allow","NotPrincipal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:Decrypt","Resource":"*"}
+    ]}"#;
+    let found = lint_text(text, PolicyKind::Key);
+    let found = rules(&found);
+    for rule in [
+        "set-operator-single-valued",
+        "plain-operator-multi-valued",
+        "negated-operator-absent-key",
+        "principal-form",
+        "key-policy-resource",
+        "notprincipal-allow",
+    ] {
+        assert!(found.contains(&rule), "{rule}: {found:?}");
+    }
+}
+
+#[test]
+fn organization_policy_rules() {
+    let scp = r#"{"Version":"2012-10-17","Statement":[{"Sid":"deny all","Effect":"Deny","Principal":"*","Action":"kms:*","Resource":"*"}]}"#;
+    let found = lint_text(scp, PolicyKind::Scp);
+    assert_eq!(rules(&found), ["policy-sid", "scp-principal"]);
+    let rcp = r#"{"Version":"2012-10-17","Statement":[{"Sid":"X","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":["kms:Decrypt","ec2:RunInstances"],"Resource":"*"}]}"#;
+    let found = lint_text(rcp, PolicyKind::Rcp);
+    assert_eq!(rules(&found), ["rcp-allow", "rcp-principal", "rcp-service"]);
+    let good = r#"{"Version":"2012-10-17","Statement":[{"Sid":"OrgOnly","Effect":"Deny","Principal":"*","Action":"kms:*","Resource":"*",
+      "Condition":{"StringNotEqualsIfExists":{"aws:PrincipalOrgID":"o-abcdefghij"},"BoolIfExists":{"aws:PrincipalIsAWSService":"false"}}}]}"#;
+    assert_eq!(lint_text(good, PolicyKind::Rcp), []);
+}

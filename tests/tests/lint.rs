@@ -1,0 +1,146 @@
+//! `kmsctl lint` on policy files, offline, and the same rules inside `validate`.
+
+use std::process::Command;
+
+use kmsctl_tests::{TestProject, repo_root, validators};
+
+const NO_AWS: &str = "http://127.0.0.1:9";
+
+fn lint(project: &TestProject, args: &[&str]) -> kmsctl_tests::Run {
+    let mut all = vec!["lint"];
+    all.extend_from_slice(args);
+    project.kmsctl_at(NO_AWS, &all)
+}
+
+#[test]
+fn the_shipped_policies_and_awss_default_key_policy_lint_clean() {
+    let project = TestProject::organization();
+    let mut files: Vec<String> = Vec::new();
+    for dir in [
+        "policies/kms",
+        "policies/org/service_control_policy",
+        "policies/org/resource_control_policy",
+    ] {
+        for entry in std::fs::read_dir(project.file(dir)).expect("dir").flatten() {
+            if entry.path().extension().is_some_and(|e| e == "json") {
+                files.push(format!("{dir}/{}", entry.file_name().to_string_lossy()));
+            }
+        }
+    }
+    assert!(files.len() >= 10, "{files:?}");
+    project.write(
+        "default-key-policy.json",
+        r#"{"Version":"2012-10-17","Id":"key-default-1","Statement":[{"Sid":"Enable IAM User Permissions","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"}]}"#,
+    );
+    files.push("default-key-policy.json".into());
+    let args: Vec<&str> = files.iter().map(String::as_str).collect();
+    let run = lint(&project, &args).expect_code(0);
+    assert!(
+        run.stdout.contains(&format!(
+            "{} file(s): 0 error(s), 0 warning(s).",
+            files.len()
+        )),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+}
+
+#[test]
+fn the_seeds_policies_as_written_show_the_org_path_misspelt_key_and_lockout_problems() {
+    let project = TestProject::empty();
+    let seed = repo_root().join("tests/fixtures/seed");
+    std::fs::copy(
+        seed.join("prod-rds-key-policy.json"),
+        project.file("key.json"),
+    )
+    .expect("copy");
+    std::fs::copy(
+        seed.join("environment-boundary-scp.json"),
+        project.file("scp.json"),
+    )
+    .expect("copy");
+    let run = lint(&project, &["key.json"]).expect_code(3);
+    for shown in [
+        "error[unknown-condition-key]",
+        "aws:PrincipalOrgPath is not a condition key",
+        "fix: did you mean aws:PrincipalOrgPaths?",
+        "error[policy-lockout]",
+        "error[orgpaths-value]",
+        "\"/root/prod/*\" is not an organization path",
+        "--> key.json:",
+    ] {
+        assert!(run.stderr.contains(shown), "{shown}\n{}", run.stderr);
+    }
+    let run = lint(&project, &["--type", "scp", "scp.json"]).expect_code(3);
+    assert!(
+        run.stderr.contains("error[orgpaths-value]"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("\"/root/dev/*\""), "{}", run.stderr);
+
+    // SARIF, validated by the SARIF multitool.
+    let run = lint(&project, &["--format", "sarif", "key.json"]).expect_code(3);
+    project.write("lint.sarif", &run.stdout);
+    let tools = validators();
+    let checked = Command::new(&tools.sarif_multitool)
+        .args(["validate", "--output"])
+        .arg(project.file("lint-validation.sarif"))
+        .arg(project.file("lint.sarif"))
+        .output()
+        .expect("multitool runs");
+    let said = String::from_utf8_lossy(&checked.stdout).into_owned();
+    assert!(
+        checked.status.success() && !said.contains(": error"),
+        "{said}"
+    );
+    let json = lint(&project, &["--format", "json", "key.json"]).expect_code(3);
+    let findings: serde_json::Value = serde_json::from_str(&json.stdout).expect("json");
+    assert!(
+        findings
+            .as_array()
+            .is_some_and(|a| a.iter().any(|f| f["rule"] == "policy-lockout"))
+    );
+}
+
+#[test]
+fn an_unreadable_file_is_exit_1_and_malformed_json_exit_3() {
+    let project = TestProject::empty();
+    lint(&project, &["missing.json"]).expect_code(1);
+    project.write(
+        "broken.json",
+        "{\"Version\": \"2012-10-17\", \"Statement\": [",
+    );
+    let run = lint(&project, &["broken.json"]).expect_code(3);
+    assert!(run.stderr.contains("error[policy-json]"), "{}", run.stderr);
+}
+
+#[test]
+fn validate_applies_the_lint_to_every_key_policy() {
+    let project = TestProject::dev();
+    project.edit(
+        "policies/kms/dev-payment-policy.json",
+        "\"kms:Decrypt\"",
+        "\"kms:Decrpyt\"",
+    );
+    let run = project
+        .kmsctl_at(NO_AWS, &["validate", "env/dev"])
+        .expect_code(3);
+    assert!(
+        run.stderr.contains("error[unknown-action]"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("did you mean kms:Decrypt?"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("--> policies/kms/dev-payment-policy.json:"),
+        "{}",
+        run.stderr
+    );
+}
