@@ -16,9 +16,24 @@ pub fn render(findings: &[Finding], style: Style) -> String {
         let _ = writeln!(out, "{head}: {}", finding.message);
         let _ = writeln!(out, "  --> {}", finding.location);
         let _ = writeln!(out, "  = fix: {}", finding.fix);
+        if let Some(id) = kmsctl_core::drift::controls::control_of_guard(&finding.rule) {
+            let control = controls().get(id);
+            let _ = writeln!(
+                out,
+                "  = control {} {} ({})",
+                control.id,
+                control.name,
+                crate::render::drift::requirements(&control)
+            );
+        }
         out.push('\n');
     }
     out
+}
+
+fn controls() -> &'static kmsctl_core::drift::ControlMap {
+    static MAP: std::sync::OnceLock<kmsctl_core::drift::ControlMap> = std::sync::OnceLock::new();
+    MAP.get_or_init(kmsctl_core::drift::ControlMap::built_in)
 }
 
 pub fn count(findings: &[Finding], severity: Severity) -> usize {

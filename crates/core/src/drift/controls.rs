@@ -75,6 +75,19 @@ impl ControlMap {
     }
 }
 
+/// The control a guard enforces, for the guards that enforce one of the framework's controls.
+pub fn control_of_guard(rule: &str) -> Option<&'static str> {
+    Some(match rule {
+        r if r.starts_with("rotation-") => "3.3.1",
+        "deletion-window" | "key-pending-deletion" => "3.4.1",
+        "required-tags" | "environment-tag" | "tag-limits" | "tag-reserved" => "3.1.1",
+        "policy-public-principal" | "orgpaths-value" => "3.2.2",
+        r if r.starts_with("config-") || r.starts_with("alerts-") => "MON",
+        r if r.starts_with("hsm-") || r.starts_with("custom-key-store-") => "HSM",
+        _ => return None,
+    })
+}
+
 /// The control a rule or a resource kind enforces.
 pub fn control_of(rule_or_kind: &str) -> &'static str {
     match rule_or_kind {
