@@ -282,6 +282,39 @@ impl TestProject {
 
 /// SDK configuration for the emulator, inside `account` (through the role the emulator lets
 /// anyone assume there).
+/// The shipped organization in the project's own account, pointed at it, with an organization
+/// and the OUs dev and prod created there; returns its Organizations client.
+pub async fn organization_with_ous() -> (TestProject, aws_sdk_organizations::Client) {
+    let project = TestProject::organization();
+    project.edit(
+        "organization/organization.toml",
+        "account_id = \"123456789012\"",
+        &format!(
+            "account_id = \"{}\"\nassume_role_arn = \"arn:aws:iam::{}:role/kmsctl-deployer\"",
+            project.account, project.account
+        ),
+    );
+    let client = aws_sdk_organizations::Client::new(&project.sdk_config().await);
+    client
+        .create_organization()
+        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+        .send()
+        .await
+        .expect("organization");
+    let roots = client.list_roots().send().await.expect("roots");
+    let root = roots.roots()[0].id().expect("root").to_owned();
+    for name in ["dev", "prod"] {
+        client
+            .create_organizational_unit()
+            .parent_id(&root)
+            .name(name)
+            .send()
+            .await
+            .expect("OU");
+    }
+    (project, client)
+}
+
 /// The validators `cargo xtask ci` installs (check-jsonschema, html5lib, SARIF multitool):
 /// a test that needs one fails with the way to get it, never skips.
 pub fn validators() -> xtask::validators::Validators {

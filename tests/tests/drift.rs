@@ -6,11 +6,8 @@
 use std::process::Command;
 
 use aws_sdk_config::types::{ConfigurationRecorder, DeliveryChannel, RecordingGroup};
-use aws_sdk_organizations::types::OrganizationFeatureSet;
 use kmsctl_tests::{TestProject, account_config, key_of_alias, validators};
 use serde_json::Value;
-
-const ORG: &str = "organization/organization.toml";
 
 struct Estate {
     project: TestProject,
@@ -21,33 +18,7 @@ struct Estate {
 /// The organization (in the project's account, with OUs dev and prod), env/dev and env/prod in
 /// accounts of their own, all applied; prod's account has its central Config recorder.
 async fn applied_estate() -> Estate {
-    let project = TestProject::organization();
-    project.edit(
-        ORG,
-        "account_id = \"123456789012\"",
-        &format!(
-            "account_id = \"{}\"\nassume_role_arn = \"arn:aws:iam::{}:role/kmsctl-deployer\"",
-            project.account, project.account
-        ),
-    );
-    let organizations = aws_sdk_organizations::Client::new(&project.sdk_config().await);
-    organizations
-        .create_organization()
-        .feature_set(OrganizationFeatureSet::All)
-        .send()
-        .await
-        .expect("organization");
-    let roots = organizations.list_roots().send().await.expect("roots");
-    let root = roots.roots()[0].id().expect("root").to_owned();
-    for name in ["dev", "prod"] {
-        organizations
-            .create_organizational_unit()
-            .parent_id(&root)
-            .name(name)
-            .send()
-            .await
-            .expect("OU");
-    }
+    let (project, _) = kmsctl_tests::organization_with_ous().await;
     let dev = project.add_environment("dev", "111111111111");
     let prod = project.add_environment("prod", "222222222222");
     central_recorder(&prod).await;

@@ -1,46 +1,13 @@
 //! `kmsctl plan/apply organization` against an organization in the emulator.
 
 use aws_sdk_organizations::Client;
-use aws_sdk_organizations::types::OrganizationFeatureSet;
 use kmsctl_tests::TestProject;
 
 const ORG: &str = "organization/organization.toml";
 
-/// An Organizations client in the project's account, where the test creates the organization.
-async fn organizations(project: &TestProject) -> Client {
-    Client::new(&project.sdk_config().await)
-}
-
 /// The shipped organization, in the project's own account, with OUs dev and prod.
 async fn organization() -> (TestProject, Client) {
-    let project = TestProject::organization();
-    project.edit(
-        ORG,
-        "account_id = \"123456789012\"",
-        &format!(
-            "account_id = \"{}\"\nassume_role_arn = \"arn:aws:iam::{}:role/kmsctl-deployer\"",
-            project.account, project.account
-        ),
-    );
-    let client = organizations(&project).await;
-    client
-        .create_organization()
-        .feature_set(OrganizationFeatureSet::All)
-        .send()
-        .await
-        .expect("organization");
-    let roots = client.list_roots().send().await.expect("roots");
-    let root = roots.roots()[0].id().expect("root").to_owned();
-    for name in ["dev", "prod"] {
-        client
-            .create_organizational_unit()
-            .parent_id(&root)
-            .name(name)
-            .send()
-            .await
-            .expect("OU");
-    }
-    (project, client)
+    kmsctl_tests::organization_with_ous().await
 }
 
 async fn managed_policies(client: &Client) -> Vec<(String, usize)> {

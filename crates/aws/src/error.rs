@@ -72,6 +72,26 @@ impl ApplyError {
     }
 }
 
+/// Carries out one planned change: decodes each operation (references resolved from `outputs`)
+/// into the domain's own type and runs it in order; returns what the operations produced.
+pub async fn apply_operations<Op, F, Fut>(
+    change: &kmsctl_core::ResourceChange,
+    outputs: &kmsctl_core::Outputs,
+    mut run: F,
+) -> Result<std::collections::BTreeMap<String, String>, ApplyError>
+where
+    Op: serde::de::DeserializeOwned,
+    F: FnMut(Op) -> Fut,
+    Fut: std::future::Future<Output = Result<std::collections::BTreeMap<String, String>, ApplyError>>,
+{
+    let mut produced = std::collections::BTreeMap::new();
+    for operation in &change.operations {
+        let op: Op = ApplyError::decode(operation, outputs)?;
+        produced.extend(run(op).await?);
+    }
+    Ok(produced)
+}
+
 /// `map_err` for an SDK call: the error, named by its operation (`kms:TagResource`).
 pub fn failed<E>(operation: &'static str) -> impl FnOnce(E) -> AwsError
 where

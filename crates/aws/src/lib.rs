@@ -10,5 +10,5 @@ pub mod monitoring;
 
 pub use concurrency::map_bounded;
 pub use config::{AwsSettings, Session, connect};
-pub use error::{ApplyError, AwsError, describe, failed};
+pub use error::{ApplyError, AwsError, apply_operations, describe, failed};
 pub use kms::KmsClients;

@@ -47,12 +47,7 @@ pub async fn apply_change(
     change: &ResourceChange,
     outputs: &Outputs,
 ) -> Result<BTreeMap<String, String>, ApplyError> {
-    let mut produced = BTreeMap::new();
-    for operation in &change.operations {
-        let op: HsmOp = ApplyError::decode(operation, outputs)?;
-        produced.extend(run(clients, op).await?);
-    }
-    Ok(produced)
+    kmsctl_aws::apply_operations(change, outputs, |op: HsmOp| run(clients, op)).await
 }
 
 fn waited_too_long(what: &str, state: &str, waited: Duration, hint: &str) -> ApplyError {

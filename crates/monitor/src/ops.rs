@@ -101,12 +101,7 @@ pub async fn apply_change(
     change: &ResourceChange,
     outputs: &Outputs,
 ) -> Result<BTreeMap<String, String>, ApplyError> {
-    let mut produced = BTreeMap::new();
-    for operation in &change.operations {
-        let op: MonitorOp = ApplyError::decode(operation, outputs)?;
-        produced.extend(run(clients, op).await?);
-    }
-    Ok(produced)
+    kmsctl_aws::apply_operations(change, outputs, |op: MonitorOp| run(clients, op)).await
 }
 
 fn malformed(e: impl std::fmt::Display) -> ApplyError {

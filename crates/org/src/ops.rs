@@ -49,12 +49,10 @@ pub async fn apply_change(
     change: &ResourceChange,
     outputs: &Outputs,
 ) -> Result<BTreeMap<String, String>, ApplyError> {
-    let mut produced = BTreeMap::new();
-    for operation in &change.operations {
-        let op: OrgOp = ApplyError::decode(operation, outputs)?;
-        produced.extend(run_with_retry(client, &op).await?);
-    }
-    Ok(produced)
+    kmsctl_aws::apply_operations(change, outputs, |op: OrgOp| async move {
+        run_with_retry(client, &op).await
+    })
+    .await
 }
 
 /// ConcurrentModificationException is Organizations saying "another write is in progress": the
