@@ -17,6 +17,7 @@
 
 pub mod catalog;
 mod diff;
+pub mod eval;
 mod guards;
 pub mod lint;
 mod model;
