@@ -7,6 +7,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
 use crate::error::AwsError;
 
@@ -74,8 +75,9 @@ fn timeout_config() -> TimeoutConfig {
         .build()
 }
 
-fn loader(settings: &AwsSettings) -> ConfigLoader {
+fn loader(settings: &AwsSettings, http: &SharedHttpClient) -> ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http.clone())
         .region(Region::new(settings.region.clone()))
         .retry_config(retry_config(settings.max_attempts))
         .timeout_config(timeout_config())
@@ -83,7 +85,14 @@ fn loader(settings: &AwsSettings) -> ConfigLoader {
 
 /// Loads the configuration, assumes the role if one is set, and asks STS who the caller is.
 pub async fn connect(settings: &AwsSettings) -> Result<Session, AwsError> {
-    let base = loader(settings).load().await;
+    // One connection pool and TLS set-up for every client of the run (KMS, tagging, Config, SNS,
+    // EventBridge, CloudHSM, EC2, STS): each client would otherwise build its own.
+    let http = crate::kms::default_http_client().ok_or_else(|| AwsError::Call {
+        operation: "http".into(),
+        code: None,
+        message: "no HTTP client".into(),
+    })?;
+    let base = loader(settings, &http).load().await;
     let config = match &settings.assume_role_arn {
         Some(role_arn) => {
             let provider = AssumeRoleProvider::builder(role_arn.clone())
@@ -91,7 +100,10 @@ pub async fn connect(settings: &AwsSettings) -> Result<Session, AwsError> {
                 .configure(&base)
                 .build()
                 .await;
-            loader(settings).credentials_provider(provider).load().await
+            loader(settings, &http)
+                .credentials_provider(provider)
+                .load()
+                .await
         }
         None => base,
     };

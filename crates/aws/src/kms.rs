@@ -33,7 +33,7 @@ pub struct KmsClients {
 impl KmsClients {
     pub fn new(config: &SdkConfig) -> Self {
         // One connection pool and TLS setup for all of them; each wraps it with its governor.
-        let http = config.http_client().or_else(|| default_http_client(config));
+        let http = config.http_client().or_else(default_http_client);
         let kms = |partition: &'static str| {
             let mut conf = aws_sdk_kms::config::Builder::from(config)
                 .retry_partition(RetryPartition::new(partition));
@@ -70,9 +70,8 @@ impl KmsClients {
 
 /// The HTTP client the SDK would pick by itself (hyper 1.x, rustls with aws-lc, proxy settings
 /// from the environment), built here so it can be wrapped.
-fn default_http_client(
-    _config: &SdkConfig,
-) -> Option<aws_smithy_runtime_api::client::http::SharedHttpClient> {
+pub(crate) fn default_http_client() -> Option<aws_smithy_runtime_api::client::http::SharedHttpClient>
+{
     use aws_smithy_http_client::proxy::ProxyConfig;
     use aws_smithy_http_client::{Builder, ConnectorBuilder, tls};
     let client = Builder::new().build_with_connector_fn(|settings, components| {

@@ -4,7 +4,7 @@
 //! services resource control policies support.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::template::levenshtein;
 
@@ -23,23 +23,34 @@ pub enum KeyType {
     Binary,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConditionKey {
     /// As AWS writes it (`aws:PrincipalTag/${TagKey}`).
-    pub name: String,
+    pub name: &'static str,
     pub kind: KeyType,
     pub multi_valued: bool,
     /// Present in every request an IAM principal makes (`aws:PrincipalArn`).
     pub always_present: bool,
 }
 
+/// One service, parsed when first asked for.
+#[derive(Debug, Default)]
+struct Service {
+    /// Lowercased action → action as AWS writes it.
+    actions: BTreeMap<String, &'static str>,
+    /// Lowercased key → key.
+    keys: BTreeMap<String, ConditionKey>,
+}
+
+/// The catalog. Only the index of services is built up front: a service's actions and keys are
+/// parsed the first time a policy names it (a key policy touches one or two of 456).
 #[derive(Debug, Default)]
 pub struct Catalog {
-    /// Service prefix → lowercased action → action as AWS writes it.
-    actions: BTreeMap<String, BTreeMap<String, String>>,
-    /// Lowercased key (with `${...}` as written, lowercased) → key.
-    keys: BTreeMap<String, ConditionKey>,
-    rcp_services: BTreeSet<String>,
+    /// Service prefix → its line of the catalog.
+    lines: BTreeMap<&'static str, &'static str>,
+    parsed: Mutex<BTreeMap<&'static str, Arc<Service>>>,
+    global: BTreeMap<String, ConditionKey>,
+    rcp_services: BTreeSet<&'static str>,
 }
 
 fn key_type(text: &str) -> (KeyType, bool) {
@@ -57,6 +68,51 @@ fn key_type(text: &str) -> (KeyType, bool) {
     (kind, multi)
 }
 
+fn parse_service(line: &'static str) -> Service {
+    let mut fields = line.split('\t').skip(1);
+    let actions = fields.next().unwrap_or_default();
+    let keys = fields.next().unwrap_or_default();
+    Service {
+        actions: actions
+            .split(',')
+            .filter(|a| !a.is_empty())
+            .map(|a| (a.to_lowercase(), a))
+            .collect(),
+        keys: keys
+            .split(',')
+            .filter_map(|entry| {
+                let (name, kind) = entry.rsplit_once(':')?;
+                let (kind, multi_valued) = key_type(kind);
+                Some((
+                    name.to_lowercase(),
+                    ConditionKey {
+                        name,
+                        kind,
+                        multi_valued,
+                        always_present: false,
+                    },
+                ))
+            })
+            .collect(),
+    }
+}
+
+/// A key by name in a table, tag-style keys (`aws:ResourceTag/Environment`) matching their
+/// `${TagKey}` template.
+fn lookup(table: &BTreeMap<String, ConditionKey>, lowered: &str) -> Option<ConditionKey> {
+    if let Some(key) = table.get(lowered) {
+        return Some(*key);
+    }
+    let (head, _) = lowered.split_once('/')?;
+    table
+        .iter()
+        .find(|(k, _)| {
+            k.split_once('/')
+                .is_some_and(|(h, rest)| h == head && rest.starts_with("${"))
+        })
+        .map(|(_, key)| *key)
+}
+
 impl Catalog {
     pub fn get() -> &'static Catalog {
         static CATALOG: OnceLock<Catalog> = OnceLock::new();
@@ -67,53 +123,25 @@ impl Catalog {
         let mut catalog = Self::default();
         for line in SERVICES.lines() {
             if let Some(rcp) = line.strip_prefix("#rcp\t") {
-                catalog.rcp_services = rcp.split(',').map(str::to_owned).collect();
-                continue;
-            }
-            if line.starts_with('#') || line.is_empty() {
-                continue;
-            }
-            let mut fields = line.split('\t');
-            let service = fields.next().unwrap_or_default().to_owned();
-            let actions = fields.next().unwrap_or_default();
-            let keys = fields.next().unwrap_or_default();
-            catalog.actions.insert(
-                service,
-                actions
-                    .split(',')
-                    .filter(|a| !a.is_empty())
-                    .map(|a| (a.to_lowercase(), a.to_owned()))
-                    .collect(),
-            );
-            for entry in keys.split(',').filter(|k| !k.is_empty()) {
-                let Some((name, kind)) = entry.rsplit_once(':') else {
-                    continue;
-                };
-                let (kind, multi_valued) = key_type(kind);
-                catalog
-                    .keys
-                    .entry(name.to_lowercase())
-                    .or_insert(ConditionKey {
-                        name: name.to_owned(),
-                        kind,
-                        multi_valued,
-                        always_present: false,
-                    });
+                catalog.rcp_services = rcp.split(',').collect();
+            } else if !line.starts_with('#') && !line.is_empty() {
+                let service = line.split('\t').next().unwrap_or_default();
+                catalog.lines.insert(service, line);
             }
         }
         for line in GLOBAL_KEYS
             .lines()
             .filter(|l| !l.starts_with('#') && !l.is_empty())
         {
-            let fields: Vec<&str> = line.split('\t').collect();
+            let fields: Vec<&'static str> = line.split('\t').collect();
             let [name, kind, multi, presence] = fields[..] else {
                 continue;
             };
             let (kind, _) = key_type(kind);
-            catalog.keys.insert(
+            catalog.global.insert(
                 name.to_lowercase(),
                 ConditionKey {
-                    name: name.to_owned(),
+                    name,
                     kind,
                     multi_valued: multi == "multi",
                     always_present: presence == "always",
@@ -123,72 +151,83 @@ impl Catalog {
         catalog
     }
 
-    pub fn has_service(&self, prefix: &str) -> bool {
-        self.actions.contains_key(&prefix.to_lowercase())
+    fn service(&self, prefix: &str) -> Option<Arc<Service>> {
+        let (&name, &line) = self.lines.get_key_value(prefix.to_lowercase().as_str())?;
+        let mut parsed = self
+            .parsed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Some(
+            parsed
+                .entry(name)
+                .or_insert_with(|| Arc::new(parse_service(line)))
+                .clone(),
+        )
     }
 
-    pub fn services(&self) -> impl Iterator<Item = &str> {
-        self.actions.keys().map(String::as_str)
+    pub fn has_service(&self, prefix: &str) -> bool {
+        self.lines.contains_key(prefix.to_lowercase().as_str())
+    }
+
+    pub fn services(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.lines.keys().copied()
     }
 
     /// The actions of a service matching the action part of a pattern (`Put*` of `kms:Put*`);
     /// `None` for an unknown service.
-    pub fn matching_actions(&self, service: &str, pattern: &str) -> Option<Vec<&str>> {
-        let actions = self.actions.get(&service.to_lowercase())?;
+    pub fn matching_actions(&self, service: &str, pattern: &str) -> Option<Vec<&'static str>> {
+        let service = self.service(service)?;
         Some(
-            actions
+            service
+                .actions
                 .values()
+                .copied()
                 .filter(|a| super::wildcard::action_matches(pattern, a))
-                .map(String::as_str)
                 .collect(),
         )
     }
 
     /// The nearest action name of the service (for a typo).
-    pub fn nearest_action(&self, service: &str, action: &str) -> Option<&str> {
-        let actions = self.actions.get(&service.to_lowercase())?;
-        nearest(action, actions.values().map(String::as_str))
+    pub fn nearest_action(&self, service: &str, action: &str) -> Option<&'static str> {
+        let service = self.service(service)?;
+        nearest(action, service.actions.values().copied())
     }
 
-    pub fn nearest_service(&self, prefix: &str) -> Option<&str> {
+    pub fn nearest_service(&self, prefix: &str) -> Option<&'static str> {
         nearest(prefix, self.services())
     }
 
-    /// A condition key; tag-style keys (`aws:ResourceTag/Environment`) match their `${TagKey}`
-    /// template, and a service's `${...}`-templated keys likewise.
-    pub fn key(&self, name: &str) -> Option<&ConditionKey> {
+    /// A condition key: a global `aws:` key or a key of the service its prefix names.
+    pub fn key(&self, name: &str) -> Option<ConditionKey> {
         let lowered = name.to_lowercase();
-        if let Some(key) = self.keys.get(&lowered) {
+        let (prefix, _) = lowered.split_once(':')?;
+        if prefix == "aws"
+            && let Some(key) = lookup(&self.global, &lowered)
+        {
             return Some(key);
         }
-        let (head, _) = lowered.split_once('/')?;
-        self.keys
-            .iter()
-            .find(|(k, _)| {
-                k.split_once('/')
-                    .is_some_and(|(h, rest)| h == head && rest.starts_with("${"))
-            })
-            .map(|(_, key)| key)
+        lookup(&self.service(prefix)?.keys, &lowered)
     }
 
-    pub fn nearest_key(&self, name: &str) -> Option<&str> {
+    pub fn nearest_key(&self, name: &str) -> Option<&'static str> {
         let prefix = name.split(':').next().unwrap_or_default().to_lowercase();
-        nearest(
-            name,
-            self.keys
-                .values()
-                .filter(|k| k.name.to_lowercase().starts_with(&format!("{prefix}:")))
-                .map(|k| k.name.as_str()),
-        )
+        let mut candidates: Vec<&'static str> = Vec::new();
+        if prefix == "aws" {
+            candidates.extend(self.global.values().map(|k| k.name));
+        }
+        if let Some(service) = self.service(&prefix) {
+            candidates.extend(service.keys.values().map(|k| k.name));
+        }
+        nearest(name, candidates.into_iter())
     }
 
     pub fn rcp_supports(&self, service: &str) -> bool {
-        self.rcp_services.contains(&service.to_lowercase())
+        self.rcp_services.contains(service.to_lowercase().as_str())
     }
 }
 
 /// The closest candidate by edit distance, ignoring case, if close enough to be a typo.
-fn nearest<'a>(wanted: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+fn nearest(wanted: &str, candidates: impl Iterator<Item = &'static str>) -> Option<&'static str> {
     let wanted = wanted.to_lowercase();
     candidates
         .map(|c| (levenshtein(&wanted, &c.to_lowercase()), c))
