@@ -117,7 +117,7 @@ async fn plan_text(ctx: &Context, fake: &FakeAws) -> (String, kmsctl_core::Plan)
     let clients = EnvClients {
         keys: kms(&[]),
         monitor: monitor(),
-        hsm: fake.clients(BTreeMap::new()),
+        hsm: Some(fake.clients(BTreeMap::new())),
     };
     let Planned::Plan(plan) = make_with(ctx, &prepared, &clients).await.expect("plan") else {
         panic!("the plan was refused");
@@ -307,7 +307,7 @@ async fn rotate_makes_a_key_in_the_store_moves_the_alias_and_keeps_the_old_key()
     let clients = EnvClients {
         keys: kms(&[&describe, &create, &update_alias, &tag, &untag]),
         monitor: monitor(),
-        hsm: fake.clients(BTreeMap::new()),
+        hsm: Some(fake.clients(BTreeMap::new())),
     };
     let prepared = prepare(&ctx, "env/prod-hsm").expect("prepared");
     let exit = kmsctl::commands::rotate::rotate_with(&ctx, &prepared, ALIAS, clients, true)
@@ -340,7 +340,7 @@ async fn rotate_refuses_a_key_aws_rotates_itself() {
     let clients = EnvClients {
         keys: kms(&[]),
         monitor: monitor(),
-        hsm: fake.clients(BTreeMap::new()),
+        hsm: Some(fake.clients(BTreeMap::new())),
     };
     let error = kmsctl::commands::rotate::rotate_with(
         &ctx,

@@ -88,7 +88,9 @@ async fn check_not_stale(ctx: &Context, plan: &Plan, appliers: &Appliers) -> Res
         Appliers::Environment(clients) => {
             let mut moved = moved_keys(ctx, plan, &clients.keys).await?;
             moved.extend(moved_monitoring(ctx, plan, &clients.monitor).await?);
-            moved.extend(moved_hsm(plan, &clients.hsm).await?);
+            if let Some(hsm) = &clients.hsm {
+                moved.extend(moved_hsm(plan, hsm).await?);
+            }
             moved
         }
         Appliers::Organization(client) => {
@@ -208,6 +210,16 @@ async fn moved_hsm(plan: &Plan, clients: &kmsctl_hsm::Clients) -> Result<Vec<Str
         .collect())
 }
 
+/// Whether the environment a plan targets declares CloudHSM (its folder holds a `[hsm]` table).
+fn target_has_hsm(ctx: &Context, target: &Target) -> bool {
+    std::fs::read_dir(ctx.project.root.join(&target.path))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "toml"))
+        .any(|e| std::fs::read_to_string(e.path()).is_ok_and(|t| t.contains("[hsm.")))
+}
+
 /// The clients that carry out a target's changes.
 pub enum Appliers {
     /// An environment: its keys, monitoring and CloudHSM.
@@ -220,7 +232,8 @@ impl Appliers {
         if target.kind == super::organization::TARGET {
             Self::Organization(kmsctl_org::client(session))
         } else {
-            Self::Environment(Box::new(super::plan::EnvClients::new(ctx, session)))
+            let hsm = target_has_hsm(ctx, target);
+            Self::Environment(Box::new(super::plan::EnvClients::new(ctx, session, hsm)))
         }
     }
 
@@ -241,9 +254,15 @@ impl Appliers {
                     .map_err(|e| e.to_string())
             }
             Self::Environment(clients) if kmsctl_hsm::owns(&change.address.kind) => {
-                kmsctl_hsm::apply_change(&clients.hsm, change, outputs)
-                    .await
-                    .map_err(|e| e.to_string())
+                match &clients.hsm {
+                    Some(hsm) => kmsctl_hsm::apply_change(hsm, change, outputs)
+                        .await
+                        .map_err(|e| e.to_string()),
+                    None => Err(
+                        "the plan holds CloudHSM changes, and the environment declares no hsm.toml"
+                            .into(),
+                    ),
+                }
             }
             Self::Organization(client) if kmsctl_org::owns(&change.address.kind) => {
                 kmsctl_org::ops::apply_change(client, change, outputs)

@@ -62,23 +62,35 @@ pub async fn make(ctx: &Context, prepared: &Prepared) -> Result<Planned> {
     }
     let target = target_of(prepared);
     let session = connect(ctx, &target).await?;
-    make_with(ctx, prepared, &EnvClients::new(ctx, &session)).await
+    make_with(
+        ctx,
+        prepared,
+        &EnvClients::new(ctx, &session, prepared.hsm.is_some()),
+    )
+    .await
 }
 
 /// The clients an environment's plan and apply use.
 pub struct EnvClients {
     pub keys: kmsctl_keys::KmsClients,
     pub monitor: kmsctl_monitor::Clients,
-    pub hsm: kmsctl_hsm::Clients,
+    /// Only for environments with an `hsm.toml`: the CloudHSM and EC2 clients are heavy to set up.
+    pub hsm: Option<kmsctl_hsm::Clients>,
 }
 
 impl EnvClients {
-    pub fn new(ctx: &Context, session: &Session) -> Self {
+    pub fn new(ctx: &Context, session: &Session, hsm: bool) -> Self {
         Self {
             keys: kmsctl_keys::clients(session),
             monitor: kmsctl_monitor::clients(session),
-            hsm: kmsctl_hsm::clients(session, waits(ctx)),
+            hsm: hsm.then(|| kmsctl_hsm::clients(session, waits(ctx))),
         }
+    }
+
+    pub fn hsm(&self) -> Result<&kmsctl_hsm::Clients> {
+        self.hsm
+            .as_ref()
+            .ok_or_else(|| UserError::new("this environment declares no CloudHSM (hsm.toml)"))
     }
 }
 
@@ -119,7 +131,7 @@ pub async fn make_observed(
     let hsm = match &prepared.hsm {
         Some(desired) => {
             let scope = kmsctl_hsm::Scope::of(desired);
-            let observed = kmsctl_hsm::observe(&clients.hsm, &scope)
+            let observed = kmsctl_hsm::observe(clients.hsm()?, &scope)
                 .await
                 .map_err(|e| UserError::new(format!("reading {} failed: {e}", target.label())))?;
             let diff = kmsctl_hsm::diff(desired, &observed);

@@ -29,7 +29,7 @@ pub async fn run(ctx: &Context, args: &RotateArgs) -> Result<Exit> {
         ctx,
         &prepared,
         &args.alias,
-        EnvClients::new(ctx, &session),
+        EnvClients::new(ctx, &session, prepared.hsm.is_some()),
         args.auto_approve,
     )
     .await
@@ -98,7 +98,7 @@ pub async fn rotate_with(
     let store_id = metadata.custom_key_store_id().map(str::to_owned);
     if let Some(store_id) = &store_id {
         let stores = clients
-            .hsm
+            .hsm()?
             .kms
             .describe_custom_key_stores()
             .custom_key_store_id(store_id)

@@ -34,7 +34,7 @@ pub async fn check(
         )));
     }
     let session = connect(ctx, &target).await?;
-    let clients = EnvClients::new(ctx, &session);
+    let clients = EnvClients::new(ctx, &session, prepared.hsm.is_some());
     let observed_at = now();
     let (planned, observation) = make_observed(ctx, prepared, &clients).await?;
     let mut findings = Vec::new();
