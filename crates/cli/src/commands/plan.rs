@@ -139,10 +139,20 @@ pub async fn make_observed(
         }
         None => None,
     };
-    let (desired_keys, held_back) =
-        keys_for_store(prepared, hsm.as_ref().map(|(_, _, d)| &d.store));
+    // Keys are copied only when some live in a key store (their store id is filled in).
+    let in_store = prepared.keys.iter().any(|k| k.custom_key_store.is_some());
+    let (store_keys, held_back) = if in_store {
+        keys_for_store(prepared, hsm.as_ref().map(|(_, _, d)| &d.store))
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let desired_keys: &[kmsctl_keys::DesiredKey] = if in_store {
+        &store_keys
+    } else {
+        &prepared.keys
+    };
     let (keys, monitor) = tokio::join!(
-        kmsctl_keys::plan(&clients.keys, &target.name, &desired_keys, ctx.parallelism),
+        kmsctl_keys::plan(&clients.keys, &target.name, desired_keys, ctx.parallelism),
         plan_monitor(ctx, &clients.monitor, prepared),
     );
     let (scope, observation, diff) =
