@@ -41,6 +41,31 @@ pub struct FieldChange {
     pub added: Vec<String>,
 }
 
+/// The statement-by-statement difference as plan attributes: `{prefix}statement "Sid": Field`
+/// with the removed and added values.
+pub fn attribute_changes(
+    before: &PolicyDocument,
+    after: &PolicyDocument,
+    prefix: &str,
+) -> Vec<crate::plan::AttributeChange> {
+    diff(before, after)
+        .into_iter()
+        .flat_map(|statement| {
+            let label = statement.statement.clone();
+            statement.fields.into_iter().map(move |field| {
+                let list = |values: Vec<String>| {
+                    (!values.is_empty()).then(|| serde_json::Value::from(values))
+                };
+                crate::plan::AttributeChange::new(
+                    format!("{prefix}statement {label:?}: {}", field.field),
+                    list(field.removed),
+                    list(field.added),
+                )
+            })
+        })
+        .collect()
+}
+
 /// What changed from `before` to `after`; empty when they are semantically equal.
 ///
 /// Statements with a Sid are matched by Sid (duplicates in order of appearance); Sid-less

@@ -26,7 +26,9 @@ mod parse;
 mod test_fixtures;
 mod wildcard;
 
-pub use diff::{ChangeKind, DOCUMENT, FieldChange, StatementChange, diff, render_diff};
+pub use diff::{
+    ChangeKind, DOCUMENT, FieldChange, StatementChange, attribute_changes, diff, render_diff,
+};
 pub use guards::{MAX_KEY_POLICY_BYTES, POLICY_VERSION, check_key_policy};
 pub use model::{Conditions, PolicyDocument, Principals, Statement, semantically_equal};
 pub use parse::{PolicyParseError, line_of_pointer, parse};

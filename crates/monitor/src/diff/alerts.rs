@@ -103,7 +103,7 @@ fn topic(
     if !live_policy.is_some_and(|p| same_policy(p, &alerts.policy)) {
         let mut attributes = match live_policy.map(policy::parse) {
             Some(Ok(before)) => match policy::parse(&alerts.policy.to_string()) {
-                Ok(after) => statement_changes(&before, &after),
+                Ok(after) => policy::attribute_changes(&before, &after, "policy "),
                 Err(_) => vec![],
             },
             _ => vec![],
@@ -202,27 +202,6 @@ fn remove_undeclared_subscriptions(
             None,
         ));
     }
-}
-
-/// The statement-by-statement difference, as for key policies.
-fn statement_changes(
-    before: &policy::PolicyDocument,
-    after: &policy::PolicyDocument,
-) -> Vec<AttributeChange> {
-    policy::diff(before, after)
-        .into_iter()
-        .flat_map(|statement| {
-            let label = statement.statement.clone();
-            statement.fields.into_iter().map(move |field| {
-                let list = |values: Vec<String>| (!values.is_empty()).then(|| Value::from(values));
-                AttributeChange::new(
-                    format!("policy statement {label:?}: {}", field.field),
-                    list(field.removed),
-                    list(field.added),
-                )
-            })
-        })
-        .collect()
 }
 
 /// The alert rules and their targets. Returns the target changes, which retiring a topic

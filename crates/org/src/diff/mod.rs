@@ -300,21 +300,7 @@ pub fn diff(
 /// The statement-by-statement difference, as for key policies.
 fn content_changes(live: &str, wanted: &str) -> Vec<AttributeChange> {
     match (policy::parse(live), policy::parse(wanted)) {
-        (Ok(a), Ok(b)) => policy::diff(&a, &b)
-            .into_iter()
-            .flat_map(|statement| {
-                let label = statement.statement.clone();
-                statement.fields.into_iter().map(move |field| {
-                    let list =
-                        |values: Vec<String>| (!values.is_empty()).then(|| Value::from(values));
-                    AttributeChange::new(
-                        format!("statement {label:?}: {}", field.field),
-                        list(field.removed),
-                        list(field.added),
-                    )
-                })
-            })
-            .collect(),
+        (Ok(a), Ok(b)) => policy::attribute_changes(&a, &b, ""),
         _ => vec![AttributeChange::new(
             "content",
             Some(live.into()),

@@ -2,6 +2,7 @@ use std::path::Path;
 
 use super::*;
 use crate::policy::parse;
+use crate::policy::test_fixtures::DEFAULT_KEY_POLICY;
 
 fn lint_text(text: &str, kind: PolicyKind) -> Vec<Finding> {
     lint(
@@ -15,21 +16,6 @@ fn lint_text(text: &str, kind: PolicyKind) -> Vec<Finding> {
 fn rules(findings: &[Finding]) -> Vec<&str> {
     findings.iter().map(|f| f.rule.as_str()).collect()
 }
-
-/// AWS's default key policy (KMS developer guide, "Default key policy").
-const DEFAULT_KEY_POLICY: &str = r#"{
-  "Version": "2012-10-17",
-  "Id": "key-default-1",
-  "Statement": [
-    {
-      "Sid": "Enable IAM User Permissions",
-      "Effect": "Allow",
-      "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
-      "Action": "kms:*",
-      "Resource": "*"
-    }
-  ]
-}"#;
 
 #[test]
 fn aws_default_key_policy_is_clean_and_sids_with_spaces_are_legal_in_key_policies() {
