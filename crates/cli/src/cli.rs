@@ -110,6 +110,10 @@ pub enum Command {
     /// Lint policy files (key policies, SCPs, RCPs) against AWS's catalog of actions and
     /// condition keys, offline. Exit 0 without errors, 3 with an error, 1 when a file cannot be read.
     Lint(LintArgs),
+    /// Answer offline whether a principal may call an action on a key: SCPs along the
+    /// principal's account path, RCPs on the key's account, the key policy, identity policies.
+    /// Exit 0 with the answer; 3 when --expect is given and not met; 1 when it cannot be answered.
+    Simulate(SimulateArgs),
     /// Print a JSON Schema of kmsctl's machine-readable output.
     Schema {
         #[arg(value_enum)]
@@ -130,6 +134,66 @@ pub struct LintArgs {
     pub r#type: Option<PolicyTypeArg>,
     #[arg(long, value_enum, default_value = "human")]
     pub format: LintFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Who calls: an IAM ARN (arn:aws:iam::111111111111:role/app) or a service principal
+    /// (rds.amazonaws.com).
+    #[arg(long)]
+    pub principal: String,
+    /// The OU the principal's account sits in (root/dev or ou-…). Default: where
+    /// organization.toml's [tree.accounts] places it.
+    #[arg(long)]
+    pub ou: Option<String>,
+    /// A principal tag (aws:PrincipalTag/KEY), repeatable.
+    #[arg(long = "principal-tag", value_name = "KEY=VALUE")]
+    pub principal_tags: Vec<String>,
+    /// The call is made with MFA (aws:MultiFactorAuthPresent = true).
+    #[arg(long)]
+    pub mfa: bool,
+    /// aws:SourceIp.
+    #[arg(long)]
+    pub source_ip: Option<String>,
+    /// The action, e.g. kms:Decrypt.
+    #[arg(long)]
+    pub action: String,
+    /// The key, by an alias an environment gives it. Omit for actions on no key (kms:CreateKey).
+    #[arg(long)]
+    pub key: Option<String>,
+    /// The environment of the key (or of a keyless call). Default: the one with that alias.
+    #[arg(long)]
+    pub environment: Option<String>,
+    /// A further context key, repeatable: aws:RequestTag/BU=Finance, or several values
+    /// separated by commas.
+    #[arg(long = "context", value_name = "KEY=VALUE[,VALUE]")]
+    pub context: Vec<String>,
+    /// An identity policy file of the principal, repeatable. Without one, a policy allowing
+    /// the action is assumed (does anything beyond IAM stop it?).
+    #[arg(long = "identity-policy", value_name = "FILE")]
+    pub identity_policies: Vec<std::path::PathBuf>,
+    /// The principal has no identity policy at all.
+    #[arg(long, conflicts_with = "identity_policies")]
+    pub no_identity_policy: bool,
+    /// Exit 3 unless the answer is this.
+    #[arg(long, value_enum)]
+    pub expect: Option<ExpectArg>,
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: SimulateFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExpectArg {
+    Allow,
+    Deny,
+    ExplicitDeny,
+    ImplicitDeny,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SimulateFormat {
+    Human,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -13,3 +13,4 @@ pub mod lock;
 pub mod progress;
 pub mod project;
 pub mod render;
+pub mod simulate;

@@ -65,6 +65,7 @@ fn run(cli: &Cli) -> Result<Exit, UserError> {
             return commands::events::test(&ctx, target, event);
         }
         Command::Lint(args) => return commands::lint::run(&ctx, args),
+        Command::Simulate(args) => return commands::simulate::run(&ctx, args),
         Command::Schema {
             which: kmsctl::cli::SchemaKind::DriftReport,
         } => {
@@ -86,7 +87,8 @@ fn run(cli: &Cli) -> Result<Exit, UserError> {
             Command::Validate { .. }
             | Command::Events(_)
             | Command::Schema { .. }
-            | Command::Lint(_) => {
+            | Command::Lint(_)
+            | Command::Simulate(_) => {
                 unreachable!("offline, handled above")
             }
             Command::Drift(args) => commands::drift::run(&ctx, args).await,

@@ -87,6 +87,8 @@ pub struct OrganizationFile {
     pub resource_control_policies: BTreeMap<Spanned<String>, Vec<Spanned<String>>>,
     #[serde(default)]
     pub policy: BTreeMap<String, PolicySettings>,
+    /// The organization's ids and where each account sits, for offline answers.
+    pub tree: Option<crate::declared_tree::DeclaredTree>,
 }
 
 impl OrganizationFile {

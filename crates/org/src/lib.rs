@@ -7,8 +7,10 @@
 
 pub mod budget;
 pub mod config;
+pub mod declared_tree;
 pub mod deployer;
 pub mod diff;
+pub mod levels;
 pub mod lint;
 pub mod minify;
 pub mod observe;

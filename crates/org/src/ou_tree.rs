@@ -70,7 +70,7 @@ impl OrgTree {
     }
 
     /// The path by names of a root or OU id (`root/prod`).
-    fn path_of(&self, id: &str) -> String {
+    pub fn path_of(&self, id: &str) -> String {
         let mut names = Vec::new();
         let mut current = id;
         while let Some(ou) = self.ous.iter().find(|o| o.id == current) {

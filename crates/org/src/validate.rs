@@ -2,7 +2,7 @@
 //! exists, renders, parses, fits AWS's 5,120-character limit as uploaded, follows its type's
 //! rules, and no target carries more than 5 policies of a type.
 //!
-//! Offline, OU paths resolve to stand-in ids of AWS's usual lengths (`o-` + 10, `r-` + 4,
+//! Offline, OU paths resolve to the ids `[tree]` declares, else to stand-in ids of AWS's usual lengths (`o-` + 10, `r-` + 4,
 //! `ou-` + 4 + `-` + 8): sizes are checked again with the real ids when planning.
 
 use std::collections::BTreeMap;
@@ -45,7 +45,7 @@ fn stand_in_path(names: &[String]) -> Result<String, String> {
 
 /// Every guard over the organization file and the policies it attaches.
 /// With `tree` (at plan time) `{{ ou_path }}` and `{{ org_id }}` resolve to the real ids;
-/// without it (offline) to stand-ins of AWS's usual lengths.
+/// without it (offline) to the ids `[tree]` declares, else to stand-ins of AWS's usual lengths.
 pub fn check(
     root: &Path,
     file: &SourceFile,
@@ -54,6 +54,18 @@ pub fn check(
 ) -> (Vec<RenderedPolicy>, Vec<Finding>) {
     let mut findings = Vec::new();
     let mut rendered: BTreeMap<(PolicyType, String), RenderedPolicy> = BTreeMap::new();
+    // Offline, the ids organization.toml declares in [tree] (when it does) stand for AWS's.
+    let declared = match (tree, &org.tree) {
+        (None, Some(declared)) => match crate::declared_tree::build(file, declared) {
+            Ok(tree) => Some(tree),
+            Err(errors) => {
+                findings.extend(errors);
+                None
+            }
+        },
+        _ => None,
+    };
+    let tree = tree.or(declared.as_ref());
     let mut vars = org.template_variables();
     let org_id = tree.map_or(STAND_IN_ORG, |t| t.org_id.as_str());
     vars.entry("org_id".into()).or_insert_with(|| org_id.into());

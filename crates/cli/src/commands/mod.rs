@@ -8,6 +8,7 @@ pub mod organization;
 pub mod plan;
 pub mod prepare;
 pub mod rotate;
+pub mod simulate;
 pub mod validate;
 
 use crate::cli::GlobalArgs;

@@ -12,7 +12,8 @@ use super::plan::{Planned, connect, new_plan};
 use crate::error::{Result, UserError};
 
 pub const TARGET: &str = "organization";
-const FILE: &str = "organization/organization.toml";
+pub const FILE: &str = "organization/organization.toml";
+pub const EXPECT_FILE: &str = "organization/expect.toml";
 
 /// Reads and parses organization.toml.
 pub fn load(ctx: &Context) -> Result<(SourceFile, OrganizationFile)> {
@@ -32,6 +33,40 @@ pub fn load(ctx: &Context) -> Result<(SourceFile, OrganizationFile)> {
         .help("see the organization file reference in README.md")
     })?;
     Ok((SourceFile::new(relative, text), org))
+}
+
+/// `organization/expect.toml`'s boundary tests, answered from the files; nothing when the file
+/// does not exist.
+pub fn check_expectations(
+    ctx: &Context,
+    file: &SourceFile,
+    org: &OrganizationFile,
+    rendered: &[kmsctl_org::validate::RenderedPolicy],
+) -> Result<crate::simulate::expect::Checked> {
+    use crate::simulate::expect::{self, ExpectFile};
+    use crate::simulate::world::OrgView;
+    let relative = Path::new(EXPECT_FILE);
+    let Ok(text) = std::fs::read_to_string(ctx.project.root.join(relative)) else {
+        return Ok(expect::Checked::default());
+    };
+    let parsed: ExpectFile = toml::from_str(&text).map_err(|e| {
+        UserError::in_source(
+            relative,
+            &text,
+            e.span().unwrap_or(0..0),
+            e.message().trim_end(),
+            "here",
+        )
+        .help("see \"Boundary tests\" in README.md")
+    })?;
+    let view = OrgView::new(file.clone(), org.clone(), rendered.to_vec());
+    let mut world = crate::simulate::World::new(ctx).with_organization(view);
+    let decls: Vec<_> = parsed.expect.iter().collect();
+    Ok(expect::check(
+        &mut world,
+        &SourceFile::new(relative, text),
+        &decls,
+    ))
 }
 
 pub fn target(org: &OrganizationFile) -> Target {
@@ -56,7 +91,11 @@ pub async fn make_observed(
     file: &SourceFile,
     org: &OrganizationFile,
 ) -> Result<(Planned, Option<kmsctl_org::observe::ObservedOrg>)> {
-    let (_, offline) = kmsctl_org::validate::check(&ctx.project.root, file, org, None);
+    let (offline_rendered, mut offline) =
+        kmsctl_org::validate::check(&ctx.project.root, file, org, None);
+    if !offline.iter().any(Finding::is_error) {
+        offline.extend(check_expectations(ctx, file, org, &offline_rendered)?.findings);
+    }
     if offline.iter().any(Finding::is_error) {
         return Ok((Planned::Refused(offline), None));
     }
@@ -71,6 +110,10 @@ pub async fn make_observed(
     }
     let (rendered, mut found) =
         kmsctl_org::validate::check(&ctx.project.root, file, org, Some(&observed.tree));
+    // The offline answers (and validate's ids) are only as true as [tree].
+    if let Some(declared) = &org.tree {
+        found.extend(kmsctl_org::declared_tree::compare(file, declared, &observed.tree));
+    }
     let diff = kmsctl_org::diff::diff(file, org, &rendered, &observed);
     found.extend(diff.findings);
     if found.iter().any(Finding::is_error) {

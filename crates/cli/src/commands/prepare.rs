@@ -19,6 +19,8 @@ pub struct Prepared {
     pub hsm: Option<kmsctl_hsm::DesiredHsm>,
     /// Errors refuse the plan; warnings are shown.
     pub findings: Vec<Finding>,
+    /// How many of the environment's `[[expect]]` boundary tests hold.
+    pub expectations_held: usize,
 }
 
 pub fn prepare(ctx: &Context, target: &str) -> Result<Prepared> {
@@ -62,6 +64,8 @@ pub fn prepare(ctx: &Context, target: &str) -> Result<Prepared> {
             topic_key: topic_key.as_ref().map(|k| k.kms_master_key_id.clone()),
         },
     );
+    let expectations = check_expectations(ctx, &env, &keys);
+    findings.extend(expectations.findings);
     Ok(Prepared {
         env,
         keys,
@@ -69,7 +73,42 @@ pub fn prepare(ctx: &Context, target: &str) -> Result<Prepared> {
         topic_key,
         hsm,
         findings,
+        expectations_held: expectations.held,
     })
+}
+
+/// The environment's boundary tests, answered from the files (the organization's included).
+fn check_expectations(
+    ctx: &Context,
+    env: &LoadedEnvironment,
+    keys: &[DesiredKey],
+) -> crate::simulate::expect::Checked {
+    use crate::simulate::{World, expect, world::EnvView};
+    let mut checked = expect::Checked::default();
+    if env.expectations.is_empty() {
+        return checked;
+    }
+    let mut world = World::new(ctx).with_environment(EnvView {
+        name: env.settings.name.clone(),
+        account: env.settings.account_id.clone(),
+        region: env.settings.region.clone(),
+        keys: keys.to_vec(),
+    });
+    for (index, file) in env.files.iter().enumerate() {
+        let decls: Vec<_> = env
+            .expectations
+            .iter()
+            .filter(|(i, _)| *i == index)
+            .map(|(_, decl)| decl)
+            .collect();
+        if decls.is_empty() {
+            continue;
+        }
+        let found = expect::check(&mut world, file, &decls);
+        checked.held += found.held;
+        checked.findings.extend(found.findings);
+    }
+    checked
 }
 
 /// A key's `custom_key_store` must name the environment's `[hsm.key_store]`.
@@ -124,7 +163,7 @@ fn resolve_topic_key(
     kmsctl_monitor::topic_key::resolve(alerts.get_ref(), &|span| file.location(span), &candidates)
 }
 
-fn desired_error(error: DesiredError) -> UserError {
+pub(crate) fn desired_error(error: DesiredError) -> UserError {
     UserError::new(error.to_string()).help(error.help)
 }
 

@@ -37,9 +37,10 @@ pub fn run(ctx: &Context, target: &str) -> Result<Exit> {
         ));
     }
     println!(
-        "{} {label}: {} key(s){monitoring}, {} file(s), {warnings} warning(s).",
+        "{} {label}: {} key(s){monitoring}{}, {} file(s), {warnings} warning(s).",
         ctx.style.green(&ctx.style.bold("Valid.")),
         prepared.keys.len(),
+        expectations(prepared.expectations_held),
         prepared.env.files.len()
     );
     Ok(Exit::Ok)
@@ -48,7 +49,13 @@ pub fn run(ctx: &Context, target: &str) -> Result<Exit> {
 /// `kmsctl validate organization`: organization.toml and the policies it attaches, offline.
 fn organization(ctx: &Context) -> Result<Exit> {
     let (file, org) = super::organization::load(ctx)?;
-    let (policies, found) = kmsctl_org::validate::check(&ctx.project.root, &file, &org, None);
+    let (policies, mut found) = kmsctl_org::validate::check(&ctx.project.root, &file, &org, None);
+    let mut held = 0;
+    if !found.iter().any(kmsctl_core::Finding::is_error) {
+        let checked = super::organization::check_expectations(ctx, &file, &org, &policies)?;
+        held = checked.held;
+        found.extend(checked.findings);
+    }
     eprint!("{}", findings::render(&found, ctx.err_style));
     let errors = findings::count(&found, Severity::Error);
     if errors > 0 {
@@ -59,9 +66,10 @@ fn organization(ctx: &Context) -> Result<Exit> {
         return Ok(Exit::Refused);
     }
     println!(
-        "{} organization: {} policies.",
+        "{} organization: {} policies{}.",
         ctx.style.green(&ctx.style.bold("Valid.")),
-        policies.len()
+        policies.len(),
+        expectations(held)
     );
     for policy in &policies {
         println!(
@@ -73,4 +81,13 @@ fn organization(ctx: &Context) -> Result<Exit> {
         );
     }
     Ok(Exit::Ok)
+}
+
+/// ", 9 expectation(s) hold" when there are boundary tests.
+fn expectations(held: usize) -> String {
+    if held == 0 {
+        String::new()
+    } else {
+        format!(", {held} expectation(s) hold")
+    }
 }

@@ -33,6 +33,9 @@ struct EnvironmentFile {
     alerts: Option<Spanned<AlertsDecl>>,
     config_recorder: Option<Spanned<ConfigRecorderDecl>>,
     hsm: Option<Spanned<HsmDecl>>,
+    /// Boundary tests (`expect.toml` by convention).
+    #[serde(default)]
+    expect: Vec<Spanned<crate::simulate::expect::ExpectDecl>>,
 }
 
 /// An environment as loaded: its settings, its files and the keys they declare.
@@ -52,6 +55,8 @@ pub struct LoadedEnvironment {
     pub hsm: Option<(SourceFile, Spanned<HsmDecl>)>,
     /// Secrets written into the files: refused, their values already blanked out of `files`.
     pub secrets: Vec<kmsctl_core::Finding>,
+    /// Each `[[expect]]` with the index of its file in `files`.
+    pub expectations: Vec<(usize, Spanned<crate::simulate::expect::ExpectDecl>)>,
 }
 
 /// A field set in one file, remembered to report a second definition.
@@ -154,6 +159,7 @@ pub fn from_sources(
     let (mut name, mut account_id, mut region, mut role) = (None, None, None, None);
     let (mut variables, mut tags, mut rules) = (None, None, None);
     let mut keys = Vec::new();
+    let mut expectations = Vec::new();
     let mut monitor = MonitorDecl::default();
     let (mut alerts, mut recorder, mut hsm) = (None, None, None);
     for (index, file) in parsed.into_iter().enumerate() {
@@ -177,6 +183,7 @@ pub fn from_sources(
         take(&mut tags, file.tags, index, &files, "[tags]")?;
         take(&mut rules, file.rules, index, &files, "[rules]")?;
         keys.extend(file.key.into_iter().map(|key| (index, key)));
+        expectations.extend(file.expect.into_iter().map(|e| (index, e)));
         monitor.rules.extend(
             file.config_rule
                 .into_iter()
@@ -289,6 +296,7 @@ pub fn from_sources(
         monitor,
         hsm,
         secrets,
+        expectations,
     })
 }
 

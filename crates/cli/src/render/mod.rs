@@ -5,4 +5,5 @@ pub mod drift;
 pub mod findings;
 pub mod lint_sarif;
 pub mod plan;
+pub mod simulate;
 pub mod style;

@@ -386,6 +386,18 @@ fn ip_in(value: &str, cidr: &str) -> bool {
     }
 }
 
+/// The labels of the policy's Deny statements that would deny this request if the policy
+/// applied to it (for "attached where it restricts nobody" explanations).
+pub fn denying_statements(policy: &NamedPolicy, req: &Request, resource_policy: bool) -> Vec<String> {
+    policy
+        .document
+        .statements
+        .iter()
+        .filter(|s| s.is_deny() && applies(s, req, resource_policy).0 != PrincipalMatch::No)
+        .map(label)
+        .collect()
+}
+
 /// The answer to one request.
 pub fn evaluate(policies: &Policies, req: &Request) -> Decision {
     let mut denies = Vec::new();
@@ -430,11 +442,36 @@ pub fn evaluate(policies: &Policies, req: &Request) -> Decision {
             deciding: denies,
         };
     }
+    let same_account = req.principal.account == req.resource_account;
+    let identity_allows: Vec<Decider> = policies
+        .identity
+        .iter()
+        .flat_map(|p| {
+            p.document
+                .statements
+                .iter()
+                .filter(|s| s.is_allow() && applies(s, req, false).0 == PrincipalMatch::Direct)
+                .map(|s| Decider {
+                    policy: p.name.clone(),
+                    statement: label(s),
+                    why: format!("the identity policy allows {}", req.action),
+                })
+        })
+        .collect();
     let Some(key_policy) = &policies.key_policy else {
+        // An action on no key (kms:CreateKey, kms:ListKeys, kms:GenerateRandom): there is no
+        // resource policy, so the identity policies alone decide.
+        if identity_allows.is_empty() {
+            return Decision {
+                outcome: Outcome::ImplicitlyDenied,
+                deciding: vec![],
+                why: "the action is on no key, and no identity policy allows it".into(),
+            };
+        }
         return Decision {
-            outcome: Outcome::ImplicitlyDenied,
-            deciding: vec![],
-            why: "there is no key policy: KMS allows nothing without one".into(),
+            outcome: Outcome::Allowed,
+            why: "the action is on no key (no key policy is asked), an identity policy allows it and no Deny applies".into(),
+            deciding: identity_allows,
         };
     };
     let mut direct = Vec::new();
@@ -466,22 +503,6 @@ pub fn evaluate(policies: &Policies, req: &Request) -> Decision {
             PrincipalMatch::No => {}
         }
     }
-    let same_account = req.principal.account == req.resource_account;
-    let identity_allows: Vec<Decider> = policies
-        .identity
-        .iter()
-        .flat_map(|p| {
-            p.document
-                .statements
-                .iter()
-                .filter(|s| s.is_allow() && applies(s, req, false).0 == PrincipalMatch::Direct)
-                .map(|s| Decider {
-                    policy: p.name.clone(),
-                    statement: label(s),
-                    why: format!("the identity policy allows {}", req.action),
-                })
-        })
-        .collect();
     if !direct.is_empty()
         && (same_account || req.principal.is_service || !identity_allows.is_empty())
     {
@@ -489,6 +510,17 @@ pub fn evaluate(policies: &Policies, req: &Request) -> Decision {
             outcome: Outcome::Allowed,
             why: "the key policy allows it and no Deny applies".into(),
             deciding: direct,
+        };
+    }
+    // The account's root user needs no IAM policy where the key policy names its account.
+    let root_user = !req.principal.is_service
+        && req.principal.arn.ends_with(":root")
+        && req.principal.arn.split(':').nth(4) == Some(req.principal.account.as_str());
+    if !delegated.is_empty() && root_user && same_account {
+        return Decision {
+            outcome: Outcome::Allowed,
+            why: "the key policy allows the account, and its root user needs no IAM policy".into(),
+            deciding: delegated,
         };
     }
     if !delegated.is_empty() && !identity_allows.is_empty() {

@@ -1,0 +1,81 @@
+//! `kmsctl simulate`: one access question answered offline from the files.
+
+use std::collections::BTreeMap;
+
+use super::Context;
+use crate::cli::{ExpectArg, SimulateArgs, SimulateFormat};
+use crate::error::{Result, UserError};
+use crate::exit::Exit;
+use crate::render;
+use crate::simulate::expect::Expected;
+use crate::simulate::{Identity, Question, World};
+
+fn pair(text: &str, flag: &str) -> Result<(String, String)> {
+    text.split_once('=')
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .filter(|(k, _)| !k.is_empty())
+        .ok_or_else(|| {
+            UserError::new(format!("{flag} {text:?} is not KEY=VALUE"))
+                .help(format!("e.g. {flag} aws:RequestTag/BU=Finance"))
+        })
+}
+
+fn question(args: &SimulateArgs) -> Result<Question> {
+    let mut context: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for text in &args.context {
+        let (key, values) = pair(text, "--context")?;
+        context.insert(key, values.split(',').map(|v| v.trim().to_owned()).collect());
+    }
+    let mut principal_tags = BTreeMap::new();
+    for text in &args.principal_tags {
+        let (key, value) = pair(text, "--principal-tag")?;
+        principal_tags.insert(key, value);
+    }
+    Ok(Question {
+        principal: args.principal.clone(),
+        ou: args.ou.clone(),
+        principal_tags,
+        mfa: args.mfa,
+        source_ip: args.source_ip.clone(),
+        action: args.action.clone(),
+        key: args.key.clone(),
+        environment: args.environment.clone(),
+        context,
+        identity: if args.no_identity_policy || !args.identity_policies.is_empty() {
+            Identity::Files(args.identity_policies.clone())
+        } else {
+            Identity::AssumedAllow
+        },
+    })
+}
+
+pub fn run(ctx: &Context, args: &SimulateArgs) -> Result<Exit> {
+    let question = question(args)?;
+    let answer = World::new(ctx)
+        .answer(&question)
+        .map_err(|why| UserError::new(why.message).help(why.fix))?;
+    let expected = args.expect.map(|e| match e {
+        ExpectArg::Allow => Expected::Allow,
+        ExpectArg::Deny => Expected::Deny,
+        ExpectArg::ExplicitDeny => Expected::ExplicitDeny,
+        ExpectArg::ImplicitDeny => Expected::ImplicitDeny,
+    });
+    let met = expected.map(|e| e.met_by(answer.decision.outcome));
+    match args.format {
+        SimulateFormat::Human => print!("{}", render::simulate::human(&answer, ctx.style)),
+        SimulateFormat::Json => println!(
+            "{}",
+            render::simulate::json(&answer, expected.map(Expected::name), met)
+        ),
+    }
+    if met == Some(false) {
+        eprintln!(
+            "{} expected {}, got {}.",
+            ctx.err_style.red(&ctx.err_style.bold("Not met:")),
+            expected.map(Expected::name).unwrap_or_default(),
+            answer.decision.outcome.name()
+        );
+        return Ok(Exit::Refused);
+    }
+    Ok(Exit::Ok)
+}

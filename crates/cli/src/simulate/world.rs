@@ -1,0 +1,161 @@
+//! What the answers are computed from: the organization (its rendered SCPs and RCPs, its
+//! declared tree) and the environments' keys, loaded once and only when a question needs them.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use kmsctl_core::source::SourceFile;
+use kmsctl_keys::DesiredKey;
+use kmsctl_keys::desired::{self, DeclaredKey};
+use kmsctl_org::config::OrganizationFile;
+use kmsctl_org::ou_tree::OrgTree;
+use kmsctl_org::validate::RenderedPolicy;
+
+use super::Unanswerable;
+use crate::commands::Context;
+use crate::commands::prepare::desired_error;
+use crate::config::load_environment;
+
+/// The organization as its files declare it.
+pub struct OrgView {
+    pub file: SourceFile,
+    pub org: OrganizationFile,
+    pub rendered: Vec<RenderedPolicy>,
+    /// From `[tree]`; `None` when organization.toml does not declare one.
+    pub tree: Option<OrgTree>,
+}
+
+/// An environment's place and keys.
+pub struct EnvView {
+    pub name: String,
+    pub account: String,
+    pub region: String,
+    pub keys: Vec<DesiredKey>,
+}
+
+pub struct World<'a> {
+    ctx: &'a Context,
+    org: Option<Rc<OrgView>>,
+    org_loaded: bool,
+    envs: RefCell<BTreeMap<String, Rc<EnvView>>>,
+    /// The environment being checked (its expectations' default).
+    pub home: Option<String>,
+}
+
+impl<'a> World<'a> {
+    pub fn new(ctx: &'a Context) -> Self {
+        Self {
+            ctx,
+            org: None,
+            org_loaded: false,
+            envs: RefCell::new(BTreeMap::new()),
+            home: None,
+        }
+    }
+
+    /// With an environment already loaded (the one being validated or planned).
+    pub fn with_environment(mut self, view: EnvView) -> Self {
+        self.home = Some(view.name.clone());
+        self.envs.borrow_mut().insert(view.name.clone(), Rc::new(view));
+        self
+    }
+
+    /// With the organization already loaded and rendered (the target being validated).
+    pub fn with_organization(mut self, view: OrgView) -> Self {
+        self.org = Some(Rc::new(view));
+        self.org_loaded = true;
+        self
+    }
+
+    /// The organization, `None` when the project has no organization.toml.
+    pub fn organization(&mut self) -> Result<Option<Rc<OrgView>>, Unanswerable> {
+        if self.org_loaded {
+            return Ok(self.org.clone());
+        }
+        self.org_loaded = true;
+        if !self.ctx.project.root.join(crate::commands::organization::FILE).is_file() {
+            return Ok(None);
+        }
+        let (file, org) = crate::commands::organization::load(self.ctx).map_err(|e| {
+            Unanswerable::new(e.message, "fix organization/organization.toml first")
+        })?;
+        let (rendered, findings) =
+            kmsctl_org::validate::check(&self.ctx.project.root, &file, &org, None);
+        if let Some(error) = findings.iter().find(|f| f.is_error()) {
+            return Err(Unanswerable::new(
+                format!(
+                    "organization/organization.toml does not validate: {}: {}",
+                    error.location, error.message
+                ),
+                "run `kmsctl validate organization` and fix what it reports",
+            ));
+        }
+        self.org = Some(Rc::new(OrgView::new(file, org, rendered)));
+        Ok(self.org.clone())
+    }
+
+    /// Every environment folder's name.
+    pub fn environment_names(&self) -> Vec<String> {
+        self.ctx.project.environment_names()
+    }
+
+    pub fn environment(&self, name: &str) -> Result<Rc<EnvView>, Unanswerable> {
+        if let Some(view) = self.envs.borrow().get(name) {
+            return Ok(Rc::clone(view));
+        }
+        let view = Rc::new(self.load_environment(name)?);
+        self.envs
+            .borrow_mut()
+            .insert(name.to_owned(), Rc::clone(&view));
+        Ok(view)
+    }
+
+    fn load_environment(&self, name: &str) -> Result<EnvView, Unanswerable> {
+        let fail = |e: crate::error::UserError| {
+            Unanswerable::new(
+                format!("env/{name}: {}", e.message),
+                format!("run `kmsctl validate env/{name}` and fix what it reports"),
+            )
+        };
+        let dir = self.ctx.project.environment_dir(&format!("env/{name}")).map_err(fail)?;
+        let env = load_environment(&self.ctx.project, &dir).map_err(fail)?;
+        let declared: Vec<DeclaredKey<'_>> = env
+            .keys
+            .iter()
+            .map(|(file, decl)| DeclaredKey {
+                file: &env.files[*file],
+                decl,
+            })
+            .collect();
+        let keys = desired::build(&self.ctx.project.root, &env.settings, &declared)
+            .map_err(|e| fail(desired_error(e)))?;
+        Ok(EnvView {
+            name: env.settings.name.clone(),
+            account: env.settings.account_id.clone(),
+            region: env.settings.region.clone(),
+            keys,
+        })
+    }
+}
+
+impl OrgView {
+    pub fn new(file: SourceFile, org: OrganizationFile, rendered: Vec<RenderedPolicy>) -> Self {
+        let tree = org
+            .tree
+            .as_ref()
+            .and_then(|declared| kmsctl_org::declared_tree::build(&file, declared).ok());
+        Self {
+            file,
+            org,
+            rendered,
+            tree,
+        }
+    }
+}
+
+impl World<'_> {
+    pub fn root(&self) -> &std::path::Path {
+        &self.ctx.project.root
+    }
+}
