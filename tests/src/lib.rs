@@ -148,6 +148,9 @@ impl TestProject {
         project
     }
 
+    /// The shipped organization and policies, for an organization the emulator creates: without
+    /// `[tree]` (the shipped ids are not the emulator's) and without the boundary tests of
+    /// `expect.toml` (they need the shipped environments: `TestProject::shipped` has them).
     pub fn organization() -> Self {
         let project = Self::empty();
         copy_dir(
@@ -158,6 +161,23 @@ impl TestProject {
             &repo_root().join("organization"),
             &project.path().join("organization"),
         );
+        std::fs::remove_file(project.file("organization/expect.toml")).expect("remove expect.toml");
+        let text = project.read("organization/organization.toml");
+        let start = text
+            .find("\n[tree]")
+            .expect("organization.toml declares [tree]");
+        // [tree] and its sub-tables end the file, with the comment block just above them.
+        let start = text[..start].rfind("\n\n").map_or(start, |blank| blank + 1);
+        project.write("organization/organization.toml", &text[..start]);
+        project
+    }
+
+    /// Everything shipped as it is (organization, policies, environments), for offline commands.
+    pub fn shipped() -> Self {
+        let project = Self::empty();
+        for folder in ["policies", "organization", "environments"] {
+            copy_dir(&repo_root().join(folder), &project.path().join(folder));
+        }
         project
     }
 

@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use kmsctl_core::source::SourceFile;
 use kmsctl_core::Finding;
+use kmsctl_core::source::SourceFile;
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -40,7 +40,10 @@ pub fn build(file: &SourceFile, declared: &DeclaredTree) -> Result<OrgTree, Vec<
     if !valid_id(declared.org_id.get_ref(), "o-") {
         error(
             declared.org_id.span(),
-            format!("org_id {:?} is not an organization id", declared.org_id.get_ref()),
+            format!(
+                "org_id {:?} is not an organization id",
+                declared.org_id.get_ref()
+            ),
             "write the id `aws organizations describe-organization` shows (o- and 10 to 32 characters)",
         );
     }
@@ -77,12 +80,19 @@ pub fn build(file: &SourceFile, declared: &DeclaredTree) -> Result<OrgTree, Vec<
             declared.root_id.get_ref().clone()
         } else {
             let parent_path = format!("root/{}", parent.join("/"));
-            match declared.ous.iter().find(|(p, _)| p.get_ref() == &parent_path) {
+            match declared
+                .ous
+                .iter()
+                .find(|(p, _)| p.get_ref() == &parent_path)
+            {
                 Some((_, parent_id)) => parent_id.get_ref().clone(),
                 None => {
                     error(
                         path.span(),
-                        format!("{:?} is declared, but its parent {parent_path:?} is not", path.get_ref()),
+                        format!(
+                            "{:?} is declared, but its parent {parent_path:?} is not",
+                            path.get_ref()
+                        ),
                         &format!("declare \"{parent_path}\" = \"ou-…\" in [tree.ous] too"),
                     );
                     continue;
@@ -96,8 +106,8 @@ pub fn build(file: &SourceFile, declared: &DeclaredTree) -> Result<OrgTree, Vec<
         });
     }
     for (account, place) in &declared.accounts {
-        let account_ok = account.get_ref().len() == 12
-            && account.get_ref().chars().all(|c| c.is_ascii_digit());
+        let account_ok =
+            account.get_ref().len() == 12 && account.get_ref().chars().all(|c| c.is_ascii_digit());
         if !account_ok {
             error(
                 account.span(),
@@ -110,7 +120,11 @@ pub fn build(file: &SourceFile, declared: &DeclaredTree) -> Result<OrgTree, Vec<
         if !known {
             error(
                 place.span(),
-                format!("account {} sits in {:?}, which [tree.ous] does not declare", account.get_ref(), place.get_ref()),
+                format!(
+                    "account {} sits in {:?}, which [tree.ous] does not declare",
+                    account.get_ref(),
+                    place.get_ref()
+                ),
                 "write \"root\" or an OU path declared in [tree.ous]",
             );
         }
@@ -121,14 +135,25 @@ pub fn build(file: &SourceFile, declared: &DeclaredTree) -> Result<OrgTree, Vec<
         ous,
     };
     if let Err(duplicate) = tree.check_unique() {
-        error(declared.root_id.span(), duplicate.to_string(), "declare each OU once");
+        error(
+            declared.root_id.span(),
+            duplicate.to_string(),
+            "declare each OU once",
+        );
     }
-    if findings.is_empty() { Ok(tree) } else { Err(findings) }
+    if findings.is_empty() {
+        Ok(tree)
+    } else {
+        Err(findings)
+    }
 }
 
 fn valid_id(id: &str, prefix: &str) -> bool {
     id.strip_prefix(prefix).is_some_and(|rest| {
-        !rest.is_empty() && rest.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        !rest.is_empty()
+            && rest
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
     })
 }
 
@@ -148,19 +173,32 @@ impl DeclaredTree {
 pub fn compare(file: &SourceFile, declared: &DeclaredTree, live: &OrgTree) -> Vec<Finding> {
     let mut findings = Vec::new();
     let mut differ = |span: std::ops::Range<usize>, what: String, fix: String| {
-        findings.push(Finding::error("org-tree-mismatch", file.location(span), what, fix));
+        findings.push(Finding::error(
+            "org-tree-mismatch",
+            file.location(span),
+            what,
+            fix,
+        ));
     };
     if declared.org_id.get_ref() != &live.org_id {
         differ(
             declared.org_id.span(),
-            format!("[tree] org_id is {:?}, AWS says {:?}", declared.org_id.get_ref(), live.org_id),
+            format!(
+                "[tree] org_id is {:?}, AWS says {:?}",
+                declared.org_id.get_ref(),
+                live.org_id
+            ),
             format!("write org_id = {:?}", live.org_id),
         );
     }
     if declared.root_id.get_ref() != &live.root_id {
         differ(
             declared.root_id.span(),
-            format!("[tree] root_id is {:?}, AWS says {:?}", declared.root_id.get_ref(), live.root_id),
+            format!(
+                "[tree] root_id is {:?}, AWS says {:?}",
+                declared.root_id.get_ref(),
+                live.root_id
+            ),
             format!("write root_id = {:?}", live.root_id),
         );
     }
@@ -172,7 +210,11 @@ pub fn compare(file: &SourceFile, declared: &DeclaredTree, live: &OrgTree) -> Ve
             Ok(live_id) if &live_id == id.get_ref() => {}
             Ok(live_id) => differ(
                 id.span(),
-                format!("[tree.ous] {:?} is {:?}, AWS says {live_id:?}", path.get_ref(), id.get_ref()),
+                format!(
+                    "[tree.ous] {:?} is {:?}, AWS says {live_id:?}",
+                    path.get_ref(),
+                    id.get_ref()
+                ),
                 format!("write \"{}\" = {live_id:?}", path.get_ref()),
             ),
             Err(error) => differ(
@@ -195,7 +237,10 @@ mod tests {
             tree: DeclaredTree,
         }
         let file: File = toml::from_str(text).unwrap();
-        (SourceFile::new("organization.toml", text.to_owned()), file.tree)
+        (
+            SourceFile::new("organization.toml", text.to_owned()),
+            file.tree,
+        )
     }
 
     const TREE: &str = r#"
@@ -234,8 +279,16 @@ root_id = "r-ab12"
         let (file, declared) = parse(&text);
         let findings = build(&file, &declared).unwrap_err();
         let messages: Vec<&str> = findings.iter().map(|f| f.message.as_str()).collect();
-        assert!(messages.iter().any(|m| m.contains("its parent \"root/prod\" is not")), "{messages:?}");
-        assert!(messages.iter().any(|m| m.contains("sits in \"root/dev\"")), "{messages:?}");
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("its parent \"root/prod\" is not")),
+            "{messages:?}"
+        );
+        assert!(
+            messages.iter().any(|m| m.contains("sits in \"root/dev\"")),
+            "{messages:?}"
+        );
     }
 
     #[test]
@@ -246,6 +299,10 @@ root_id = "r-ab12"
         live.ous[1].id = "ou-ab12-99999999".into();
         let findings = compare(&file, &declared, &live);
         assert_eq!(findings.len(), 1, "{findings:?}");
-        assert!(findings[0].message.contains("AWS says \"ou-ab12-99999999\""));
+        assert!(
+            findings[0]
+                .message
+                .contains("AWS says \"ou-ab12-99999999\"")
+        );
     }
 }

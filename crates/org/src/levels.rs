@@ -47,11 +47,7 @@ pub fn placement<'a>(
         Target::Account(account.to_owned()),
         account,
     ));
-    let find = |name: &str| {
-        rendered
-            .iter()
-            .find(|p| p.kind == kind && p.name == name)
-    };
+    let find = |name: &str| rendered.iter().find(|p| p.kind == kind && p.name == name);
     let mut placement = Placement {
         on_path: levels
             .iter()
@@ -115,17 +111,35 @@ root = ["everyone"]
 "#,
         )
         .unwrap();
-        let all: Vec<RenderedPolicy> = ["everyone", "dev_only", "prod_only", "payments_by_id", "this_account"]
-            .into_iter()
-            .map(rendered)
-            .collect();
+        let all: Vec<RenderedPolicy> = [
+            "everyone",
+            "dev_only",
+            "prod_only",
+            "payments_by_id",
+            "this_account",
+        ]
+        .into_iter()
+        .map(rendered)
+        .collect();
         let tree = OrgTree {
             org_id: "o-a1b2c3d4e5".into(),
             root_id: "r-ab12".into(),
             ous: vec![
-                Ou { id: "ou-ab12-11111111".into(), name: "dev".into(), parent_id: "r-ab12".into() },
-                Ou { id: "ou-ab12-22222222".into(), name: "prod".into(), parent_id: "r-ab12".into() },
-                Ou { id: "ou-ab12-33333333".into(), name: "payments".into(), parent_id: "ou-ab12-22222222".into() },
+                Ou {
+                    id: "ou-ab12-11111111".into(),
+                    name: "dev".into(),
+                    parent_id: "r-ab12".into(),
+                },
+                Ou {
+                    id: "ou-ab12-22222222".into(),
+                    name: "prod".into(),
+                    parent_id: "r-ab12".into(),
+                },
+                Ou {
+                    id: "ou-ab12-33333333".into(),
+                    name: "payments".into(),
+                    parent_id: "ou-ab12-22222222".into(),
+                },
             ],
         };
         let placement = placement(
@@ -140,7 +154,12 @@ root = ["everyone"]
         let levels: Vec<(String, Vec<&str>)> = placement
             .on_path
             .iter()
-            .map(|l| (l.name.clone(), l.policies.iter().map(|p| p.name.as_str()).collect()))
+            .map(|l| {
+                (
+                    l.name.clone(),
+                    l.policies.iter().map(|p| p.name.as_str()).collect(),
+                )
+            })
             .collect();
         assert_eq!(
             levels,

@@ -112,7 +112,11 @@ pub async fn make_observed(
         kmsctl_org::validate::check(&ctx.project.root, file, org, Some(&observed.tree));
     // The offline answers (and validate's ids) are only as true as [tree].
     if let Some(declared) = &org.tree {
-        found.extend(kmsctl_org::declared_tree::compare(file, declared, &observed.tree));
+        found.extend(kmsctl_org::declared_tree::compare(
+            file,
+            declared,
+            &observed.tree,
+        ));
     }
     let diff = kmsctl_org::diff::diff(file, org, &rendered, &observed);
     found.extend(diff.findings);

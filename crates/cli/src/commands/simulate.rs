@@ -24,7 +24,10 @@ fn question(args: &SimulateArgs) -> Result<Question> {
     let mut context: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for text in &args.context {
         let (key, values) = pair(text, "--context")?;
-        context.insert(key, values.split(',').map(|v| v.trim().to_owned()).collect());
+        context.insert(
+            key,
+            values.split(',').map(|v| v.trim().to_owned()).collect(),
+        );
     }
     let mut principal_tags = BTreeMap::new();
     for text in &args.principal_tags {

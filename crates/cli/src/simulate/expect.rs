@@ -38,7 +38,10 @@ impl Expected {
         matches!(
             (self, outcome),
             (Self::Allow, Outcome::Allowed)
-                | (Self::Deny, Outcome::ExplicitlyDenied | Outcome::ImplicitlyDenied)
+                | (
+                    Self::Deny,
+                    Outcome::ExplicitlyDenied | Outcome::ImplicitlyDenied
+                )
                 | (Self::ExplicitDeny, Outcome::ExplicitlyDenied)
                 | (Self::ImplicitDeny, Outcome::ImplicitlyDenied)
         )
@@ -182,7 +185,11 @@ fn failure(name: &str, expected: Expected, answer: &Answer) -> String {
             .collect();
         text.push_str(&deciding.join("; "));
     }
-    for note in answer.notes.iter().filter(|n| n.contains("would deny this")) {
+    for note in answer
+        .notes
+        .iter()
+        .filter(|n| n.contains("would deny this"))
+    {
         text.push_str("; note: ");
         text.push_str(note);
     }

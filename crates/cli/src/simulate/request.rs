@@ -14,6 +14,15 @@ use super::{Answer, Identity, Question, Unanswerable};
 /// kmsctl's names keys by id.
 const STAND_IN_KEY_ID: &str = "1234abcd-12ab-34cd-56ef-1234567890ab";
 
+/// `ou = "outside"`: the principal's account is not in the organization (no SCP applies, no
+/// `aws:PrincipalOrgID`, no `aws:PrincipalOrgPaths`).
+pub const OUTSIDE: &str = "outside";
+
+fn placed(org: &OrgView, account: Option<&str>) -> bool {
+    let declared = org.org.tree.as_ref();
+    account.is_some_and(|a| declared.is_some_and(|t| t.account_ou(a).is_some()))
+}
+
 /// The principal's account, or that it is a service principal.
 fn principal_account(arn: &str) -> Result<Option<String>, Unanswerable> {
     if !arn.starts_with("arn:") && arn.ends_with(".amazonaws.com") {
@@ -49,13 +58,18 @@ fn ou_names(ou: &str, tree: &kmsctl_org::ou_tree::OrgTree) -> Result<Vec<String>
         Some(rest) if rest.starts_with('/') => rest[1..].split('/').map(str::to_owned).collect(),
         _ => {
             return Err(Unanswerable::new(
-                format!("{ou:?} is not an OU: write a path by names from the root (root/dev) or an OU id"),
+                format!(
+                    "{ou:?} is not an OU: write a path by names from the root (root/dev) or an OU id"
+                ),
                 "ou = \"root/dev\"",
             ));
         }
     };
     tree.resolve(&names).map_err(|e| {
-        Unanswerable::new(e.to_string(), "declare the OU in organization.toml's [tree.ous]")
+        Unanswerable::new(
+            e.to_string(),
+            "declare the OU in organization.toml's [tree.ous]",
+        )
     })?;
     Ok(names)
 }
@@ -79,8 +93,12 @@ fn account_ou(
     let declared = org.org.tree.as_ref().expect("a tree was built from it");
     declared.account_ou(account).ok_or_else(|| {
         Unanswerable::new(
-            format!("{whose} account {account} is not placed in organization.toml's [tree.accounts]"),
-            format!("add \"{account}\" = \"root/...\" to [tree.accounts] (or give the principal's ou)"),
+            format!(
+                "{whose} account {account} is not placed in organization.toml's [tree.accounts]"
+            ),
+            format!(
+                "add \"{account}\" = \"root/...\" to [tree.accounts] (or give the principal's ou)"
+            ),
         )
     })
 }
@@ -122,7 +140,10 @@ fn allow_all(action: &str) -> PolicyDocument {
 
 impl World<'_> {
     /// The environment of a question's key (or of its keyless call), and the key.
-    fn locate(&self, q: &Question) -> Result<(Option<std::rc::Rc<EnvView>>, Option<usize>), Unanswerable> {
+    fn locate(
+        &self,
+        q: &Question,
+    ) -> Result<(Option<std::rc::Rc<EnvView>>, Option<usize>), Unanswerable> {
         let Some(alias) = &q.key else {
             let env = match q.environment.as_ref().or(self.home.as_ref()) {
                 Some(name) => Some(self.environment(name)?),
@@ -142,7 +163,11 @@ impl World<'_> {
         let mut found = Vec::new();
         for name in &candidates {
             let env = self.environment(name)?;
-            if let Some(index) = env.keys.iter().position(|k| k.all_aliases().any(|a| a == &alias)) {
+            if let Some(index) = env
+                .keys
+                .iter()
+                .position(|k| k.all_aliases().any(|a| a == &alias))
+            {
                 found.push((env, index));
             }
         }
@@ -152,11 +177,25 @@ impl World<'_> {
                 Ok((Some(env), Some(index)))
             }
             0 => Err(Unanswerable::new(
-                format!("no key has {alias} in {}", candidates.iter().map(|c| format!("env/{c}")).collect::<Vec<_>>().join(", ")),
+                format!(
+                    "no key has {alias} in {}",
+                    candidates
+                        .iter()
+                        .map(|c| format!("env/{c}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
                 "name a key by one of its aliases (`kmsctl validate env/NAME` lists the keys), and its environment when it is another one",
             )),
             _ => Err(Unanswerable::new(
-                format!("{alias} is a key of several environments ({})", found.iter().map(|(e, _)| format!("env/{}", e.name)).collect::<Vec<_>>().join(", ")),
+                format!(
+                    "{alias} is a key of several environments ({})",
+                    found
+                        .iter()
+                        .map(|(e, _)| format!("env/{}", e.name))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
                 "say which: environment = \"NAME\" (--environment NAME)",
             )),
         }
@@ -200,7 +239,21 @@ impl World<'_> {
             ..Principal::default()
         };
         let mut principal_names = None;
-        if let (Some(org), Some(account)) = (&org, &principal_account) {
+        let outside = q.ou.as_deref() == Some(OUTSIDE);
+        if outside
+            && org
+                .as_ref()
+                .is_some_and(|o| placed(o, principal_account.as_deref()))
+        {
+            return Err(Unanswerable::new(
+                format!(
+                    "ou = \"{OUTSIDE}\", but organization.toml's [tree.accounts] places account {} in the organization",
+                    principal_account.unwrap_or_default()
+                ),
+                "use an account outside the organization, or drop ou",
+            ));
+        }
+        if let (Some(org), Some(account), false) = (&org, &principal_account, outside) {
             let names = account_ou(org, account, q.ou.as_deref(), "the principal's")?;
             let tree = org.tree.as_ref().expect("account_ou checked it");
             principal.org_id = Some(tree.org_id.clone());
@@ -250,7 +303,13 @@ impl World<'_> {
                 )
                 .map_err(fix_tree)?;
                 policies.scps = named(&scps)?;
-                notes.extend(off_path(&scps, "SCP", "the principal's account", &request, false)?);
+                notes.extend(off_path(
+                    &scps,
+                    "SCP",
+                    "the principal's account",
+                    &request,
+                    false,
+                )?);
             }
             if key.is_some() {
                 let names = account_ou(org, &resource_account, None, "the key's")?;
@@ -268,7 +327,10 @@ impl World<'_> {
                 notes.extend(off_path(&rcps, "RCP", "the key's account", &request, true)?);
             }
         } else {
-            notes.push("the project has no organization/organization.toml: no SCP or RCP is in play".to_owned());
+            notes.push(
+                "the project has no organization/organization.toml: no SCP or RCP is in play"
+                    .to_owned(),
+            );
         }
         if let Some(key) = key {
             policies.key_policy = Some(NamedPolicy {
@@ -313,7 +375,9 @@ impl World<'_> {
                 }
             }),
             action: q.action.clone(),
-            key: key.zip(env.as_ref()).map(|(k, e)| format!("env/{} {}", e.name, k.alias)),
+            key: key
+                .zip(env.as_ref())
+                .map(|(k, e)| format!("env/{} {}", e.name, k.alias)),
             resource: request.resource,
             notes,
         })

@@ -57,7 +57,9 @@ impl<'a> World<'a> {
     /// With an environment already loaded (the one being validated or planned).
     pub fn with_environment(mut self, view: EnvView) -> Self {
         self.home = Some(view.name.clone());
-        self.envs.borrow_mut().insert(view.name.clone(), Rc::new(view));
+        self.envs
+            .borrow_mut()
+            .insert(view.name.clone(), Rc::new(view));
         self
     }
 
@@ -74,7 +76,13 @@ impl<'a> World<'a> {
             return Ok(self.org.clone());
         }
         self.org_loaded = true;
-        if !self.ctx.project.root.join(crate::commands::organization::FILE).is_file() {
+        if !self
+            .ctx
+            .project
+            .root
+            .join(crate::commands::organization::FILE)
+            .is_file()
+        {
             return Ok(None);
         }
         let (file, org) = crate::commands::organization::load(self.ctx).map_err(|e| {
@@ -118,7 +126,11 @@ impl<'a> World<'a> {
                 format!("run `kmsctl validate env/{name}` and fix what it reports"),
             )
         };
-        let dir = self.ctx.project.environment_dir(&format!("env/{name}")).map_err(fail)?;
+        let dir = self
+            .ctx
+            .project
+            .environment_dir(&format!("env/{name}"))
+            .map_err(fail)?;
         let env = load_environment(&self.ctx.project, &dir).map_err(fail)?;
         let declared: Vec<DeclaredKey<'_>> = env
             .keys

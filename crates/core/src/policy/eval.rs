@@ -388,7 +388,11 @@ fn ip_in(value: &str, cidr: &str) -> bool {
 
 /// The labels of the policy's Deny statements that would deny this request if the policy
 /// applied to it (for "attached where it restricts nobody" explanations).
-pub fn denying_statements(policy: &NamedPolicy, req: &Request, resource_policy: bool) -> Vec<String> {
+pub fn denying_statements(
+    policy: &NamedPolicy,
+    req: &Request,
+    resource_policy: bool,
+) -> Vec<String> {
     policy
         .document
         .statements

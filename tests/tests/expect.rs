@@ -1,0 +1,309 @@
+//! Boundary tests (`[[expect]]`) and `kmsctl simulate`, offline: answers from the files only.
+
+use kmsctl_tests::{Run, TestProject};
+
+const NO_AWS: &str = "http://127.0.0.1:9";
+
+fn kmsctl(project: &TestProject, args: &[&str]) -> Run {
+    project.kmsctl_at(NO_AWS, args)
+}
+
+/// A dev key whose policy also lets the prod account decrypt, without the key policy's own
+/// OU boundary: only the organization's SCPs can then keep prod roles out.
+fn grant_prod_on_dev_key(project: &TestProject) {
+    let path = "policies/kms/dev-payment-policy.json";
+    let mut policy: serde_json::Value =
+        serde_json::from_str(&project.read(path)).expect("the shipped policy is JSON");
+    let statements = policy["Statement"].as_array_mut().expect("statements");
+    let before = statements.len();
+    statements.retain(|s| s["Sid"] != "DenyKeyUsageFromNonDevOUs");
+    assert_eq!(
+        statements.len(),
+        before - 1,
+        "the shipped dev policy has its OU boundary"
+    );
+    statements.push(serde_json::json!({
+        "Sid": "AllowProdAccountToDecrypt",
+        "Effect": "Allow",
+        "Principal": { "AWS": "arn:aws:iam::222222222222:root" },
+        "Action": ["kms:Decrypt", "kms:DescribeKey"],
+        "Resource": "*"
+    }));
+    project.write(path, &serde_json::to_string_pretty(&policy).expect("json"));
+}
+
+/// The seed's `ou_map`: each boundary SCP attached to its own OU.
+fn seed_ou_map(project: &TestProject) {
+    let boundaries: serde_json::Value = serde_json::from_str(
+        &project.read("policies/org/service_control_policy/environment_boundaries.json"),
+    )
+    .expect("json");
+    for (index, env) in ["dev", "prod"].into_iter().enumerate() {
+        let one = serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [boundaries["Statement"][index].clone()],
+        });
+        project.write(
+            &format!(
+                "policies/org/service_control_policy/deny_{env}_key_access_except_{env}_ou.json"
+            ),
+            &serde_json::to_string_pretty(&one).expect("json"),
+        );
+    }
+    project.edit(
+        "organization/organization.toml",
+        r#"root = ["mfa_critical_api", "waiting_period", "automatic_key_rotation", "environment_boundaries"]
+"root/dev" = ["tag_enforcement"]
+"root/prod" = ["tag_enforcement", "kms_spec_admin"]"#,
+        r#"root = ["mfa_critical_api", "waiting_period", "automatic_key_rotation"]
+"root/dev" = ["deny_dev_key_access_except_dev_ou", "tag_enforcement"]
+"root/prod" = ["deny_prod_key_access_except_prod_ou", "tag_enforcement", "kms_spec_admin"]"#,
+    );
+}
+
+#[test]
+fn the_shipped_boundary_tests_hold() {
+    let project = TestProject::shipped();
+    let run = kmsctl(&project, &["validate", "organization"]).expect_code(0);
+    let count = project
+        .read("organization/expect.toml")
+        .matches("[[expect]]")
+        .count();
+    assert!(count >= 15, "{count}");
+    assert!(
+        run.stdout.contains(&format!("{count} expectation(s) hold")),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn prod_roles_reach_a_dev_key_that_grants_prod_under_the_seeds_ou_map_and_the_answer_says_why() {
+    let project = TestProject::shipped();
+    grant_prod_on_dev_key(&project);
+    seed_ou_map(&project);
+    let run = kmsctl(&project, &["validate", "organization"]).expect_code(3);
+    let failures: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error[expect-failed]"))
+        .collect();
+    assert_eq!(failures.len(), 1, "{}", run.stderr);
+    let failure = failures[0];
+    for part in [
+        "\"prod roles cannot decrypt dev keys\"",
+        "expected explicit-deny",
+        "is allowed",
+        "policies/kms/dev-payment-policy.json \"AllowProdAccountToDecrypt\"",
+        "deny_dev_key_access_except_dev_ou.json \"DenyDevKeyUsageOutsideDevOU\" would deny this, but it is attached to root/dev",
+        "root → root/prod → account 222222222222",
+        "an SCP restricts only what is below its target",
+    ] {
+        assert!(failure.contains(part), "{part:?} missing from {failure}");
+    }
+    assert!(
+        run.stderr.contains("--> organization/expect.toml:18"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn the_shipped_organization_keeps_prod_roles_off_a_dev_key_that_grants_prod() {
+    let project = TestProject::shipped();
+    grant_prod_on_dev_key(&project);
+    kmsctl(&project, &["validate", "organization"]).expect_code(0);
+    let run = kmsctl(
+        &project,
+        &[
+            "simulate",
+            "--principal",
+            "arn:aws:iam::222222222222:role/prod-db-admin-role",
+            "--action",
+            "kms:Decrypt",
+            "--key",
+            "alias/dev-db-payments-encryption",
+            "--expect",
+            "explicit-deny",
+            "--format",
+            "json",
+        ],
+    )
+    .expect_code(0);
+    let answer: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    assert_eq!(answer["decision"], "explicitly denied");
+    assert_eq!(answer["principal_ou"], "root/prod");
+    assert_eq!(answer["met"], true);
+    assert_eq!(
+        answer["deciding"][0]["policy"],
+        "policies/org/service_control_policy/environment_boundaries.json"
+    );
+    assert_eq!(
+        answer["deciding"][0]["statement"],
+        "DenyDevKeyUsageOutsideDevOU"
+    );
+    assert_eq!(answer["deciding"].as_array().map(Vec::len), Some(1));
+}
+
+#[test]
+fn simulate_exits_3_when_the_expected_answer_is_not_met_and_1_when_it_cannot_answer() {
+    let project = TestProject::shipped();
+    let decrypt_prod = |principal: &str, expect: &str| {
+        kmsctl(
+            &project,
+            &[
+                "simulate",
+                "--principal",
+                principal,
+                "--action",
+                "kms:Decrypt",
+                "--key",
+                "alias/prod-db-payments-encryption",
+                "--expect",
+                expect,
+            ],
+        )
+    };
+    let run =
+        decrypt_prod("arn:aws:iam::222222222222:role/prod-db-admin-role", "deny").expect_code(3);
+    assert!(run.stdout.starts_with("kms:Decrypt by arn:aws:iam::222222222222:role/prod-db-admin-role (root/prod) on env/prod alias/prod-db-payments-encryption\nallowed: "), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("\"Allow DB Admin Role to Use the Key\""),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains("expected deny, got allowed"),
+        "{}",
+        run.stderr
+    );
+    decrypt_prod("arn:aws:iam::222222222222:role/prod-db-admin-role", "allow").expect_code(0);
+
+    // An account the tree does not place, an alias no environment has: exit 1 with the fix.
+    let run = decrypt_prod("arn:aws:iam::333333333333:role/app", "deny").expect_code(1);
+    assert!(
+        run.stderr
+            .contains("account 333333333333 is not placed in organization.toml's [tree.accounts]"),
+        "{}",
+        run.stderr
+    );
+    let run = kmsctl(
+        &project,
+        &[
+            "simulate",
+            "--principal",
+            "arn:aws:iam::222222222222:role/app",
+            "--action",
+            "kms:Decrypt",
+            "--key",
+            "alias/nope",
+        ],
+    )
+    .expect_code(1);
+    assert!(
+        run.stderr
+            .contains("no key has alias/nope in env/dev, env/prod"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn identity_policies_decide_where_the_key_policy_delegates_to_the_account() {
+    let project = TestProject::shipped();
+    project.write(
+        "policies/iam/prod-reader.json",
+        r#"{"Version":"2012-10-17","Statement":[{"Sid":"ReadProdKeys","Effect":"Allow","Action":"kms:Decrypt","Resource":"arn:aws:kms:us-east-1:222222222222:key/*"}]}"#,
+    );
+    let ask = |extra: &[&str]| {
+        let mut args = vec![
+            "simulate",
+            "--principal",
+            "arn:aws:iam::222222222222:role/reporting",
+            "--action",
+            "kms:Decrypt",
+            "--key",
+            "alias/prod-db-payments-encryption",
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        let run = kmsctl(&project, &args).expect_code(0);
+        serde_json::from_str::<serde_json::Value>(&run.stdout).expect("json")
+    };
+    let with = ask(&["--identity-policy", "policies/iam/prod-reader.json"]);
+    assert_eq!(with["decision"], "allowed", "{with}");
+    assert_eq!(
+        with["deciding"][1]["policy"],
+        "policies/iam/prod-reader.json"
+    );
+    let without = ask(&["--no-identity-policy"]);
+    assert_eq!(without["decision"], "implicitly denied", "{without}");
+    assert_eq!(
+        without["deciding"][0]["statement"],
+        "Enable IAM User Permissions"
+    );
+}
+
+#[test]
+fn an_environments_expectations_are_checked_by_validate() {
+    let project = TestProject::shipped();
+    project.write(
+        "environments/dev/expect.toml",
+        r#"
+[[expect]]
+name = "the dev app role can decrypt with the dev payments key"
+principal = { arn = "arn:aws:iam::111111111111:role/dev-app-role" }
+action = "kms:Decrypt"
+key = "alias/dev-db-payments-encryption"
+decision = "allow"
+
+[[expect]]
+name = "the dev app role, with no IAM policy, can delete the dev payments key"
+principal = { arn = "arn:aws:iam::111111111111:role/dev-app-role", mfa = true }
+action = "kms:ScheduleKeyDeletion"
+key = "alias/dev-db-payments-encryption"
+identity_policies = []
+context = { "kms:ScheduleKeyDeletionPendingWindowInDays" = 30 }
+decision = "allow"
+"#,
+    );
+    let run = kmsctl(&project, &["validate", "env/dev"]).expect_code(3);
+    assert!(run.stderr.contains("error[expect-failed]: expectation \"the dev app role, with no IAM policy, can delete the dev payments key\" does not hold: expected allow, but kms:ScheduleKeyDeletion"), "{}", run.stderr);
+    assert!(run.stderr.contains("is implicitly denied: the key policy delegates to the principal's account, and no identity policy given allows it"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("--> environments/dev/expect.toml:10"),
+        "{}",
+        run.stderr
+    );
+    project.edit(
+        "environments/dev/expect.toml",
+        "context = { \"kms:ScheduleKeyDeletionPendingWindowInDays\" = 30 }\ndecision = \"allow\"",
+        "context = { \"kms:ScheduleKeyDeletionPendingWindowInDays\" = 30 }\ndecision = \"implicit-deny\"",
+    );
+    let run = kmsctl(&project, &["validate", "env/dev"]).expect_code(0);
+    assert!(
+        run.stdout.contains("2 expectation(s) hold"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_wrong_tree_is_refused_where_it_is_written() {
+    let project = TestProject::shipped();
+    project.edit(
+        "organization/organization.toml",
+        "\"root/dev\" = \"ou-ab12-11111111\"\n",
+        "\"root/dev/payments\" = \"ou-ab12-11111111\"\n",
+    );
+    let run = kmsctl(&project, &["validate", "organization"]).expect_code(3);
+    assert!(
+        run.stderr.contains(
+            "error[org-tree]: \"root/dev/payments\" is declared, but its parent \"root/dev\" is not"
+        ),
+        "{}",
+        run.stderr
+    );
+}
