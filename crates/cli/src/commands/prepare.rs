@@ -178,12 +178,12 @@ fn organization_floors(ctx: &Context, env: &LoadedEnvironment) -> Result<Vec<Fin
         return Ok(vec![]);
     }
     let (file, org) = super::organization::load(ctx)?;
+    let mut findings = org_path_variables(env, &file, &org);
     let rules = &env.settings.rules;
     let at = env
         .rules_location
         .clone()
         .unwrap_or_else(|| kmsctl_core::Location::file(format!("{}/environment.toml", env.path)));
-    let mut findings = Vec::new();
     if let Some(floor) = org.rules.min_deletion_window_days
         && rules.min_deletion_window_days < floor
     {
@@ -210,4 +210,75 @@ fn organization_floors(ctx: &Context, env: &LoadedEnvironment) -> Result<Vec<Fin
         ));
     }
     Ok(findings)
+}
+
+/// A variable holding an `aws:PrincipalOrgPaths` value (`o-…/r-…/ou-…/`) must be a path of the
+/// organization's `[tree]`: a key policy condition on a path that does not exist never matches,
+/// so its boundary Deny hits every principal.
+fn org_path_variables(
+    env: &LoadedEnvironment,
+    org_file: &kmsctl_core::source::SourceFile,
+    org: &kmsctl_org::config::OrganizationFile,
+) -> Vec<Finding> {
+    let Some(declared) = &org.tree else {
+        return vec![];
+    };
+    let Ok(tree) = kmsctl_org::declared_tree::build(org_file, declared) else {
+        return vec![];
+    };
+    let mut known = vec![(
+        "root".to_owned(),
+        format!("{}/{}/", tree.org_id, tree.root_id),
+    )];
+    for path in declared.ous.keys() {
+        let names: Vec<String> = path
+            .get_ref()
+            .split('/')
+            .skip(1)
+            .map(str::to_owned)
+            .collect();
+        if let Ok(org_path) = tree.org_path(&names) {
+            known.push((path.get_ref().clone(), org_path));
+        }
+    }
+    let mut findings = Vec::new();
+    for (name, value) in &env.settings.variables {
+        let looks_like_org_path = value.starts_with("o-") && value.contains("/r-");
+        if !looks_like_org_path || known.iter().any(|(_, path)| path == value) {
+            continue;
+        }
+        // The line that sets it, in whichever file of the environment does.
+        let location = env
+            .files
+            .iter()
+            .find_map(|file| {
+                file.text
+                    .lines()
+                    .position(|line| {
+                        line.trim_start().starts_with(&format!("{name} "))
+                            || line.trim_start().starts_with(&format!("{name}="))
+                    })
+                    .map(|index| kmsctl_core::Location::at_line(file.path.clone(), index + 1))
+            })
+            .unwrap_or_else(|| {
+                kmsctl_core::Location::file(format!("{}/environment.toml", env.path))
+            });
+        findings.push(Finding::error(
+            "org-path-unknown",
+            location,
+            format!(
+                "variable {name} = {value:?} is not an OU path of the organization ({}'s [tree]): a policy condition on it never matches",
+                org_file.path.display()
+            ),
+            format!(
+                "write one of: {}",
+                known
+                    .iter()
+                    .map(|(names, path)| format!("{path:?} ({names})"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
+    findings
 }

@@ -68,7 +68,7 @@ pub fn run(ctx: &Context, args: &SimulateArgs) -> Result<Exit> {
         SimulateFormat::Human => print!("{}", render::simulate::human(&answer, ctx.style)),
         SimulateFormat::Json => println!(
             "{}",
-            render::simulate::json(&answer, expected.map(Expected::name), met)
+            render::simulate::json(&answer, expected.map(Expected::name), met, args.show_inputs)
         ),
     }
     if met == Some(false) {

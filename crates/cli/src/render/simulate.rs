@@ -38,8 +38,44 @@ pub fn human(answer: &Answer, style: Style) -> String {
     out
 }
 
-pub fn json(answer: &Answer, expected: Option<&str>, met: Option<bool>) -> String {
-    let value = json!({
+/// What the answer was computed from, in the shape policy simulators take: the request with
+/// every context key, and the policies that bear on it (SCP and RCP levels root first;
+/// documents in canonical form).
+pub fn inputs(answer: &Answer) -> serde_json::Value {
+    let policies = &answer.policies;
+    let request = &answer.request;
+    let named = |p: &kmsctl_core::policy::eval::NamedPolicy| json!({ "name": p.name, "document": p.document.canonical() });
+    let levels = |levels: &[(String, Vec<kmsctl_core::policy::eval::NamedPolicy>)]| {
+        levels
+            .iter()
+            .map(|(name, list)| json!({ "level": name, "policies": list.iter().map(named).collect::<Vec<_>>() }))
+            .collect::<Vec<_>>()
+    };
+    let scps = if request.scps_apply(policies.management_account.as_deref()) {
+        levels(&policies.scps)
+    } else {
+        Vec::new()
+    };
+    json!({
+        "principal": request.principal.arn,
+        "action": request.action,
+        "resource": request.resource,
+        "resource_account": request.resource_account,
+        "context": request.context_values(),
+        "scps": scps,
+        "rcps": levels(&policies.rcps),
+        "key_policy": policies.key_policy.as_ref().map(|p| p.document.canonical()),
+        "identity": policies.identity.iter().map(|p| p.document.canonical()).collect::<Vec<_>>(),
+    })
+}
+
+pub fn json(
+    answer: &Answer,
+    expected: Option<&str>,
+    met: Option<bool>,
+    show_inputs: bool,
+) -> String {
+    let mut value = json!({
         "principal": answer.principal,
         "principal_ou": answer.principal_ou,
         "action": answer.action,
@@ -56,5 +92,8 @@ pub fn json(answer: &Answer, expected: Option<&str>, met: Option<bool>) -> Strin
         "expected": expected,
         "met": met,
     });
+    if show_inputs {
+        value["inputs"] = inputs(answer);
+    }
     serde_json::to_string_pretty(&value).unwrap_or_default()
 }

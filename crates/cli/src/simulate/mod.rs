@@ -77,6 +77,9 @@ pub struct Answer {
     /// `env/prod alias/prod-db-payments-encryption`.
     pub key: Option<String>,
     pub resource: String,
+    /// What the answer was computed from.
+    pub policies: kmsctl_core::policy::eval::Policies,
+    pub request: kmsctl_core::policy::eval::Request,
     /// Assumptions, and Deny statements that would have decided but are attached where they
     /// restrict nobody here.
     pub notes: Vec<String>,

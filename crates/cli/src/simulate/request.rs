@@ -214,14 +214,24 @@ impl World<'_> {
             Unanswerable::new(e.to_string(), "fix organization.toml's [tree]")
         };
 
-        // Where the call lands: the key's account, or for a keyless call its environment's
-        // account (else the caller's).
-        let (resource_account, region) = match &env {
-            Some(env) => (env.account.clone(), env.region.clone()),
-            None => (
-                principal_account.clone().unwrap_or_default(),
-                "us-east-1".to_owned(),
-            ),
+        // Where the call lands: the key's account; a call on no key (kms:CreateKey) acts in the
+        // caller's own account, in the environment's region.
+        let mut notes = Vec::new();
+        let region = env
+            .as_ref()
+            .map_or_else(|| "us-east-1".to_owned(), |e| e.region.clone());
+        let resource_account = match (&env, key) {
+            (Some(env), Some(_)) => env.account.clone(),
+            (env, _) => {
+                let caller = principal_account.clone().unwrap_or_default();
+                if let Some(env) = env.as_ref().filter(|e| e.account != caller) {
+                    notes.push(format!(
+                        "{} acts on no key, so in the caller's own account {caller}, not in env/{}'s {}",
+                        q.action, env.name, env.account
+                    ));
+                }
+                caller
+            }
         };
         let partition = kmsctl_core::environment::partition_of(&region);
         let resource = match key {
@@ -286,7 +296,6 @@ impl World<'_> {
         };
 
         let mut policies = Policies::default();
-        let mut notes = Vec::new();
         if let Some(org) = &org {
             policies.management_account = Some(org.org.account_id.get_ref().clone());
             let tree = org.tree.as_ref();
@@ -378,8 +387,10 @@ impl World<'_> {
             key: key
                 .zip(env.as_ref())
                 .map(|(k, e)| format!("env/{} {}", e.name, k.alias)),
-            resource: request.resource,
+            resource: request.resource.clone(),
             notes,
+            policies,
+            request,
         })
     }
 

@@ -79,6 +79,47 @@ impl Request {
     }
 }
 
+impl Request {
+    /// Every context key this request has, lowercased, with its values: the ones derived from
+    /// the principal and the resource, and the explicit ones (which win).
+    pub fn context_values(&self) -> BTreeMap<String, Vec<String>> {
+        let mut keys: Vec<String> = [
+            "aws:PrincipalArn",
+            "aws:PrincipalAccount",
+            "aws:PrincipalOrgID",
+            "aws:PrincipalOrgPaths",
+            "aws:PrincipalIsAWSService",
+            "aws:PrincipalServiceName",
+            "aws:ResourceAccount",
+            "aws:SecureTransport",
+        ]
+        .iter()
+        .map(|k| k.to_lowercase())
+        .collect();
+        keys.extend(
+            self.principal
+                .tags
+                .keys()
+                .map(|t| format!("aws:principaltag/{}", t.to_lowercase())),
+        );
+        keys.extend(
+            self.resource_tags
+                .keys()
+                .map(|t| format!("aws:resourcetag/{}", t.to_lowercase())),
+        );
+        keys.extend(self.context.keys().cloned());
+        keys.into_iter()
+            .filter_map(|key| self.values(&key).map(|values| (key, values)))
+            .collect()
+    }
+
+    /// Whether SCPs bear on this request: not for service principals, nor for the
+    /// organization's management account.
+    pub fn scps_apply(&self, management_account: Option<&str>) -> bool {
+        !self.principal.is_service && management_account != Some(self.principal.account.as_str())
+    }
+}
+
 /// A policy with the name the answer cites (its file).
 #[derive(Debug, Clone)]
 pub struct NamedPolicy {
@@ -419,8 +460,7 @@ pub fn evaluate(policies: &Policies, req: &Request) -> Decision {
             }
         }
     };
-    let scps_apply = !req.principal.is_service
-        && policies.management_account.as_deref() != Some(req.principal.account.as_str());
+    let scps_apply = req.scps_apply(policies.management_account.as_deref());
     if scps_apply {
         for (level, list) in &policies.scps {
             for policy in list {

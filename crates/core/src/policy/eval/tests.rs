@@ -347,3 +347,80 @@ fn rcps_deny_outside_the_organization_but_not_aws_services() {
         Outcome::Allowed
     );
 }
+
+#[test]
+fn the_accounts_root_user_needs_no_iam_policy_where_the_key_policy_names_the_account() {
+    // AWS KMS developer guide, "Default key policy": the statement gives the account's root
+    // user full access to the key, besides enabling IAM policies.
+    let policies = Policies {
+        key_policy: Some(default_key_policy()),
+        ..Default::default()
+    };
+    let mut root = role("111111111111", "app");
+    root.arn = "arn:aws:iam::111111111111:root".into();
+    assert_eq!(
+        decide(&policies, &request(root.clone(), "kms:Decrypt")),
+        Outcome::Allowed
+    );
+    // Another account's root user still needs its own IAM side (there is none here).
+    root.arn = "arn:aws:iam::222222222222:root".into();
+    root.account = "222222222222".into();
+    assert_eq!(
+        decide(&policies, &request(root, "kms:Decrypt")),
+        Outcome::ImplicitlyDenied
+    );
+}
+
+#[test]
+fn an_action_on_no_key_is_decided_by_identity_policies_and_denies() {
+    // kms:CreateKey has no resource, hence no key policy: IAM allows it, SCPs may deny it.
+    let mut req = request(role("111111111111", "admin"), "kms:CreateKey");
+    req.resource = "*".into();
+    let mut policies = Policies::default();
+    let answer = evaluate(&policies, &req);
+    assert_eq!(answer.outcome, Outcome::ImplicitlyDenied);
+    assert!(
+        answer.why.contains("no identity policy allows it"),
+        "{}",
+        answer.why
+    );
+    policies.identity.push(policy(
+        "admin.json",
+        json!([{"Effect": "Allow", "Action": "kms:Create*", "Resource": "*"}]),
+    ));
+    assert_eq!(decide(&policies, &req), Outcome::Allowed);
+    policies.scps.push((
+        "root".into(),
+        vec![policy(
+            "tags.json",
+            json!([{"Sid": "DenyCreateKeyWithoutTagBU", "Effect": "Deny", "Action": "kms:CreateKey", "Resource": "*", "Condition": {"Null": {"aws:RequestTag/BU": "true"}}}]),
+        )],
+    ));
+    let answer = evaluate(&policies, &req);
+    assert_eq!(answer.outcome, Outcome::ExplicitlyDenied);
+    assert_eq!(answer.deciding[0].statement, "DenyCreateKeyWithoutTagBU");
+    assert_eq!(
+        decide(&policies, &with(req, "aws:RequestTag/BU", "Finance")),
+        Outcome::Allowed
+    );
+}
+
+#[test]
+fn every_context_key_of_a_request_is_listed_with_its_values() {
+    let mut req = with(
+        request(role("222222222222", "app"), "kms:Decrypt"),
+        "aws:SourceIp",
+        "10.0.0.1",
+    );
+    req.resource_tags.insert("Environment".into(), "dev".into());
+    let values = req.context_values();
+    assert_eq!(values["aws:principalaccount"], vec!["222222222222"]);
+    assert_eq!(
+        values["aws:principalorgpaths"],
+        vec!["o-a1b2c3d4e5/r-ab12/ou-ab12-prod0000/"]
+    );
+    assert_eq!(values["aws:resourcetag/environment"], vec!["dev"]);
+    assert_eq!(values["aws:sourceip"], vec!["10.0.0.1"]);
+    assert_eq!(values["aws:principalisawsservice"], vec!["false"]);
+    assert!(!values.contains_key("aws:principalservicename"));
+}
