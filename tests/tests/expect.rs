@@ -184,7 +184,7 @@ fn simulate_exits_3_when_the_expected_answer_is_not_met_and_1_when_it_cannot_ans
     let run = decrypt_prod("arn:aws:iam::333333333333:role/app", "deny").expect_code(1);
     assert!(
         run.stderr
-            .contains("account 333333333333 is not placed in organization.toml's [tree.accounts]"),
+            .contains("account 333333333333 is not placed in organization.toml's [tree]"),
         "{}",
         run.stderr
     );
@@ -277,6 +277,9 @@ decision = "allow"
         "{}",
         run.stderr
     );
+    // plan refuses the same way, before any AWS call (nothing answers at NO_AWS).
+    let run = kmsctl(&project, &["plan", "env/dev"]).expect_code(3);
+    assert!(run.stderr.contains("error[expect-failed]"), "{}", run.stderr);
     project.edit(
         "environments/dev/expect.toml",
         "context = { \"kms:ScheduleKeyDeletionPendingWindowInDays\" = 30 }\ndecision = \"allow\"",
@@ -331,4 +334,103 @@ fn an_org_path_variable_outside_the_tree_is_refused_at_its_line() {
         "{}",
         run.stderr
     );
+}
+
+/// `--live`: the OU ids and the account's place come from AWS Organizations (the emulator's
+/// organization, whose ids no file knows), the policies from the files.
+#[tokio::test(flavor = "multi_thread")]
+async fn simulate_live_places_the_account_and_resolves_ou_paths_from_aws() {
+    let (project, client) = kmsctl_tests::organization_with_ous().await;
+    let root = client.list_roots().send().await.expect("roots").roots()[0]
+        .id()
+        .expect("root id")
+        .to_owned();
+    let ous = client
+        .list_organizational_units_for_parent()
+        .parent_id(&root)
+        .send()
+        .await
+        .expect("OUs");
+    let prod = ous
+        .organizational_units()
+        .iter()
+        .find(|ou| ou.name() == Some("prod"))
+        .and_then(|ou| ou.id())
+        .expect("prod OU")
+        .to_owned();
+    let created = client
+        .create_account()
+        .account_name("payments-prod")
+        .email("payments-prod@example.com")
+        .send()
+        .await
+        .expect("account");
+    let account = created
+        .create_account_status()
+        .and_then(|s| s.account_id())
+        .expect("account id")
+        .to_owned();
+    client
+        .move_account()
+        .account_id(&account)
+        .source_parent_id(&root)
+        .destination_parent_id(&prod)
+        .send()
+        .await
+        .expect("move to prod");
+    let org_id = client
+        .describe_organization()
+        .send()
+        .await
+        .expect("organization")
+        .organization()
+        .and_then(|o| o.id())
+        .expect("org id")
+        .to_owned();
+
+    let principal = format!("arn:aws:iam::{account}:role/app");
+    let ask = |extra: &[&str]| {
+        let mut args = vec![
+            "simulate",
+            "--live",
+            "--format",
+            "json",
+            "--show-inputs",
+            "--principal",
+            principal.as_str(),
+            "--action",
+            "kms:CreateKey",
+            "--mfa",
+            "--context",
+            "aws:RequestTag/BU=Finance",
+        ];
+        args.extend_from_slice(extra);
+        project.kmsctl(&args)
+    };
+    let run = ask(&["--expect", "explicit-deny"]).expect_code(0);
+    let answer: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    assert_eq!(answer["principal_ou"], "root/prod", "{answer}");
+    assert_eq!(
+        answer["inputs"]["context"]["aws:principalorgpaths"][0],
+        format!("{org_id}/{root}/{prod}/").as_str()
+    );
+    assert_eq!(
+        answer["deciding"][0]["policy"],
+        "policies/org/service_control_policy/tag_enforcement.json"
+    );
+    assert_eq!(
+        answer["deciding"][0]["statement"],
+        "DenyCreateKeyWithoutTagBusinessOwner"
+    );
+    // Offline, the same account is unknown: the shipped test project has no [tree].
+    let run = project
+        .kmsctl(&[
+            "simulate",
+            "--principal",
+            principal.as_str(),
+            "--action",
+            "kms:CreateKey",
+        ])
+        .expect_code(1);
+    assert!(run.stderr.contains("declares no [tree]"), "{}", run.stderr);
 }

@@ -254,3 +254,48 @@ async fn drift_is_shown_and_restored_and_unmanaged_policies_stay() {
         "the unmanaged policy is still attached"
     );
 }
+
+/// `[tree]` stands for AWS's ids offline; plan refuses when it says otherwise, naming the id.
+#[tokio::test(flavor = "multi_thread")]
+async fn plan_refuses_a_declared_tree_that_differs_from_aws() {
+    let (project, client) = organization().await;
+    let org_id = client
+        .describe_organization()
+        .send()
+        .await
+        .expect("organization")
+        .organization()
+        .and_then(|o| o.id())
+        .expect("org id")
+        .to_owned();
+    let root = client.list_roots().send().await.expect("roots").roots()[0]
+        .id()
+        .expect("root id")
+        .to_owned();
+    let ous = client
+        .list_organizational_units_for_parent()
+        .parent_id(&root)
+        .send()
+        .await
+        .expect("OUs");
+    let dev = ous
+        .organizational_units()
+        .iter()
+        .find(|ou| ou.name() == Some("dev"))
+        .and_then(|ou| ou.id())
+        .expect("dev OU")
+        .to_owned();
+    let text = project.read("organization/organization.toml");
+    project.write(
+        "organization/organization.toml",
+        &format!(
+            "{text}\n[tree]\norg_id = \"{org_id}\"\nroot_id = \"{root}\"\n[tree.ous]\n\"root/dev\" = \"{dev}\"\n\"root/prod\" = \"ou-zzzz-99999999\"\n"
+        ),
+    );
+    let run = project.kmsctl(&["plan", "organization"]).expect_code(3);
+    assert!(
+        run.stderr.contains("error[org-tree-mismatch]: [tree.ous] \"root/prod\" is \"ou-zzzz-99999999\", AWS says \"ou-"),
+        "{}",
+        run.stderr
+    );
+}

@@ -180,6 +180,10 @@ pub struct SimulateArgs {
     pub expect: Option<ExpectArg>,
     #[arg(long, value_enum, default_value = "human")]
     pub format: SimulateFormat,
+    /// Read the OU tree and where each account sits from AWS Organizations (with
+    /// organization.toml's account_id and assume_role_arn) instead of its [tree].
+    #[arg(long)]
+    pub live: bool,
     /// With --format json: add what the answer was computed from (the request's context keys,
     /// every policy by level), in the shape policy simulators take.
     #[arg(long, requires = "format")]

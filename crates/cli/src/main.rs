@@ -65,7 +65,7 @@ fn run(cli: &Cli) -> Result<Exit, UserError> {
             return commands::events::test(&ctx, target, event);
         }
         Command::Lint(args) => return commands::lint::run(&ctx, args),
-        Command::Simulate(args) => return commands::simulate::run(&ctx, args),
+        Command::Simulate(args) if !args.live => return commands::simulate::run(&ctx, args),
         Command::Schema {
             which: kmsctl::cli::SchemaKind::DriftReport,
         } => {
@@ -87,8 +87,7 @@ fn run(cli: &Cli) -> Result<Exit, UserError> {
             Command::Validate { .. }
             | Command::Events(_)
             | Command::Schema { .. }
-            | Command::Lint(_)
-            | Command::Simulate(_) => {
+            | Command::Lint(_) => {
                 unreachable!("offline, handled above")
             }
             Command::Drift(args) => commands::drift::run(&ctx, args).await,
@@ -96,6 +95,7 @@ fn run(cli: &Cli) -> Result<Exit, UserError> {
             Command::Plan(args) => commands::plan::run(&ctx, args).await,
             Command::Apply(args) => commands::apply::run(&ctx, args).await,
             Command::Rotate(args) => commands::rotate::run(&ctx, args).await,
+            Command::Simulate(args) => commands::simulate::run_live(&ctx, args).await,
         }
     })
 }

@@ -85,7 +85,8 @@ fn api_type(kind: PolicyType) -> ApiPolicyType {
     }
 }
 
-pub async fn observe(client: &Client, parallelism: usize) -> Result<ObservedOrg, AwsError> {
+/// The organization's id, its root, the policy types enabled on it and every OU.
+pub async fn observe_tree(client: &Client) -> Result<(OrgTree, BTreeSet<PolicyType>), AwsError> {
     let organization = client
         .describe_organization()
         .send()
@@ -147,6 +148,20 @@ pub async fn observe(client: &Client, parallelism: usize) -> Result<ObservedOrg,
         }
     }
 
+    Ok((
+        OrgTree {
+            org_id,
+            root_id,
+            ous,
+        },
+        enabled_types,
+    ))
+}
+
+/// The organization: its tree, enabled policy types, and every policy with its content, tags
+/// and targets.
+pub async fn observe(client: &Client, parallelism: usize) -> Result<ObservedOrg, AwsError> {
+    let (tree, enabled_types) = observe_tree(client).await?;
     let mut summaries = Vec::new();
     for kind in PolicyType::ALL {
         let pages: Vec<_> = client
@@ -222,12 +237,36 @@ pub async fn observe(client: &Client, parallelism: usize) -> Result<ObservedOrg,
     })
     .await?;
     Ok(ObservedOrg {
-        tree: OrgTree {
-            org_id,
-            root_id,
-            ous,
-        },
+        tree,
         enabled_types,
         policies,
     })
+}
+
+/// Where every account of the organization sits: account id → the id of its parent (the root
+/// or an OU). One `ListAccountsForParent` per parent, one after the other: Organizations'
+/// request rate is low, and an organization has few OUs.
+pub async fn account_places(
+    client: &Client,
+    tree: &OrgTree,
+) -> Result<BTreeMap<String, String>, AwsError> {
+    let mut places = BTreeMap::new();
+    let parents =
+        std::iter::once(tree.root_id.clone()).chain(tree.ous.iter().map(|o| o.id.clone()));
+    for parent in parents {
+        let pages: Vec<_> = client
+            .list_accounts_for_parent()
+            .parent_id(&parent)
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| AwsError::call("organizations:ListAccountsForParent", e))?;
+        for account in pages.iter().flat_map(|p| p.accounts()) {
+            if let Some(id) = account.id() {
+                places.insert(id.to_owned(), parent.clone());
+            }
+        }
+    }
+    Ok(places)
 }

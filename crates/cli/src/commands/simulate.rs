@@ -53,8 +53,40 @@ fn question(args: &SimulateArgs) -> Result<Question> {
 }
 
 pub fn run(ctx: &Context, args: &SimulateArgs) -> Result<Exit> {
+    answer(ctx, args, World::new(ctx))
+}
+
+/// `--live`: the organization's ids and account places from AWS Organizations; the policies
+/// still come from the files (rendered with the live ids, as plan renders them).
+pub async fn run_live(ctx: &Context, args: &SimulateArgs) -> Result<Exit> {
+    let (file, org) = super::organization::load(ctx)?;
+    let session = super::plan::connect(ctx, &super::organization::target(&org)).await?;
+    let client = kmsctl_org::client(&session);
+    let failed =
+        |e: kmsctl_aws::AwsError| UserError::new(format!("reading the organization failed: {e}"));
+    let (tree, _) = kmsctl_org::observe::observe_tree(&client)
+        .await
+        .map_err(failed)?;
+    tree.check_unique()
+        .map_err(|e| UserError::new(e.to_string()))?;
+    let places = kmsctl_org::observe::account_places(&client, &tree)
+        .await
+        .map_err(failed)?;
+    let (rendered, findings) =
+        kmsctl_org::validate::check(&ctx.project.root, &file, &org, Some(&tree));
+    if let Some(error) = findings.iter().find(|f| f.is_error()) {
+        return Err(
+            UserError::new(format!("{}: {}", error.location, error.message))
+                .help("run `kmsctl validate organization` and fix what it reports"),
+        );
+    }
+    let view = crate::simulate::world::OrgView::live(file, org, rendered, tree, &places);
+    answer(ctx, args, World::new(ctx).with_organization(view))
+}
+
+fn answer(ctx: &Context, args: &SimulateArgs, mut world: World<'_>) -> Result<Exit> {
     let question = question(args)?;
-    let answer = World::new(ctx)
+    let answer = world
         .answer(&question)
         .map_err(|why| UserError::new(why.message).help(why.fix))?;
     let expected = args.expect.map(|e| match e {

@@ -19,8 +19,7 @@ const STAND_IN_KEY_ID: &str = "1234abcd-12ab-34cd-56ef-1234567890ab";
 pub const OUTSIDE: &str = "outside";
 
 fn placed(org: &OrgView, account: Option<&str>) -> bool {
-    let declared = org.org.tree.as_ref();
-    account.is_some_and(|a| declared.is_some_and(|t| t.account_ou(a).is_some()))
+    account.is_some_and(|a| org.accounts.contains_key(a))
 }
 
 /// The principal's account, or that it is a service principal.
@@ -90,15 +89,10 @@ fn account_ou(
     if let Some(ou) = ou {
         return ou_names(ou, tree);
     }
-    let declared = org.org.tree.as_ref().expect("a tree was built from it");
-    declared.account_ou(account).ok_or_else(|| {
+    org.accounts.get(account).cloned().ok_or_else(|| {
         Unanswerable::new(
-            format!(
-                "{whose} account {account} is not placed in organization.toml's [tree.accounts]"
-            ),
-            format!(
-                "add \"{account}\" = \"root/...\" to [tree.accounts] (or give the principal's ou)"
-            ),
+            format!("{whose} account {account} is not placed in {}", org.source),
+            format!("add \"{account}\" = \"root/...\" to organization.toml's [tree.accounts] (or give the principal's ou; ou = \"outside\" for an account outside the organization)"),
         )
     })
 }
@@ -257,7 +251,8 @@ impl World<'_> {
         {
             return Err(Unanswerable::new(
                 format!(
-                    "ou = \"{OUTSIDE}\", but organization.toml's [tree.accounts] places account {} in the organization",
+                    "ou = \"{OUTSIDE}\", but {} places account {} in the organization",
+                    org.as_ref().map_or("", |o| o.source),
                     principal_account.unwrap_or_default()
                 ),
                 "use an account outside the organization, or drop ou",

@@ -22,8 +22,12 @@ pub struct OrgView {
     pub file: SourceFile,
     pub org: OrganizationFile,
     pub rendered: Vec<RenderedPolicy>,
-    /// From `[tree]`; `None` when organization.toml does not declare one.
+    /// From `[tree]` (or read from AWS with `--live`); `None` when there is none.
     pub tree: Option<OrgTree>,
+    /// Account id → the OU path by names it sits in (empty: directly under the root).
+    pub accounts: BTreeMap<String, Vec<String>>,
+    /// Where the ids and places come from, for messages.
+    pub source: &'static str,
 }
 
 /// An environment's place and keys.
@@ -152,16 +156,55 @@ impl<'a> World<'a> {
 }
 
 impl OrgView {
+    /// The ids and places organization.toml's `[tree]` declares.
     pub fn new(file: SourceFile, org: OrganizationFile, rendered: Vec<RenderedPolicy>) -> Self {
         let tree = org
             .tree
             .as_ref()
             .and_then(|declared| kmsctl_org::declared_tree::build(&file, declared).ok());
+        let accounts = org
+            .tree
+            .iter()
+            .flat_map(|declared| {
+                declared.accounts.keys().filter_map(|account| {
+                    let account = account.get_ref();
+                    Some((account.clone(), declared.account_ou(account)?))
+                })
+            })
+            .collect();
         Self {
             file,
             org,
             rendered,
             tree,
+            accounts,
+            source: "organization.toml's [tree]",
+        }
+    }
+
+    /// The ids and places read from AWS Organizations (`rendered` with the same tree).
+    pub fn live(
+        file: SourceFile,
+        org: OrganizationFile,
+        rendered: Vec<RenderedPolicy>,
+        tree: OrgTree,
+        places: &BTreeMap<String, String>,
+    ) -> Self {
+        let accounts = places
+            .iter()
+            .map(|(account, parent)| {
+                let path = tree.path_of(parent);
+                let names = path.split('/').skip(1).map(str::to_owned).collect();
+                (account.clone(), names)
+            })
+            .collect();
+        Self {
+            file,
+            org,
+            rendered,
+            tree: Some(tree),
+            accounts,
+            source: "AWS Organizations",
         }
     }
 }
