@@ -279,7 +279,11 @@ decision = "allow"
     );
     // plan refuses the same way, before any AWS call (nothing answers at NO_AWS).
     let run = kmsctl(&project, &["plan", "env/dev"]).expect_code(3);
-    assert!(run.stderr.contains("error[expect-failed]"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("error[expect-failed]"),
+        "{}",
+        run.stderr
+    );
     project.edit(
         "environments/dev/expect.toml",
         "context = { \"kms:ScheduleKeyDeletionPendingWindowInDays\" = 30 }\ndecision = \"allow\"",
