@@ -9,7 +9,7 @@
 use std::path::Path;
 
 use kmsctl_core::source::SourceFile;
-use kmsctl_keys::desired::{self, DeclaredKey};
+use kmsctl_keys::desired;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -24,14 +24,7 @@ fuzz_target!(|data: &[u8]| {
             return;
         }
     };
-    let declared: Vec<DeclaredKey<'_>> = env
-        .keys
-        .iter()
-        .map(|(file, decl)| DeclaredKey {
-            file: &env.files[*file],
-            decl,
-        })
-        .collect();
+    let declared = env.declared_keys();
     let root = Path::new("/nonexistent/kmsctl-fuzz-root");
     match desired::build(root, &env.settings, &declared) {
         Ok(keys) => {

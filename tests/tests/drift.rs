@@ -95,21 +95,7 @@ async fn out_of_band_changes_are_found_once_each_in_every_format() {
         .expect("rotation off");
     // 2. The tag_enforcement SCP detached from root/dev.
     let organizations = aws_sdk_organizations::Client::new(&project.sdk_config().await);
-    let roots = organizations.list_roots().send().await.expect("roots");
-    let root = roots.roots()[0].id().expect("root").to_owned();
-    let ous = organizations
-        .list_organizational_units_for_parent()
-        .parent_id(&root)
-        .send()
-        .await
-        .expect("ous");
-    let dev_ou = ous
-        .organizational_units()
-        .iter()
-        .find(|o| o.name() == Some("dev"))
-        .and_then(|o| o.id())
-        .expect("dev OU")
-        .to_owned();
+    let dev_ou = kmsctl_tests::org_ids(&organizations).await.ous["dev"].clone();
     let policies = organizations
         .list_policies()
         .filter(aws_sdk_organizations::types::PolicyType::ServiceControlPolicy)

@@ -345,23 +345,8 @@ fn an_org_path_variable_outside_the_tree_is_refused_at_its_line() {
 #[tokio::test(flavor = "multi_thread")]
 async fn simulate_live_places_the_account_and_resolves_ou_paths_from_aws() {
     let (project, client) = kmsctl_tests::organization_with_ous().await;
-    let root = client.list_roots().send().await.expect("roots").roots()[0]
-        .id()
-        .expect("root id")
-        .to_owned();
-    let ous = client
-        .list_organizational_units_for_parent()
-        .parent_id(&root)
-        .send()
-        .await
-        .expect("OUs");
-    let prod = ous
-        .organizational_units()
-        .iter()
-        .find(|ou| ou.name() == Some("prod"))
-        .and_then(|ou| ou.id())
-        .expect("prod OU")
-        .to_owned();
+    let ids = kmsctl_tests::org_ids(&client).await;
+    let (root, prod) = (ids.root.clone(), ids.ous["prod"].clone());
     let created = client
         .create_account()
         .account_name("payments-prod")
@@ -382,15 +367,7 @@ async fn simulate_live_places_the_account_and_resolves_ou_paths_from_aws() {
         .send()
         .await
         .expect("move to prod");
-    let org_id = client
-        .describe_organization()
-        .send()
-        .await
-        .expect("organization")
-        .organization()
-        .and_then(|o| o.id())
-        .expect("org id")
-        .to_owned();
+    let org_id = ids.org_id;
 
     let principal = format!("arn:aws:iam::{account}:role/app");
     let ask = |extra: &[&str]| {

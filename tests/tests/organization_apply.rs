@@ -259,32 +259,8 @@ async fn drift_is_shown_and_restored_and_unmanaged_policies_stay() {
 #[tokio::test(flavor = "multi_thread")]
 async fn plan_refuses_a_declared_tree_that_differs_from_aws() {
     let (project, client) = organization().await;
-    let org_id = client
-        .describe_organization()
-        .send()
-        .await
-        .expect("organization")
-        .organization()
-        .and_then(|o| o.id())
-        .expect("org id")
-        .to_owned();
-    let root = client.list_roots().send().await.expect("roots").roots()[0]
-        .id()
-        .expect("root id")
-        .to_owned();
-    let ous = client
-        .list_organizational_units_for_parent()
-        .parent_id(&root)
-        .send()
-        .await
-        .expect("OUs");
-    let dev = ous
-        .organizational_units()
-        .iter()
-        .find(|ou| ou.name() == Some("dev"))
-        .and_then(|ou| ou.id())
-        .expect("dev OU")
-        .to_owned();
+    let kmsctl_tests::OrgIds { org_id, root, ous } = kmsctl_tests::org_ids(&client).await;
+    let dev = &ous["dev"];
     let text = project.read("organization/organization.toml");
     project.write(
         "organization/organization.toml",

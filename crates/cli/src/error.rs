@@ -38,6 +38,17 @@ impl UserError {
         self
     }
 
+    /// A TOML file that does not parse (or does not fit its types), pointed at where it fails.
+    pub fn in_toml(path: &Path, text: &str, error: &toml::de::Error) -> Self {
+        Self::in_source(
+            path,
+            text,
+            error.span().unwrap_or(0..0),
+            error.message().trim_end(),
+            "here",
+        )
+    }
+
     /// Points at `span` in `text`; the message is prefixed with `file:line:column`.
     pub fn in_source(
         path: &Path,

@@ -90,6 +90,25 @@ pub fn run() -> Outcome {
         }
     }
 
+    // The guardrails, checked offline: the organization's boundary tests, and one question.
+    expect_success(&root, &binary, endpoint, &["validate", "organization"])?;
+    expect_success(
+        &root,
+        &binary,
+        endpoint,
+        &[
+            "simulate",
+            "--principal",
+            "arn:aws:iam::222222222222:role/prod-db-admin-role",
+            "--action",
+            "kms:Decrypt",
+            "--key",
+            "alias/dev-db-payments-encryption",
+            "--expect",
+            "explicit-deny",
+        ],
+    )?;
+
     let binary_shown = binary
         .strip_prefix(&root)
         .unwrap_or(&binary)
@@ -104,6 +123,9 @@ pub fn run() -> Outcome {
          \n  $EDITOR {ENVIRONMENT_DIR}/keys.toml\
          \n  {binary_shown} plan {ENVIRONMENT}\
          \n  {binary_shown} apply {ENVIRONMENT}\
+         \n  # ask the policies a question, offline\
+         \n  {binary_shown} simulate --principal arn:aws:iam::111111111111:role/dev-app-role \\\
+         \n      --action kms:Decrypt --key alias/prod-db-payments-encryption\
          \n  # start over / stop\
          \n  cargo xtask emulator reset\
          \n  cargo xtask emulator stop",

@@ -23,14 +23,8 @@ pub fn load(ctx: &Context) -> Result<(SourceFile, OrganizationFile)> {
             .help("the organization target is organization/organization.toml in the project root")
     })?;
     let org: OrganizationFile = toml::from_str(&text).map_err(|e| {
-        UserError::in_source(
-            relative,
-            &text,
-            e.span().unwrap_or(0..0),
-            e.message().trim_end(),
-            "here",
-        )
-        .help("see the organization file reference in README.md")
+        UserError::in_toml(relative, &text, &e)
+            .help("see the organization file reference in README.md")
     })?;
     Ok((SourceFile::new(relative, text), org))
 }
@@ -50,14 +44,7 @@ pub fn check_expectations(
         return Ok(expect::Checked::default());
     };
     let parsed: ExpectFile = toml::from_str(&text).map_err(|e| {
-        UserError::in_source(
-            relative,
-            &text,
-            e.span().unwrap_or(0..0),
-            e.message().trim_end(),
-            "here",
-        )
-        .help("see \"Boundary tests\" in README.md")
+        UserError::in_toml(relative, &text, &e).help("see \"Boundary tests\" in README.md")
     })?;
     let view = OrgView::new(file.clone(), org.clone(), rendered.to_vec());
     let mut world = crate::simulate::World::new(ctx).with_organization(view);

@@ -1,7 +1,7 @@
 //! Everything offline: load the environment, resolve the keys, run the guards.
 
 use kmsctl_core::Finding;
-use kmsctl_keys::desired::{self, DeclaredKey, DesiredError};
+use kmsctl_keys::desired::{self, DesiredError};
 use kmsctl_keys::{DesiredKey, guards};
 
 use super::Context;
@@ -26,16 +26,8 @@ pub struct Prepared {
 pub fn prepare(ctx: &Context, target: &str) -> Result<Prepared> {
     let dir = ctx.project.environment_dir(target)?;
     let env = load_environment(&ctx.project, &dir)?;
-    let declared: Vec<DeclaredKey<'_>> = env
-        .keys
-        .iter()
-        .map(|(file, decl)| DeclaredKey {
-            file: &env.files[*file],
-            decl,
-        })
-        .collect();
-    let keys =
-        desired::build(&ctx.project.root, &env.settings, &declared).map_err(desired_error)?;
+    let keys = desired::build(&ctx.project.root, &env.settings, &env.declared_keys())
+        .map_err(desired_error)?;
     let mut findings = guards::check(&env.settings.name, &env.settings.rules, &keys);
     findings.extend(organization_floors(ctx, &env)?);
     findings.extend(kmsctl_monitor::guards::check(&env.monitor));

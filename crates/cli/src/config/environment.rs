@@ -59,6 +59,19 @@ pub struct LoadedEnvironment {
     pub expectations: Vec<(usize, Spanned<crate::simulate::expect::ExpectDecl>)>,
 }
 
+impl LoadedEnvironment {
+    /// Each `[[key]]` with the file that declares it, as the keys domain takes them.
+    pub fn declared_keys(&self) -> Vec<kmsctl_keys::desired::DeclaredKey<'_>> {
+        self.keys
+            .iter()
+            .map(|(file, decl)| kmsctl_keys::desired::DeclaredKey {
+                file: &self.files[*file],
+                decl,
+            })
+            .collect()
+    }
+}
+
 /// A field set in one file, remembered to report a second definition.
 struct Seen<T> {
     value: Spanned<T>,
@@ -149,8 +162,7 @@ pub fn from_sources(
     let mut parsed = Vec::new();
     for file in &files {
         let parsed_file: EnvironmentFile = toml::from_str(&file.text).map_err(|e| {
-            let span = e.span().unwrap_or(0..0);
-            UserError::in_source(&file.path, &file.text, span, e.message().trim_end(), "here")
+            UserError::in_toml(&file.path, &file.text, &e)
                 .help("see the environment file reference in README.md")
         })?;
         parsed.push(parsed_file);

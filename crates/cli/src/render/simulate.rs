@@ -7,16 +7,7 @@ use super::style::Style;
 use crate::simulate::Answer;
 
 pub fn human(answer: &Answer, style: Style) -> String {
-    let mut out = format!(
-        "{} by {}{} on {}\n",
-        answer.action,
-        answer.principal,
-        answer
-            .principal_ou
-            .as_ref()
-            .map_or_else(String::new, |ou| format!(" ({ou})")),
-        answer.key.as_deref().unwrap_or(&answer.resource),
-    );
+    let mut out = format!("{}\n", answer.headline());
     let outcome = answer.decision.outcome.name();
     let painted = match answer.decision.outcome {
         Outcome::Allowed => style.green(&style.bold(outcome)),

@@ -163,15 +163,9 @@ pub fn check(world: &mut World<'_>, file: &SourceFile, decls: &[&Spanned<ExpectD
 
 fn failure(name: &str, expected: Expected, answer: &Answer) -> String {
     let mut text = format!(
-        "expectation {name:?} does not hold: expected {}, but {} by {}{} on {} is {}: {}",
+        "expectation {name:?} does not hold: expected {}, but {} is {}: {}",
         expected.name(),
-        answer.action,
-        answer.principal,
-        answer
-            .principal_ou
-            .as_ref()
-            .map_or_else(String::new, |ou| format!(" ({ou})")),
-        answer.key.as_deref().unwrap_or(&answer.resource),
+        answer.headline(),
         answer.decision.outcome.name(),
         answer.decision.why,
     );

@@ -84,3 +84,18 @@ pub struct Answer {
     /// restrict nobody here.
     pub notes: Vec<String>,
 }
+
+impl Answer {
+    /// `kms:Decrypt by arn:… (root/prod) on env/dev alias/…`
+    pub fn headline(&self) -> String {
+        format!(
+            "{} by {}{} on {}",
+            self.action,
+            self.principal,
+            self.principal_ou
+                .as_ref()
+                .map_or_else(String::new, |ou| format!(" ({ou})")),
+            self.key.as_deref().unwrap_or(&self.resource),
+        )
+    }
+}

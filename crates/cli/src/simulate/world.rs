@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use kmsctl_core::source::SourceFile;
 use kmsctl_keys::DesiredKey;
-use kmsctl_keys::desired::{self, DeclaredKey};
+use kmsctl_keys::desired;
 use kmsctl_org::config::OrganizationFile;
 use kmsctl_org::ou_tree::OrgTree;
 use kmsctl_org::validate::RenderedPolicy;
@@ -136,15 +136,7 @@ impl<'a> World<'a> {
             .environment_dir(&format!("env/{name}"))
             .map_err(fail)?;
         let env = load_environment(&self.ctx.project, &dir).map_err(fail)?;
-        let declared: Vec<DeclaredKey<'_>> = env
-            .keys
-            .iter()
-            .map(|(file, decl)| DeclaredKey {
-                file: &env.files[*file],
-                decl,
-            })
-            .collect();
-        let keys = desired::build(&self.ctx.project.root, &env.settings, &declared)
+        let keys = desired::build(&self.ctx.project.root, &env.settings, &env.declared_keys())
             .map_err(|e| fail(desired_error(e)))?;
         Ok(EnvView {
             name: env.settings.name.clone(),

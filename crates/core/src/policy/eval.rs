@@ -307,6 +307,39 @@ pub fn conditions_hold(st: &Statement, req: &Request) -> Result<(), String> {
     Ok(())
 }
 
+/// The statement's conditions beside the request's values (`StringEquals
+/// aws:ResourceTag/Environment prod (request: prod)`), to say why it applied.
+fn conditions_shown(st: &Statement, req: &Request) -> String {
+    if st.condition.is_empty() {
+        return "no condition".to_owned();
+    }
+    let shown: Vec<String> = st
+        .condition
+        .iter()
+        .flat_map(|(operator, keys)| {
+            keys.iter().map(move |(key, wanted)| {
+                let have = req
+                    .values(key)
+                    .map_or_else(|| "absent".to_owned(), |v| v.join(", "));
+                format!(
+                    "{operator} {key} {} (request: {have})",
+                    wanted.iter().cloned().collect::<Vec<_>>().join(", ")
+                )
+            })
+        })
+        .collect();
+    shown.join("; ")
+}
+
+/// `; when …` for a statement with conditions, nothing without.
+fn conditions_if_any(st: &Statement, req: &Request) -> String {
+    if st.condition.is_empty() {
+        String::new()
+    } else {
+        format!("; when {}", conditions_shown(st, req))
+    }
+}
+
 /// Policy variables: `${aws:username}`, `${aws:PrincipalTag/team}`, `${*}`, `${?}`, `${$}`.
 fn substitute(value: &str, req: &Request) -> String {
     let mut out = String::new();
@@ -453,8 +486,9 @@ pub fn evaluate(policies: &Policies, req: &Request) -> Decision {
                     policy: policy.name.clone(),
                     statement: label(st),
                     why: format!(
-                        "{level} denies {} here and every condition holds",
-                        req.action
+                        "{level} denies {}: {}",
+                        req.action,
+                        conditions_shown(st, req)
                     ),
                 });
             }
@@ -534,13 +568,19 @@ pub fn evaluate(policies: &Policies, req: &Request) -> Decision {
         };
         match who {
             PrincipalMatch::Direct => direct.push(Decider {
-                why: format!("allows {} to this principal", req.action),
+                why: format!(
+                    "allows {} to this principal{}",
+                    req.action,
+                    conditions_if_any(st, req)
+                ),
                 ..decider
             }),
             PrincipalMatch::Account => delegated.push(Decider {
                 why: format!(
-                    "allows {} to account {}: IAM policies there decide",
-                    req.action, req.principal.account
+                    "allows {} to account {}: IAM policies there decide{}",
+                    req.action,
+                    req.principal.account,
+                    conditions_if_any(st, req)
                 ),
                 ..decider
             }),
