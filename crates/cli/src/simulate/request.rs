@@ -126,10 +126,51 @@ fn to_named(policy: &kmsctl_org::validate::RenderedPolicy) -> Result<NamedPolicy
 }
 
 fn allow_all(action: &str) -> PolicyDocument {
-    policy::parse(&format!(
-        r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"AssumedIdentityAllow","Effect":"Allow","Action":"{action}","Resource":"*"}}]}}"#
-    ))
-    .expect("a fixed policy")
+    let document = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "AssumedIdentityAllow", "Effect": "Allow", "Action": action, "Resource": "*"}],
+    });
+    policy::parse(&document.to_string()).expect("a policy kmsctl writes parses")
+}
+
+/// A request names one real action and real condition keys: a typo would not match any
+/// statement and give a confident wrong answer.
+fn check_names(q: &Question) -> Result<(), Unanswerable> {
+    let catalog = kmsctl_core::policy::catalog::Catalog::get();
+    let (service, action) = q.action.split_once(':').unwrap_or(("", &q.action));
+    let known = !action.contains(['*', '?'])
+        && catalog
+            .matching_actions(service, action)
+            .is_some_and(|found| found.iter().any(|a| a.eq_ignore_ascii_case(action)));
+    if !known {
+        let nearest = catalog
+            .nearest_action(service, action)
+            .map(|a| format!("{}:{a}", service.to_lowercase()));
+        return Err(Unanswerable::new(
+            format!(
+                "{:?} is not an action AWS's catalog knows (a request names one action, without wildcards)",
+                q.action
+            ),
+            nearest.map_or_else(
+                || "write service:Action, e.g. kms:Decrypt".to_owned(),
+                |n| format!("did you mean {n}?"),
+            ),
+        ));
+    }
+    for key in q.context.keys() {
+        if catalog.key(key).is_none() {
+            return Err(Unanswerable::new(
+                format!(
+                    "context key {key:?} is not a condition key AWS's catalog knows: no policy condition could read it"
+                ),
+                catalog.nearest_key(key).map_or_else(
+                    || "write a global aws: key or a key of the action's service".to_owned(),
+                    |n| format!("did you mean {n}?"),
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 impl World<'_> {
@@ -197,6 +238,7 @@ impl World<'_> {
 
     /// Answers one question.
     pub fn answer(&mut self, q: &Question) -> Result<Answer, Unanswerable> {
+        check_names(q)?;
         let org = self.organization()?;
         let (env, key_index) = self.locate(q)?;
         let key = match (&env, key_index) {
