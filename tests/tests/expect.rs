@@ -188,63 +188,38 @@ fn simulate_exits_3_when_the_expected_answer_is_not_met_and_1_when_it_cannot_ans
         "{}",
         run.stderr
     );
-    let run = kmsctl(
-        &project,
-        &[
+    let refused = |action: &str, extra: &[&str], says: &str| {
+        let mut args = vec![
             "simulate",
             "--principal",
             "arn:aws:iam::222222222222:role/app",
             "--action",
-            "kms:Decrypt",
-            "--key",
-            "alias/nope",
-        ],
-    )
-    .expect_code(1);
-    assert!(
-        run.stderr
-            .contains("no key has alias/nope in env/dev, env/prod"),
-        "{}",
-        run.stderr
+            action,
+        ];
+        args.extend_from_slice(extra);
+        let run = kmsctl(&project, &args).expect_code(1);
+        assert!(
+            run.stderr.contains(says),
+            "{says:?} missing from {}",
+            run.stderr
+        );
+    };
+    refused(
+        "kms:Decrypt",
+        &["--key", "alias/nope"],
+        "no key has alias/nope in env/dev, env/prod",
     );
     // A misspelt action or context key would match nothing and answer wrongly: refused.
-    let run = kmsctl(
-        &project,
+    let prod_key = ["--key", "alias/prod-db-payments-encryption"];
+    refused("kms:Decypt", &prod_key, "did you mean kms:Decrypt?");
+    refused(
+        "kms:Decrypt",
         &[
-            "simulate",
-            "--principal",
-            "arn:aws:iam::222222222222:role/app",
-            "--action",
-            "kms:Decypt",
-            "--key",
-            "alias/prod-db-payments-encryption",
-        ],
-    )
-    .expect_code(1);
-    assert!(
-        run.stderr.contains("did you mean kms:Decrypt?"),
-        "{}",
-        run.stderr
-    );
-    let run = kmsctl(
-        &project,
-        &[
-            "simulate",
-            "--principal",
-            "arn:aws:iam::222222222222:role/app",
-            "--action",
-            "kms:Decrypt",
-            "--key",
-            "alias/prod-db-payments-encryption",
-            "--context",
-            "kms:ViaServic=rds.us-east-1.amazonaws.com",
-        ],
-    )
-    .expect_code(1);
-    assert!(
-        run.stderr.contains("did you mean kms:ViaService?"),
-        "{}",
-        run.stderr
+            &prod_key[..],
+            &["--context", "kms:ViaServic=rds.us-east-1.amazonaws.com"],
+        ]
+        .concat(),
+        "did you mean kms:ViaService?",
     );
 }
 

@@ -180,27 +180,20 @@ pub fn compare(file: &SourceFile, declared: &DeclaredTree, live: &OrgTree) -> Ve
             fix,
         ));
     };
-    if declared.org_id.get_ref() != &live.org_id {
-        differ(
-            declared.org_id.span(),
-            format!(
-                "[tree] org_id is {:?}, AWS says {:?}",
-                declared.org_id.get_ref(),
-                live.org_id
-            ),
-            format!("write org_id = {:?}", live.org_id),
-        );
-    }
-    if declared.root_id.get_ref() != &live.root_id {
-        differ(
-            declared.root_id.span(),
-            format!(
-                "[tree] root_id is {:?}, AWS says {:?}",
-                declared.root_id.get_ref(),
-                live.root_id
-            ),
-            format!("write root_id = {:?}", live.root_id),
-        );
+    for (field, declared, live) in [
+        ("org_id", &declared.org_id, &live.org_id),
+        ("root_id", &declared.root_id, &live.root_id),
+    ] {
+        if declared.get_ref() != live {
+            differ(
+                declared.span(),
+                format!(
+                    "[tree] {field} is {:?}, AWS says {live:?}",
+                    declared.get_ref()
+                ),
+                format!("write {field} = {live:?}"),
+            );
+        }
     }
     for (path, id) in &declared.ous {
         let Ok(Target::OuPath(names)) = Target::parse(path.get_ref()) else {
