@@ -101,6 +101,7 @@ fn prod_roles_reach_a_dev_key_that_grants_prod_under_the_seeds_ou_map_and_the_an
     ] {
         assert!(failure.contains(part), "{part:?} missing from {failure}");
     }
+    insta::assert_snapshot!("seed_ou_map_boundary_failure", run.stderr.clone());
     assert!(
         run.stderr.contains("--> organization/expect.toml:18"),
         "{}",
@@ -166,6 +167,7 @@ fn simulate_exits_3_when_the_expected_answer_is_not_met_and_1_when_it_cannot_ans
     };
     let run =
         decrypt_prod("arn:aws:iam::222222222222:role/prod-db-admin-role", "deny").expect_code(3);
+    insta::assert_snapshot!("simulate_answer_allowed", run.stdout.clone());
     assert!(run.stdout.starts_with("kms:Decrypt by arn:aws:iam::222222222222:role/prod-db-admin-role (root/prod) on env/prod alias/prod-db-payments-encryption\nallowed: "), "{}", run.stdout);
     assert!(
         run.stdout
