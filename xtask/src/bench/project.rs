@@ -88,7 +88,7 @@ const POLICY_TEMPLATE: &str = r#"{
       "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*"],
       "Resource": "*",
       "Condition": {
-        "StringNotEquals": { "aws:PrincipalOrgID": "{{ org_id }}" },
+        "StringNotEqualsIfExists": { "aws:PrincipalOrgID": "{{ org_id }}" },
         "BoolIfExists": { "aws:PrincipalIsAWSService": "false" }
       }
     }

@@ -23,7 +23,7 @@ pub fn human(answer: &Answer, style: Style) -> String {
             decider.why
         ));
     }
-    for note in &answer.notes {
+    for note in answer.off_path_denials.iter().chain(&answer.notes) {
         out.push_str(&format!("{} {note}\n", style.cyan("note:")));
     }
     out
@@ -80,6 +80,7 @@ pub fn json(
             "why": d.why,
         })).collect::<Vec<_>>(),
         "notes": answer.notes,
+        "off_path_denials": answer.off_path_denials,
         "expected": expected,
         "met": met,
     });

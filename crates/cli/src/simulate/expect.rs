@@ -179,11 +179,7 @@ fn failure(name: &str, expected: Expected, answer: &Answer) -> String {
             .collect();
         text.push_str(&deciding.join("; "));
     }
-    for note in answer
-        .notes
-        .iter()
-        .filter(|n| n.contains("would deny this"))
-    {
+    for note in &answer.off_path_denials {
         text.push_str("; note: ");
         text.push_str(note);
     }

@@ -5,6 +5,7 @@
 //! evaluation is `kmsctl_core::policy::eval`; this module gathers what it needs.
 
 pub mod expect;
+mod names;
 mod request;
 pub mod world;
 
@@ -80,9 +81,11 @@ pub struct Answer {
     /// What the answer was computed from.
     pub policies: kmsctl_core::policy::eval::Policies,
     pub request: kmsctl_core::policy::eval::Request,
-    /// Assumptions, and Deny statements that would have decided but are attached where they
-    /// restrict nobody here.
+    /// Assumptions the answer rests on.
     pub notes: Vec<String>,
+    /// Deny statements that would have denied but are attached where they restrict nobody here
+    /// (not reported when the answer is an explicit deny anyway).
+    pub off_path_denials: Vec<String>,
 }
 
 impl Answer {

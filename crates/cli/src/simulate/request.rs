@@ -7,95 +7,13 @@ use kmsctl_core::policy::{self, PolicyDocument};
 use kmsctl_org::config::PolicyType;
 use kmsctl_org::levels::{Placement, placement};
 
-use super::world::{EnvView, OrgView, World};
+use super::names::{OUTSIDE, account_ou, check_names, placed, principal_account};
+use super::world::{EnvView, World};
 use super::{Answer, Identity, Question, Unanswerable};
 
 /// AWS's documentation example key id: the files do not know the real one, and no policy of
 /// kmsctl's names keys by id.
 const STAND_IN_KEY_ID: &str = "1234abcd-12ab-34cd-56ef-1234567890ab";
-
-/// `ou = "outside"`: the principal's account is not in the organization (no SCP applies, no
-/// `aws:PrincipalOrgID`, no `aws:PrincipalOrgPaths`).
-pub const OUTSIDE: &str = "outside";
-
-fn placed(org: &OrgView, account: Option<&str>) -> bool {
-    account.is_some_and(|a| org.accounts.contains_key(a))
-}
-
-/// The principal's account, or that it is a service principal.
-fn principal_account(arn: &str) -> Result<Option<String>, Unanswerable> {
-    if !arn.starts_with("arn:") && arn.ends_with(".amazonaws.com") {
-        return Ok(None);
-    }
-    let account = arn.split(':').nth(4).unwrap_or_default();
-    let iam = arn.split(':').nth(2) == Some("iam") || arn.split(':').nth(2) == Some("sts");
-    if !iam || account.len() != 12 || !account.chars().all(|c| c.is_ascii_digit()) {
-        return Err(Unanswerable::new(
-            format!("principal {arn:?} is neither an IAM ARN nor a service principal"),
-            "write a role or user ARN (arn:aws:iam::111111111111:role/app), the account's root (arn:aws:iam::111111111111:root) or a service principal (rds.amazonaws.com)",
-        ));
-    }
-    Ok(Some(account.to_owned()))
-}
-
-/// The OU path by names of an `ou` given as a path (`root/dev`) or an id (`ou-…`).
-fn ou_names(ou: &str, tree: &kmsctl_org::ou_tree::OrgTree) -> Result<Vec<String>, Unanswerable> {
-    let path = if ou.starts_with("ou-") || ou.starts_with("r-") {
-        let path = tree.path_of(ou);
-        if path == "root" && ou != tree.root_id {
-            return Err(Unanswerable::new(
-                format!("OU id {ou:?} is not in organization.toml's [tree.ous]"),
-                "use an OU path by names (root/dev) or declare the OU's id in [tree.ous]",
-            ));
-        }
-        path
-    } else {
-        ou.to_owned()
-    };
-    let names: Vec<String> = match path.strip_prefix("root") {
-        Some("") => vec![],
-        Some(rest) if rest.starts_with('/') => rest[1..].split('/').map(str::to_owned).collect(),
-        _ => {
-            return Err(Unanswerable::new(
-                format!(
-                    "{ou:?} is not an OU: write a path by names from the root (root/dev) or an OU id"
-                ),
-                "ou = \"root/dev\"",
-            ));
-        }
-    };
-    tree.resolve(&names).map_err(|e| {
-        Unanswerable::new(
-            e.to_string(),
-            "declare the OU in organization.toml's [tree.ous]",
-        )
-    })?;
-    Ok(names)
-}
-
-/// Where an account sits, by names: `ou` when given, else `[tree.accounts]`.
-fn account_ou(
-    org: &OrgView,
-    account: &str,
-    ou: Option<&str>,
-    whose: &str,
-) -> Result<Vec<String>, Unanswerable> {
-    let tree = org.tree.as_ref().ok_or_else(|| {
-        Unanswerable::new(
-            "organization/organization.toml declares no [tree]: kmsctl cannot tell which OU an account is in, nor the ids aws:PrincipalOrgPaths holds",
-            "add [tree] with org_id and root_id, [tree.ous] (\"root/dev\" = \"ou-…\") and [tree.accounts] (\"111111111111\" = \"root/dev\"); see README.md",
-        )
-    })?;
-    if let Some(ou) = ou {
-        return ou_names(ou, tree);
-    }
-    org.accounts.get(account).cloned().ok_or_else(|| {
-        Unanswerable::new(
-            format!("{whose} account {account} is not placed in {}", org.source),
-            format!("add \"{account}\" = \"root/...\" to organization.toml's [tree.accounts] (or give the principal's ou; ou = \"outside\" for an account outside the organization)"),
-        )
-    })
-}
 
 fn named(placement: &Placement<'_>) -> Result<Vec<(String, Vec<NamedPolicy>)>, Unanswerable> {
     placement
@@ -131,46 +49,6 @@ fn allow_all(action: &str) -> PolicyDocument {
         "Statement": [{"Sid": "AssumedIdentityAllow", "Effect": "Allow", "Action": action, "Resource": "*"}],
     });
     policy::parse(&document.to_string()).expect("a policy kmsctl writes parses")
-}
-
-/// A request names one real action and real condition keys: a typo would not match any
-/// statement and give a confident wrong answer.
-fn check_names(q: &Question) -> Result<(), Unanswerable> {
-    let catalog = kmsctl_core::policy::catalog::Catalog::get();
-    let (service, action) = q.action.split_once(':').unwrap_or(("", &q.action));
-    let known = !action.contains(['*', '?'])
-        && catalog
-            .matching_actions(service, action)
-            .is_some_and(|found| found.iter().any(|a| a.eq_ignore_ascii_case(action)));
-    if !known {
-        let nearest = catalog
-            .nearest_action(service, action)
-            .map(|a| format!("{}:{a}", service.to_lowercase()));
-        return Err(Unanswerable::new(
-            format!(
-                "{:?} is not an action AWS's catalog knows (a request names one action, without wildcards)",
-                q.action
-            ),
-            nearest.map_or_else(
-                || "write service:Action, e.g. kms:Decrypt".to_owned(),
-                |n| format!("did you mean {n}?"),
-            ),
-        ));
-    }
-    for key in q.context.keys() {
-        if catalog.key(key).is_none() {
-            return Err(Unanswerable::new(
-                format!(
-                    "context key {key:?} is not a condition key AWS's catalog knows: no policy condition could read it"
-                ),
-                catalog.nearest_key(key).map_or_else(
-                    || "write a global aws: key or a key of the action's service".to_owned(),
-                    |n| format!("did you mean {n}?"),
-                ),
-            ));
-        }
-    }
-    Ok(())
 }
 
 impl World<'_> {
@@ -333,6 +211,7 @@ impl World<'_> {
         };
 
         let mut policies = Policies::default();
+        let mut off_path_denials = Vec::new();
         if let Some(org) = &org {
             policies.management_account = Some(org.org.account_id.get_ref().clone());
             let tree = org.tree.as_ref();
@@ -349,7 +228,7 @@ impl World<'_> {
                 )
                 .map_err(fix_tree)?;
                 policies.scps = named(&scps)?;
-                notes.extend(off_path(
+                off_path_denials.extend(off_path(
                     &scps,
                     "SCP",
                     "the principal's account",
@@ -370,7 +249,13 @@ impl World<'_> {
                 )
                 .map_err(fix_tree)?;
                 policies.rcps = named(&rcps)?;
-                notes.extend(off_path(&rcps, "RCP", "the key's account", &request, true)?);
+                off_path_denials.extend(off_path(
+                    &rcps,
+                    "RCP",
+                    "the key's account",
+                    &request,
+                    true,
+                )?);
             }
         } else {
             notes.push(
@@ -408,7 +293,8 @@ impl World<'_> {
         }
         let decision = eval::evaluate(&policies, &request);
         if decision.outcome == eval::Outcome::ExplicitlyDenied {
-            notes.retain(|n| !n.contains("would deny this"));
+            // Denied anyway: what is attached elsewhere is beside the point.
+            off_path_denials.clear();
         }
         Ok(Answer {
             decision,
@@ -426,6 +312,7 @@ impl World<'_> {
                 .map(|(k, e)| format!("env/{} {}", e.name, k.alias)),
             resource: request.resource.clone(),
             notes,
+            off_path_denials,
             policies,
             request,
         })
