@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use super::lint::Operator;
 use super::model::{PolicyDocument, Principals, Statement};
-use super::wildcard::action_matches;
+use super::wildcard::{action_matches, glob};
 
 /// Who calls.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -183,33 +183,6 @@ enum PrincipalMatch {
 fn label(st: &Statement) -> String {
     st.sid_name()
         .map_or_else(|| format!("statement {}", st.index), str::to_owned)
-}
-
-/// `*` and `?` wildcards, case-sensitive (resources, StringLike, ArnLike).
-fn glob(pattern: &str, value: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let v: Vec<char> = value.chars().collect();
-    let (mut i, mut j, mut star, mut mark) = (0, 0, None, 0);
-    while j < v.len() {
-        if i < p.len() && (p[i] == '?' || p[i] == v[j]) {
-            i += 1;
-            j += 1;
-        } else if i < p.len() && p[i] == '*' {
-            star = Some(i);
-            mark = j;
-            i += 1;
-        } else if let Some(s) = star {
-            i = s + 1;
-            mark += 1;
-            j = mark;
-        } else {
-            return false;
-        }
-    }
-    while i < p.len() && p[i] == '*' {
-        i += 1;
-    }
-    i == p.len()
 }
 
 fn principal_match(principals: &Principals, p: &Principal) -> PrincipalMatch {

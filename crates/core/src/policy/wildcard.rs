@@ -1,36 +1,63 @@
-//! IAM wildcard matching for action names.
+//! IAM wildcards: `*` matches any run of characters (including none), `?` exactly one.
 
-/// True when `action` matches the IAM action pattern `pattern`: `*` matches any run of
-/// characters (including none), `?` matches exactly one, and the comparison ignores case
-/// (`kms:put*` matches `kms:PutKeyPolicy`).
+/// True when `action` matches the IAM action pattern `pattern`, ignoring case
+/// (`kms:put*` matches `kms:PutKeyPolicy`). Allocation-free for ASCII names (every AWS action):
+/// the lint matches each pattern of every key policy against every action of its service.
 pub fn action_matches(pattern: &str, action: &str) -> bool {
+    if pattern.is_ascii() && action.is_ascii() {
+        return matches(pattern.as_bytes(), action.as_bytes(), b'*', b'?', |p, a| {
+            p.eq_ignore_ascii_case(&a)
+        });
+    }
     let pattern: Vec<char> = pattern.chars().flat_map(char::to_lowercase).collect();
     let action: Vec<char> = action.chars().flat_map(char::to_lowercase).collect();
-    let (mut p, mut a) = (0, 0);
-    // Where the last `*` was seen in the pattern, and the action position it resumes from.
+    matches(&pattern, &action, '*', '?', |p, a| p == a)
+}
+
+/// Case-sensitive wildcard match, as for resource ARNs and `StringLike`/`ArnLike` values.
+pub fn glob(pattern: &str, value: &str) -> bool {
+    if pattern.is_ascii() && value.is_ascii() {
+        return matches(pattern.as_bytes(), value.as_bytes(), b'*', b'?', |p, v| {
+            p == v
+        });
+    }
+    let pattern: Vec<char> = pattern.chars().collect();
+    let value: Vec<char> = value.chars().collect();
+    matches(&pattern, &value, '*', '?', |p, v| p == v)
+}
+
+fn matches<T: Copy + PartialEq>(
+    pattern: &[T],
+    value: &[T],
+    star_symbol: T,
+    one: T,
+    same: impl Fn(T, T) -> bool,
+) -> bool {
+    let (mut p, mut v) = (0, 0);
+    // Where the last `*` was seen in the pattern, and the value position it resumes from.
     let mut star: Option<(usize, usize)> = None;
-    while a < action.len() {
+    while v < value.len() {
         match pattern.get(p) {
-            Some('*') => {
-                star = Some((p, a));
+            Some(&c) if c == star_symbol => {
+                star = Some((p, v));
                 p += 1;
             }
-            Some(&c) if c == '?' || c == action[a] => {
+            Some(&c) if c == one || same(c, value[v]) => {
                 p += 1;
-                a += 1;
+                v += 1;
             }
             _ => match star {
                 // Let the last `*` swallow one more character and retry.
-                Some((star_p, star_a)) => {
-                    star = Some((star_p, star_a + 1));
+                Some((star_p, star_v)) => {
+                    star = Some((star_p, star_v + 1));
                     p = star_p + 1;
-                    a = star_a + 1;
+                    v = star_v + 1;
                 }
                 None => return false,
             },
         }
     }
-    pattern[p..].iter().all(|&c| c == '*')
+    pattern[p..].iter().all(|&c| c == star_symbol)
 }
 
 #[cfg(test)]
@@ -82,5 +109,22 @@ mod tests {
         assert!(action_matches("*ab", "aaab"));
         assert!(!action_matches("", "a"));
         assert!(action_matches("", ""));
+    }
+
+    #[test]
+    fn glob_is_case_sensitive_and_handles_non_ascii() {
+        use super::glob;
+        assert!(glob(
+            "arn:aws:kms:*:111111111111:key/*",
+            "arn:aws:kms:us-east-1:111111111111:key/abc"
+        ));
+        assert!(!glob(
+            "arn:aws:kms:*:111111111111:KEY/*",
+            "arn:aws:kms:us-east-1:111111111111:key/abc"
+        ));
+        assert!(glob("o-a1/r-ab/ou-*/*", "o-a1/r-ab/ou-x/"));
+        assert!(glob("caf?-*", "café-crème"));
+        assert!(!glob("caf?", "café-crème"));
+        assert!(action_matches("KMS:ÉCRIRE*", "kms:écrireTout"));
     }
 }
