@@ -431,3 +431,30 @@ async fn simulate_live_places_the_account_and_resolves_ou_paths_from_aws() {
         .expect_code(1);
     assert!(run.stderr.contains("declares no [tree]"), "{}", run.stderr);
 }
+
+#[test]
+fn an_organization_that_does_not_validate_fails_every_expectation_of_an_environment() {
+    let project = TestProject::shipped();
+    let one = |name: &str| {
+        format!(
+            "[[expect]]\nname = \"{name}\"\nprincipal = {{ arn = \"arn:aws:iam::111111111111:role/dev-app-role\" }}\naction = \"kms:Decrypt\"\nkey = \"alias/dev-db-payments-encryption\"\ndecision = \"allow\"\n\n"
+        )
+    };
+    project.write(
+        "environments/dev/expect.toml",
+        &format!("{}{}", one("first"), one("second")),
+    );
+    kmsctl(&project, &["validate", "env/dev"]).expect_code(0);
+    project.edit(
+        "organization/organization.toml",
+        "\"root/dev\" = [\"tag_enforcement\"]",
+        "\"root/dev\" = [\"tag_enforcement\", \"no_such_policy\"]",
+    );
+    let run = kmsctl(&project, &["validate", "env/dev"]).expect_code(3);
+    let invalid = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error[expect-invalid]") && l.contains("does not validate"))
+        .count();
+    assert_eq!(invalid, 2, "{}", run.stderr);
+}

@@ -40,8 +40,8 @@ pub struct EnvView {
 
 pub struct World<'a> {
     ctx: &'a Context,
-    org: Option<Rc<OrgView>>,
-    org_loaded: bool,
+    /// Loaded on first use; an organization that cannot be loaded fails every question.
+    org: Option<Result<Option<Rc<OrgView>>, Unanswerable>>,
     envs: RefCell<BTreeMap<String, Rc<EnvView>>>,
     /// The environment being checked (its expectations' default).
     pub home: Option<String>,
@@ -52,7 +52,6 @@ impl<'a> World<'a> {
         Self {
             ctx,
             org: None,
-            org_loaded: false,
             envs: RefCell::new(BTreeMap::new()),
             home: None,
         }
@@ -69,42 +68,15 @@ impl<'a> World<'a> {
 
     /// With the organization already loaded and rendered (the target being validated).
     pub fn with_organization(mut self, view: OrgView) -> Self {
-        self.org = Some(Rc::new(view));
-        self.org_loaded = true;
+        self.org = Some(Ok(Some(Rc::new(view))));
         self
     }
 
     /// The organization, `None` when the project has no organization.toml.
     pub fn organization(&mut self) -> Result<Option<Rc<OrgView>>, Unanswerable> {
-        if self.org_loaded {
-            return Ok(self.org.clone());
-        }
-        self.org_loaded = true;
-        if !self
-            .ctx
-            .project
-            .root
-            .join(crate::commands::organization::FILE)
-            .is_file()
-        {
-            return Ok(None);
-        }
-        let (file, org) = crate::commands::organization::load(self.ctx).map_err(|e| {
-            Unanswerable::new(e.message, "fix organization/organization.toml first")
-        })?;
-        let (rendered, findings) =
-            kmsctl_org::validate::check(&self.ctx.project.root, &file, &org, None);
-        if let Some(error) = findings.iter().find(|f| f.is_error()) {
-            return Err(Unanswerable::new(
-                format!(
-                    "organization/organization.toml does not validate: {}: {}",
-                    error.location, error.message
-                ),
-                "run `kmsctl validate organization` and fix what it reports",
-            ));
-        }
-        self.org = Some(Rc::new(OrgView::new(file, org, rendered)));
-        Ok(self.org.clone())
+        self.org
+            .get_or_insert_with(|| load_organization(self.ctx))
+            .clone()
     }
 
     /// Every environment folder's name.
@@ -145,6 +117,27 @@ impl<'a> World<'a> {
             keys,
         })
     }
+}
+
+/// organization.toml with its policies rendered, `None` when the project has none.
+fn load_organization(ctx: &Context) -> Result<Option<Rc<OrgView>>, Unanswerable> {
+    let path = ctx.project.root.join(crate::commands::organization::FILE);
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let (file, org) = crate::commands::organization::load(ctx)
+        .map_err(|e| Unanswerable::new(e.message, "fix organization/organization.toml first"))?;
+    let (rendered, findings) = kmsctl_org::validate::check(&ctx.project.root, &file, &org, None);
+    if let Some(error) = findings.iter().find(|f| f.is_error()) {
+        return Err(Unanswerable::new(
+            format!(
+                "organization/organization.toml does not validate: {}: {}",
+                error.location, error.message
+            ),
+            "run `kmsctl validate organization` and fix what it reports",
+        ));
+    }
+    Ok(Some(Rc::new(OrgView::new(file, org, rendered))))
 }
 
 impl OrgView {
