@@ -177,7 +177,7 @@ pub struct SimulateArgs {
     pub no_identity_policy: bool,
     /// Exit 3 unless the answer is this.
     #[arg(long, value_enum)]
-    pub expect: Option<ExpectArg>,
+    pub expect: Option<crate::simulate::expect::Expected>,
     #[arg(long, value_enum, default_value = "human")]
     pub format: SimulateFormat,
     /// Read the OU tree and where each account sits from AWS Organizations (with
@@ -188,14 +188,6 @@ pub struct SimulateArgs {
     /// every policy by level), in the shape policy simulators take.
     #[arg(long, requires = "format")]
     pub show_inputs: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ExpectArg {
-    Allow,
-    Deny,
-    ExplicitDeny,
-    ImplicitDeny,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -161,10 +161,8 @@ impl DeclaredTree {
     /// Where an account sits, as OU names under the root (empty: directly under the root).
     pub fn account_ou(&self, account: &str) -> Option<Vec<String>> {
         let (_, place) = self.accounts.iter().find(|(a, _)| a.get_ref() == account)?;
-        match Target::parse(place.get_ref()) {
-            Ok(Target::OuPath(names)) => Some(names),
-            _ => Some(Vec::new()),
-        }
+        // `build` refuses a place that is neither the root nor a declared OU path.
+        Some(Target::ou_names(place.get_ref()).unwrap_or_default())
     }
 }
 

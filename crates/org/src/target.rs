@@ -20,6 +20,16 @@ pub enum Target {
 pub struct TargetError(pub String);
 
 impl Target {
+    /// The OU names under the root that `root` or an OU path by names (`root/prod/payments`)
+    /// stands for; `None` for any other text.
+    pub fn ou_names(text: &str) -> Option<Vec<String>> {
+        match Self::parse(text) {
+            Ok(Self::Root) => Some(Vec::new()),
+            Ok(Self::OuPath(names)) => Some(names),
+            _ => None,
+        }
+    }
+
     pub fn parse(text: &str) -> Result<Self, TargetError> {
         let error = || TargetError(text.to_owned());
         if text == "root" {

@@ -218,21 +218,14 @@ fn org_path_variables(
     let Ok(tree) = kmsctl_org::declared_tree::build(org_file, declared) else {
         return vec![];
     };
-    let mut known = vec![(
-        "root".to_owned(),
-        format!("{}/{}/", tree.org_id, tree.root_id),
-    )];
-    for path in declared.ous.keys() {
-        let names: Vec<String> = path
-            .get_ref()
-            .split('/')
-            .skip(1)
-            .map(str::to_owned)
-            .collect();
-        if let Ok(org_path) = tree.org_path(&names) {
-            known.push((path.get_ref().clone(), org_path));
-        }
-    }
+    // (OU path by names, its aws:PrincipalOrgPaths value), the root's first.
+    let known: Vec<(String, String)> = std::iter::once("root")
+        .chain(declared.ous.keys().map(|p| p.get_ref().as_str()))
+        .filter_map(|path| {
+            let names = kmsctl_org::target::Target::ou_names(path)?;
+            Some((path.to_owned(), tree.org_path(&names).ok()?))
+        })
+        .collect();
     let mut findings = Vec::new();
     for (name, value) in &env.settings.variables {
         let looks_like_org_path = value.starts_with("o-") && value.contains("/r-");

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::Context;
-use crate::cli::{ExpectArg, SimulateArgs, SimulateFormat};
+use crate::cli::{SimulateArgs, SimulateFormat};
 use crate::error::{Result, UserError};
 use crate::exit::Exit;
 use crate::render;
@@ -89,12 +89,7 @@ fn answer(ctx: &Context, args: &SimulateArgs, mut world: World<'_>) -> Result<Ex
     let answer = world
         .answer(&question)
         .map_err(|why| UserError::new(why.message).help(why.fix))?;
-    let expected = args.expect.map(|e| match e {
-        ExpectArg::Allow => Expected::Allow,
-        ExpectArg::Deny => Expected::Deny,
-        ExpectArg::ExplicitDeny => Expected::ExplicitDeny,
-        ExpectArg::ImplicitDeny => Expected::ImplicitDeny,
-    });
+    let expected = args.expect;
     let met = expected.map(|e| e.met_by(answer.decision.outcome));
     match args.format {
         SimulateFormat::Human => print!("{}", render::simulate::human(&answer, ctx.style)),

@@ -12,8 +12,8 @@ use toml::Spanned;
 
 use super::{Answer, Identity, Question, World};
 
-/// The decision an expectation asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+/// The decision an expectation (or `simulate --expect`) asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Expected {
     Allow,

@@ -42,18 +42,14 @@ fn ou_names(ou: &str, tree: &kmsctl_org::ou_tree::OrgTree) -> Result<Vec<String>
     } else {
         ou.to_owned()
     };
-    let names: Vec<String> = match path.strip_prefix("root") {
-        Some("") => vec![],
-        Some(rest) if rest.starts_with('/') => rest[1..].split('/').map(str::to_owned).collect(),
-        _ => {
-            return Err(Unanswerable::new(
-                format!(
-                    "{ou:?} is not an OU: write a path by names from the root (root/dev) or an OU id"
-                ),
-                "ou = \"root/dev\"",
-            ));
-        }
-    };
+    let names = kmsctl_org::target::Target::ou_names(&path).ok_or_else(|| {
+        Unanswerable::new(
+            format!(
+                "{ou:?} is not an OU: write a path by names from the root (root/dev) or an OU id"
+            ),
+            "ou = \"root/dev\"",
+        )
+    })?;
     tree.resolve(&names).map_err(|e| {
         Unanswerable::new(
             e.to_string(),

@@ -10,6 +10,7 @@ use kmsctl_keys::DesiredKey;
 use kmsctl_keys::desired;
 use kmsctl_org::config::OrganizationFile;
 use kmsctl_org::ou_tree::OrgTree;
+use kmsctl_org::target::Target;
 use kmsctl_org::validate::RenderedPolicy;
 
 use super::Unanswerable;
@@ -178,8 +179,7 @@ impl OrgView {
         let accounts = places
             .iter()
             .map(|(account, parent)| {
-                let path = tree.path_of(parent);
-                let names = path.split('/').skip(1).map(str::to_owned).collect();
+                let names = Target::ou_names(&tree.path_of(parent)).unwrap_or_default();
                 (account.clone(), names)
             })
             .collect();
