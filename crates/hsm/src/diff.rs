@@ -141,11 +141,7 @@ pub fn diff(desired: &DesiredHsm, observed: &ObservedHsmSetup) -> HsmDiff {
                     format!(
                         "cluster {} is DEGRADED{}: check its HSMs in the CloudHSM console",
                         cluster.id,
-                        cluster
-                            .state_message
-                            .as_deref()
-                            .map(|m| format!(" ({m})"))
-                            .unwrap_or_default()
+                        cluster.state_note()
                     ),
                 ));
             }
@@ -159,11 +155,7 @@ pub fn diff(desired: &DesiredHsm, observed: &ObservedHsmSetup) -> HsmDiff {
                 format!(
                     "cluster {} is {state}{}: run `kmsctl plan {label}` again when it is UNINITIALIZED, INITIALIZED or ACTIVE",
                     cluster.id,
-                    cluster
-                        .state_message
-                        .as_deref()
-                        .map(|m| format!(" ({m})"))
-                        .unwrap_or_default()
+                    cluster.state_note()
                 ),
             );
             out

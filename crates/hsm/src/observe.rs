@@ -34,6 +34,14 @@ pub struct ObservedCluster {
 }
 
 impl ObservedCluster {
+    /// ` (AWS's state message)` to follow the state in a sentence, or nothing.
+    pub fn state_note(&self) -> String {
+        self.state_message
+            .as_deref()
+            .map(|m| format!(" ({m})"))
+            .unwrap_or_default()
+    }
+
     /// HSMs that exist or are being made (not being deleted).
     pub fn live_hsms(&self) -> impl Iterator<Item = &ObservedHsm> {
         self.hsms

@@ -69,16 +69,7 @@ async fn run(clients: &Clients, op: HsmOp) -> Result<BTreeMap<String, String>, A
             source_backup_id,
             tags,
         } => {
-            let tags = tags
-                .iter()
-                .map(|(k, v)| {
-                    Tag::builder()
-                        .key(k)
-                        .value(v)
-                        .build()
-                        .map_err(|e| ApplyError::Malformed(e.to_string()))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+            let tags = kmsctl_aws::sdk_tags(&tags, |k, v| Tag::builder().key(k).value(v).build())?;
             let created = clients
                 .cloudhsm
                 .create_cluster()

@@ -89,15 +89,7 @@ pub fn alias_op(name: &str, alias: &str, key: &KeyHandle) -> Value {
 }
 
 fn tag_list(tags: &BTreeMap<String, String>) -> Result<Vec<Tag>, ApplyError> {
-    tags.iter()
-        .map(|(k, v)| {
-            Tag::builder()
-                .tag_key(k)
-                .tag_value(v)
-                .build()
-                .map_err(|e| ApplyError::Malformed(e.to_string()))
-        })
-        .collect()
+    kmsctl_aws::sdk_tags(tags, |k, v| Tag::builder().tag_key(k).tag_value(v).build())
 }
 
 /// Makes the call; returns the outputs it produced (`key_id`, `arn`).

@@ -115,27 +115,13 @@ fn config_tags(tags: &Tags) -> Vec<config::Tag> {
 }
 
 fn sns_tags(tags: &Tags) -> Result<Vec<aws_sdk_sns::types::Tag>, ApplyError> {
-    tags.iter()
-        .map(|(k, v)| {
-            aws_sdk_sns::types::Tag::builder()
-                .key(k)
-                .value(v)
-                .build()
-                .map_err(malformed)
-        })
-        .collect()
+    kmsctl_aws::sdk_tags(tags, |k, v| {
+        aws_sdk_sns::types::Tag::builder().key(k).value(v).build()
+    })
 }
 
 fn events_tags(tags: &Tags) -> Result<Vec<events::Tag>, ApplyError> {
-    tags.iter()
-        .map(|(k, v)| {
-            events::Tag::builder()
-                .key(k)
-                .value(v)
-                .build()
-                .map_err(malformed)
-        })
-        .collect()
+    kmsctl_aws::sdk_tags(tags, |k, v| events::Tag::builder().key(k).value(v).build())
 }
 
 fn recording_group(resource_types: &[String]) -> config::RecordingGroup {

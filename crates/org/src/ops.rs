@@ -97,16 +97,7 @@ async fn run(client: &Client, op: &OrgOp) -> Result<BTreeMap<String, String>, Ap
             content,
             tags,
         } => {
-            let tags = tags
-                .iter()
-                .map(|(k, v)| {
-                    Tag::builder()
-                        .key(k)
-                        .value(v)
-                        .build()
-                        .map_err(|e| ApplyError::Malformed(e.to_string()))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+            let tags = kmsctl_aws::sdk_tags(tags, |k, v| Tag::builder().key(k).value(v).build())?;
             let created = client
                 .create_policy()
                 .name(name)
