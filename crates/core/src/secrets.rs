@@ -1,6 +1,16 @@
-//! Secrets never live in kmsctl's files. A TOML assignment to a secret-like name (`password`,
-//! `*_password`, `secret`, `*_secret`) is reported by file and line, and its value is blanked out of
-//! the text before anything parses or shows it: no error, snippet or log can echo it.
+//! Secrets never live in kmsctl's files. A TOML assignment to a secret-like name (see
+//! [`is_secret_key`]) is reported by file and line, and its value is blanked out of the text before
+//! anything parses or shows it: no error, snippet or log can echo it.
+//!
+//! Detection works on the key names as TOML decodes them (`"db_pass\u0077ord"` is `db_password`),
+//! at every depth: tables, dotted keys, inline tables, arrays of tables. Text that does not parse
+//! is scanned lexically as well, so a syntax error's snippet cannot show a secret line either.
+//! Nothing here panics on any input, and the redacted text has the same lines as the original.
+
+use std::ops::Range;
+
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
 
 /// A secret-like assignment found in a file: its 1-based line and the key it was assigned to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -9,54 +19,210 @@ pub struct SecretAssignment {
     pub key: String,
 }
 
+/// What a blanked-out value becomes (a TOML string, so the file still parses).
 pub const REDACTED: &str = "\"(redacted)\"";
+/// The value a blanked-out string has once parsed.
+pub const REDACTED_VALUE: &str = "(redacted)";
 
-/// Whether a TOML key names a secret.
+/// Last words of a key that name a secret: `password`, `db_password`, `kmsuser-pass`,
+/// `apiToken`, `client_secret`.
+const SECRET_WORDS: &[&str] = &[
+    "password",
+    "passwd",
+    "passphrase",
+    "pass",
+    "pwd",
+    "secret",
+    "token",
+    "apikey",
+    "privatekey",
+];
+/// Endings that name a secret even run together with the word before: `dbpassword`.
+const SECRET_ENDINGS: &[&str] = &["password", "passwd", "passphrase", "secret", "token"];
+/// Last two words that name a secret: `api_key`, `private-key`, `secret_key`,
+/// `aws_secret_access_key` (by `access key`).
+const SECRET_PAIRS: &[(&str, &str)] = &[
+    ("api", "key"),
+    ("private", "key"),
+    ("secret", "key"),
+    ("access", "key"),
+];
+
+/// Whether a TOML key (as decoded: no quotes, escapes resolved) names a secret.
+///
+/// The key is split into lower-case words at every character that is not a letter or a digit
+/// and where a lower-case letter meets an upper-case one (`dbPassword` is `db`, `password`).
+/// Only its *last* words count: `password`, `passwd`, `passphrase`, `pass`, `pwd`, `secret`,
+/// `token`, `apikey`, `privatekey`, a last word ending in `password`, `passwd`, `passphrase`,
+/// `secret` or `token`, or the last two words `api key`, `private key`, `secret key`,
+/// `access key`. So `password_env` (the *name* of a variable), `secret_arn` or `topic_key` are
+/// not secrets. Nor is a key with a `/`: in kmsctl's files that is a path naming something (an
+/// OU path such as `"root/secret"` in organization.toml), not a field holding a value.
 pub fn is_secret_key(key: &str) -> bool {
-    let key = key.to_ascii_lowercase();
-    ["password", "passwd", "secret"].contains(&key.as_str())
-        || key.ends_with("_password")
-        || key.ends_with("_secret")
-        || key.ends_with("-password")
+    if key.contains('/') {
+        return false;
+    }
+    let words = words(key);
+    let Some(last) = words.last() else {
+        return false;
+    };
+    if SECRET_WORDS.contains(&last.as_str()) || SECRET_ENDINGS.iter().any(|e| last.ends_with(e)) {
+        return true;
+    }
+    match words.as_slice() {
+        [.., before, last] => SECRET_PAIRS.iter().any(|(a, b)| before == a && last == b),
+        _ => false,
+    }
+}
+
+/// The lower-case words of a key: split at non-alphanumerics and at lower→upper case changes.
+fn words(key: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut previous_lower = false;
+    for c in key.chars() {
+        if !c.is_alphanumeric() {
+            if !word.is_empty() {
+                words.push(std::mem::take(&mut word));
+            }
+            previous_lower = false;
+            continue;
+        }
+        if c.is_uppercase() && previous_lower && !word.is_empty() {
+            words.push(std::mem::take(&mut word));
+        }
+        previous_lower = c.is_lowercase() || c.is_numeric();
+        word.extend(c.to_lowercase());
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
 }
 
 /// The text with every secret-like value replaced by `"(redacted)"`, and where they were.
+///
+/// Text that parses as TOML is redacted from its parse: every key at every depth, by its decoded
+/// name. Text that does not parse is redacted from what the parser recovers *and* from a lexical
+/// scan of `key = value` lines, whichever finds more. Lines are kept: a value spanning lines
+/// becomes a multi-line string `"""(redacted)\` + its newlines + `"""`, which still parses as
+/// `"(redacted)"`.
 pub fn redact(text: &str) -> (String, Vec<SecretAssignment>) {
-    let mut out = String::with_capacity(text.len());
-    let mut found = Vec::new();
-    let mut rest = text;
-    let mut line = 1;
-    while !rest.is_empty() {
-        let Some((key_start, key, value_start)) = next_assignment(rest) else {
-            out.push_str(rest);
-            break;
-        };
-        let before = &rest[..value_start];
-        out.push_str(before);
-        line += before[..key_start].matches('\n').count();
-        let after = &rest[value_start..];
-        if is_secret_key(key) {
-            let value_len = value_length(after);
-            let value = &after[..value_len];
-            found.push(SecretAssignment {
-                line,
-                key: key.to_owned(),
-            });
-            out.push_str(REDACTED);
-            // Keep the line count: a multi-line string's newlines stay.
-            out.extend(std::iter::repeat_n('\n', value.matches('\n').count()));
-            line += before[key_start..].matches('\n').count() + value.matches('\n').count();
-            rest = &after[value_len..];
-        } else {
-            line += before[key_start..].matches('\n').count();
-            rest = after;
+    let mut hits = Hits::default();
+    match DeTable::parse(text) {
+        Ok(table) => walk_table(text, table.get_ref(), false, &mut hits),
+        Err(_) => {
+            let (table, _errors) = DeTable::parse_recoverable(text);
+            walk_table(text, table.get_ref(), false, &mut hits);
+            lexical(text, &mut hits);
         }
     }
-    (out, found)
+    hits.apply(text)
 }
 
-/// The next `key =` in `text` outside comments: (start of the key, the key, start of the value).
-fn next_assignment(text: &str) -> Option<(usize, &str, usize)> {
+#[derive(Default)]
+struct Hits {
+    found: Vec<(usize, SecretAssignment)>,
+    spans: Vec<Range<usize>>,
+}
+
+impl Hits {
+    fn secret(&mut self, text: &str, key_start: usize, key: &str) {
+        let line = line_of(text, key_start);
+        self.found.push((
+            key_start,
+            SecretAssignment {
+                line,
+                key: key.to_owned(),
+            },
+        ));
+    }
+
+    fn blank(&mut self, text: &str, span: Range<usize>) {
+        // Spans come from the parser (or its recovery): use only those that are real slices.
+        if span.start < span.end && text.get(span.clone()).is_some() {
+            self.spans.push(span);
+        }
+    }
+
+    fn apply(mut self, text: &str) -> (String, Vec<SecretAssignment>) {
+        self.spans.sort_by_key(|s| (s.start, s.end));
+        let mut merged: Vec<Range<usize>> = Vec::new();
+        for span in self.spans {
+            match merged.last_mut() {
+                Some(last) if span.start < last.end => last.end = last.end.max(span.end),
+                _ => merged.push(span),
+            }
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0;
+        for span in merged {
+            out.push_str(&text[at..span.start]);
+            let newlines = text[span.clone()].matches('\n').count();
+            if newlines == 0 {
+                out.push_str(REDACTED);
+            } else {
+                // A line-ending backslash trims the newlines: the value is still "(redacted)".
+                out.push_str("\"\"\"(redacted)\\");
+                out.extend(std::iter::repeat_n('\n', newlines));
+                out.push_str("\"\"\"");
+            }
+            at = span.end;
+        }
+        out.push_str(&text[at..]);
+
+        self.found.sort_by_key(|(start, f)| (f.line, *start));
+        self.found
+            .dedup_by(|(_, a), (_, b)| a.line == b.line && a.key == b.key);
+        (out, self.found.into_iter().map(|(_, f)| f).collect())
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    let offset = offset.min(text.len());
+    text.as_bytes()[..offset]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+fn walk_table(text: &str, table: &DeTable<'_>, secret: bool, hits: &mut Hits) {
+    for (key, value) in table {
+        let is_secret = is_secret_key(key.get_ref());
+        if is_secret {
+            hits.secret(text, key.span().start, key.get_ref());
+        }
+        walk_value(text, value, secret || is_secret, hits);
+    }
+}
+
+/// Every leaf under a secret-like key is blanked (a table or array named `password` holds
+/// nothing but secrets); elsewhere, the walk goes on looking for secret-like keys.
+fn walk_value(text: &str, value: &Spanned<DeValue<'_>>, secret: bool, hits: &mut Hits) {
+    match value.get_ref() {
+        DeValue::Table(table) => walk_table(text, table, secret, hits),
+        DeValue::Array(items) => {
+            for item in items.iter() {
+                walk_value(text, item, secret, hits);
+            }
+        }
+        DeValue::String(_)
+        | DeValue::Integer(_)
+        | DeValue::Float(_)
+        | DeValue::Boolean(_)
+        | DeValue::Datetime(_) => {
+            if secret {
+                hits.blank(text, value.span());
+            }
+        }
+    }
+}
+
+/// The lexical first line, for text that does not parse: every `key =` outside comments and
+/// strings whose last dotted part (quotes trimmed, escapes not resolved) is secret-like has the
+/// value after it blanked (a string, basic, literal or multi-line, or a bare token).
+fn lexical(text: &str, hits: &mut Hits) {
     let bytes = text.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
@@ -68,43 +234,54 @@ fn next_assignment(text: &str) -> Option<(usize, &str, usize)> {
             }
             b'"' | b'\'' => i += value_length(&text[i..]).max(1),
             b'=' => {
-                let head = &text[..i];
-                let key_part = head.trim_end();
-                let start = key_part
-                    .rfind(|c: char| {
-                        !(c.is_ascii_alphanumeric()
-                            || c == '_'
-                            || c == '-'
-                            || c == '.'
-                            || c == '"'
-                            || c == '\'')
-                    })
-                    .map_or(0, |p| p + 1);
-                let dotted = &key_part[start..];
-                let key = dotted
-                    .rsplit('.')
-                    .next()
-                    .unwrap_or(dotted)
-                    .trim_matches(['"', '\'']);
+                let (key_start, key) = key_before(&text[..i]);
                 let mut value_start = i + 1;
                 while value_start < bytes.len()
                     && (bytes[value_start] == b' ' || bytes[value_start] == b'\t')
                 {
                     value_start += 1;
                 }
-                if !key.is_empty() {
-                    return Some((start, key, value_start));
+                if is_secret_key(key) {
+                    let len = value_length(&text[value_start..]);
+                    hits.secret(text, key_start, key);
+                    hits.blank(text, value_start..value_start + len);
+                    i = value_start + len.max(1);
+                } else {
+                    i = value_start.max(i + 1);
                 }
-                i += 1;
             }
             _ => i += 1,
         }
     }
-    None
 }
 
-/// Length of the TOML value at the start of `text`: a string (basic, literal, multi-line), or a
-/// bare token up to `,`, `}`, `]`, a comment or the end of the line.
+/// The key just before an `=` at the end of `head`: (its start, its last dotted part unquoted).
+fn key_before(head: &str) -> (usize, &str) {
+    let key_part = head.trim_end();
+    let start = key_part
+        .char_indices()
+        .rev()
+        .find(|&(_, c)| {
+            !(c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '"' | '\'' | ' ' | '\t'))
+        })
+        .map_or(0, |(p, c)| p + c.len_utf8());
+    let start = start
+        + key_part[start..]
+            .find(|c: char| !c.is_whitespace())
+            .unwrap_or(0);
+    let dotted = &key_part[start..];
+    let key = dotted
+        .rsplit('.')
+        .next()
+        .unwrap_or(dotted)
+        .trim()
+        .trim_matches(['"', '\'']);
+    (start, key)
+}
+
+/// Length in bytes of the TOML value at the start of `text`: a string (basic, literal,
+/// multi-line), or a bare token up to `,`, `}`, `]`, a comment or the end of the line. Always
+/// on a character boundary.
 fn value_length(text: &str) -> usize {
     for quote in ["\"\"\"", "'''"] {
         if let Some(body) = text.strip_prefix(quote) {
@@ -113,16 +290,21 @@ fn value_length(text: &str) -> usize {
                 .map_or(text.len(), |end| end + 2 * quote.len());
         }
     }
-    let bytes = text.as_bytes();
-    match bytes.first() {
-        Some(b'"') => {
-            let mut i = 1;
-            while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
-                i += if bytes[i] == b'\\' { 2 } else { 1 };
+    let mut chars = text.char_indices();
+    match chars.next() {
+        Some((_, '"')) => {
+            let mut escaped = false;
+            for (i, c) in chars {
+                match c {
+                    '\n' => return i,
+                    '"' if !escaped => return i + 1,
+                    '\\' if !escaped => escaped = true,
+                    _ => escaped = false,
+                }
             }
-            (i + 1).min(bytes.len())
+            text.len()
         }
-        Some(b'\'') => text[1..]
+        Some((_, '\'')) => text[1..]
             .find(['\'', '\n'])
             .map_or(text.len(), |end| end + 2),
         _ => text.find([',', '}', ']', '#', '\n']).unwrap_or(text.len()),
@@ -130,47 +312,4 @@ fn value_length(text: &str) -> usize {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn secret_values_are_blanked_everywhere_and_lines_kept() {
-        let text = "[hsm.key_store]\nname = \"store\" # password = not this\npassword = \"hunter2-secret\"\n\
-                    creds = { api_secret = 'x-y-z', user = \"u\" }\nkmsuser_password = \"\"\"multi\nline\"\"\"\nafter = 1\n";
-        let (redacted, found) = redact(text);
-        for secret in ["hunter2-secret", "x-y-z", "multi"] {
-            assert!(!redacted.contains(secret), "{redacted}");
-        }
-        assert_eq!(
-            found,
-            [
-                SecretAssignment {
-                    line: 3,
-                    key: "password".into()
-                },
-                SecretAssignment {
-                    line: 4,
-                    key: "api_secret".into()
-                },
-                SecretAssignment {
-                    line: 5,
-                    key: "kmsuser_password".into()
-                },
-            ]
-        );
-        assert_eq!(redacted.lines().count(), text.lines().count());
-        assert_eq!(redacted.lines().nth(6), Some("after = 1"));
-        let parsed: toml::Table = toml::from_str(&redacted).expect("still TOML");
-        assert_eq!(
-            parsed["hsm"]["key_store"]["password"].as_str(),
-            Some("(redacted)")
-        );
-    }
-
-    #[test]
-    fn password_env_is_the_name_of_a_variable_not_a_secret() {
-        let (redacted, found) = redact("password_env = \"KMSCTL_HSM_PASSWORD\"\n");
-        assert!(found.is_empty());
-        assert!(redacted.contains("KMSCTL_HSM_PASSWORD"));
-    }
-}
+mod tests;

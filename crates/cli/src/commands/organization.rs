@@ -22,11 +22,34 @@ pub fn load(ctx: &Context) -> Result<(SourceFile, OrganizationFile)> {
         UserError::new(format!("cannot read {FILE}: {e}"))
             .help("the organization target is organization/organization.toml in the project root")
     })?;
+    let text = without_secrets(relative, &text)?;
     let org: OrganizationFile = toml::from_str(&text).map_err(|e| {
         UserError::in_toml(relative, &text, &e)
             .help("see the organization file reference in README.md")
     })?;
     Ok((SourceFile::new(relative, text), org))
+}
+
+/// The text with secret-like values blanked out (nothing parses or shows it before), or an error
+/// naming where a secret is: the organization's files hold none.
+fn without_secrets(relative: &Path, text: &str) -> Result<String> {
+    let (text, found) = kmsctl_core::secrets::redact(text);
+    match found.first() {
+        None => Ok(text),
+        Some(first) => Err(UserError::new(format!(
+            "{}:{}: {} holds a secret in a file kmsctl reads (its value is not shown)",
+            relative.display(),
+            first.line,
+            found
+                .iter()
+                .map(|s| format!("`{}` (line {})", s.key, s.line))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+        .help(
+            "remove it and rotate that secret (it was written to a file): kmsctl reads secrets from environment variables only",
+        )),
+    }
 }
 
 /// `organization/expect.toml`'s boundary tests, answered from the files; nothing when the file
@@ -43,6 +66,7 @@ pub fn check_expectations(
     let Ok(text) = std::fs::read_to_string(ctx.project.root.join(relative)) else {
         return Ok(expect::Checked::default());
     };
+    let text = without_secrets(relative, &text)?;
     let parsed: ExpectFile = toml::from_str(&text).map_err(|e| {
         UserError::in_toml(relative, &text, &e).help("see \"Boundary tests\" in README.md")
     })?;

@@ -162,8 +162,21 @@ pub fn from_sources(
     let mut parsed = Vec::new();
     for file in &files {
         let parsed_file: EnvironmentFile = toml::from_str(&file.text).map_err(|e| {
-            UserError::in_toml(&file.path, &file.text, &e)
-                .help("see the environment file reference in README.md")
+            let error = UserError::in_toml(&file.path, &file.text, &e);
+            // The secret's value is blanked out of the text shown; still say it is there.
+            let held: Vec<String> = secrets
+                .iter()
+                .filter(|f| f.location.file == file.path)
+                .map(|f| format!("line {}", f.location.line.unwrap_or(1)))
+                .collect();
+            if held.is_empty() {
+                error.help("see the environment file reference in README.md")
+            } else {
+                error.help(format!(
+                    "see the environment file reference in README.md; this file also holds a secret-like value ({}, not shown): remove it and rotate that secret, kmsctl reads secrets from environment variables only",
+                    held.join(", ")
+                ))
+            }
         })?;
         parsed.push(parsed_file);
     }
