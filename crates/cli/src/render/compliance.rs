@@ -7,6 +7,7 @@ use kmsctl_core::drift::{ControlMap, ControlRef, DriftReport};
 use serde_json::Value;
 
 use super::drift::{at, requirements};
+use super::escape::{self, markdown as md, markdown_code as code};
 
 /// One line of the report.
 struct Row {
@@ -104,21 +105,23 @@ const DISCLAIMER: &str = "The control → PCI DSS v4.0 / NIST mapping is a start
 pub fn markdown(report: &DriftReport, controls: &ControlMap) -> String {
     let mut out = format!(
         "# kmsctl compliance report\n\nGenerated {} by kmsctl {} over {} target(s).\n\n> {DISCLAIMER}\n",
-        report.started_at, report.kmsctl_version, report.summary.targets
+        md(&report.started_at),
+        md(&report.kmsctl_version),
+        report.summary.targets
     );
     for target in report.targets.iter().filter(|t| t.error.is_some()) {
         out.push_str(&format!(
             "\n**{} could not be checked:** {}\n",
-            target.target,
-            target.error.as_deref().unwrap_or("")
+            md(&target.target),
+            md(target.error.as_deref().unwrap_or(""))
         ));
     }
     for (control, rows) in rows(report, controls) {
         let failing = rows.iter().filter(|r| !r.satisfied).count();
         out.push_str(&format!(
             "\n## {} {} — {}\n\n{}\n\n",
-            control.id,
-            control.name,
+            md(&control.id),
+            md(&control.name),
             if rows.is_empty() {
                 "no resource in scope".to_owned()
             } else if failing == 0 {
@@ -126,7 +129,7 @@ pub fn markdown(report: &DriftReport, controls: &ControlMap) -> String {
             } else {
                 format!("{failing} of {} resource(s) do not satisfy it", rows.len())
             },
-            requirements(&control)
+            md(&requirements(&control))
         ));
         if rows.is_empty() {
             continue;
@@ -136,27 +139,19 @@ pub fn markdown(report: &DriftReport, controls: &ControlMap) -> String {
             let status = if row.satisfied {
                 "✅ satisfies".to_owned()
             } else {
-                format!("❌ {}", row.findings.join("; "))
+                format!("❌ {}", md(&row.findings.join("; ")))
             };
             out.push_str(&format!(
-                "| {} | {} | `{}` | {} | {} | `{}` |\n",
-                super::drift::markdown_cell(&status),
-                row.target,
-                super::drift::markdown_cell(&row.resource),
-                super::drift::markdown_cell(&row.evidence),
-                row.observed_at,
-                row.at
+                "| {status} | {} | {} | {} | {} | {} |\n",
+                md(&row.target),
+                code(&row.resource),
+                md(&row.evidence),
+                md(&row.observed_at),
+                code(&row.at)
             ));
         }
     }
     out
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 pub fn html(report: &DriftReport, controls: &ControlMap) -> String {
@@ -164,8 +159,8 @@ pub fn html(report: &DriftReport, controls: &ControlMap) -> String {
     for target in report.targets.iter().filter(|t| t.error.is_some()) {
         body.push_str(&format!(
             "<p class=\"error\"><strong>{} could not be checked:</strong> {}</p>\n",
-            escape(&target.target),
-            escape(target.error.as_deref().unwrap_or(""))
+            escape::html(&target.target),
+            escape::html(target.error.as_deref().unwrap_or(""))
         ));
     }
     body.push_str("<nav><h2>Controls</h2><ul>\n");
@@ -174,9 +169,9 @@ pub fn html(report: &DriftReport, controls: &ControlMap) -> String {
         let failing = rows.iter().filter(|r| !r.satisfied).count();
         body.push_str(&format!(
             "<li><a href=\"#control-{}\">{} {}</a> <span class=\"{}\">{}</span></li>\n",
-            escape(&control.id),
-            escape(&control.id),
-            escape(&control.name),
+            escape::html(&control.id),
+            escape::html(&control.id),
+            escape::html(&control.name),
             if failing > 0 { "fail" } else { "pass" },
             if failing > 0 {
                 format!("{failing} failing")
@@ -189,10 +184,10 @@ pub fn html(report: &DriftReport, controls: &ControlMap) -> String {
     for (control, rows) in all {
         body.push_str(&format!(
             "<section id=\"control-{}\">\n<h2>{} {}</h2>\n<p class=\"requirements\">{}</p>\n",
-            escape(&control.id),
-            escape(&control.id),
-            escape(&control.name),
-            escape(&requirements(&control))
+            escape::html(&control.id),
+            escape::html(&control.id),
+            escape::html(&control.name),
+            escape::html(&requirements(&control))
         ));
         if rows.is_empty() {
             body.push_str("<p>No resource in scope.</p>\n</section>\n");
@@ -205,16 +200,16 @@ pub fn html(report: &DriftReport, controls: &ControlMap) -> String {
             } else {
                 format!(
                     "<td class=\"fail\">does not satisfy: {}</td>",
-                    escape(&row.findings.join("; "))
+                    escape::html(&row.findings.join("; "))
                 )
             };
             body.push_str(&format!(
                 "<tr>{status}<td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>\n",
-                escape(&row.target),
-                escape(&row.resource),
-                escape(&row.evidence),
-                escape(&row.observed_at),
-                escape(&row.at)
+                escape::html(&row.target),
+                escape::html(&row.resource),
+                escape::html(&row.evidence),
+                escape::html(&row.observed_at),
+                escape::html(&row.at)
             ));
         }
         body.push_str("</tbody>\n</table>\n</section>\n");
@@ -228,12 +223,12 @@ pub fn html(report: &DriftReport, controls: &ControlMap) -> String {
          .pass {{ color: #126b2a; }}\n.fail {{ color: #a11a1a; font-weight: 600; }}\n.error {{ color: #a11a1a; }}\n\
          .requirements {{ color: #55555a; }}\n.note {{ background: #fff8e1; padding: .5rem 1rem; border-left: 4px solid #e0b000; }}\n\
          </style>\n</head>\n<body>\n<header>\n<h1>kmsctl compliance report</h1>\n<p>Generated {} by kmsctl {} over {} target(s): {} violation(s), {} drift, {} unmanaged.</p>\n<p class=\"note\">{}</p>\n</header>\n<main>\n{body}</main>\n</body>\n</html>\n",
-        escape(&report.started_at),
-        escape(&report.kmsctl_version),
+        escape::html(&report.started_at),
+        escape::html(&report.kmsctl_version),
         report.summary.targets,
         report.summary.violations,
         report.summary.drift,
         report.summary.unmanaged,
-        escape(DISCLAIMER)
+        escape::html(DISCLAIMER)
     )
 }

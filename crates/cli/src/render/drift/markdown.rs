@@ -1,6 +1,7 @@
 use kmsctl_core::drift::{DriftReport, TargetStatus};
 
 use super::at;
+use crate::render::escape::{markdown as md, markdown_code as code};
 
 /// A summary table for a pull-request comment, then one row per finding.
 pub fn render(report: &DriftReport) -> String {
@@ -19,7 +20,7 @@ pub fn render(report: &DriftReport) -> String {
         },
         s.targets,
         s.resources,
-        report.started_at
+        md(&report.started_at)
     ));
     out.push_str(
         "| target | status | violations | drift | unmanaged |\n|---|---|---:|---:|---:|\n",
@@ -28,14 +29,14 @@ pub fn render(report: &DriftReport) -> String {
         let count = |kind| target.findings.iter().filter(|f| f.kind == kind).count();
         let status = match target.status {
             TargetStatus::Error => {
-                format!("error: {}", cell(target.error.as_deref().unwrap_or("")))
+                format!("error: {}", md(target.error.as_deref().unwrap_or("")))
             }
             TargetStatus::Checked if target.findings.is_empty() => "clean".into(),
             TargetStatus::Checked => "findings".into(),
         };
         out.push_str(&format!(
             "| {} | {status} | {} | {} | {} |\n",
-            target.target,
+            md(&target.target),
             count(kmsctl_core::drift::Kind::Violation),
             count(kmsctl_core::drift::Kind::Drift),
             count(kmsctl_core::drift::Kind::Unmanaged)
@@ -45,21 +46,16 @@ pub fn render(report: &DriftReport) -> String {
         out.push_str("\n| kind | target | resource | control | finding | declared at |\n|---|---|---|---|---|---|\n");
         for (target, f) in report.findings() {
             out.push_str(&format!(
-                "| {} | {} | `{}` | {} {} | {} | `{}` |\n",
+                "| {} | {} | {} | {} {} | {} | {} |\n",
                 f.kind.name(),
-                target.target,
-                cell(&f.resource),
-                f.control.id,
-                cell(&f.control.name),
-                cell(&f.message),
-                at(f.source.as_ref())
+                md(&target.target),
+                code(&f.resource),
+                md(&f.control.id),
+                md(&f.control.name),
+                md(&f.message),
+                code(&at(f.source.as_ref()))
             ));
         }
     }
     out
-}
-
-/// Text safe inside a table cell.
-pub fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
 }

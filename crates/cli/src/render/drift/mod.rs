@@ -47,8 +47,6 @@ pub fn requirements(control: &kmsctl_core::drift::ControlRef) -> String {
     parts.join(" · ")
 }
 
-pub use markdown::cell as markdown_cell;
-
 pub fn at(source: Option<&kmsctl_core::drift::SourceRef>) -> String {
     match source {
         Some(s) => match s.line {
