@@ -344,6 +344,20 @@ fn load_policy(
         };
         fail(Location::at_line(relative.clone(), line), e.to_string(), help)
     })?;
+    if text.len() > policy::MAX_POLICY_TEXT_BYTES {
+        // Refused on its length, before parsing; up to this size, the policy-size guard reports it.
+        return Err(fail(
+            Location::at_line(relative.clone(), 1),
+            format!(
+                "policy file {} is {} bytes after templating; AWS KMS accepts at most {} bytes (32 KB), and kmsctl does not parse more than {}",
+                relative.display(),
+                text.len(),
+                policy::MAX_KEY_POLICY_BYTES,
+                policy::MAX_POLICY_TEXT_BYTES
+            ),
+            "shrink the policy: merge statements that share a principal and condition, list principals once, or grant through IAM policies or grants instead",
+        ));
+    }
     let document = policy::parse(&text).map_err(|e| {
         fail(
             Location::at_line(relative.clone(), e.line),

@@ -179,6 +179,22 @@ fn render_policy(
         })
         .map_err(Box::new)?;
     let at = |line: usize| Location::at_line(relative.clone(), line);
+    // Measured on its bytes before anything renders or parses it (the exact limit, on the
+    // minified upload, is checked below).
+    let too_large = |len: usize| {
+        Box::new(Finding::error(
+            "org-policy-size",
+            at(1),
+            format!(
+                "policy {name} is {len} bytes; AWS allows {MAX_POLICY_CHARS} characters as uploaded (minified), and kmsctl does not parse more than {} bytes",
+                policy::MAX_POLICY_TEXT_BYTES
+            ),
+            "split it into two policies, or shorten it (wildcards in Action lists, fewer statements)",
+        ))
+    };
+    if text.len() > policy::MAX_POLICY_TEXT_BYTES {
+        return Err(too_large(text.len()));
+    }
     let rendered = template::render(&text, vars, resolve)
         .map_err(|e| {
             Finding::error(
@@ -189,6 +205,9 @@ fn render_policy(
             )
         })
         .map_err(Box::new)?;
+    if rendered.len() > policy::MAX_POLICY_TEXT_BYTES {
+        return Err(too_large(rendered.len()));
+    }
     let minified = minify::minify(&rendered)
         .map_err(|e| {
             Finding::error(

@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use kmsctl_core::policy::lint::{PolicyKind, lint};
-use kmsctl_core::{Finding, Location, Severity};
+use kmsctl_core::policy::lint::{PolicyKind, lint_text};
+use kmsctl_core::{Finding, Severity};
 
 use super::Context;
 use crate::cli::{LintArgs, LintFormat, PolicyTypeArg};
@@ -73,15 +73,7 @@ pub fn lint_file(path: &Path, kind: PolicyKind) -> std::result::Result<Vec<Findi
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let rendered = render_placeholders(&text);
-    Ok(match kmsctl_core::policy::parse(&rendered) {
-        Ok(doc) => lint(&doc, &rendered, kind, path),
-        Err(error) => vec![Finding::error(
-            "policy-json",
-            Location::at_line(path, error.line),
-            format!("not a policy document: {}", error.message),
-            "fix the JSON: one object with Version and Statement",
-        )],
-    })
+    Ok(lint_text(&rendered, kind, path))
 }
 
 pub fn run(ctx: &Context, args: &LintArgs) -> Result<Exit> {

@@ -13,6 +13,23 @@ pub const POLICY_VERSION: &str = "2012-10-17";
 pub const MAX_KEY_POLICY_BYTES: usize = 32_768;
 const PUT_KEY_POLICY: &str = "kms:PutKeyPolicy";
 
+/// The `policy-size` error when a key policy of `raw_len_bytes` (after templating) is larger
+/// than AWS KMS accepts. Needs no parsing: callers check it first.
+pub fn key_policy_size(raw_len_bytes: usize, file: &Path) -> Option<Finding> {
+    (raw_len_bytes > MAX_KEY_POLICY_BYTES).then(|| {
+        Finding::error(
+            "policy-size",
+            Location::at_line(file, 1).with_pointer(""),
+            format!(
+                "the policy is {raw_len_bytes} bytes after templating; AWS KMS accepts at most \
+                 {MAX_KEY_POLICY_BYTES} bytes (32 KB)"
+            ),
+            "shrink the policy: merge statements that share a principal and condition, list \
+             principals once, or grant through IAM policies or grants instead",
+        )
+    })
+}
+
 /// Checks a parsed key policy. `raw_len_bytes` is the size of the document after
 /// templating, as it will be sent to AWS. Every finding is an error and points at `file`
 /// with a line and a JSON pointer.
@@ -45,17 +62,8 @@ pub fn check_key_policy(doc: &PolicyDocument, raw_len_bytes: usize, file: &Path)
         )),
     }
 
-    if raw_len_bytes > MAX_KEY_POLICY_BYTES {
-        findings.push(Finding::error(
-            "policy-size",
-            at(1, ""),
-            format!(
-                "the policy is {raw_len_bytes} bytes after templating; AWS KMS accepts at most \
-                 {MAX_KEY_POLICY_BYTES} bytes (32 KB)"
-            ),
-            "shrink the policy: merge statements that share a principal and condition, list \
-             principals once, or grant through IAM policies or grants instead",
-        ));
+    if let Some(finding) = key_policy_size(raw_len_bytes, file) {
+        findings.push(finding);
     }
 
     for (pointer, line) in &doc.unknown_fields {

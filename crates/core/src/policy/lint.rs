@@ -99,6 +99,45 @@ impl<'a> Operator<'a> {
     }
 }
 
+/// The size error for policy text too large to be worth parsing, measured on its bytes before
+/// anything parses it: a key policy over [`super::MAX_KEY_POLICY_BYTES`] (what AWS KMS accepts),
+/// an SCP or RCP over [`super::MAX_POLICY_TEXT_BYTES`] (its AWS limit, 5,120 characters, is on the
+/// minified form, so it is checked after parsing).
+pub fn check_size(raw: &str, kind: PolicyKind, file: &Path) -> Option<Finding> {
+    match kind {
+        PolicyKind::Key => super::guards::key_policy_size(raw.len(), file),
+        PolicyKind::Scp | PolicyKind::Rcp => (raw.len() > super::MAX_POLICY_TEXT_BYTES).then(|| {
+            Finding::error(
+                "policy-size",
+                Location::at_line(file, 1).with_pointer(""),
+                format!(
+                    "the policy is {} bytes as written; AWS accepts at most 5,120 characters \
+                     (minified) for an SCP or RCP, and kmsctl does not parse more than {} bytes",
+                    raw.len(),
+                    super::MAX_POLICY_TEXT_BYTES
+                ),
+                "split it into two policies, or shorten action and resource lists with wildcards",
+            )
+        }),
+    }
+}
+
+/// Lints policy text: its size first (without parsing), then its JSON, then the parsed policy.
+pub fn lint_text(raw: &str, kind: PolicyKind, file: &Path) -> Vec<Finding> {
+    if let Some(too_large) = check_size(raw, kind, file) {
+        return vec![too_large];
+    }
+    match super::parse(raw) {
+        Ok(doc) => lint(&doc, raw, kind, file),
+        Err(error) => vec![Finding::error(
+            "policy-json",
+            Location::at_line(file, error.line),
+            format!("not a policy document: {}", error.message),
+            "fix the JSON: one object with Version and Statement",
+        )],
+    }
+}
+
 /// Lints one parsed policy. `raw` is its text as sent to AWS (for the size limits).
 pub fn lint(doc: &PolicyDocument, raw: &str, kind: PolicyKind, file: &Path) -> Vec<Finding> {
     let at = |line: usize, pointer: &str| Location::at_line(file, line).with_pointer(pointer);

@@ -31,7 +31,7 @@ pub use diff::{
 };
 pub use guards::{MAX_KEY_POLICY_BYTES, POLICY_VERSION, check_key_policy};
 pub use model::{Conditions, PolicyDocument, Principals, Statement, semantically_equal};
-pub use parse::{PolicyParseError, line_of_pointer, parse};
+pub use parse::{MAX_POLICY_TEXT_BYTES, PolicyParseError, line_of_pointer, parse};
 pub use wildcard::action_matches;
 
 #[cfg(test)]

@@ -73,13 +73,26 @@ impl<'t> LineIndex<'t> {
     }
 }
 
+/// The most policy text kmsctl parses, in bytes: twice the largest policy AWS accepts (a key
+/// policy of 32 KiB; an SCP or RCP is at most 5,120 characters minified). Larger text is refused
+/// by its length, before any parsing: parsing it would cost time and memory for nothing.
+pub const MAX_POLICY_TEXT_BYTES: usize = 64 * 1024;
+
 /// Parses a policy document into the model.
 ///
 /// The text must be strict JSON (no comments, trailing commas or other JSON5 extensions).
 /// Duplicate member names and members of the wrong type (e.g. `"Action": 3`) are errors, with
 /// the line and column of the offending value. Members outside the policy grammar are not
-/// errors: they are listed in [`PolicyDocument::unknown_fields`].
+/// errors: they are listed in [`PolicyDocument::unknown_fields`]. Text longer than
+/// [`MAX_POLICY_TEXT_BYTES`] is an error before anything is parsed.
 pub fn parse(text: &str) -> Result<PolicyDocument, PolicyParseError> {
+    if text.len() > MAX_POLICY_TEXT_BYTES {
+        return Err(PolicyParseError {
+            line: 1,
+            column: 1,
+            message: too_large_message(text.len()),
+        });
+    }
     let ast = parse_to_ast(text, &CollectOptions::default(), &strict_options()).map_err(|e| {
         PolicyParseError {
             line: e.line_display(),
@@ -117,6 +130,15 @@ pub fn parse(text: &str) -> Result<PolicyDocument, PolicyParseError> {
             ),
         )),
     }
+}
+
+/// Why text of `len` bytes is not parsed.
+pub(crate) fn too_large_message(len: usize) -> String {
+    format!(
+        "the policy is {len} bytes; kmsctl parses at most {MAX_POLICY_TEXT_BYTES} bytes of policy \
+         text (AWS accepts at most {} bytes for a key policy, 5,120 characters for an SCP or RCP)",
+        super::MAX_KEY_POLICY_BYTES
+    )
 }
 
 /// The 1-based line of the member or element a JSON pointer names (for a member, the line of

@@ -1,8 +1,8 @@
 use std::path::Path;
 
 use super::*;
-use crate::policy::parse;
 use crate::policy::test_fixtures::DEFAULT_KEY_POLICY;
+use crate::policy::{MAX_KEY_POLICY_BYTES, parse};
 
 fn lint_text(text: &str, kind: PolicyKind) -> Vec<Finding> {
     lint(
@@ -121,4 +121,56 @@ fn organization_policy_rules() {
     let good = r#"{"Version":"2012-10-17","Statement":[{"Sid":"OrgOnly","Effect":"Deny","Principal":"*","Action":"kms:*","Resource":"*",
       "Condition":{"StringNotEqualsIfExists":{"aws:PrincipalOrgID":"o-abcdefghij"},"BoolIfExists":{"aws:PrincipalIsAWSService":"false"}}}]}"#;
     assert_eq!(lint_text(good, PolicyKind::Rcp), []);
+}
+
+/// A policy of `len` bytes that is not even JSON: only a check on its length can answer.
+fn oversized(len: usize) -> String {
+    let mut text = String::from("{\"Version\": \"2012-10-17\", \"Statement\": [");
+    while text.len() < len {
+        text.push_str("{\"Sid\": \"é\", ");
+    }
+    text
+}
+
+#[test]
+fn oversized_policies_are_refused_by_their_bytes_before_parsing() {
+    let file = Path::new("policies/kms/big.json");
+    // Just over the key policy limit: the size, not the broken JSON, is reported.
+    let text = oversized(MAX_KEY_POLICY_BYTES + 1);
+    let findings = super::lint_text(&text, PolicyKind::Key, file);
+    assert_eq!(rules(&findings), ["policy-size"]);
+    assert!(
+        findings[0]
+            .message
+            .contains(&format!("{} bytes", text.len())),
+        "{}",
+        findings[0].message
+    );
+    assert!(findings[0].message.contains("32768"));
+    assert_eq!(findings[0].location.file, file);
+
+    // 18 MB: refused at once, for every kind.
+    let text = oversized(18 * 1024 * 1024);
+    let started = std::time::Instant::now();
+    for kind in [PolicyKind::Key, PolicyKind::Scp, PolicyKind::Rcp] {
+        let findings = super::lint_text(&text, kind, file);
+        assert_eq!(rules(&findings), ["policy-size"], "{kind:?}");
+        assert!(findings[0].message.contains(&text.len().to_string()));
+    }
+    assert!(
+        parse(&text)
+            .expect_err("too large")
+            .message
+            .contains("kmsctl parses at most 65536 bytes")
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+
+    // An SCP's limit is on its minified form: whitespace alone does not refuse it.
+    let padded = format!(
+        "{{\"Version\": \"2012-10-17\",{}\"Statement\": [{{\"Effect\": \"Deny\", \"Action\": \"kms:Decrypt\", \"Resource\": \"*\"}}]}}",
+        " ".repeat(20_000)
+    );
+    let findings = super::lint_text(&padded, PolicyKind::Scp, file);
+    assert!(!rules(&findings).contains(&"policy-size"), "{findings:?}");
+    assert!(!rules(&findings).contains(&"policy-json"), "{findings:?}");
 }
