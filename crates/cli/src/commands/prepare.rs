@@ -26,7 +26,7 @@ pub struct Prepared {
 pub fn prepare(ctx: &Context, target: &str) -> Result<Prepared> {
     let dir = ctx.project.environment_dir(target)?;
     let env = load_environment(&ctx.project, &dir)?;
-    let keys = desired::build(&ctx.project.root, &env.settings, &env.declared_keys())
+    let keys = desired::build(&ctx.project.files, &env.settings, &env.declared_keys())
         .map_err(desired_error)?;
     let mut findings = guards::check(&env.settings.name, &env.settings.rules, &keys);
     findings.extend(organization_floors(ctx, &env)?);
@@ -34,8 +34,8 @@ pub fn prepare(ctx: &Context, target: &str) -> Result<Prepared> {
     findings.extend(env.secrets.iter().cloned());
     let env_dir = ctx.project.root.join(&env.path);
     let hsm = env.hsm.as_ref().map(|(file, decl)| {
-        findings.extend(kmsctl_hsm::guards::check(file, decl, &env_dir));
-        kmsctl_hsm::desired::build(&env.settings.name, &env_dir, file, decl)
+        findings.extend(kmsctl_hsm::guards::check(&ctx.project.files, file, decl, &env_dir));
+        kmsctl_hsm::desired::build(&ctx.project.files, &env.settings.name, &env_dir, file, decl)
     });
     findings.extend(check_key_stores(&keys, hsm.as_ref()));
     let topic_key = match resolve_topic_key(&env, &keys) {

@@ -241,6 +241,7 @@ mod tests {
                 ),
             ],
             warnings: vec![],
+            inputs: Default::default(),
         }
     }
 

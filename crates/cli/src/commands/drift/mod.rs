@@ -46,7 +46,7 @@ pub fn default_targets(ctx: &Context) -> Vec<String> {
 
 /// Checks every target and builds the report.
 pub async fn check(ctx: &Context, targets: &[String]) -> Result<DriftReport> {
-    let controls = ControlMap::for_project(&ctx.project.root).map_err(|e| {
+    let controls = ControlMap::for_project(&ctx.project.files).map_err(|e| {
         UserError::new(e.to_string()).help("fix or remove compliance/controls.toml")
     })?;
     let started = now();
@@ -187,7 +187,7 @@ pub async fn report(ctx: &Context, args: &ComplianceArgs) -> Result<Exit> {
     } else {
         args.targets.clone()
     };
-    let controls = ControlMap::for_project(&ctx.project.root).map_err(|e| {
+    let controls = ControlMap::for_project(&ctx.project.files).map_err(|e| {
         UserError::new(e.to_string()).help("fix or remove compliance/controls.toml")
     })?;
     let report = check(ctx, &targets).await?;
