@@ -486,7 +486,7 @@ fn plan_json_is_versioned_and_matches_the_saved_plan() {
         ])
         .expect_code(0);
     let printed: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON on stdout");
-    assert_eq!(printed["format_version"], 1);
+    assert_eq!(printed["format_version"], 2);
     assert_eq!(
         printed["target"]["account_id"],
         serde_json::json!(project.account)

@@ -159,48 +159,41 @@ pub(crate) fn desired_error(error: DesiredError) -> UserError {
     UserError::new(error.to_string()).help(error.help)
 }
 
-/// The organization's `[rules]` are floors: an environment may tighten them, never loosen them.
+/// Guards have floors: an environment's `[rules]` may tighten the organization's `[rules]`,
+/// never loosen them; without an organization file the framework's defaults are the floor.
+/// Loosening is possible only in organization.toml, which a different team reviews.
 fn organization_floors(ctx: &Context, env: &LoadedEnvironment) -> Result<Vec<Finding>> {
-    if !ctx
-        .project
-        .root
-        .join("organization/organization.toml")
-        .is_file()
-    {
-        return Ok(vec![]);
-    }
-    let (file, org) = super::organization::load(ctx)?;
-    let mut findings = org_path_variables(env, &file, &org);
-    let rules = &env.settings.rules;
+    let org_file = ctx.project.root.join(super::organization::FILE);
+    let (mut findings, floor, source) = if org_file.exists() {
+        let (file, org) = super::organization::load(ctx)?;
+        let findings = org_path_variables(env, &file, &org);
+        (
+            findings,
+            org.rules.floor(),
+            format!("the organization's [rules] ({})", file.path.display()),
+        )
+    } else {
+        (
+            vec![],
+            kmsctl_core::environment::Rules::default(),
+            "the framework's defaults (there is no organization/organization.toml)".to_owned(),
+        )
+    };
     let at = env
         .rules_location
         .clone()
         .unwrap_or_else(|| kmsctl_core::Location::file(format!("{}/environment.toml", env.path)));
-    if let Some(floor) = org.rules.min_deletion_window_days
-        && rules.min_deletion_window_days < floor
-    {
-        findings.push(Finding::error(
+    findings.extend(env.settings.rules.loosened_from(&floor).into_iter().map(|loosened| {
+        Finding::error(
             "rules-floor",
             at.clone(),
+            format!("[rules] {}: looser than {source}", loosened.message),
             format!(
-                "min_deletion_window_days = {} is below the organization's floor of {floor} ({})",
-                rules.min_deletion_window_days,
-                file.path.display()
+                "{}: environments may tighten the rules, never loosen them; only organization/organization.toml can",
+                loosened.fix
             ),
-            format!("set min_deletion_window_days to at least {floor}: environments may tighten the organization's rules, never loosen them"),
-        ));
-    }
-    if org.rules.require_rotation == Some(true) && !rules.require_rotation {
-        findings.push(Finding::error(
-            "rules-floor",
-            at,
-            format!(
-                "require_rotation = false, but the organization requires rotation ({})",
-                file.path.display()
-            ),
-            "set require_rotation = true (or remove it: true is the default)",
-        ));
-    }
+        )
+    }));
     Ok(findings)
 }
 
