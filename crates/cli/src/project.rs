@@ -103,7 +103,10 @@ impl Project {
             _ => PathBuf::from(target),
         };
         // A folder given by path must be inside the project too (symlinks resolved).
-        let dir = match self.files.resolve(&std::env::current_dir().unwrap_or_default().join(&dir)) {
+        let dir = match self
+            .files
+            .resolve(&std::env::current_dir().unwrap_or_default().join(&dir))
+        {
             Ok(dir) => dir,
             Err(FileError::Missing { .. }) => dir,
             Err(error) => return Err(file_error(&error)),
@@ -130,6 +133,13 @@ impl Project {
         }
         dir.canonicalize()
             .map_err(|e| UserError::new(format!("{}: {e}", dir.display())))
+    }
+
+    /// Whether the project has an organization file. Anything at its path counts, a symlink
+    /// included: reading it then refuses what it must, instead of the organization's floors
+    /// silently falling away.
+    pub fn has_organization(&self) -> bool {
+        std::fs::symlink_metadata(self.root.join(crate::commands::organization::FILE)).is_ok()
     }
 
     /// Reads a file of the project (see [`ProjectFiles::read`]), as a user error.

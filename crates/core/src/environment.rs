@@ -207,7 +207,11 @@ mod tests {
         };
         let found = one_tag_less.loosened_from(&floor);
         assert_eq!(found.len(), 1);
-        assert!(found[0].message.contains("leaves out BU"), "{}", found[0].message);
+        assert!(
+            found[0].message.contains("leaves out BU"),
+            "{}",
+            found[0].message
+        );
     }
 
     #[test]

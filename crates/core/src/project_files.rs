@@ -52,9 +52,13 @@ pub enum FileError {
         "{path} leaves the project root (through '..', an absolute path or a symlink): kmsctl reads only files inside the project"
     )]
     Outside { path: PathBuf },
-    #[error("{path} is not a regular file (a folder, device, socket or pipe): kmsctl reads only regular files")]
+    #[error(
+        "{path} is not a regular file (a folder, device, socket or pipe): kmsctl reads only regular files"
+    )]
     NotRegular { path: PathBuf },
-    #[error("{path} is {size} bytes, more than the {cap} bytes allowed for {what}: it was not read")]
+    #[error(
+        "{path} is {size} bytes, more than the {cap} bytes allowed for {what}: it was not read"
+    )]
     TooLarge {
         path: PathBuf,
         size: u64,
@@ -310,7 +314,10 @@ mod tests {
     #[test]
     fn reads_inside_and_remembers_the_digest() {
         let (_dir, files) = project();
-        assert_eq!(files.read(Path::new("policies/a.json"), POLICY), Ok("{}".into()));
+        assert_eq!(
+            files.read(Path::new("policies/a.json"), POLICY),
+            Ok("{}".into())
+        );
         let digests = files.digests();
         assert_eq!(
             digests.get("policies/a.json").map(String::as_str),
@@ -323,7 +330,10 @@ mod tests {
         let (_dir, files) = project();
         for path in ["../outside.json", "/etc/hostname", "policies/../../x"] {
             let error = files.read(Path::new(path), POLICY).expect_err(path);
-            assert!(matches!(error, FileError::Outside { .. }), "{path}: {error}");
+            assert!(
+                matches!(error, FileError::Outside { .. }),
+                "{path}: {error}"
+            );
         }
         assert!(files.digests().is_empty());
     }
@@ -355,7 +365,10 @@ mod tests {
         // A symlink that stays inside is followed.
         std::os::unix::fs::symlink("a.json", dir.path().join("policies/inside.json"))
             .expect("link");
-        assert_eq!(files.read(Path::new("policies/inside.json"), POLICY), Ok("{}".into()));
+        assert_eq!(
+            files.read(Path::new("policies/inside.json"), POLICY),
+            Ok("{}".into())
+        );
     }
 
     #[cfg(unix)]

@@ -1,7 +1,7 @@
 //! What `hsm.toml` asks for, resolved: the trust anchor read, tags added.
 
-use std::collections::BTreeMap;
 use kmsctl_core::project_files::ProjectFiles;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use kmsctl_core::Location;

@@ -1,8 +1,8 @@
 //! Offline guards on `hsm.toml`: at least two subnets and two HSMs, a readable PEM trust anchor
 //! that is a valid CA certificate, a password only ever named by its environment variable.
 
-use std::collections::BTreeSet;
 use kmsctl_core::project_files::ProjectFiles;
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use kmsctl_core::Finding;

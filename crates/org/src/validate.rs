@@ -5,8 +5,8 @@
 //! Offline, OU paths resolve to the ids `[tree]` declares, else to stand-in ids of AWS's usual lengths (`o-` + 10, `r-` + 4,
 //! `ou-` + 4 + `-` + 8): sizes are checked again with the real ids when planning.
 
-use std::collections::BTreeMap;
 use kmsctl_core::project_files::{POLICY, ProjectFiles};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use kmsctl_core::policy::{self, PolicyDocument};

@@ -220,7 +220,10 @@ fn unchanged_inputs(saved: &Plan, now: &BTreeMap<String, String>) -> Result<()> 
 
 /// The recomputed plan must hold exactly the saved changes, observed in the same state.
 fn same_changes(saved: &Plan, now: &Plan) -> Result<()> {
-    let gone = saved.inputs.keys().find(|file| !now.inputs.contains_key(*file));
+    let gone = saved
+        .inputs
+        .keys()
+        .find(|file| !now.inputs.contains_key(*file));
     if let Some(file) = gone {
         return Err(UserError::new(format!(
             "the files changed since this plan was made ({file} is no longer read): nothing was changed"
@@ -289,7 +292,10 @@ fn first_difference(saved: &Plan, now: &Plan) -> String {
                 return format!("change {} ({}): {part}", index + 1, describe(a));
             }
             (Some(a), None) => {
-                return format!("the saved plan has {} that the files and AWS do not call for", describe(a));
+                return format!(
+                    "the saved plan has {} that the files and AWS do not call for",
+                    describe(a)
+                );
             }
             (None, Some(b)) => {
                 return format!("the saved plan lacks {}", describe(b));

@@ -139,4 +139,3 @@ pub async fn make_observed(
     }));
     Ok((plan, Some(observed)))
 }
-

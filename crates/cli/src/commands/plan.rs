@@ -467,6 +467,14 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<Exit> {
                     "summary".into(),
                     serde_json::to_value(plan.summary()).unwrap_or_default(),
                 );
+                let destructive: Vec<serde_json::Value> = plan
+                    .destructive()
+                    .into_iter()
+                    .map(|(verb, address)| {
+                        serde_json::json!({"action": verb, "address": address.to_string()})
+                    })
+                    .collect();
+                map.insert("destructive".into(), destructive.into());
             }
             println!(
                 "{}",

@@ -34,7 +34,12 @@ pub fn prepare(ctx: &Context, target: &str) -> Result<Prepared> {
     findings.extend(env.secrets.iter().cloned());
     let env_dir = ctx.project.root.join(&env.path);
     let hsm = env.hsm.as_ref().map(|(file, decl)| {
-        findings.extend(kmsctl_hsm::guards::check(&ctx.project.files, file, decl, &env_dir));
+        findings.extend(kmsctl_hsm::guards::check(
+            &ctx.project.files,
+            file,
+            decl,
+            &env_dir,
+        ));
         kmsctl_hsm::desired::build(&ctx.project.files, &env.settings.name, &env_dir, file, decl)
     });
     findings.extend(check_key_stores(&keys, hsm.as_ref()));
@@ -163,8 +168,7 @@ pub(crate) fn desired_error(error: DesiredError) -> UserError {
 /// never loosen them; without an organization file the framework's defaults are the floor.
 /// Loosening is possible only in organization.toml, which a different team reviews.
 fn organization_floors(ctx: &Context, env: &LoadedEnvironment) -> Result<Vec<Finding>> {
-    let org_file = ctx.project.root.join(super::organization::FILE);
-    let (mut findings, floor, source) = if org_file.exists() {
+    let (mut findings, floor, source) = if ctx.project.has_organization() {
         let (file, org) = super::organization::load(ctx)?;
         let findings = org_path_variables(env, &file, &org);
         (

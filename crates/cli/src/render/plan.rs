@@ -318,8 +318,9 @@ mod tests {
             json!({"op": "UntagResource", "key_id": "k-1", "tag_keys": ["Temp"]}),
             json!({"op": "DisableKey", "key_id": "k-1"}),
         ];
-        changes[3].operations =
-            vec![json!({"op": "ScheduleKeyDeletion", "key_id": "k-2", "pending_window_in_days": 30})];
+        changes[3].operations = vec![
+            json!({"op": "ScheduleKeyDeletion", "key_id": "k-2", "pending_window_in_days": 30}),
+        ];
         let options = Options {
             style: Style { color: false },
             verbose: false,

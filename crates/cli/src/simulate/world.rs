@@ -122,8 +122,7 @@ impl<'a> World<'a> {
 
 /// organization.toml with its policies rendered, `None` when the project has none.
 fn load_organization(ctx: &Context) -> Result<Option<Rc<OrgView>>, Unanswerable> {
-    let path = ctx.project.root.join(crate::commands::organization::FILE);
-    if !path.is_file() {
+    if !ctx.project.has_organization() {
         return Ok(None);
     }
     let (file, org) = crate::commands::organization::load(ctx)

@@ -24,12 +24,7 @@ const CONCURRENT_TARGETS: usize = 4;
 /// With no target: the organization (if the project has one) and every environment folder.
 pub fn default_targets(ctx: &Context) -> Vec<String> {
     let mut targets = Vec::new();
-    if ctx
-        .project
-        .root
-        .join("organization/organization.toml")
-        .is_file()
-    {
+    if ctx.project.has_organization() {
         targets.push(super::organization::TARGET.to_owned());
     }
     let mut environments: Vec<String> = std::fs::read_dir(ctx.project.root.join("environments"))
