@@ -486,7 +486,7 @@ fn plan_json_is_versioned_and_matches_the_saved_plan() {
         ])
         .expect_code(0);
     let printed: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON on stdout");
-    assert_eq!(printed["format_version"], 1);
+    assert_eq!(printed["format_version"], 2);
     assert_eq!(
         printed["target"]["account_id"],
         serde_json::json!(project.account)
@@ -508,7 +508,10 @@ fn plan_json_is_versioned_and_matches_the_saved_plan() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failed_apply_reports_what_was_applied_and_a_rerun_converges() {
+    let proxy = fault_proxy::Proxy::start(&kmsctl_tests::endpoint(), vec![], 11)
+        .expect("the fault proxy starts");
     let project = TestProject::dev();
+    project.use_endpoint(&proxy.endpoint());
     project
         .kmsctl(&["apply", "env/dev", "--auto-approve"])
         .expect_code(0);
@@ -524,14 +527,20 @@ async fn a_failed_apply_reports_what_was_applied_and_a_rerun_converges() {
     );
     project.kmsctl(&["plan", "env/dev"]).expect_code(0);
 
-    // Make the second change fail in AWS: it names a key that does not exist.
-    let path = ".kmsctl/env-dev.plan.json";
-    let mut plan: serde_json::Value = serde_json::from_str(&project.read(path)).expect("plan");
-    plan["changes"][1]["operations"][0]["key_id"] =
-        serde_json::json!("00000000-0000-0000-0000-000000000000");
-    project.write(path, &serde_json::to_string_pretty(&plan).expect("json"));
-
-    let failed = project.kmsctl(&["apply"]).expect_code(1);
+    // Make the second change fail in AWS: one TagResource goes through, the next is throttled
+    // (and, with one attempt, not retried). A saved plan cannot be edited to fail: apply would
+    // refuse it.
+    proxy.set_rules(vec![fault_proxy::Rule::always(
+        "kms:TagResource",
+        fault_proxy::Fault::Quota {
+            per_second: 0.001,
+            burst: 1,
+        },
+    )]);
+    let failed = project
+        .kmsctl(&["--max-attempts", "1", "apply"])
+        .expect_code(1);
+    proxy.set_rules(vec![]);
     assert!(
         failed
             .stderr

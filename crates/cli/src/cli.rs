@@ -309,8 +309,13 @@ pub struct PlanArgs {
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// A plan file, or a target (`env/NAME`, a folder) to plan and apply. Default: the most recently saved plan.
+    /// A target (`env/NAME`, `organization`, an environment folder) to plan and apply, or a saved
+    /// plan: a path to an existing `.json` file. `env/NAME` and `organization` always mean the
+    /// target, whatever files exist. Default: the most recently saved plan.
     pub plan_or_target: Option<String>,
+    /// Apply this saved plan (whatever its name).
+    #[arg(long, value_name = "FILE", conflicts_with = "plan_or_target")]
+    pub plan: Option<PathBuf>,
     /// Apply a freshly made plan without asking.
     #[arg(long)]
     pub auto_approve: bool,

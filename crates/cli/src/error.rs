@@ -59,18 +59,41 @@ impl UserError {
     ) -> Self {
         let (line, column) = line_column(text, span.start);
         let message = format!("{}:{line}:{column}: {}", path.display(), message.into());
+        let (shown, span) = offending_line_only(text, span);
         Self {
             message,
-            source_code: Some(NamedSource::new(
-                path.display().to_string(),
-                text.to_owned(),
-            )),
+            source_code: Some(NamedSource::new(path.display().to_string(), shown)),
             span: Some(span.into()),
             label: label.to_owned(),
             help: None,
             exit: Exit::Error,
         }
     }
+}
+
+/// The text as a snippet may show it: the offending line where it is, every other line blank
+/// (a file from a pull request may hold anything next to the error), and the span moved to match
+/// and kept within the line.
+fn offending_line_only(
+    text: &str,
+    span: std::ops::Range<usize>,
+) -> (String, std::ops::Range<usize>) {
+    let start = floor_char_boundary(text, span.start.min(text.len()));
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+    let blank_lines = text[..line_start].matches('\n').count();
+    let mut shown = "\n".repeat(blank_lines);
+    shown.push_str(&text[line_start..line_end]);
+    shown.push('\n');
+    let moved = |offset: usize| blank_lines + offset.clamp(line_start, line_end) - line_start;
+    (shown, moved(start)..moved(span.end.max(start)))
+}
+
+fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
 }
 
 /// 1-based line and column (in characters) of a byte offset.
@@ -93,6 +116,23 @@ pub type Result<T, E = UserError> = std::result::Result<T, E>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_snippet_holds_the_offending_line_only() {
+        let text = "secret_neighbour = \"above\"\nteam = \"orders\nbelow = \"Café\"\n";
+        let at = text.find("orders").unwrap_or_default();
+        let (shown, span) = offending_line_only(text, at..at + 1);
+        assert_eq!(shown, "\nteam = \"orders\n");
+        assert_eq!(&shown[span], "o");
+        // A span past the line is cut at its end; offsets inside a character never panic.
+        let at = text.find("\"Café").unwrap_or_default();
+        let (shown, span) = offending_line_only(text, at..999);
+        assert_eq!(shown, "\n\nbelow = \"Café\"\n");
+        assert_eq!(&shown[span], "\"Café\"");
+        let inside_e_acute = text.find('é').unwrap_or_default() + 1;
+        let (_, span) = offending_line_only(text, inside_e_acute..inside_e_acute);
+        assert!(span.start <= span.end);
+    }
 
     #[test]
     fn line_and_column_are_one_based() {

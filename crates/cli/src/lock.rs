@@ -35,17 +35,33 @@ fn open(path: &Path) -> Result<File> {
     let mut options = OpenOptions::new();
     options.read(true).write(true).create(true).truncate(false);
     #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options
-        .open(path)
-        .map_err(|e| UserError::new(format!("cannot open the lock {}: {e}", path.display())))
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // Never through a symlink: the lock would truncate whatever file it points to.
+        options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
+    }
+    let file = options.open(path).map_err(|e| {
+        UserError::new(format!("cannot open the lock {}: {e}", path.display()))
+            .help("the lock must be a regular file: remove what is at that path")
+    })?;
+    // A lock file left by someone else (or a hard link to another file) is not written into.
+    let meta = file
+        .metadata()
+        .map_err(|e| UserError::new(format!("cannot read the lock {}: {e}", path.display())))?;
+    #[cfg(unix)]
+    if std::os::unix::fs::MetadataExt::nlink(&meta) > 1 || !meta.is_file() {
+        return Err(UserError::new(format!(
+            "the lock {} is not a private regular file (it is linked elsewhere)",
+            path.display()
+        ))
+        .help("remove it; kmsctl creates its locks itself"));
+    }
+    #[cfg(not(unix))]
+    let _ = meta;
+    Ok(file)
 }
 
 pub fn acquire(path: &Path, label: &str) -> Result<TargetLock> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| UserError::new(format!("cannot create {}: {e}", dir.display())))?;
-    }
     let mut file = open(path)?;
     let mut previous = String::new();
     match file.try_lock() {
@@ -94,7 +110,7 @@ mod tests {
     #[test]
     fn second_lock_is_refused_naming_the_holder_until_the_first_is_dropped() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join(".kmsctl/env-dev.lock");
+        let path = dir.path().join("env-dev.lock");
         let first = acquire(&path, "env/dev").expect("first");
         assert_eq!(first.stale, None);
         let err = acquire(&path, "env/dev").expect_err("held");

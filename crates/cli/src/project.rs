@@ -2,12 +2,16 @@
 
 use std::path::{Path, PathBuf};
 
+use kmsctl_core::project_files::{FileError, ProjectFiles};
+
 use crate::error::{Result, UserError};
 
 /// The project: `environments/`, `organization/`, `policies/` and `.kmsctl/` live in its root.
 #[derive(Debug, Clone)]
 pub struct Project {
     pub root: PathBuf,
+    /// Every file read from the project goes through here (inside the root, regular, capped).
+    pub files: ProjectFiles,
 }
 
 impl Project {
@@ -18,21 +22,61 @@ impl Project {
             let root = root
                 .canonicalize()
                 .map_err(|e| UserError::new(format!("--root {}: {e}", root.display())))?;
-            return Ok(Self { root });
+            return Ok(Self::at(&root));
         }
         let cwd = std::env::current_dir()
             .map_err(|e| UserError::new(format!("cannot read the working directory: {e}")))?;
         cwd.ancestors()
             .find(|dir| dir.join("environments").is_dir() || dir.join("organization").is_dir())
-            .map(|root| Self { root: root.to_owned() })
+            .map(|root| Self::at(&root.canonicalize().unwrap_or_else(|_| root.to_owned())))
             .ok_or_else(|| {
                 UserError::new(format!("{} is not inside a kmsctl project", cwd.display()))
                     .help("run kmsctl inside a folder that holds environments/ or organization/, or pass --root DIR")
             })
     }
 
+    /// The project at `root` (already canonical).
+    pub fn at(root: &Path) -> Self {
+        Self {
+            root: root.to_owned(),
+            files: ProjectFiles::new(root),
+        }
+    }
+
     pub fn state_dir(&self) -> PathBuf {
         self.root.join(".kmsctl")
+    }
+
+    /// `.kmsctl/`, created private (0700) if missing; refused when it is a symlink or not a
+    /// folder: plans and locks are never written where a link points.
+    pub fn ensure_state_dir(&self) -> Result<PathBuf> {
+        let dir = self.state_dir();
+        match std::fs::symlink_metadata(&dir) {
+            Ok(meta) if meta.file_type().is_symlink() => Err(UserError::new(format!(
+                "{} is a symlink: kmsctl writes plans and locks only into a real folder of the project",
+                dir.display()
+            ))
+            .help("remove the symlink (rm .kmsctl); kmsctl creates the folder itself")),
+            Ok(meta) if !meta.is_dir() => Err(UserError::new(format!(
+                "{} is not a folder",
+                dir.display()
+            ))
+            .help("remove it; kmsctl creates the folder itself")),
+            Ok(_) => Ok(dir),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                let mut builder = std::fs::DirBuilder::new();
+                #[cfg(unix)]
+                std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+                builder.create(&dir).map_err(|e| {
+                    UserError::new(format!("cannot create {}: {e}", dir.display()))
+                })?;
+                Ok(dir)
+            }
+            Err(error) => Err(UserError::new(format!(
+                "cannot read {}: {error}",
+                dir.display()
+            ))),
+        }
     }
 
     /// A path for messages: relative to the root when inside it.
@@ -58,6 +102,15 @@ impl Project {
             }
             _ => PathBuf::from(target),
         };
+        // A folder given by path must be inside the project too (symlinks resolved).
+        let dir = match self
+            .files
+            .resolve(&std::env::current_dir().unwrap_or_default().join(&dir))
+        {
+            Ok(dir) => dir,
+            Err(FileError::Missing { .. }) => dir,
+            Err(error) => return Err(file_error(&error)),
+        };
         if !dir.is_dir() {
             let known = self.environment_names();
             let help = if known.is_empty() {
@@ -82,6 +135,18 @@ impl Project {
             .map_err(|e| UserError::new(format!("{}: {e}", dir.display())))
     }
 
+    /// Whether the project has an organization file. Anything at its path counts, a symlink
+    /// included: reading it then refuses what it must, instead of the organization's floors
+    /// silently falling away.
+    pub fn has_organization(&self) -> bool {
+        std::fs::symlink_metadata(self.root.join(crate::commands::organization::FILE)).is_ok()
+    }
+
+    /// Reads a file of the project (see [`ProjectFiles::read`]), as a user error.
+    pub fn read(&self, path: &Path, cap: kmsctl_core::project_files::Cap) -> Result<String> {
+        self.files.read(path, cap).map_err(|e| file_error(&e))
+    }
+
     pub fn environment_names(&self) -> Vec<String> {
         let Ok(entries) = std::fs::read_dir(self.root.join("environments")) else {
             return vec![];
@@ -94,4 +159,9 @@ impl Project {
         names.sort();
         names
     }
+}
+
+/// A refused or unreadable file, as the user sees it: the path and why, never the content.
+pub fn file_error(error: &FileError) -> UserError {
+    UserError::new(error.to_string()).help(error.help())
 }

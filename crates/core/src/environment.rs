@@ -40,6 +40,90 @@ impl Default for Rules {
     }
 }
 
+/// A rule of an environment that is looser than its floor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Loosened {
+    /// The `[rules]` field.
+    pub field: &'static str,
+    pub message: String,
+    pub fix: String,
+}
+
+impl Rules {
+    /// Where these rules are looser than `floor` (the organization's `[rules]`, or the
+    /// framework's defaults): an environment may tighten every rule, never loosen one.
+    pub fn loosened_from(&self, floor: &Rules) -> Vec<Loosened> {
+        let mut found = Vec::new();
+        let missing: Vec<&str> = floor
+            .required_tags
+            .iter()
+            .filter(|tag| !self.required_tags.contains(tag))
+            .map(String::as_str)
+            .collect();
+        if !missing.is_empty() {
+            found.push(Loosened {
+                field: "required_tags",
+                message: format!(
+                    "required_tags leaves out {} (control 3.1.1)",
+                    missing.join(", ")
+                ),
+                fix: format!(
+                    "list at least {:?}; more tags tighten the rule",
+                    floor.required_tags
+                ),
+            });
+        }
+        if self.environment_tag != floor.environment_tag {
+            found.push(Loosened {
+                field: "environment_tag",
+                message: format!(
+                    "environment_tag = {:?}, but the boundary policies rely on {:?}",
+                    self.environment_tag, floor.environment_tag
+                ),
+                fix: format!(
+                    "remove environment_tag or set it to {:?}",
+                    floor.environment_tag
+                ),
+            });
+        }
+        if self.min_deletion_window_days < floor.min_deletion_window_days {
+            found.push(Loosened {
+                field: "min_deletion_window_days",
+                message: format!(
+                    "min_deletion_window_days = {} is below the floor of {} (control 3.4.1)",
+                    self.min_deletion_window_days, floor.min_deletion_window_days
+                ),
+                fix: format!(
+                    "set min_deletion_window_days to at least {}",
+                    floor.min_deletion_window_days
+                ),
+            });
+        }
+        if floor.require_rotation && !self.require_rotation {
+            found.push(Loosened {
+                field: "require_rotation",
+                message: "require_rotation = false, but rotation is required (control 3.3.1)"
+                    .to_owned(),
+                fix: "set require_rotation = true (or remove it: true is the default)".to_owned(),
+            });
+        }
+        if self.max_rotation_period_days > floor.max_rotation_period_days {
+            found.push(Loosened {
+                field: "max_rotation_period_days",
+                message: format!(
+                    "max_rotation_period_days = {} is above the floor of {} (control 3.3.1)",
+                    self.max_rotation_period_days, floor.max_rotation_period_days
+                ),
+                fix: format!(
+                    "set max_rotation_period_days to at most {}",
+                    floor.max_rotation_period_days
+                ),
+            });
+        }
+        found
+    }
+}
+
 /// `environment.toml` less the domain tables: who, where, and the shared settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnvironmentSettings {
@@ -84,6 +168,51 @@ pub fn partition_of(region: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_rule_may_be_tightened_and_none_loosened() {
+        let floor = Rules::default();
+        let tighter = Rules {
+            required_tags: [floor.required_tags.clone(), vec!["CostCenter".into()]].concat(),
+            min_deletion_window_days: 30,
+            max_rotation_period_days: 180,
+            ..Rules::default()
+        };
+        assert_eq!(tighter.loosened_from(&floor), vec![]);
+        let looser = Rules {
+            required_tags: vec![],
+            environment_tag: "Env".into(),
+            min_deletion_window_days: 7,
+            require_rotation: false,
+            max_rotation_period_days: 2560,
+        };
+        let fields: Vec<&str> = looser
+            .loosened_from(&floor)
+            .iter()
+            .map(|l| l.field)
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "required_tags",
+                "environment_tag",
+                "min_deletion_window_days",
+                "require_rotation",
+                "max_rotation_period_days"
+            ]
+        );
+        let one_tag_less = Rules {
+            required_tags: floor.required_tags[1..].to_vec(),
+            ..Rules::default()
+        };
+        let found = one_tag_less.loosened_from(&floor);
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].message.contains("leaves out BU"),
+            "{}",
+            found[0].message
+        );
+    }
 
     #[test]
     fn builtins_override_nothing_the_user_cannot_see() {

@@ -9,6 +9,7 @@ pub mod fingerprint;
 pub mod plan;
 pub mod plan_file;
 pub mod policy;
+pub mod project_files;
 pub mod reference;
 pub mod secrets;
 pub mod source;

@@ -10,7 +10,7 @@ use crate::finding::{Finding, Location};
 use crate::reference::references;
 
 /// Version of the plan file and of `plan --format json`. Bump it on any incompatible change.
-pub const PLAN_FORMAT_VERSION: u32 = 1;
+pub const PLAN_FORMAT_VERSION: u32 = 2;
 
 /// What a change does to its resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -205,6 +205,33 @@ pub struct Plan {
     /// Warnings of the guards (errors refuse the plan, so a saved plan never has them).
     #[serde(default)]
     pub warnings: Vec<Finding>,
+    /// Every file the plan was made from (relative to the project root) → its SHA-256: apply
+    /// refuses the plan when any differs.
+    #[serde(default)]
+    pub inputs: BTreeMap<String, String>,
+}
+
+/// Operation names (`op`) that destroy or weaken something, by prefix, and what to call them.
+const DESTRUCTIVE: &[(&str, &str)] = &[
+    ("ScheduleKeyDeletion", "schedule deletion"),
+    ("Delete", "delete"),
+    ("Disable", "disable"),
+    ("Detach", "detach"),
+    ("Disconnect", "disconnect"),
+    ("Remove", "remove"),
+    ("Untag", "remove tags"),
+    ("Unsubscribe", "unsubscribe"),
+    ("Stop", "stop"),
+];
+
+/// What an operation destroys or weakens ("schedule deletion", "disable"...), from the call it
+/// makes: a change's `action` label is not trusted for this.
+pub fn destructive_verb(operation: &Value) -> Option<&'static str> {
+    let op = operation.get("op")?.as_str()?;
+    DESTRUCTIVE
+        .iter()
+        .find(|(prefix, _)| op.starts_with(prefix))
+        .map(|(_, verb)| *verb)
 }
 
 /// Counts for the summary line.
@@ -232,6 +259,20 @@ impl Plan {
             }
         }
         summary
+    }
+
+    /// Every destructive operation of the plan: (what it does, the resource), in plan order.
+    pub fn destructive(&self) -> Vec<(&'static str, &Address)> {
+        self.changes
+            .iter()
+            .flat_map(|change| {
+                change
+                    .operations
+                    .iter()
+                    .filter_map(destructive_verb)
+                    .map(move |verb| (verb, &change.address))
+            })
+            .collect()
     }
 
     /// Indices of `changes` in an order where every change follows what it depends on;

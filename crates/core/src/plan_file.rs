@@ -5,6 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::plan::{PLAN_FORMAT_VERSION, Plan};
+use crate::project_files;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlanFileError {
@@ -35,37 +36,56 @@ pub enum PlanFileError {
     },
 }
 
-/// Writes the plan atomically: a reader never sees half a plan.
+/// Writes the plan atomically, never through a symlink: the plan goes to a new temporary file
+/// (created exclusively, mode 0600) beside `path`, then is renamed over it, which replaces a
+/// symlink at `path` instead of writing where it points. A reader never sees half a plan.
 pub fn save(plan: &Plan, path: &Path) -> Result<(), PlanFileError> {
     let write_err = |source| PlanFileError::Write {
         path: path.to_owned(),
         source,
     };
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent).map_err(write_err)?;
-    }
+    let parent = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    fs::create_dir_all(parent).map_err(write_err)?;
     let mut text =
         serde_json::to_string_pretty(plan).map_err(|e| write_err(std::io::Error::other(e)))?;
     text.push('\n');
-    let tmp = path.with_extension("json.tmp");
-    // Plans name accounts, roles and policies: readable by their owner only.
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&tmp).map_err(write_err)?;
+    // Plans name accounts, roles and policies: readable by their owner only (tempfile's default).
+    let mut file = tempfile::Builder::new()
+        .prefix(".plan-")
+        .suffix(".tmp")
+        .tempfile_in(parent)
+        .map_err(write_err)?;
     file.write_all(text.as_bytes()).map_err(write_err)?;
-    file.sync_all().map_err(write_err)?;
-    fs::rename(&tmp, path).map_err(write_err)
+    file.as_file().sync_all().map_err(write_err)?;
+    file.persist(path).map_err(|e| write_err(e.error))?;
+    Ok(())
 }
 
+/// Reads a saved plan: a regular file (a symlink is followed only to a regular file) no larger
+/// than [`project_files::PLAN`], checked before reading.
 pub fn load(path: &Path) -> Result<Plan, PlanFileError> {
-    let text = fs::read_to_string(path).map_err(|source| PlanFileError::Read {
+    let bytes = project_files::read_outside_project(path, project_files::PLAN).map_err(|e| {
+        PlanFileError::Read {
+            path: path.to_owned(),
+            source: std::io::Error::other(e.to_string()),
+        }
+    })?;
+    decode(path, &bytes)
+}
+
+/// Decodes a plan file's bytes: any bytes give a plan or an error, never a panic.
+pub fn decode(path: &Path, bytes: &[u8]) -> Result<Plan, PlanFileError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| PlanFileError::Parse {
         path: path.to_owned(),
-        source,
+        line: 1,
+        column: 1,
+        message: format!("not UTF-8 text ({e})"),
     })?;
     let header: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| parse_error(path, &e))?;
+        serde_json::from_str(text).map_err(|e| parse_error(path, &e))?;
     let found = header
         .get("format_version")
         .and_then(serde_json::Value::as_u64)
@@ -77,7 +97,7 @@ pub fn load(path: &Path) -> Result<Plan, PlanFileError> {
             expected: PLAN_FORMAT_VERSION,
         });
     }
-    serde_json::from_str(&text).map_err(|e| parse_error(path, &e))
+    serde_json::from_str(text).map_err(|e| parse_error(path, &e))
 }
 
 fn parse_error(path: &Path, error: &serde_json::Error) -> PlanFileError {
@@ -112,6 +132,7 @@ mod tests {
             observed: vec![],
             notes: vec![],
             warnings: vec![],
+            inputs: Default::default(),
         }
     }
 

@@ -1,5 +1,6 @@
 //! What `hsm.toml` asks for, resolved: the trust anchor read, tags added.
 
+use kmsctl_core::project_files::ProjectFiles;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -41,6 +42,7 @@ pub struct DesiredHsm {
 }
 
 pub fn build(
+    files: &ProjectFiles,
     environment: &str,
     env_dir: &Path,
     file: &SourceFile,
@@ -53,6 +55,7 @@ pub fn build(
             name: s.name.get_ref().clone(),
             trust_anchor_file: s.trust_anchor_certificate.get_ref().clone(),
             trust_anchor: crate::trust_anchor::read(
+                files,
                 &env_dir.join(s.trust_anchor_certificate.get_ref()),
             )
             .unwrap_or_default(),

@@ -1,6 +1,7 @@
 //! Offline guards on `hsm.toml`: at least two subnets and two HSMs, a readable PEM trust anchor
 //! that is a valid CA certificate, a password only ever named by its environment variable.
 
+use kmsctl_core::project_files::ProjectFiles;
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -16,7 +17,12 @@ pub const MAX_HSMS: i64 = 28;
 const HSM_TYPES: &[&str] = &["hsm1.medium", "hsm2m.medium"];
 
 /// `env_dir` is the environment folder, which `trust_anchor_certificate` is relative to.
-pub fn check(file: &SourceFile, decl: &Spanned<HsmDecl>, env_dir: &Path) -> Vec<Finding> {
+pub fn check(
+    files: &ProjectFiles,
+    file: &SourceFile,
+    decl: &Spanned<HsmDecl>,
+    env_dir: &Path,
+) -> Vec<Finding> {
     let mut findings = Vec::new();
     let cluster = decl.get_ref().cluster.get_ref();
     let subnets = cluster.subnet_ids.get_ref();
@@ -92,7 +98,7 @@ pub fn check(file: &SourceFile, decl: &Spanned<HsmDecl>, env_dir: &Path) -> Vec<
             ));
         }
         let relative = store.trust_anchor_certificate.get_ref();
-        if let Err(problem) = crate::trust_anchor::read(&env_dir.join(relative)) {
+        if let Err(problem) = crate::trust_anchor::read(files, &env_dir.join(relative)) {
             let shown = file
                 .path
                 .parent()

@@ -2,11 +2,21 @@
 
 use std::path::Path;
 
+use kmsctl_core::project_files::{CERTIFICATE, ProjectFiles};
 use x509_parser::prelude::*;
 
-/// Reads and checks the trust anchor; returns its PEM text as AWS wants it.
-pub fn read(path: &Path) -> Result<String, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot be read ({e})"))?;
+/// Reads (inside the project, size-capped) and checks the trust anchor; returns its PEM text as
+/// AWS wants it.
+pub fn read(files: &ProjectFiles, path: &Path) -> Result<String, String> {
+    let text = files.read(path, CERTIFICATE).map_err(|e| {
+        // The error names the path itself; the finding names it already.
+        match e {
+            kmsctl_core::project_files::FileError::Io { reason, .. } => {
+                format!("cannot be read ({reason})")
+            }
+            other => format!("is refused: {other}"),
+        }
+    })?;
     check(&text)?;
     Ok(text)
 }

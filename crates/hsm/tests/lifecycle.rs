@@ -19,6 +19,13 @@ const SUBNETS: [(&str, &str); 2] = [
     ("subnet-0ddd3333eeee4444f", "us-east-1b"),
 ];
 
+/// The repository: the example's trust anchor lies inside it.
+fn files() -> kmsctl_core::project_files::ProjectFiles {
+    kmsctl_core::project_files::ProjectFiles::new(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.."),
+    )
+}
+
 fn example_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/prod-hsm")
 }
@@ -31,10 +38,10 @@ fn declared(text: &str) -> DesiredHsm {
     let file: File = toml::from_str(text).expect("hsm.toml");
     let source = SourceFile::new("examples/prod-hsm/hsm.toml", text);
     assert!(
-        kmsctl_hsm::guards::check(&source, &file.hsm, &example_dir()).is_empty(),
+        kmsctl_hsm::guards::check(&files(), &source, &file.hsm, &example_dir()).is_empty(),
         "the example passes the guards"
     );
-    kmsctl_hsm::desired::build("prod-hsm", &example_dir(), &source, &file.hsm)
+    kmsctl_hsm::desired::build(&files(), "prod-hsm", &example_dir(), &source, &file.hsm)
 }
 
 fn shipped() -> DesiredHsm {
@@ -67,7 +74,7 @@ async fn apply(clients: &Clients, diff: &HsmDiff) -> Result<(), String> {
 
 fn plan_shell() -> Plan {
     Plan {
-        format_version: 1,
+        format_version: kmsctl_core::plan::PLAN_FORMAT_VERSION,
         kmsctl_version: "test".into(),
         created_at: "now".into(),
         target: Target {
@@ -83,6 +90,7 @@ fn plan_shell() -> Plan {
         observed: vec![],
         notes: vec![],
         warnings: vec![],
+        inputs: Default::default(),
     }
 }
 

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use kmsctl_core::environment::EnvironmentSettings;
 use kmsctl_core::policy::{self, PolicyDocument};
+use kmsctl_core::project_files::{FileError, POLICY, ProjectFiles};
 use kmsctl_core::source::SourceFile;
 use kmsctl_core::{Finding, Location, template};
 use toml::Spanned;
@@ -133,21 +134,21 @@ pub struct DeclaredKey<'a> {
     pub decl: &'a Spanned<KeyDecl>,
 }
 
-/// Resolves every declared key. `root` is the project root; policies live in `root/policies/kms/`.
+/// Resolves every declared key; policies are read from the project's `policies/kms/`.
 pub fn build(
-    root: &Path,
+    files: &ProjectFiles,
     env: &EnvironmentSettings,
     declared: &[DeclaredKey<'_>],
 ) -> Result<Vec<DesiredKey>, DesiredError> {
     let variables = env.template_variables();
     declared
         .iter()
-        .map(|d| build_key(root, env, &variables, d.file, d.decl))
+        .map(|d| build_key(files, env, &variables, d.file, d.decl))
         .collect()
 }
 
 fn build_key(
-    root: &Path,
+    files: &ProjectFiles,
     env: &EnvironmentSettings,
     variables: &BTreeMap<String, String>,
     file: &SourceFile,
@@ -232,7 +233,7 @@ fn build_key(
     }
 
     let policy = match &decl.policy {
-        Some(name) => load_policy(root, variables, file, name)?,
+        Some(name) => load_policy(files, variables, file, name)?,
         None => default_policy(env),
     };
 
@@ -284,49 +285,33 @@ fn build_key(
 /// Reads `policies/kms/NAME`, refusing paths that leave the project root, then templates and
 /// parses it. Errors point into the policy file where they can.
 fn load_policy(
-    root: &Path,
+    files: &ProjectFiles,
     variables: &BTreeMap<String, String>,
     file: &SourceFile,
     name: &Spanned<String>,
 ) -> Result<DesiredPolicy, DesiredError> {
     let declared_at = file.location(name.span());
     let relative = Path::new("policies/kms").join(name.get_ref());
-    let path = root.join(&relative);
     let fail = |location: Location, message: String, help: &str| DesiredError {
         location,
         message,
         help: help.to_owned(),
     };
-    let canonical_root = root.canonicalize().unwrap_or_else(|_| root.to_owned());
-    let canonical = match path.canonicalize() {
-        Ok(canonical) => canonical,
-        Err(_) if !escapes(name.get_ref()) => {
-            return Err(fail(
-                declared_at,
-                format!("policy file {} does not exist", relative.display()),
-                "`policy` names a JSON file under policies/kms/ in the project root: create it or fix the name",
-            ));
-        }
-        Err(_) => path.clone(),
-    };
-    if escapes(name.get_ref()) || !canonical.starts_with(&canonical_root) {
+    if escapes(name.get_ref()) {
         return Err(fail(
             declared_at,
             format!("policy path {:?} leaves the project root", name.get_ref()),
             "name a file under policies/kms/ without '..' or an absolute path",
         ));
     }
-    let raw = std::fs::read_to_string(&canonical).map_err(|e| {
-        let help = match e.kind() {
-            std::io::ErrorKind::InvalidData => "a policy file must be UTF-8 JSON text",
-            std::io::ErrorKind::IsADirectory => "`policy` must name a JSON file, not a folder",
-            _ => "check that the file exists and is readable",
+    let raw = files.read(&relative, POLICY).map_err(|e| {
+        let help = match e {
+            FileError::Missing { .. } => {
+                "`policy` names a JSON file under policies/kms/ in the project root: create it or fix the name"
+            }
+            _ => e.help(),
         };
-        fail(
-            declared_at.clone(),
-            format!("cannot read policy file {}: {e}", relative.display()),
-            help,
-        )
+        fail(declared_at.clone(), format!("policy file {e}"), help)
     })?;
     let text = template::render_json_strings(&raw, variables).map_err(|e| {
         let (line, help) = match &e {

@@ -33,23 +33,6 @@ pub struct ScopeKey {
 }
 
 impl Scope {
-    /// The declared keys that `names` (address names: key names or aliases) belong to.
-    pub fn restricted_to(&self, names: &BTreeSet<&str>) -> Self {
-        let keys = self
-            .keys
-            .iter()
-            .filter(|k| {
-                names.contains(k.name.as_str())
-                    || k.aliases.iter().any(|a| names.contains(a.as_str()))
-            })
-            .cloned()
-            .collect();
-        Self {
-            environment: self.environment.clone(),
-            keys,
-        }
-    }
-
     pub fn of(environment: &str, keys: &[DesiredKey]) -> Self {
         Self {
             environment: environment.to_owned(),
@@ -152,33 +135,16 @@ fn skippable(code: Option<&str>) -> bool {
     )
 }
 
-/// How much to trust the tagging API.
+/// How to observe. The tagging API finds the keys; what decides a change is confirmed later.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Options {
     pub parallelism: usize,
-    /// Read every key's tags with ListResourceTags (apply's staleness check).
-    pub consistent_tags: bool,
-    /// Only the declared keys and their aliases' targets: no orphans (apply's staleness check).
-    pub declared_only: bool,
 }
 
 impl Options {
-    /// For a plan: trust the tagging API to find the keys, confirm later what decides a change.
+    /// For a plan (apply recomputes the plan, so it observes the same way).
     pub fn plan(parallelism: usize) -> Self {
-        Self {
-            parallelism,
-            consistent_tags: false,
-            declared_only: false,
-        }
-    }
-
-    /// For apply's staleness check: the planned keys only, every tag read consistently.
-    pub fn recheck(parallelism: usize) -> Self {
-        Self {
-            parallelism,
-            consistent_tags: true,
-            declared_only: true,
-        }
+        Self { parallelism }
     }
 }
 
@@ -209,16 +175,9 @@ pub async fn observe(
     }
 
     // Candidates: keys tagged as managed by this environment, and the targets of declared aliases.
-    let declared_ids: BTreeSet<&str> = scope.keys.iter().map(|k| k.id.as_str()).collect();
     let mut candidates: BTreeMap<String, Option<BTreeMap<String, String>>> = tagged
         .into_iter()
         .filter(|(_, tags)| tags.get(TAG_MANAGED).is_some_and(|v| v == "true"))
-        .filter(|(_, tags)| {
-            !options.declared_only
-                || tags
-                    .get(TAG_ID)
-                    .is_some_and(|id| declared_ids.contains(id.as_str()))
-        })
         .map(|(id, tags)| (id, Some(tags)))
         .collect();
     let alias_targets: BTreeSet<String> = scope
@@ -256,7 +215,6 @@ pub async fn observe(
         options.parallelism,
         |(key_id, tags)| {
             let aliases = aliases_of.get(&key_id).cloned().unwrap_or_default();
-            let tags = if options.consistent_tags { None } else { tags };
             async move { describe(clients, key_id, tags, aliases).await }
         },
     )
@@ -323,10 +281,6 @@ async fn scan_for_environment(
                 && tags
                     .get(TAG_ENVIRONMENT)
                     .is_some_and(|e| *e == scope.environment)
-                && (!options.declared_only
-                    || tags
-                        .get(TAG_ID)
-                        .is_some_and(|id| scope.keys.iter().any(|k| k.id == *id)))
         })
         .collect())
 }

@@ -47,12 +47,38 @@ impl PolicyType {
     }
 }
 
-/// Floors for every environment: an environment may tighten them, never loosen them.
+/// Floors for every environment: an environment may tighten them, never loosen them. A rule
+/// the organization does not set has the framework's default as its floor; only here, reviewed
+/// by the organization's owners, can a rule be loosened.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OrgRules {
+    pub required_tags: Option<Vec<String>>,
+    pub environment_tag: Option<String>,
     pub min_deletion_window_days: Option<i64>,
     pub require_rotation: Option<bool>,
+    pub max_rotation_period_days: Option<i64>,
+}
+
+impl OrgRules {
+    /// The floor every environment's `[rules]` must meet.
+    pub fn floor(&self) -> kmsctl_core::environment::Rules {
+        let defaults = kmsctl_core::environment::Rules::default();
+        kmsctl_core::environment::Rules {
+            required_tags: self.required_tags.clone().unwrap_or(defaults.required_tags),
+            environment_tag: self
+                .environment_tag
+                .clone()
+                .unwrap_or(defaults.environment_tag),
+            min_deletion_window_days: self
+                .min_deletion_window_days
+                .unwrap_or(defaults.min_deletion_window_days),
+            require_rotation: self.require_rotation.unwrap_or(defaults.require_rotation),
+            max_rotation_period_days: self
+                .max_rotation_period_days
+                .unwrap_or(defaults.max_rotation_period_days),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]

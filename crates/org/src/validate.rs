@@ -5,6 +5,7 @@
 //! Offline, OU paths resolve to the ids `[tree]` declares, else to stand-in ids of AWS's usual lengths (`o-` + 10, `r-` + 4,
 //! `ou-` + 4 + `-` + 8): sizes are checked again with the real ids when planning.
 
+use kmsctl_core::project_files::{POLICY, ProjectFiles};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -47,7 +48,7 @@ fn stand_in_path(names: &[String]) -> Result<String, String> {
 /// With `tree` (at plan time) `{{ ou_path }}` and `{{ org_id }}` resolve to the real ids;
 /// without it (offline) to the ids `[tree]` declares, else to stand-ins of AWS's usual lengths.
 pub fn check(
-    root: &Path,
+    files: &ProjectFiles,
     file: &SourceFile,
     org: &OrganizationFile,
     tree: Option<&OrgTree>,
@@ -117,7 +118,7 @@ pub fn check(
                 if name.get_ref() == kind.aws_managed() || rendered.contains_key(&key) {
                     continue;
                 }
-                match render_policy(root, kind, name.get_ref(), &vars, &resolve) {
+                match render_policy(files, kind, name.get_ref(), &vars, &resolve) {
                     Ok((policy, policy_findings)) => {
                         findings.extend(policy_findings);
                         rendered.insert(key, policy);
@@ -143,7 +144,7 @@ pub fn check(
 
 /// Reads, renders, minifies and checks one policy file.
 fn render_policy(
-    root: &Path,
+    files: &ProjectFiles,
     kind: PolicyType,
     name: &str,
     vars: &BTreeMap<String, String>,
@@ -170,13 +171,9 @@ fn render_policy(
             kind.folder()
         ))));
     }
-    let text = std::fs::read_to_string(root.join(&relative))
-        .map_err(|e| {
-            missing(format!(
-                "policy {name}: cannot read {}: {e}",
-                relative.display()
-            ))
-        })
+    let text = files
+        .read(&relative, POLICY)
+        .map_err(|e| missing(format!("policy {name}: {e}")))
         .map_err(Box::new)?;
     let at = |line: usize| Location::at_line(relative.clone(), line);
     // Measured on its bytes before anything renders or parses it (the exact limit, on the

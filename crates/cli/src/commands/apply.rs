@@ -1,12 +1,11 @@
 //! `kmsctl apply [PLAN | TARGET]`: carry out a plan's changes, in dependency order.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use kmsctl_core::{Outputs, Plan, Target, plan_file};
-use kmsctl_keys::Scope;
 
 use super::Context;
 use super::plan::{Loaded, Planned, connect, default_plan_path, report_refusal};
@@ -18,17 +17,39 @@ use crate::progress::Progress;
 use crate::render::plan as render_plan;
 
 pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<Exit> {
-    match &args.plan_or_target {
+    if let Some(plan) = &args.plan {
+        return apply_saved(ctx, plan).await;
+    }
+    match args.plan_or_target.as_deref().map(classify) {
         None => {
             let path = latest_plan(ctx)?;
             apply_saved(ctx, &path).await
         }
-        Some(arg) if Path::new(arg).is_file() => apply_saved(ctx, Path::new(arg)).await,
-        Some(target) => apply_target(ctx, target, args.auto_approve).await,
+        Some(Argument::Plan(path)) => apply_saved(ctx, &path).await,
+        Some(Argument::Target(target)) => apply_target(ctx, &target, args.auto_approve).await,
     }
 }
 
-/// The most recently saved plan under `.kmsctl/`.
+/// What `kmsctl apply ARG` names.
+#[derive(Debug, PartialEq, Eq)]
+enum Argument {
+    Plan(PathBuf),
+    Target(String),
+}
+
+/// `env/NAME` and `organization` are always targets (a file of that name committed by someone
+/// cannot turn them into a plan); a plan is a path ending in `.json`; anything else is an
+/// environment folder.
+fn classify(arg: &str) -> Argument {
+    let is_target_name = arg == super::organization::TARGET || arg.starts_with("env/");
+    if !is_target_name && arg.ends_with(".json") {
+        Argument::Plan(PathBuf::from(arg))
+    } else {
+        Argument::Target(arg.to_owned())
+    }
+}
+
+/// The most recently saved plan under `.kmsctl/` (regular files only: a symlink there is not a plan).
 fn latest_plan(ctx: &Context) -> Result<PathBuf> {
     let dir = ctx.project.state_dir();
     let entries = std::fs::read_dir(&dir)
@@ -36,6 +57,7 @@ fn latest_plan(ctx: &Context) -> Result<PathBuf> {
         .flatten()
         .filter_map(|e| e.ok());
     entries
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
         .map(|e| e.path())
         .filter(|p| p.to_string_lossy().ends_with(".plan.json"))
         .filter_map(|p| Some((p.metadata().ok()?.modified().ok()?, p)))
@@ -47,10 +69,11 @@ fn latest_plan(ctx: &Context) -> Result<PathBuf> {
         })
 }
 
+/// The lock of a target: its name comes from the target the files define, never from a plan.
 pub fn lock_for(ctx: &Context, target: &Target) -> Result<lock::TargetLock> {
     let path = ctx
         .project
-        .state_dir()
+        .ensure_state_dir()?
         .join(format!("{}.lock", target.file_stem()));
     let lock = lock::acquire(&path, &target.label())?;
     if let Some(holder) = &lock.stale {
@@ -63,18 +86,46 @@ pub fn lock_for(ctx: &Context, target: &Target) -> Result<lock::TargetLock> {
     Ok(lock)
 }
 
+/// Applies a saved plan only if it is exactly what the current files and the live state
+/// produce: the plan is recomputed by the code path of `plan`, and the saved file only confirms
+/// what the operator reviewed. Nothing in it is trusted: its target names which files to read,
+/// and account, region and role come from those files.
 async fn apply_saved(ctx: &Context, path: &Path) -> Result<Exit> {
-    let plan = plan_file::load(path).map_err(|e| UserError::new(e.to_string()))?;
-    let label = plan.target.label();
+    let saved = plan_file::load(path).map_err(|e| UserError::new(e.to_string()))?;
+    let shown = ctx.project.display(path);
+    if saved.kmsctl_version != env!("CARGO_PKG_VERSION") {
+        return Err(UserError::new(format!(
+            "{} was made by kmsctl {}, this is kmsctl {}: nothing was changed",
+            shown.display(),
+            saved.kmsctl_version,
+            env!("CARGO_PKG_VERSION")
+        ))
+        .help("make the plan again with this kmsctl"));
+    }
+    let label = target_label(&saved.target)?;
     println!(
-        "Applying the saved plan {} for {label} (made {}).",
-        ctx.project.display(path).display(),
-        plan.created_at
+        "Checking the saved plan {} for {label} (made {}) against the files and AWS.",
+        shown.display(),
+        saved.created_at
     );
-    let _lock = lock_for(ctx, &plan.target)?;
+    let loaded = Loaded::load(ctx, &label)?;
+    let target = loaded.target();
+    same_target(&saved.target, &target)?;
+    let _lock = lock_for(ctx, &target)?;
+    unchanged_inputs(&saved, &ctx.project.files.digests())?;
+    let plan = match loaded.plan(ctx).await? {
+        Planned::Plan(plan) => plan,
+        Planned::Refused(found) => return Ok(report_refusal(ctx, &label, &found)),
+    };
+    unchanged_inputs(&saved, &plan.inputs)?;
+    same_changes(&saved, &plan)?;
+    let options = render_plan::Options {
+        style: ctx.style,
+        verbose: ctx.verbose,
+    };
+    print!("{}", render_plan::render(&plan, &options));
     let session = connect(ctx, &plan.target).await?;
-    let appliers = Appliers::for_target(ctx, &plan.target, &session);
-    check_not_stale(ctx, &plan, &appliers).await?;
+    let appliers = Appliers::for_target(ctx, &loaded, &session);
     let exit = execute(ctx, &plan, &appliers).await;
     if exit == Exit::Ok {
         let _ = std::fs::remove_file(path);
@@ -82,142 +133,177 @@ async fn apply_saved(ctx: &Context, path: &Path) -> Result<Exit> {
     Ok(exit)
 }
 
-/// Observes again what the plan touches and refuses if anything moved since it was made.
-async fn check_not_stale(ctx: &Context, plan: &Plan, appliers: &Appliers) -> Result<()> {
-    let moved = match appliers {
-        Appliers::Environment(clients) => {
-            let mut moved = moved_keys(ctx, plan, &clients.keys).await?;
-            moved.extend(moved_monitoring(ctx, plan, &clients.monitor).await?);
-            if let Some(hsm) = &clients.hsm {
-                moved.extend(moved_hsm(plan, hsm).await?);
-            }
-            moved
-        }
-        Appliers::Organization(client) => {
-            let now = super::organization::current_fingerprint(ctx, client).await?;
-            plan.observed
-                .iter()
-                .filter(|o| o.fingerprint.as_deref() != Some(now.as_str()))
-                .map(|o| o.address.to_string())
-                .collect()
-        }
+/// The target a plan names, as a user would type it; only the two kinds kmsctl plans, and a
+/// name that is one folder.
+fn target_label(target: &Target) -> Result<String> {
+    let forged = || {
+        UserError::new(format!(
+            "the plan names a target kmsctl does not make plans for ({} {:?}): nothing was changed",
+            target.kind, target.name
+        ))
+        .help("apply only plans made by kmsctl plan")
     };
-    if moved.is_empty() {
+    match target.kind.as_str() {
+        "environment" => {
+            let name = target.name.as_str();
+            let one_folder = !name.is_empty()
+                && name != "."
+                && name != ".."
+                && !name.contains(['/', '\\', '\0']);
+            if one_folder {
+                Ok(format!("env/{name}"))
+            } else {
+                Err(forged())
+            }
+        }
+        kind if kind == super::organization::TARGET && target.name == kind => Ok(kind.to_owned()),
+        _ => Err(forged()),
+    }
+}
+
+/// Account, region, role and folder come from the files; a plan that says otherwise is refused.
+fn same_target(saved: &Target, files: &Target) -> Result<()> {
+    let fields = [
+        ("account_id", &saved.account_id, &files.account_id),
+        ("region", &saved.region, &files.region),
+        ("path", &saved.path, &files.path),
+    ];
+    let role = (
+        "assume_role_arn",
+        saved.assume_role_arn.clone().unwrap_or_default(),
+        files.assume_role_arn.clone().unwrap_or_default(),
+    );
+    let differs = fields
+        .iter()
+        .map(|(name, saved, files)| (*name, saved.as_str(), files.as_str()))
+        .chain(std::iter::once((role.0, role.1.as_str(), role.2.as_str())))
+        .find(|(_, saved, files)| saved != files);
+    match differs {
+        None => Ok(()),
+        Some((name, saved_value, files_value)) => Err(UserError::new(format!(
+            "the plan says {name} = {saved_value:?}, the files of {} say {files_value:?}: nothing was changed",
+            files.label()
+        ))
+        .help(format!(
+            "a saved plan cannot choose where it applies; make a new plan: kmsctl plan {}",
+            files.label()
+        ))),
+    }
+}
+
+/// Refuses when a file the plan was made from changed, appeared or went away.
+fn unchanged_inputs(saved: &Plan, now: &BTreeMap<String, String>) -> Result<()> {
+    // Before planning, only the files read so far are compared; after, all of them.
+    let changed: Vec<&str> = saved
+        .inputs
+        .iter()
+        .filter(|(file, digest)| now.get(*file).is_some_and(|d| d != *digest))
+        .map(|(file, _)| file.as_str())
+        .chain(
+            now.keys()
+                .filter(|file| !saved.inputs.contains_key(*file))
+                .map(String::as_str),
+        )
+        .collect();
+    if changed.is_empty() {
         return Ok(());
     }
     Err(UserError::new(format!(
-        "the plan is stale: {} changed in AWS since the plan was made ({}); nothing was changed",
-        moved.join(", "),
-        plan.created_at
+        "the files changed since this plan was made ({}): nothing was changed",
+        changed.join(", ")
     ))
     .help(format!(
-        "make a new plan: kmsctl plan {}",
-        plan.target.label()
+        "review the change, then make a new plan: kmsctl plan {}",
+        saved.target.label()
     )))
 }
 
-/// The planned KMS resources whose live state moved since the plan.
-async fn moved_keys(
-    ctx: &Context,
-    plan: &Plan,
-    clients: &kmsctl_keys::KmsClients,
-) -> Result<Vec<String>> {
-    let scope: Scope = match plan.scope.get(kmsctl_keys::DOMAIN) {
-        Some(value) => serde_json::from_value(value.clone())
-            .map_err(|e| UserError::new(format!("the plan's scope is unreadable: {e}")))?,
-        None => Scope::default(),
-    };
-    let planned: Vec<&kmsctl_core::Observed> = plan
+/// The recomputed plan must hold exactly the saved changes, observed in the same state.
+fn same_changes(saved: &Plan, now: &Plan) -> Result<()> {
+    let gone = saved
+        .inputs
+        .keys()
+        .find(|file| !now.inputs.contains_key(*file));
+    if let Some(file) = gone {
+        return Err(UserError::new(format!(
+            "the files changed since this plan was made ({file} is no longer read): nothing was changed"
+        ))
+        .help(format!("make a new plan: kmsctl plan {}", now.target.label())));
+    }
+    let moved: Vec<String> = now
         .observed
         .iter()
-        .filter(|o| kmsctl_keys::owns(&o.address.kind))
-        .collect();
-    if planned.is_empty() {
-        return Ok(vec![]);
-    }
-    // Only what the plan touches, and every tag read consistently: the tagging API may lag.
-    let names: BTreeSet<&str> = planned.iter().map(|o| o.address.name.as_str()).collect();
-    let scope = scope.restricted_to(&names);
-    let observation = kmsctl_keys::observe(
-        clients,
-        &scope,
-        kmsctl_keys::Options::recheck(ctx.parallelism),
-    )
-    .await
-    .map_err(|e| UserError::new(format!("reading {} failed: {e}", plan.target.label())))?;
-    let touched = planned.iter().map(|o| &o.address).collect();
-    let prints = kmsctl_keys::fingerprints(&scope, &observation, &touched);
-    Ok(planned
-        .iter()
-        .filter(|o| prints.get(&o.address).cloned().flatten() != o.fingerprint)
+        .filter(|o| {
+            saved
+                .observed
+                .iter()
+                .find(|s| s.address == o.address)
+                .is_some_and(|s| s.fingerprint != o.fingerprint)
+        })
         .map(|o| o.address.to_string())
-        .collect())
+        .collect();
+    if !moved.is_empty() {
+        return Err(UserError::new(format!(
+            "the plan is stale: {} changed in AWS since the plan was made ({}); nothing was changed",
+            moved.join(", "),
+            saved.created_at
+        ))
+        .help(format!("make a new plan: kmsctl plan {}", now.target.label())));
+    }
+    if saved.changes == now.changes && saved.observed == now.observed {
+        return Ok(());
+    }
+    Err(UserError::new(format!(
+        "the saved plan is not what the files and AWS give now: {}; nothing was changed",
+        first_difference(saved, now)
+    ))
+    .help(format!(
+        "a saved plan must be exactly what kmsctl plan makes; make a new one: kmsctl plan {}",
+        now.target.label()
+    )))
 }
 
-/// The planned monitoring resources whose live state moved since the plan.
-async fn moved_monitoring(
-    ctx: &Context,
-    plan: &Plan,
-    clients: &kmsctl_monitor::Clients,
-) -> Result<Vec<String>> {
-    let planned: Vec<&kmsctl_core::Observed> = plan
-        .observed
-        .iter()
-        .filter(|o| kmsctl_monitor::owns(&o.address.kind))
-        .collect();
-    let Some(scope) = plan.scope.get(kmsctl_monitor::DOMAIN) else {
-        return Ok(vec![]);
+/// The first difference between the saved and the recomputed plan, for a person.
+fn first_difference(saved: &Plan, now: &Plan) -> String {
+    let describe = |change: &kmsctl_core::ResourceChange| {
+        format!("{} ({:?})", change.address, change.action).to_lowercase()
     };
-    if planned.is_empty() {
-        return Ok(vec![]);
+    for index in 0..saved.changes.len().max(now.changes.len()) {
+        match (saved.changes.get(index), now.changes.get(index)) {
+            (Some(a), Some(b)) if a == b => {}
+            (Some(a), Some(b)) if a.address != b.address || a.action != b.action => {
+                return format!(
+                    "change {} is {} in the saved plan, {} now",
+                    index + 1,
+                    describe(a),
+                    describe(b)
+                );
+            }
+            (Some(a), Some(b)) => {
+                let part = if a.operations != b.operations {
+                    "its API calls differ"
+                } else if a.attributes != b.attributes {
+                    "its attributes differ"
+                } else if a.depends_on != b.depends_on {
+                    "its dependencies differ"
+                } else {
+                    "its source location differs"
+                };
+                return format!("change {} ({}): {part}", index + 1, describe(a));
+            }
+            (Some(a), None) => {
+                return format!(
+                    "the saved plan has {} that the files and AWS do not call for",
+                    describe(a)
+                );
+            }
+            (None, Some(b)) => {
+                return format!("the saved plan lacks {}", describe(b));
+            }
+            (None, None) => break,
+        }
     }
-    let scope: kmsctl_monitor::Scope = serde_json::from_value(scope.clone())
-        .map_err(|e| UserError::new(format!("the plan's scope is unreadable: {e}")))?;
-    let observed = kmsctl_monitor::observe(clients, &scope, ctx.parallelism)
-        .await
-        .map_err(|e| UserError::new(format!("reading {} failed: {e}", plan.target.label())))?;
-    let prints = observed.fingerprints();
-    Ok(planned
-        .iter()
-        .filter(|o| prints.get(&o.address) != o.fingerprint.as_ref())
-        .map(|o| o.address.to_string())
-        .collect())
-}
-
-/// The planned CloudHSM resources whose live state moved since the plan.
-async fn moved_hsm(plan: &Plan, clients: &kmsctl_hsm::Clients) -> Result<Vec<String>> {
-    let planned: Vec<&kmsctl_core::Observed> = plan
-        .observed
-        .iter()
-        .filter(|o| kmsctl_hsm::owns(&o.address.kind))
-        .collect();
-    let Some(scope) = plan.scope.get(kmsctl_hsm::DOMAIN) else {
-        return Ok(vec![]);
-    };
-    if planned.is_empty() {
-        return Ok(vec![]);
-    }
-    let scope: kmsctl_hsm::Scope = serde_json::from_value(scope.clone())
-        .map_err(|e| UserError::new(format!("the plan's scope is unreadable: {e}")))?;
-    let observed = kmsctl_hsm::observe(clients, &scope)
-        .await
-        .map_err(|e| UserError::new(format!("reading {} failed: {e}", plan.target.label())))?;
-    let prints = observed.fingerprints(&scope);
-    Ok(planned
-        .iter()
-        .filter(|o| prints.get(&o.address) != o.fingerprint.as_ref())
-        .map(|o| o.address.to_string())
-        .collect())
-}
-
-/// Whether the environment a plan targets declares CloudHSM (its folder holds a `[hsm]` table).
-fn target_has_hsm(ctx: &Context, target: &Target) -> bool {
-    std::fs::read_dir(ctx.project.root.join(&target.path))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|e| e.path().extension().is_some_and(|x| x == "toml"))
-        .any(|e| std::fs::read_to_string(e.path()).is_ok_and(|t| t.contains("[hsm.")))
+    "the resources it observed differ".to_owned()
 }
 
 /// The clients that carry out a target's changes.
@@ -228,12 +314,12 @@ pub enum Appliers {
 }
 
 impl Appliers {
-    fn for_target(ctx: &Context, target: &Target, session: &kmsctl_aws::Session) -> Self {
-        if target.kind == super::organization::TARGET {
-            Self::Organization(kmsctl_org::client(session))
-        } else {
-            let hsm = target_has_hsm(ctx, target);
-            Self::Environment(Box::new(super::plan::EnvClients::new(ctx, session, hsm)))
+    fn for_target(ctx: &Context, loaded: &Loaded, session: &kmsctl_aws::Session) -> Self {
+        match loaded {
+            Loaded::Organization(..) => Self::Organization(kmsctl_org::client(session)),
+            Loaded::Environment(prepared) => Self::Environment(Box::new(
+                super::plan::EnvClients::new(ctx, session, prepared.hsm.is_some()),
+            )),
         }
     }
 
@@ -299,7 +385,7 @@ async fn apply_target(ctx: &Context, target: &str, auto_approve: bool) -> Result
         return Ok(Exit::Ok);
     }
     let session = connect(ctx, &plan.target).await?;
-    let appliers = Appliers::for_target(ctx, &plan.target, &session);
+    let appliers = Appliers::for_target(ctx, &loaded, &session);
     let exit = execute(ctx, &plan, &appliers).await;
     if exit == Exit::Ok {
         // A plan saved earlier for this target no longer describes what is live.

@@ -18,10 +18,15 @@ pub const EXPECT_FILE: &str = "organization/expect.toml";
 /// Reads and parses organization.toml.
 pub fn load(ctx: &Context) -> Result<(SourceFile, OrganizationFile)> {
     let relative = Path::new(FILE);
-    let text = std::fs::read_to_string(ctx.project.root.join(relative)).map_err(|e| {
-        UserError::new(format!("cannot read {FILE}: {e}"))
-            .help("the organization target is organization/organization.toml in the project root")
-    })?;
+    let text = ctx
+        .project
+        .files
+        .read(relative, kmsctl_core::project_files::CONFIG)
+        .map_err(|e| {
+            UserError::new(e.to_string()).help(
+                "the organization target is organization/organization.toml in the project root",
+            )
+        })?;
     let text = without_secrets(relative, &text)?;
     let org: OrganizationFile = toml::from_str(&text).map_err(|e| {
         UserError::in_toml(relative, &text, &e)
@@ -63,8 +68,16 @@ pub fn check_expectations(
     use crate::simulate::expect::{self, ExpectFile};
     use crate::simulate::world::OrgView;
     let relative = Path::new(EXPECT_FILE);
-    let Ok(text) = std::fs::read_to_string(ctx.project.root.join(relative)) else {
-        return Ok(expect::Checked::default());
+    let text = match ctx
+        .project
+        .files
+        .read(relative, kmsctl_core::project_files::CONFIG)
+    {
+        Ok(text) => text,
+        Err(kmsctl_core::project_files::FileError::Missing { .. }) => {
+            return Ok(expect::Checked::default());
+        }
+        Err(error) => return Err(crate::project::file_error(&error)),
     };
     let text = without_secrets(relative, &text)?;
     let parsed: ExpectFile = toml::from_str(&text).map_err(|e| {
@@ -103,7 +116,7 @@ pub async fn make_observed(
     org: &OrganizationFile,
 ) -> Result<(Planned, Option<kmsctl_org::observe::ObservedOrg>)> {
     let (offline_rendered, mut offline) =
-        kmsctl_org::validate::check(&ctx.project.root, file, org, None);
+        kmsctl_org::validate::check(&ctx.project.files, file, org, None);
     if !offline.iter().any(Finding::is_error) {
         offline.extend(check_expectations(ctx, file, org, &offline_rendered)?.findings);
     }
@@ -120,7 +133,7 @@ pub async fn make_observed(
         return Err(UserError::new(error.to_string()));
     }
     let (rendered, mut found) =
-        kmsctl_org::validate::check(&ctx.project.root, file, org, Some(&observed.tree));
+        kmsctl_org::validate::check(&ctx.project.files, file, org, Some(&observed.tree));
     // The offline answers (and validate's ids) are only as true as [tree].
     if let Some(declared) = &org.tree {
         found.extend(kmsctl_org::declared_tree::compare(
@@ -149,12 +162,4 @@ pub async fn make_observed(
         ..new_plan(target, diff.changes)
     }));
     Ok((plan, Some(observed)))
-}
-
-/// The fingerprint apply compares with the plan's: the whole organization's state.
-pub async fn current_fingerprint(ctx: &Context, client: &kmsctl_org::Client) -> Result<String> {
-    let observed = kmsctl_org::observe::observe(client, ctx.parallelism)
-        .await
-        .map_err(|e| UserError::new(format!("reading the organization failed: {e}")))?;
-    Ok(fingerprint(&observed.snapshot()))
 }

@@ -363,6 +363,7 @@ pub fn new_plan(target: Target, changes: Vec<kmsctl_core::ResourceChange>) -> Pl
         observed: vec![],
         notes: vec![],
         warnings: vec![],
+        inputs: Default::default(),
     }
 }
 
@@ -417,12 +418,20 @@ impl Loaded {
         }
     }
 
-    /// Observes the target and diffs it against the files.
+    /// Observes the target and diffs it against the files. The plan records every file it was
+    /// made from, by digest.
     pub async fn plan(&self, ctx: &Context) -> Result<Planned> {
-        match self {
-            Self::Environment(prepared) => make(ctx, prepared).await,
-            Self::Organization(file, org) => super::organization::make(ctx, file, org).await,
-        }
+        let planned = match self {
+            Self::Environment(prepared) => make(ctx, prepared).await?,
+            Self::Organization(file, org) => super::organization::make(ctx, file, org).await?,
+        };
+        Ok(match planned {
+            Planned::Plan(mut plan) => {
+                plan.inputs = ctx.project.files.digests();
+                Planned::Plan(plan)
+            }
+            refused => refused,
+        })
     }
 }
 
@@ -441,7 +450,13 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<Exit> {
             return Ok(report_refusal(ctx, &target.label(), &found));
         }
     };
-    let path = args.out.clone().unwrap_or(default_path);
+    let path = match &args.out {
+        Some(out) => out.clone(),
+        None => {
+            ctx.project.ensure_state_dir()?;
+            default_path
+        }
+    };
     plan_file::save(&plan, &path).map_err(|e| UserError::new(e.to_string()))?;
     match args.format {
         PlanFormat::Json => {
@@ -452,6 +467,14 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<Exit> {
                     "summary".into(),
                     serde_json::to_value(plan.summary()).unwrap_or_default(),
                 );
+                let destructive: Vec<serde_json::Value> = plan
+                    .destructive()
+                    .into_iter()
+                    .map(|(verb, address)| {
+                        serde_json::json!({"action": verb, "address": address.to_string()})
+                    })
+                    .collect();
+                map.insert("destructive".into(), destructive.into());
             }
             println!(
                 "{}",

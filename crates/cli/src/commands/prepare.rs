@@ -26,7 +26,7 @@ pub struct Prepared {
 pub fn prepare(ctx: &Context, target: &str) -> Result<Prepared> {
     let dir = ctx.project.environment_dir(target)?;
     let env = load_environment(&ctx.project, &dir)?;
-    let keys = desired::build(&ctx.project.root, &env.settings, &env.declared_keys())
+    let keys = desired::build(&ctx.project.files, &env.settings, &env.declared_keys())
         .map_err(desired_error)?;
     let mut findings = guards::check(&env.settings.name, &env.settings.rules, &keys);
     findings.extend(organization_floors(ctx, &env)?);
@@ -34,8 +34,13 @@ pub fn prepare(ctx: &Context, target: &str) -> Result<Prepared> {
     findings.extend(env.secrets.iter().cloned());
     let env_dir = ctx.project.root.join(&env.path);
     let hsm = env.hsm.as_ref().map(|(file, decl)| {
-        findings.extend(kmsctl_hsm::guards::check(file, decl, &env_dir));
-        kmsctl_hsm::desired::build(&env.settings.name, &env_dir, file, decl)
+        findings.extend(kmsctl_hsm::guards::check(
+            &ctx.project.files,
+            file,
+            decl,
+            &env_dir,
+        ));
+        kmsctl_hsm::desired::build(&ctx.project.files, &env.settings.name, &env_dir, file, decl)
     });
     findings.extend(check_key_stores(&keys, hsm.as_ref()));
     let topic_key = match resolve_topic_key(&env, &keys) {
@@ -159,48 +164,40 @@ pub(crate) fn desired_error(error: DesiredError) -> UserError {
     UserError::new(error.to_string()).help(error.help)
 }
 
-/// The organization's `[rules]` are floors: an environment may tighten them, never loosen them.
+/// Guards have floors: an environment's `[rules]` may tighten the organization's `[rules]`,
+/// never loosen them; without an organization file the framework's defaults are the floor.
+/// Loosening is possible only in organization.toml, which a different team reviews.
 fn organization_floors(ctx: &Context, env: &LoadedEnvironment) -> Result<Vec<Finding>> {
-    if !ctx
-        .project
-        .root
-        .join("organization/organization.toml")
-        .is_file()
-    {
-        return Ok(vec![]);
-    }
-    let (file, org) = super::organization::load(ctx)?;
-    let mut findings = org_path_variables(env, &file, &org);
-    let rules = &env.settings.rules;
+    let (mut findings, floor, source) = if ctx.project.has_organization() {
+        let (file, org) = super::organization::load(ctx)?;
+        let findings = org_path_variables(env, &file, &org);
+        (
+            findings,
+            org.rules.floor(),
+            format!("the organization's [rules] ({})", file.path.display()),
+        )
+    } else {
+        (
+            vec![],
+            kmsctl_core::environment::Rules::default(),
+            "the framework's defaults (there is no organization/organization.toml)".to_owned(),
+        )
+    };
     let at = env
         .rules_location
         .clone()
         .unwrap_or_else(|| kmsctl_core::Location::file(format!("{}/environment.toml", env.path)));
-    if let Some(floor) = org.rules.min_deletion_window_days
-        && rules.min_deletion_window_days < floor
-    {
-        findings.push(Finding::error(
+    findings.extend(env.settings.rules.loosened_from(&floor).into_iter().map(|loosened| {
+        Finding::error(
             "rules-floor",
             at.clone(),
+            format!("[rules] {}: looser than {source}", loosened.message),
             format!(
-                "min_deletion_window_days = {} is below the organization's floor of {floor} ({})",
-                rules.min_deletion_window_days,
-                file.path.display()
+                "{}: environments may tighten the rules, never loosen them; only organization/organization.toml can",
+                loosened.fix
             ),
-            format!("set min_deletion_window_days to at least {floor}: environments may tighten the organization's rules, never loosen them"),
-        ));
-    }
-    if org.rules.require_rotation == Some(true) && !rules.require_rotation {
-        findings.push(Finding::error(
-            "rules-floor",
-            at,
-            format!(
-                "require_rotation = false, but the organization requires rotation ({})",
-                file.path.display()
-            ),
-            "set require_rotation = true (or remove it: true is the default)",
-        ));
-    }
+        )
+    }));
     Ok(findings)
 }
 

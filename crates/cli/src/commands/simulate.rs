@@ -73,7 +73,7 @@ pub async fn run_live(ctx: &Context, args: &SimulateArgs) -> Result<Exit> {
         .await
         .map_err(failed)?;
     let (rendered, findings) =
-        kmsctl_org::validate::check(&ctx.project.root, &file, &org, Some(&tree));
+        kmsctl_org::validate::check(&ctx.project.files, &file, &org, Some(&tree));
     if let Some(error) = findings.iter().find(|f| f.is_error()) {
         return Err(
             UserError::new(format!("{}: {}", error.location, error.message))

@@ -110,12 +110,10 @@ fn take<T>(
 
 pub fn load_environment(project: &Project, dir: &Path) -> Result<LoadedEnvironment> {
     let display_dir = project.display(dir);
-    let mut paths: Vec<_> = std::fs::read_dir(dir)
-        .map_err(|e| UserError::new(format!("cannot read {}: {e}", display_dir.display())))?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|path| path.extension().is_some_and(|ext| ext == "toml") && path.is_file())
-        .collect();
-    paths.sort();
+    let paths = project
+        .files
+        .list(dir, "toml")
+        .map_err(|e| crate::project::file_error(&e))?;
     if paths.is_empty() {
         return Err(
             UserError::new(format!("{} holds no .toml file", display_dir.display())).help(
@@ -126,10 +124,8 @@ pub fn load_environment(project: &Project, dir: &Path) -> Result<LoadedEnvironme
 
     let mut files = Vec::new();
     for path in &paths {
-        let shown = project.display(path);
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| UserError::new(format!("cannot read {}: {e}", shown.display())))?;
-        files.push(SourceFile::new(shown, text));
+        let text = project.read(path, kmsctl_core::project_files::CONFIG)?;
+        files.push(SourceFile::new(project.display(path), text));
     }
     let folder = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
     from_sources(folder, &display_dir, files)

@@ -39,6 +39,7 @@ pub fn render(plan: &Plan, options: &Options) -> String {
             render_change(change, style, &mut out);
         }
         let _ = writeln!(out, "{}", style.bold(&summary_line(&plan.summary())));
+        render_destructive(plan, style, &mut out);
     }
     render_notes(plan, options, &mut out);
     if !plan.warnings.is_empty() {
@@ -58,6 +59,25 @@ pub fn summary_line(summary: &Summary) -> String {
     }
     line.push('.');
     line
+}
+
+/// Destructive calls named for what they do, from the calls themselves: an `update` that
+/// disables a key says so.
+fn render_destructive(plan: &Plan, style: Style, out: &mut String) {
+    let destructive = plan.destructive();
+    if destructive.is_empty() {
+        return;
+    }
+    let listed: Vec<String> = destructive
+        .iter()
+        .map(|(verb, address)| format!("{verb} {address}"))
+        .collect();
+    let _ = writeln!(
+        out,
+        "{} {}",
+        style.red(&style.bold("Destructive:")),
+        listed.join("; ")
+    );
 }
 
 fn symbol(action: Action, style: Style) -> String {
@@ -241,6 +261,7 @@ mod tests {
                 ),
             ],
             warnings: vec![],
+            inputs: Default::default(),
         }
     }
 
@@ -290,6 +311,15 @@ mod tests {
                     Some(json!("PendingDeletion")),
                 )],
             ),
+        ];
+        // What the calls do names the destructive ones, whatever a change's label says.
+        let mut changes = changes;
+        changes[2].operations = vec![
+            json!({"op": "UntagResource", "key_id": "k-1", "tag_keys": ["Temp"]}),
+            json!({"op": "DisableKey", "key_id": "k-1"}),
+        ];
+        changes[3].operations = vec![
+            json!({"op": "ScheduleKeyDeletion", "key_id": "k-2", "pending_window_in_days": 30}),
         ];
         let options = Options {
             style: Style { color: false },

@@ -319,13 +319,15 @@ impl World<'_> {
     }
 
     fn identity_policy(&self, file: &std::path::Path) -> Result<NamedPolicy, Unanswerable> {
-        let path = self.root().join(file);
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            Unanswerable::new(
-                format!("cannot read identity policy {}: {e}", file.display()),
-                "name a policy file relative to the project root",
-            )
-        })?;
+        let text = self
+            .files()
+            .read(file, kmsctl_core::project_files::POLICY)
+            .map_err(|e| {
+                Unanswerable::new(
+                    format!("identity policy {e}"),
+                    "name a policy file inside the project, relative to its root",
+                )
+            })?;
         let document = policy::parse(&text).map_err(|e| {
             Unanswerable::new(
                 format!("identity policy {}: {e}", file.display()),

@@ -109,7 +109,7 @@ impl<'a> World<'a> {
             .environment_dir(&format!("env/{name}"))
             .map_err(fail)?;
         let env = load_environment(&self.ctx.project, &dir).map_err(fail)?;
-        let keys = desired::build(&self.ctx.project.root, &env.settings, &env.declared_keys())
+        let keys = desired::build(&self.ctx.project.files, &env.settings, &env.declared_keys())
             .map_err(|e| fail(desired_error(e)))?;
         Ok(EnvView {
             name: env.settings.name.clone(),
@@ -122,13 +122,12 @@ impl<'a> World<'a> {
 
 /// organization.toml with its policies rendered, `None` when the project has none.
 fn load_organization(ctx: &Context) -> Result<Option<Rc<OrgView>>, Unanswerable> {
-    let path = ctx.project.root.join(crate::commands::organization::FILE);
-    if !path.is_file() {
+    if !ctx.project.has_organization() {
         return Ok(None);
     }
     let (file, org) = crate::commands::organization::load(ctx)
         .map_err(|e| Unanswerable::new(e.message, "fix organization/organization.toml first"))?;
-    let (rendered, findings) = kmsctl_org::validate::check(&ctx.project.root, &file, &org, None);
+    let (rendered, findings) = kmsctl_org::validate::check(&ctx.project.files, &file, &org, None);
     if let Some(error) = findings.iter().find(|f| f.is_error()) {
         return Err(Unanswerable::new(
             format!(
@@ -195,7 +194,8 @@ impl OrgView {
 }
 
 impl World<'_> {
-    pub fn root(&self) -> &std::path::Path {
-        &self.ctx.project.root
+    /// The project's files, read through its checks.
+    pub fn files(&self) -> &kmsctl_core::project_files::ProjectFiles {
+        &self.ctx.project.files
     }
 }

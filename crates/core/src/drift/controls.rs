@@ -6,6 +6,10 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::ControlRef;
+use crate::project_files::ProjectFiles;
+
+/// A project's own control map, relative to its root.
+const FILE: &str = "compliance/controls.toml";
 
 const BUILT_IN: &str = include_str!("../../data/controls.toml");
 
@@ -43,13 +47,19 @@ impl ControlMap {
     }
 
     /// The project's `compliance/controls.toml` if it has one, else the built-in map.
-    pub fn for_project(root: &Path) -> Result<Self, ControlMapError> {
-        let path = root.join("compliance/controls.toml");
-        let Ok(text) = std::fs::read_to_string(&path) else {
-            return Ok(Self::built_in());
+    pub fn for_project(files: &ProjectFiles) -> Result<Self, ControlMapError> {
+        let text = match files.read(Path::new(FILE), crate::project_files::CONFIG) {
+            Ok(text) => text,
+            Err(crate::project_files::FileError::Missing { .. }) => return Ok(Self::built_in()),
+            Err(error) => {
+                return Err(ControlMapError {
+                    file: FILE.into(),
+                    message: error.to_string(),
+                });
+            }
         };
         toml::from_str(&text).map_err(|e| ControlMapError {
-            file: "compliance/controls.toml".into(),
+            file: FILE.into(),
             message: e.to_string(),
         })
     }

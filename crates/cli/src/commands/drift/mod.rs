@@ -24,12 +24,7 @@ const CONCURRENT_TARGETS: usize = 4;
 /// With no target: the organization (if the project has one) and every environment folder.
 pub fn default_targets(ctx: &Context) -> Vec<String> {
     let mut targets = Vec::new();
-    if ctx
-        .project
-        .root
-        .join("organization/organization.toml")
-        .is_file()
-    {
+    if ctx.project.has_organization() {
         targets.push(super::organization::TARGET.to_owned());
     }
     let mut environments: Vec<String> = std::fs::read_dir(ctx.project.root.join("environments"))
@@ -46,7 +41,7 @@ pub fn default_targets(ctx: &Context) -> Vec<String> {
 
 /// Checks every target and builds the report.
 pub async fn check(ctx: &Context, targets: &[String]) -> Result<DriftReport> {
-    let controls = ControlMap::for_project(&ctx.project.root).map_err(|e| {
+    let controls = ControlMap::for_project(&ctx.project.files).map_err(|e| {
         UserError::new(e.to_string()).help("fix or remove compliance/controls.toml")
     })?;
     let started = now();
@@ -187,7 +182,7 @@ pub async fn report(ctx: &Context, args: &ComplianceArgs) -> Result<Exit> {
     } else {
         args.targets.clone()
     };
-    let controls = ControlMap::for_project(&ctx.project.root).map_err(|e| {
+    let controls = ControlMap::for_project(&ctx.project.files).map_err(|e| {
         UserError::new(e.to_string()).help("fix or remove compliance/controls.toml")
     })?;
     let report = check(ctx, &targets).await?;
