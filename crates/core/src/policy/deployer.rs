@@ -162,7 +162,8 @@ pub fn assumed_deployers(doc: &PolicyDocument) -> Vec<Deployer> {
     let mut delegated = Vec::new();
     let mut named = Vec::new();
     let region = "us-east-1";
-    let source = "no environment: a principal the policy names stands in for the deployer";
+    let source = "no environment: a principal the policy names stands in for the deployer; \
+                  validate the environment to check its own";
     for st in doc.statements.iter().filter(|s| s.is_allow()) {
         let Some(Principals::Map(map)) = &st.principal else {
             continue;

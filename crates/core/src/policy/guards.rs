@@ -322,12 +322,6 @@ fn lockout(
     if candidates.iter().skip(1).any(|d| losses(doc, d).is_empty()) {
         return;
     }
-    let assumed = if deployer.is_none() {
-        " (no environment: the deployer is taken to be a role in the account the policy names; \
-         validate the environment to check its real deployer)"
-    } else {
-        ""
-    };
     for loss in losses(doc, first) {
         match loss {
             Loss::Denied { statement, actions } => findings.push(Finding::error(
@@ -336,7 +330,7 @@ fn lockout(
                 format!(
                     "{} denies the deployer {} {}: kmsctl could not {} again (as the evaluation \
                      engine decides for a role session without MFA over TLS, principal tags \
-                     absent){assumed}",
+                     absent)",
                     describe(statement),
                     first.shown(),
                     actions.join(", "),
@@ -356,7 +350,7 @@ fn lockout(
                 format!(
                     "no statement allows the deployer {} {}: neither an Allow naming it nor one to \
                      its account {} (which delegates to IAM) whose conditions it meets, so kmsctl \
-                     could not {}{assumed}",
+                     could not {}",
                     first.shown(),
                     actions.join(", "),
                     first.account,
@@ -637,7 +631,7 @@ mod tests {
         assert!(
             f.message.starts_with(
                 "no statement allows the deployer arn:aws:iam::111122223333:role/App \
-                 (no environment: a principal the policy names stands in for the deployer) \
+                 (no environment: a principal the policy names stands in for the deployer; validate the environment to check its own) \
                  kms:DescribeKey, kms:GetKeyPolicy:"
             ),
             "{}",
