@@ -318,11 +318,12 @@ fn lockout(
         ));
         return;
     };
+    let lost = losses(doc, first);
     // Without an environment, one principal the policy names that keeps everything will do.
-    if candidates.iter().skip(1).any(|d| losses(doc, d).is_empty()) {
+    if lost.is_empty() || candidates.iter().skip(1).any(|d| losses(doc, d).is_empty()) {
         return;
     }
-    for loss in losses(doc, first) {
+    for loss in lost {
         match loss {
             Loss::Denied { statement, actions } => findings.push(Finding::error(
                 "policy-lockout",
