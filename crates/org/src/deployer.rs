@@ -69,19 +69,8 @@ pub const DEFAULT_DEPLOYER: &str = "arn:aws:iam::*:role/kmsctl-deployer";
 /// Stands for the accounts under a target that `[tree]` places none in.
 const REPRESENTATIVE_ACCOUNTS: [&str; 2] = ["111122223333", "444455556666"];
 
-/// The tags every environment requires by default, which kmsctl sends with CreateKey and
-/// TagResource (values are stand-ins, but for `Environment`: the name of the account's OU).
-const SENT_TAGS: &[&str] = &[
-    "BU",
-    "BusinessOwner",
-    "TechnicalOwner",
-    "Project",
-    "Owner",
-    "Environment",
-    "kmsctl:managed",
-    "kmsctl:environment",
-    "kmsctl:id",
-];
+/// The tags kmsctl adds to every key it manages, besides those the rules require.
+const KMSCTL_TAGS: &[&str] = &["kmsctl:managed", "kmsctl:environment", "kmsctl:id"];
 
 /// What the deployer check reads.
 pub struct Context<'a> {
@@ -395,15 +384,25 @@ fn request(ctx: &Context<'_>, principal: &Principal, action: &str, place: &Place
         .as_ref()
         .and_then(|names| names.last().cloned())
         .unwrap_or_else(|| "root".to_owned());
-    let tags: BTreeMap<String, String> = SENT_TAGS
+    // What kmsctl sends with CreateKey and TagResource: every tag the floor requires (no
+    // environment may require fewer) and its own; values are stand-ins, but for the environment
+    // tag: the name of the account's OU.
+    let floor = ctx.org.rules.floor();
+    let tags: BTreeMap<String, String> = floor
+        .required_tags
         .iter()
+        .chain(std::iter::once(&floor.environment_tag))
+        .map(String::as_str)
+        .chain(KMSCTL_TAGS.iter().copied())
         .map(|tag| {
-            let value = match *tag {
-                "Environment" | "kmsctl:environment" => environment.clone(),
-                "kmsctl:managed" => "true".to_owned(),
-                _ => "kmsctl".to_owned(),
+            let value = if tag == floor.environment_tag || tag == "kmsctl:environment" {
+                environment.clone()
+            } else if tag == "kmsctl:managed" {
+                "true".to_owned()
+            } else {
+                "kmsctl".to_owned()
             };
-            ((*tag).to_owned(), value)
+            (tag.to_owned(), value)
         })
         .collect();
     let mut context: BTreeMap<String, Vec<String>> = BTreeMap::new();
