@@ -171,32 +171,3 @@ fn an_environment_may_tighten_the_organizations_rules_but_never_loosen_them() {
         run.stderr
     );
 }
-
-#[test]
-fn an_scp_that_would_deny_the_deployer_is_a_warning_that_keeps_exit_0() {
-    let project = TestProject::organization();
-    let file = "policies/org/service_control_policy/mfa_critical_api.json";
-    project.edit(
-        file,
-        "\"BoolIfExists\": { \"aws:MultiFactorAuthPresent\": \"false\" },",
-        "\"BoolIfExists\": { \"aws:MultiFactorAuthPresent\": \"false\" }",
-    );
-    project.edit(
-        file,
-        "\n        \"ArnNotLike\": { \"aws:PrincipalArn\": \"{{ deployer_role_arn }}\" }",
-        "",
-    );
-    let run = project
-        .kmsctl_at(NO_AWS, &["validate", "organization"])
-        .expect_code(0);
-    assert!(
-        run.stderr.contains("warning[org-deployer-denied]"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("kms:CreateKey, kms:PutKeyPolicy"),
-        "{}",
-        run.stderr
-    );
-}

@@ -134,6 +134,21 @@ pub struct EnvironmentSettings {
     pub variables: BTreeMap<String, String>,
     pub tags: BTreeMap<String, String>,
     pub rules: Rules,
+    /// What `organization/organization.toml` says about the environment's account, when the
+    /// project has one that parses.
+    #[serde(default)]
+    pub organization: Option<OrganizationPlace>,
+}
+
+/// The environment's account as the organization's files place it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrganizationPlace {
+    /// organization.toml's `deployer_role_arn` (`arn:aws:iam::*:role/kmsctl-deployer`).
+    pub deployer_role_arn: Option<String>,
+    /// From organization.toml's `[tree]`.
+    pub org_id: Option<String>,
+    /// The account's `aws:PrincipalOrgPaths` value, from `[tree]`.
+    pub org_path: Option<String>,
 }
 
 impl EnvironmentSettings {
@@ -145,6 +160,43 @@ impl EnvironmentSettings {
         vars.insert("environment".into(), self.name.clone());
         vars.insert("partition".into(), partition_of(&self.region).into());
         vars
+    }
+}
+
+impl EnvironmentSettings {
+    /// The role kmsctl applies this environment as, for the lockout guard: `assume_role_arn`;
+    /// else organization.toml's `deployer_role_arn`, its `*` account being this environment's;
+    /// else `arn:PARTITION:iam::ACCOUNT:role/kmsctl-deployer`. `key_tags`: the key's tags.
+    pub fn deployer(&self, key_tags: &BTreeMap<String, String>) -> crate::policy::Deployer {
+        let place = self.organization.clone().unwrap_or_default();
+        let partition = partition_of(&self.region);
+        let (arn, source) = match (&self.assume_role_arn, &place.deployer_role_arn) {
+            (Some(arn), _) => (arn.clone(), format!("env/{}'s assume_role_arn", self.name)),
+            (None, Some(arn)) => (
+                arn.replacen(":*:", &format!(":{}:", self.account_id), 1),
+                "organization.toml's deployer_role_arn".to_owned(),
+            ),
+            (None, None) => (
+                format!(
+                    "arn:{partition}:iam::{}:role/{}",
+                    self.account_id,
+                    crate::policy::deployer::DEFAULT_DEPLOYER_ROLE
+                ),
+                format!(
+                    "env/{} sets no assume_role_arn and no organization.toml names a deployer_role_arn: kmsctl's default role name",
+                    self.name
+                ),
+            ),
+        };
+        crate::policy::Deployer {
+            arn,
+            account: self.account_id.clone(),
+            region: self.region.clone(),
+            org_id: place.org_id,
+            org_paths: place.org_path.into_iter().collect(),
+            key_tags: key_tags.clone(),
+            source,
+        }
     }
 }
 
@@ -224,6 +276,7 @@ mod tests {
             variables: BTreeMap::from([("db_admin_role".into(), "r".into())]),
             tags: BTreeMap::new(),
             rules: Rules::default(),
+            organization: None,
         };
         let vars = settings.template_variables();
         assert_eq!(vars["partition"], "aws-cn");

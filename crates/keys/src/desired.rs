@@ -38,12 +38,29 @@ pub struct DesiredPolicy {
 
 impl DesiredPolicy {
     pub fn new(file: Option<PathBuf>, text: String, document: &PolicyDocument) -> Self {
+        Self::applied_by(file, text, document, None)
+    }
+
+    /// A policy kmsctl applies as `deployer` (`None`: not known): the lockout guard checks that
+    /// the deployer keeps what it needs on the key.
+    pub fn applied_by(
+        file: Option<PathBuf>,
+        text: String,
+        document: &PolicyDocument,
+        deployer: Option<&policy::Deployer>,
+    ) -> Self {
         let shown = file
             .clone()
             .unwrap_or_else(|| "(default key policy)".into());
         Self {
             // The guards and the catalog-backed lint (unknown actions and keys, operator types...).
-            findings: policy::lint::lint(document, &text, policy::lint::PolicyKind::Key, &shown),
+            findings: policy::lint::lint_for(
+                document,
+                &text,
+                policy::lint::PolicyKind::Key,
+                &shown,
+                deployer,
+            ),
             statements: document.statements.len(),
             canonical: document.canonical().to_string(),
             file,
@@ -232,9 +249,10 @@ fn build_key(
         alias_locations.insert(extra.get_ref().clone(), at(extra.span()));
     }
 
+    let deployer = env.deployer(&tags);
     let policy = match &decl.policy {
-        Some(name) => load_policy(files, variables, file, name)?,
-        None => default_policy(env),
+        Some(name) => load_policy(files, variables, file, name, &deployer)?,
+        None => default_policy(env, &deployer),
     };
 
     Ok(DesiredKey {
@@ -289,6 +307,7 @@ fn load_policy(
     variables: &BTreeMap<String, String>,
     file: &SourceFile,
     name: &Spanned<String>,
+    deployer: &policy::Deployer,
 ) -> Result<DesiredPolicy, DesiredError> {
     let declared_at = file.location(name.span());
     let relative = Path::new("policies/kms").join(name.get_ref());
@@ -350,7 +369,12 @@ fn load_policy(
             "a key policy is a JSON object with Version and Statement",
         )
     })?;
-    Ok(DesiredPolicy::new(Some(relative), text, &document))
+    Ok(DesiredPolicy::applied_by(
+        Some(relative),
+        text,
+        &document,
+        Some(deployer),
+    ))
 }
 
 fn escapes(name: &str) -> bool {
@@ -361,7 +385,7 @@ fn escapes(name: &str) -> bool {
 }
 
 /// AWS's default key policy: the account's principals get whatever their IAM policies allow.
-fn default_policy(env: &EnvironmentSettings) -> DesiredPolicy {
+fn default_policy(env: &EnvironmentSettings, deployer: &policy::Deployer) -> DesiredPolicy {
     let partition = kmsctl_core::environment::partition_of(&env.region);
     let text = format!(
         r#"{{
@@ -382,5 +406,5 @@ fn default_policy(env: &EnvironmentSettings) -> DesiredPolicy {
     );
     // The text above is valid by construction; a parse failure would be a bug in this function.
     let document = policy::parse(&text).expect("the default key policy is valid JSON");
-    DesiredPolicy::new(None, text, &document)
+    DesiredPolicy::applied_by(None, text, &document, Some(deployer))
 }

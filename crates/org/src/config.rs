@@ -102,6 +102,11 @@ pub struct OrganizationFile {
     pub enabled_policy_types: Vec<Spanned<PolicyType>>,
     /// The role kmsctl applies with, in every account (`arn:aws:iam::*:role/kmsctl-deployer`).
     pub deployer_role_arn: Option<Spanned<String>>,
+    /// Actions kmsctl needs to restore a control (`crate::deployer::RESTORE_ACTIONS`) that an
+    /// SCP or RCP denies the deployer on purpose (`["kms:CreateKey"]`): their denial is then a
+    /// warning, not an error (`org-deployer-denied`).
+    #[serde(default)]
+    pub deployer_knowingly_denied: Vec<Spanned<String>>,
     #[serde(default)]
     pub variables: BTreeMap<String, String>,
     #[serde(default)]

@@ -136,8 +136,15 @@ pub fn check(
         }
     }
     let rendered: Vec<RenderedPolicy> = rendered.into_values().collect();
-    let deployer = org.deployer_role_arn.as_ref().map(|r| r.get_ref().as_str());
-    findings.extend(crate::deployer::warnings(&rendered, deployer));
+    findings.extend(crate::deployer::check(&crate::deployer::Context {
+        files,
+        file,
+        org,
+        rendered: &rendered,
+        tree,
+        org_id,
+        resolve: &resolve,
+    }));
     findings.extend(crate::lint::warnings(&rendered));
     (rendered, findings)
 }

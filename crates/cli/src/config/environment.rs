@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use kmsctl_core::environment::{EnvironmentSettings, Rules};
+use kmsctl_core::environment::{EnvironmentSettings, OrganizationPlace, Rules};
 use kmsctl_core::source::SourceFile;
 use kmsctl_hsm::config::HsmDecl;
 use kmsctl_keys::KeyDecl;
@@ -128,7 +128,33 @@ pub fn load_environment(project: &Project, dir: &Path) -> Result<LoadedEnvironme
         files.push(SourceFile::new(project.display(path), text));
     }
     let folder = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-    from_sources(folder, &display_dir, files)
+    let mut env = from_sources(folder, &display_dir, files)?;
+    env.settings.organization = organization_place(project, &env.settings.account_id);
+    Ok(env)
+}
+
+/// What organization.toml says about `account`: the deployer role, the organization's id and
+/// the account's `aws:PrincipalOrgPaths`, for the key-policy lockout guard. `None` without an
+/// organization.toml; what does not parse is left out (`validate organization` reports it).
+fn organization_place(project: &Project, account: &str) -> Option<OrganizationPlace> {
+    let relative = Path::new(crate::commands::organization::FILE);
+    let text = std::fs::read_to_string(project.root.join(relative)).ok()?;
+    let org: kmsctl_org::config::OrganizationFile = toml::from_str(&text).ok()?;
+    let mut place = OrganizationPlace {
+        deployer_role_arn: org.deployer_role_arn.as_ref().map(|r| r.get_ref().clone()),
+        ..OrganizationPlace::default()
+    };
+    if let Some(declared) = &org.tree {
+        place.org_id = Some(declared.org_id.get_ref().clone());
+        let file = SourceFile::new(relative, text.clone());
+        if let (Ok(tree), Some(names)) = (
+            kmsctl_org::declared_tree::build(&file, declared),
+            declared.account_ou(account),
+        ) {
+            place.org_path = tree.org_path(&names).ok();
+        }
+    }
+    Some(place)
 }
 
 /// Parses and merges an environment's files, already read: `folder` is the folder's name (the
@@ -303,6 +329,7 @@ pub fn from_sources(
         variables: variables.map(|v| v.value.into_inner()).unwrap_or_default(),
         tags: tags.map(|t| t.value.into_inner()).unwrap_or_default(),
         rules: rules.map(|r| r.value.into_inner()).unwrap_or_default(),
+        organization: None,
     };
     monitor.alerts = alerts.map(|seen: Seen<AlertsDecl>| (files[seen.file].clone(), seen.value));
     monitor.recorder =

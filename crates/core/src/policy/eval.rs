@@ -280,6 +280,24 @@ pub fn conditions_hold(st: &Statement, req: &Request) -> Result<(), String> {
     Ok(())
 }
 
+/// Whether the statement's conditions on one key (under every operator that names it) hold for
+/// the request; the conditions on other keys are not asked. For questions about a family of
+/// requests that differ only in that key ("does some caller outside the organization meet
+/// this?"): conditions on distinct keys are independent.
+pub fn key_conditions_hold(st: &Statement, key: &str, req: &Request) -> bool {
+    st.condition.iter().all(|(operator_text, keys)| {
+        keys.iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(key))
+            .all(|(k, wanted)| {
+                let Some(operator) = Operator::parse(operator_text) else {
+                    return false;
+                };
+                let wanted: Vec<String> = wanted.iter().map(|v| substitute(v, req)).collect();
+                condition(&operator, req.values(k).as_deref(), &wanted)
+            })
+    })
+}
+
 /// The statement's conditions beside the request's values (`StringEquals
 /// aws:ResourceTag/Environment prod (request: prod)`), to say why it applied.
 fn conditions_shown(st: &Statement, req: &Request) -> String {
@@ -440,12 +458,24 @@ pub fn denying_statements(
     req: &Request,
     resource_policy: bool,
 ) -> Vec<String> {
-    policy
-        .document
+    denying(&policy.document, req, resource_policy)
+        .into_iter()
+        .map(label)
+        .collect()
+}
+
+/// The document's Deny statements that apply to this request (action, resource, principal and
+/// conditions), for findings that point at them. `resource_policy`: the document names its
+/// principals (a key policy, an RCP); otherwise it applies to whoever it is attached to (an SCP).
+pub fn denying<'a>(
+    document: &'a PolicyDocument,
+    req: &Request,
+    resource_policy: bool,
+) -> Vec<&'a Statement> {
+    document
         .statements
         .iter()
         .filter(|s| s.is_deny() && applies(s, req, resource_policy).0 != PrincipalMatch::No)
-        .map(label)
         .collect()
 }
 

@@ -3,15 +3,15 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use super::deployer::{DEPLOYER_KEY_ACTIONS, Deployer, Loss, assumed_deployers, losses};
 use super::model::{PolicyDocument, Principals, Statement};
-use super::wildcard::action_matches;
+use super::public::{Exposure, exposure};
 use crate::finding::{Finding, Location};
 
 /// The only policy language version that supports policy variables and current features.
 pub const POLICY_VERSION: &str = "2012-10-17";
 /// AWS KMS refuses key policies larger than 32 KB.
 pub const MAX_KEY_POLICY_BYTES: usize = 32_768;
-const PUT_KEY_POLICY: &str = "kms:PutKeyPolicy";
 
 /// The `policy-size` error when a key policy of `raw_len_bytes` (after templating) is larger
 /// than AWS KMS accepts. Needs no parsing: callers check it first.
@@ -32,11 +32,25 @@ pub fn key_policy_size(raw_len_bytes: usize, file: &Path) -> Option<Finding> {
 
 /// Checks a parsed key policy. `raw_len_bytes` is the size of the document after
 /// templating, as it will be sent to AWS. Every finding is an error and points at `file`
-/// with a line and a JSON pointer.
+/// with a line and a JSON pointer. Without an environment the deployer is not known: the
+/// lockout guard asks whether some principal the policy names keeps what the deployer needs
+/// (see [`check_key_policy_for`]).
 ///
 /// Rules: `policy-version`, `policy-size`, `policy-unknown-field`, `policy-sid-unique`,
 /// `policy-statement`, `policy-lockout`, `policy-public-principal`.
 pub fn check_key_policy(doc: &PolicyDocument, raw_len_bytes: usize, file: &Path) -> Vec<Finding> {
+    check_key_policy_for(doc, raw_len_bytes, file, None)
+}
+
+/// [`check_key_policy`] for a key kmsctl applies as `deployer`: the lockout guard asks the
+/// evaluation engine whether the deployer keeps `kms:PutKeyPolicy`, `kms:DescribeKey` and
+/// `kms:GetKeyPolicy` on the key.
+pub fn check_key_policy_for(
+    doc: &PolicyDocument,
+    raw_len_bytes: usize,
+    file: &Path,
+    deployer: Option<&Deployer>,
+) -> Vec<Finding> {
     let at = |line: usize, pointer: &str| Location::at_line(file, line).with_pointer(pointer);
     let mut findings = Vec::new();
 
@@ -101,27 +115,53 @@ pub fn check_key_policy(doc: &PolicyDocument, raw_len_bytes: usize, file: &Path)
         statement_shape(st, &at, &mut findings);
     }
 
-    lockout(doc, &at, &mut findings);
+    lockout(doc, deployer, &at, &mut findings);
 
     for st in &doc.statements {
-        let public = st.principal.as_ref().is_some_and(Principals::is_public);
-        if st.is_allow() && public && st.condition.is_empty() {
-            findings.push(Finding::error(
-                "policy-public-principal",
-                at(
-                    st.line_of("Principal"),
-                    &format!("{}/Principal", st.pointer),
-                ),
-                format!(
-                    "{} allows everyone (principal \"*\") with no Condition",
-                    describe(st)
-                ),
-                "name the principals instead of \"*\", or add a Condition that limits who \
-                 matches, such as \"StringEquals\": {\"kms:CallerAccount\": \"111122223333\"}",
-            ));
-        }
+        let Exposure::Public { limiting_keys } = exposure(st) else {
+            continue;
+        };
+        let why = if st.condition.is_empty() {
+            " with no Condition".to_owned()
+        } else if limiting_keys.is_empty() {
+            format!(
+                ": its Condition holds for callers in any account ({}); no condition on a key \
+                 that names the caller or where the call comes from (aws:PrincipalOrgID, \
+                 aws:PrincipalAccount, aws:PrincipalArn, kms:CallerAccount, aws:SourceVpce, \
+                 aws:SourceAccount, aws:SourceArn...) limits it",
+                condition_keys(st)
+            )
+        } else {
+            format!(
+                ": a caller outside the organization and its accounts still meets its \
+                 conditions on {} (a negated operator, ...IfExists and ForAllValues hold when \
+                 the caller's value differs or is absent)",
+                limiting_keys.join(", ")
+            )
+        };
+        findings.push(Finding::error(
+            "policy-public-principal",
+            at(
+                st.line_of("Principal"),
+                &format!("{}/Principal", st.pointer),
+            ),
+            format!("{} allows everyone (principal \"*\"){why}", describe(st)),
+            "name the principals instead of \"*\", or limit the caller with a positive \
+             condition such as \"StringEquals\": {\"aws:PrincipalOrgID\": \"o-xxxxxxxxxx\"} or \
+             {\"kms:CallerAccount\": \"111122223333\"} (not StringNotEquals, ...IfExists or \
+             ForAllValues, which let a caller without the key through)",
+        ));
     }
     findings
+}
+
+/// `Bool aws:SecureTransport` for each condition of the statement.
+fn condition_keys(st: &Statement) -> String {
+    st.condition
+        .iter()
+        .flat_map(|(operator, keys)| keys.keys().map(move |key| format!("{operator} {key}")))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn describe(st: &Statement) -> String {
@@ -245,91 +285,96 @@ fn no_principals(principals: &Principals) -> bool {
     }
 }
 
-/// Whether every condition of the statement is true for any request by an IAM principal: none,
-/// negated operators (or `Null: true`) on keys no request carries (a misspelt key), and
-/// `aws:PrincipalIsAWSService = false`. Anything else may be false for someone: not counted.
-fn holds_for_every_iam_principal(st: &Statement) -> bool {
-    let catalog = super::catalog::Catalog::get();
-    st.condition.iter().all(|(operator_text, keys)| {
-        let Some(operator) = super::lint::Operator::parse(operator_text) else {
-            return false;
-        };
-        keys.iter().all(|(key, values)| {
-            let unknown = catalog.key(key).is_none();
-            let only =
-                |v: &str| values.len() == 1 && values.iter().all(|x| x.eq_ignore_ascii_case(v));
-            (unknown && operator.negated() && operator.set.is_none())
-                || (unknown && operator.base == "Null" && only("true"))
-                || (key.eq_ignore_ascii_case("aws:PrincipalIsAWSService")
-                    && operator.base == "Bool"
-                    && only("false"))
-        })
-    })
-}
+const LOCKOUT_WHY: &str = "AWS refuses a key policy that would stop its caller from changing it \
+    again (the policy lockout safety check), and kmsctl plans by reading the key and its policy";
 
-/// Whether the statement's actions cover kms:PutKeyPolicy.
-fn covers_put_key_policy(st: &Statement) -> bool {
-    match (&st.action, &st.not_action) {
-        (Some(actions), _) => actions.iter().any(|a| action_matches(a, PUT_KEY_POLICY)),
-        (None, Some(excluded)) => !excluded.iter().any(|a| action_matches(a, PUT_KEY_POLICY)),
-        (None, None) => false,
+/// What losing these actions stops kmsctl from doing.
+fn consequence(actions: &[&str]) -> &'static str {
+    let change = actions.contains(&"kms:PutKeyPolicy");
+    let read = actions.iter().any(|a| *a != "kms:PutKeyPolicy");
+    match (change, read) {
+        (true, true) => "read or change this key's policy",
+        (true, false) => "change this key's policy",
+        _ => "read this key and its policy to plan",
     }
 }
 
 fn lockout(
     doc: &PolicyDocument,
+    deployer: Option<&Deployer>,
     at: &impl Fn(usize, &str) -> Location,
     findings: &mut Vec<Finding>,
 ) {
-    const FIX: &str = "AWS refuses a key policy that would stop the caller from changing it \
-        again (the policy lockout safety check), and without such a grant nobody could ever \
-        update this policy: allow kms:PutKeyPolicy (e.g. kms:*) to the account root, \
-        \"Principal\": {\"AWS\": \"arn:aws:iam::111122223333:root\"}, or to an admin role";
-
-    // An unconditional Deny to everyone overrides any Allow, the account root's included.
-    for st in &doc.statements {
-        let public = st.principal.as_ref().is_some_and(Principals::is_public);
-        let this_key = st.resource.as_ref().is_some_and(|r| r.contains("*"));
-        if st.is_deny()
-            && public
-            && this_key
-            && holds_for_every_iam_principal(st)
-            && covers_put_key_policy(st)
-        {
-            let why = if st.condition.is_empty() {
-                "with no Condition".to_owned()
-            } else {
-                "and its Condition holds for every IAM principal (a negated operator on a key no request carries, or aws:PrincipalIsAWSService = false)".to_owned()
-            };
-            findings.push(Finding::error(
-                "policy-lockout",
-                at(st.line, &st.pointer),
-                format!(
-                    "{} denies kms:PutKeyPolicy to everyone, {why}",
-                    describe(st)
-                ),
-                FIX,
-            ));
-            return;
-        }
-    }
-
-    let granted = doc.statements.iter().any(|st| {
-        st.is_allow()
-            && st
-                .principal
-                .as_ref()
-                .is_some_and(Principals::names_specific_principal)
-            && covers_put_key_policy(st)
-    });
-    if !granted {
+    let candidates = match deployer {
+        Some(deployer) => vec![deployer.clone()],
+        None => assumed_deployers(doc),
+    };
+    let Some(first) = candidates.first() else {
         findings.push(Finding::error(
             "policy-lockout",
             at(doc.line_of("Statement"), "/Statement"),
-            "no Allow statement grants kms:PutKeyPolicy to a named principal \
-             (\"*\" does not count)",
-            FIX,
+            format!(
+                "no Allow statement grants {} to a named principal (\"*\" and services do not \
+                 count), so no deployer could keep them",
+                DEPLOYER_KEY_ACTIONS.join(", ")
+            ),
+            format!(
+                "{LOCKOUT_WHY}: allow them (e.g. kms:*) to the account root, \"Principal\": \
+                 {{\"AWS\": \"arn:aws:iam::111122223333:root\"}}, which delegates to IAM, or to \
+                 the deployer role"
+            ),
         ));
+        return;
+    };
+    let lost = losses(doc, first);
+    // Without an environment, one principal the policy names that keeps everything will do.
+    if lost.is_empty() || candidates.iter().skip(1).any(|d| losses(doc, d).is_empty()) {
+        return;
+    }
+    for loss in lost {
+        match loss {
+            Loss::Denied { statement, actions } => findings.push(Finding::error(
+                "policy-lockout",
+                at(statement.line, &statement.pointer),
+                format!(
+                    "{} denies the deployer {} {}: kmsctl could not {} again (as the evaluation \
+                     engine decides for a role session without MFA over TLS, principal tags \
+                     absent)",
+                    describe(statement),
+                    first.shown(),
+                    actions.join(", "),
+                    consequence(&actions)
+                ),
+                format!(
+                    "{LOCKOUT_WHY}: exempt the deployer from this Deny, e.g. add {:?} to an \
+                     \"ArnNotLike\": {{\"aws:PrincipalArn\": [...]}} in its Condition, or take \
+                     {} out of its Action",
+                    first.arn,
+                    actions.join(", ")
+                ),
+            )),
+            Loss::NotGranted { actions } => findings.push(Finding::error(
+                "policy-lockout",
+                at(doc.line_of("Statement"), "/Statement"),
+                format!(
+                    "no statement allows the deployer {} {}: neither an Allow naming it nor one to \
+                     its account {} (which delegates to IAM) whose conditions it meets, so kmsctl \
+                     could not {}",
+                    first.shown(),
+                    actions.join(", "),
+                    first.account,
+                    consequence(&actions)
+                ),
+                format!(
+                    "{LOCKOUT_WHY}: allow them (e.g. kms:*) to the account root, \"Principal\": \
+                     {{\"AWS\": \"arn:{}:iam::{}:root\"}}, which delegates to IAM, or to the \
+                     deployer role {} itself",
+                    first.arn.split(':').nth(1).unwrap_or("aws"),
+                    first.account,
+                    first.arn
+                ),
+            )),
+        }
     }
 }
 
@@ -462,7 +507,7 @@ mod tests {
     #[test]
     fn statement_missing_elements() {
         let text = "{\"Version\": \"2012-10-17\", \"Statement\": [\n{\"Sid\": \"A\", \
-                    \"Effect\": \"Allow\", \"Principal\": {\"AWS\": \"arn:r\"}, \
+                    \"Effect\": \"Allow\", \"Principal\": {\"AWS\": \"arn:aws:iam::1:root\"}, \
                     \"Action\": \"kms:*\", \"Resource\": \"*\"},\n\n{\"Sid\": \"Bare\"}]}";
         let findings = check(text);
         assert_eq!(rules(&findings), vec!["policy-statement"; 4]);
@@ -591,7 +636,16 @@ mod tests {
             f.location,
             Location::at_line(FILE, 3).with_pointer("/Statement")
         );
-        assert!(f.message.contains("kms:PutKeyPolicy"));
+        // The public grant's condition holds for App, so only the reads are missing.
+        assert!(
+            f.message.starts_with(
+                "no statement allows the deployer arn:aws:iam::111122223333:role/App \
+                 (no environment: a principal the policy names stands in for the deployer; validate the environment to check its own) \
+                 kms:DescribeKey, kms:GetKeyPolicy:"
+            ),
+            "{}",
+            f.message
+        );
         assert!(f.fix.contains("lockout safety check"));
         assert!(f.fix.contains("arn:aws:iam::111122223333:root"));
     }
@@ -609,15 +663,18 @@ mod tests {
         for (member, value) in [
             ("Action", r#""kms:*""#),
             ("Action", r#""*""#),
-            ("Action", r#"["kms:Describe*", "kms:Put*"]"#),
-            ("Action", r#""KMS:putkeypolicy""#),
-            ("Action", r#""kms:PutKeyPolic?""#),
+            ("Action", r#"["kms:Describe*", "kms:Put*", "kms:Get*"]"#),
+            (
+                "Action",
+                r#"["KMS:putkeypolicy", "kms:describekey", "kms:GetKeyPolic?"]"#,
+            ),
             ("NotAction", r#""kms:ScheduleKeyDeletion""#),
         ] {
             assert_eq!(check(&admin_role_with(member, value)), vec![], "{value}");
         }
         for (member, value) in [
             ("Action", r#""kms:Get*""#),
+            ("Action", r#""kms:PutKeyPolicy""#),
             ("Action", r#"["kms:Encrypt", "kms:PutKeyPolicyX"]"#),
             ("NotAction", r#""kms:Put*""#),
         ] {
@@ -636,10 +693,15 @@ mod tests {
         let mut public_aws = admin();
         public_aws["Principal"] = json!({"AWS": "*"});
         public_aws["Condition"] = json!({"Bool": {"aws:SecureTransport": true}});
-        for statement in [deny, not_principal, public_aws] {
+        for statement in [deny, not_principal] {
             let findings = check(&policy(vec![statement.clone()]));
             assert_eq!(rules(&findings), vec!["policy-lockout"], "{statement}");
         }
+        let findings = check(&policy(vec![public_aws]));
+        assert_eq!(
+            rules(&findings),
+            vec!["policy-lockout", "policy-public-principal"]
+        );
     }
 
     #[test]
@@ -654,9 +716,18 @@ mod tests {
         let findings = check(&with_admin(deny.clone()));
         assert_eq!(rules(&findings), vec!["policy-lockout"]);
         assert_eq!(pointers(&findings), vec!["/Statement/1"]);
-        assert_eq!(
-            findings[0].message,
-            "statement \"NoChanges\" denies kms:PutKeyPolicy to everyone, with no Condition"
+        assert!(
+            findings[0].message.starts_with(
+                "statement \"NoChanges\" denies the deployer \
+                 arn:aws:iam::111122223333:role/kmsctl-deployer"
+            ),
+            "{}",
+            findings[0].message
+        );
+        assert!(
+            findings[0]
+                .message
+                .contains("kms:PutKeyPolicy: kmsctl could not change")
         );
 
         let mut conditional = deny.clone();
@@ -719,5 +790,214 @@ mod tests {
         for statement in [conditioned, deny, service_star] {
             assert_eq!(check(&with_admin(statement.clone())), vec![], "{statement}");
         }
+    }
+
+    /// A public Allow of kms:Decrypt under this condition block.
+    fn public_with(condition: Value) -> Vec<Finding> {
+        check(&with_admin(json!({
+            "Sid": "Shared",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "kms:Decrypt",
+            "Resource": "*",
+            "Condition": condition
+        })))
+    }
+
+    fn is_public(condition: Value) -> bool {
+        let findings = public_with(condition.clone());
+        let public = rules(&findings) == vec!["policy-public-principal"];
+        assert!(public || findings.is_empty(), "{condition}: {findings:?}");
+        public
+    }
+
+    #[test]
+    fn a_condition_every_caller_meets_is_public() {
+        let findings = public_with(json!({"Bool": {"aws:SecureTransport": "true"}}));
+        assert_eq!(rules(&findings), vec!["policy-public-principal"]);
+        assert_eq!(pointers(&findings), vec!["/Statement/1/Principal"]);
+        assert!(
+            findings[0].message.contains(
+                "its Condition holds for callers in any account (Bool aws:SecureTransport)"
+            ),
+            "{}",
+            findings[0].message
+        );
+        assert!(findings[0].fix.contains("aws:PrincipalOrgID"));
+        for condition in [
+            json!({"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}),
+            json!({"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}),
+            json!({"StringLike": {"aws:PrincipalArn": "*"}}),
+            json!({"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/*"}}),
+            json!({"Null": {"aws:PrincipalOrgID": "false"}}),
+        ] {
+            assert!(is_public(condition.clone()), "{condition}");
+        }
+    }
+
+    #[test]
+    fn the_organization_or_named_accounts_limit_a_public_grant() {
+        for condition in [
+            json!({"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}),
+            json!({"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": "o-a1b2c3d4e5/r-ab12/*"}}),
+            json!({"StringEquals": {"aws:PrincipalAccount": "111122223333"}}),
+            json!({"StringEquals": {"kms:CallerAccount": ["111122223333", "444455556666"]}}),
+            json!({"ArnEquals": {"aws:PrincipalArn": "arn:aws:iam::111122223333:role/App"}}),
+            json!({"StringEquals": {"aws:SourceVpce": "vpce-1a2b3c4d"}}),
+            json!({"ArnLike": {"aws:SourceArn": "arn:aws:cloudtrail:*:111122223333:trail/*"}}),
+            json!({"StringEquals": {"aws:SourceAccount": "111122223333"}}),
+            json!({"StringEquals": {"aws:PrincipalAccount": "${aws:ResourceAccount}"}}),
+            // One limiting condition is enough, whatever else the block says.
+            json!({
+                "Bool": {"aws:SecureTransport": "true"},
+                "StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}
+            }),
+        ] {
+            assert!(!is_public(condition.clone()), "{condition}");
+        }
+    }
+
+    #[test]
+    fn negated_if_exists_and_vacuous_set_conditions_stay_public() {
+        for condition in [
+            // Every caller outside the organization is not in it.
+            json!({"StringNotEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}),
+            // A request without the key (a service, an anonymous caller) meets IfExists.
+            json!({"StringEqualsIfExists": {"aws:PrincipalAccount": "111122223333"}}),
+            // ForAllValues holds vacuously for a caller in no organization.
+            json!({"ForAllValues:StringEquals": {"aws:PrincipalOrgPaths": "o-a1b2c3d4e5/r-ab12/"}}),
+            json!({"ForAllValues:StringLike": {"aws:PrincipalOrgPaths": "o-a1b2c3d4e5/*"}}),
+            json!({"ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::111122223333:role/App"}}),
+        ] {
+            let findings = public_with(condition.clone());
+            assert_eq!(
+                rules(&findings),
+                vec!["policy-public-principal"],
+                "{condition}"
+            );
+            assert!(
+                findings[0]
+                    .message
+                    .contains("a caller outside the organization and its accounts still meets"),
+                "{}",
+                findings[0].message
+            );
+        }
+    }
+
+    fn prod_deployer() -> Deployer {
+        Deployer {
+            arn: "arn:aws:iam::111122223333:role/kmsctl-deployer".into(),
+            source: "env/prod's assume_role_arn".into(),
+            ..Deployer::default_in("aws", "111122223333", "us-east-1", String::new())
+        }
+    }
+
+    fn check_for(text: &str, deployer: &Deployer) -> Vec<Finding> {
+        let doc = parse(text).unwrap();
+        check_key_policy_for(&doc, text.len(), Path::new(FILE), Some(deployer))
+    }
+
+    #[test]
+    fn a_deny_the_deployer_meets_locks_it_out_and_is_named() {
+        let deny = json!({
+            "Sid": "OnlyAdminsChangeThePolicy",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": ["kms:PutKeyPolicy", "kms:ScheduleKeyDeletion"],
+            "Resource": "*",
+            "Condition": {"StringNotEquals": {"aws:PrincipalTag/team": "admins"}}
+        });
+        let text = with_admin(deny);
+        for findings in [check(&text), check_for(&text, &prod_deployer())] {
+            assert_eq!(rules(&findings), vec!["policy-lockout"]);
+            assert_eq!(pointers(&findings), vec!["/Statement/1"]);
+            assert_eq!(
+                findings[0].location.line,
+                line_of_pointer(&text, "/Statement/1")
+            );
+            assert!(
+                findings[0].message.starts_with(
+                    "statement \"OnlyAdminsChangeThePolicy\" denies the deployer \
+                     arn:aws:iam::111122223333:role/kmsctl-deployer"
+                ),
+                "{}",
+                findings[0].message
+            );
+            assert!(findings[0].message.contains(" kms:PutKeyPolicy: "));
+            assert!(findings[0].fix.contains("\"ArnNotLike\""));
+        }
+        let findings = check_for(&text, &prod_deployer());
+        assert!(
+            findings[0].message.contains("(env/prod's assume_role_arn)"),
+            "{}",
+            findings[0].message
+        );
+    }
+
+    #[test]
+    fn a_deny_that_exempts_the_deployer_is_fine() {
+        let deny = |exempt: &str| {
+            with_admin(json!({
+                "Sid": "OnlyAdmins",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "kms:*",
+                "Resource": "*",
+                "Condition": {"ArnNotLike": {"aws:PrincipalArn": [
+                    "arn:aws:iam::111122223333:role/Admin", exempt
+                ]}}
+            }))
+        };
+        let deployer = prod_deployer();
+        assert_eq!(
+            check_for(&deny("arn:aws:iam::*:role/kmsctl-*"), &deployer),
+            vec![]
+        );
+        let findings = check_for(&deny("arn:aws:iam::111122223333:role/Other"), &deployer);
+        assert_eq!(rules(&findings), vec!["policy-lockout"]);
+        assert!(
+            findings[0]
+                .message
+                .contains("kms:PutKeyPolicy, kms:DescribeKey, kms:GetKeyPolicy"),
+            "{}",
+            findings[0].message
+        );
+    }
+
+    #[test]
+    fn the_default_key_policy_keeps_the_deployer_through_iam() {
+        assert_eq!(check_for(DEFAULT_KEY_POLICY, &prod_deployer()), vec![]);
+        // In another account the root delegation does not reach the deployer.
+        let elsewhere = Deployer::default_in("aws", "444455556666", "us-east-1", "test".into());
+        let findings = check_for(DEFAULT_KEY_POLICY, &elsewhere);
+        assert_eq!(rules(&findings), vec!["policy-lockout"]);
+        assert!(
+            findings[0]
+                .message
+                .starts_with("no statement allows the deployer")
+        );
+        assert!(findings[0].fix.contains("arn:aws:iam::444455556666:root"));
+    }
+
+    #[test]
+    fn a_grant_naming_the_deployer_role_counts_and_one_naming_another_role_does_not() {
+        let grant = |role: &str| {
+            policy(vec![json!({
+                "Sid": "Admins",
+                "Effect": "Allow",
+                "Principal": {"AWS": format!("arn:aws:iam::111122223333:role/{role}")},
+                "Action": "kms:*",
+                "Resource": "*"
+            })])
+        };
+        assert_eq!(
+            check_for(&grant("kmsctl-deployer"), &prod_deployer()),
+            vec![]
+        );
+        let findings = check_for(&grant("Admin"), &prod_deployer());
+        assert_eq!(rules(&findings), vec!["policy-lockout"]);
+        // Without an environment, the named role stands in for the deployer.
+        assert_eq!(check(&grant("Admin")), vec![]);
     }
 }

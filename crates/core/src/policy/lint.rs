@@ -140,9 +140,21 @@ pub fn lint_text(raw: &str, kind: PolicyKind, file: &Path) -> Vec<Finding> {
 
 /// Lints one parsed policy. `raw` is its text as sent to AWS (for the size limits).
 pub fn lint(doc: &PolicyDocument, raw: &str, kind: PolicyKind, file: &Path) -> Vec<Finding> {
+    lint_for(doc, raw, kind, file, None)
+}
+
+/// [`lint`] for a key policy kmsctl applies as `deployer` (see
+/// [`super::check_key_policy_for`]); `None` when the deployer is not known.
+pub fn lint_for(
+    doc: &PolicyDocument,
+    raw: &str,
+    kind: PolicyKind,
+    file: &Path,
+    deployer: Option<&super::Deployer>,
+) -> Vec<Finding> {
     let at = |line: usize, pointer: &str| Location::at_line(file, line).with_pointer(pointer);
     let mut findings = match kind {
-        PolicyKind::Key => super::check_key_policy(doc, raw.len(), file),
+        PolicyKind::Key => super::check_key_policy_for(doc, raw.len(), file, deployer),
         PolicyKind::Scp | PolicyKind::Rcp => organization_policy(doc, raw, kind, &at),
     };
     let catalog = Catalog::get();
