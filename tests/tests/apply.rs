@@ -497,7 +497,7 @@ fn plan_json_is_versioned_and_matches_the_saved_plan() {
     let saved: serde_json::Value =
         serde_json::from_str(&project.read("dev.plan.json")).expect("saved plan");
     assert_eq!(saved["changes"], printed["changes"]);
-    // An existing file is always a plan.
+    // A path to a .json file is a plan.
     let applied = project.kmsctl(&["apply", "dev.plan.json"]).expect_code(0);
     assert!(applied.stdout.contains("15 added"), "{}", applied.stdout);
     assert!(
