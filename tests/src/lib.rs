@@ -35,13 +35,18 @@ pub fn repo_root() -> PathBuf {
 }
 
 /// The `kmsctl` binary, built once per test process.
+///
+/// Built with the features the test build resolves (`--workspace --all-targets`, dev-dependencies
+/// included): under `cargo nextest run --workspace` that binary is already built and this is a
+/// 0.3 s check. `--package kmsctl` alone resolves other features of the SDK crates and rebuilt
+/// them mid-test: 270 s of a cold CI run.
 pub fn kmsctl_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         let root = repo_root();
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = Command::new(cargo)
-            .args(["build", "--quiet", "--package", "kmsctl", "--bin", "kmsctl"])
+            .args(["build", "--quiet", "--workspace", "--all-targets"])
             .current_dir(&root)
             .status()
             .expect("cargo runs");
