@@ -1,6 +1,7 @@
 //! What an environment's monitoring declarations ask for, resolved: names, ARNs, patterns, the
 //! topic policy and tags. Pure: built from the files and the environment's account and region.
 
+use kmsctl_core::environment::partition_of;
 use std::collections::BTreeMap;
 
 use kmsctl_core::Location;
@@ -104,24 +105,17 @@ pub fn event_rule_prefix(environment: &str) -> String {
 }
 
 /// `aws`, `aws-cn` or `aws-us-gov`, from the region's name.
-pub fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
-}
-
 pub fn topic_arn(region: &str, account_id: &str, name: &str) -> String {
-    format!("arn:{}:sns:{region}:{account_id}:{name}", partition(region))
+    format!(
+        "arn:{}:sns:{region}:{account_id}:{name}",
+        partition_of(region)
+    )
 }
 
 pub fn event_rule_arn(region: &str, account_id: &str, name: &str) -> String {
     format!(
         "arn:{}:events:{region}:{account_id}:rule/{name}",
-        partition(region)
+        partition_of(region)
     )
 }
 
@@ -245,5 +239,22 @@ pub fn build(decl: &MonitorDecl, ctx: &Context<'_>) -> DesiredMonitor {
         rules,
         alerts,
         tags,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic_arns_carry_the_regions_partition_iso_included() {
+        assert_eq!(
+            topic_arn("us-isob-east-1", "111111111111", "kms-alerts"),
+            "arn:aws-iso-b:sns:us-isob-east-1:111111111111:kms-alerts"
+        );
+        assert_eq!(
+            topic_arn("cn-north-1", "111111111111", "kms-alerts"),
+            "arn:aws-cn:sns:cn-north-1:111111111111:kms-alerts"
+        );
     }
 }
