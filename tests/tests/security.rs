@@ -447,6 +447,17 @@ fn devices_fifos_and_huge_files_are_not_read() {
         "environments/dev/zero.toml",
     );
 
+    // organization.toml is read for the environment's floors and its deployer: never endlessly.
+    let project = TestProject::shipped();
+    let org = project.file("organization/organization.toml");
+    std::fs::remove_file(&org).expect("rm");
+    symlink(Path::new("/dev/zero"), &org);
+    refused_offline(
+        &project,
+        &["validate", "env/dev"],
+        "organization/organization.toml",
+    );
+
     let project = TestProject::dev();
     let fifo = project.file("environments/dev/pipe.toml");
     let made = std::process::Command::new("mkfifo")

@@ -214,6 +214,14 @@ pub fn read_outside_project(path: &Path, cap: Cap) -> Result<Vec<u8>, FileError>
     read_regular(&canonical, path, cap)
 }
 
+/// [`read_outside_project`], as UTF-8 text.
+pub fn read_text_outside_project(path: &Path, cap: Cap) -> Result<String, FileError> {
+    let bytes = read_outside_project(path, cap)?;
+    String::from_utf8(bytes).map_err(|_| FileError::NotText {
+        path: path.to_owned(),
+    })
+}
+
 /// `..` and absolute components judged without the file system: for paths that do not exist.
 fn lexically_inside(root: &Path, path: &Path) -> bool {
     let mut depth: Vec<std::ffi::OsString> = Vec::new();

@@ -20,13 +20,11 @@ pub fn test(ctx: &Context, target: &str, event_file: &Path) -> Result<Exit> {
         );
     };
     // An event file is given on the command line: anywhere, but a regular file of sane size.
-    let bytes = kmsctl_core::project_files::read_outside_project(
+    let text = kmsctl_core::project_files::read_text_outside_project(
         event_file,
         kmsctl_core::project_files::POLICY,
     )
     .map_err(|e| crate::project::file_error(&e))?;
-    let text = String::from_utf8(bytes)
-        .map_err(|_| UserError::new(format!("{} is not UTF-8 text", event_file.display())))?;
     let event: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
         UserError::new(format!(
             "{}:{}:{}: not a JSON event: {e}",

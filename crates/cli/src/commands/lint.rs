@@ -70,11 +70,11 @@ fn kind_of(path: &Path, explicit: Option<PolicyTypeArg>) -> PolicyKind {
 
 /// Lints one file: its findings, or why it could not be read.
 pub fn lint_file(path: &Path, kind: PolicyKind) -> std::result::Result<Vec<Finding>, String> {
-    let bytes =
-        kmsctl_core::project_files::read_outside_project(path, kmsctl_core::project_files::POLICY)
-            .map_err(|e| e.to_string())?;
-    let text =
-        String::from_utf8(bytes).map_err(|_| format!("{} is not UTF-8 text", path.display()))?;
+    let text = kmsctl_core::project_files::read_text_outside_project(
+        path,
+        kmsctl_core::project_files::POLICY,
+    )
+    .map_err(|e| e.to_string())?;
     let rendered = render_placeholders(&text);
     Ok(lint_text(&rendered, kind, path))
 }

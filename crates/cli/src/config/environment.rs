@@ -135,10 +135,14 @@ pub fn load_environment(project: &Project, dir: &Path) -> Result<LoadedEnvironme
 
 /// What organization.toml says about `account`: the deployer role, the organization's id and
 /// the account's `aws:PrincipalOrgPaths`, for the key-policy lockout guard. `None` without an
-/// organization.toml; what does not parse is left out (`validate organization` reports it).
+/// organization.toml; what cannot be read or does not parse is left out (loading the
+/// organization for the floors reports it). Read through the project's checks like every file.
 fn organization_place(project: &Project, account: &str) -> Option<OrganizationPlace> {
     let relative = Path::new(crate::commands::organization::FILE);
-    let text = std::fs::read_to_string(project.root.join(relative)).ok()?;
+    let text = project
+        .files
+        .read(relative, kmsctl_core::project_files::CONFIG)
+        .ok()?;
     let org: kmsctl_org::config::OrganizationFile = toml::from_str(&text).ok()?;
     let mut place = OrganizationPlace {
         deployer_role_arn: org.deployer_role_arn.as_ref().map(|r| r.get_ref().clone()),
