@@ -17,10 +17,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let files = vec![SourceFile::new("environments/dev/keys.toml", text)];
-    let env = match kmsctl::config::from_sources("dev", Path::new("environments/dev"), files) {
+    let env = match kmsctl_engine::config::from_sources("dev", Path::new("environments/dev"), files) {
         Ok(env) => env,
         Err(error) => {
-            let _ = format!("{:?}", miette::Report::new(error));
+            let _ = format!("{:?}", miette::Report::new(kmsctl::error::UserError::from(error)));
             return;
         }
     };

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use kmsctl_engine::simulate::expect::Expected;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
@@ -177,7 +178,7 @@ pub struct SimulateArgs {
     pub no_identity_policy: bool,
     /// Exit 3 unless the answer is this.
     #[arg(long, value_enum)]
-    pub expect: Option<crate::simulate::expect::Expected>,
+    pub expect: Option<ExpectArg>,
     #[arg(long, value_enum, default_value = "human")]
     pub format: SimulateFormat,
     /// Read the OU tree and where each account sits from AWS Organizations (with
@@ -319,4 +320,28 @@ pub struct ApplyArgs {
     /// Apply a freshly made plan without asking.
     #[arg(long)]
     pub auto_approve: bool,
+}
+
+/// `--expect`: the engine's decisions, named and explained as `expect.toml` names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExpectArg(pub Expected);
+
+impl clap::ValueEnum for ExpectArg {
+    fn value_variants<'a>() -> &'a [Self] {
+        const ALL: [ExpectArg; 4] = [
+            ExpectArg(Expected::ALL[0]),
+            ExpectArg(Expected::ALL[1]),
+            ExpectArg(Expected::ALL[2]),
+            ExpectArg(Expected::ALL[3]),
+        ];
+        &ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        let value = clap::builder::PossibleValue::new(self.0.name());
+        Some(match self.0.meaning() {
+            Some(meaning) => value.help(meaning),
+            None => value,
+        })
+    }
 }

@@ -6,11 +6,7 @@
 
 pub mod cli;
 pub mod commands;
-pub mod config;
 pub mod error;
 pub mod exit;
-pub mod lock;
 pub mod progress;
-pub mod project;
 pub mod render;
-pub mod simulate;

@@ -11,7 +11,7 @@ use kmsctl::cli::{Cli, Command, EventsCommand};
 use kmsctl::commands::{self, Context};
 use kmsctl::error::UserError;
 use kmsctl::exit::Exit;
-use kmsctl::project::Project;
+use kmsctl_engine::project::Project;
 
 fn main() -> ExitCode {
     let cli = match Cli::parse_args(std::env::args_os()) {

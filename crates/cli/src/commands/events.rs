@@ -5,7 +5,7 @@ use std::path::Path;
 use kmsctl_monitor::{pattern, severity};
 
 use super::Context;
-use super::prepare::prepare;
+use kmsctl_engine::prepare::prepare;
 use crate::error::{Result, UserError};
 use crate::exit::Exit;
 
@@ -24,7 +24,7 @@ pub fn test(ctx: &Context, target: &str, event_file: &Path) -> Result<Exit> {
         event_file,
         kmsctl_core::project_files::POLICY,
     )
-    .map_err(|e| crate::project::file_error(&e))?;
+    .map_err(|e| kmsctl_engine::project::file_error(&e))?;
     let event: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
         UserError::new(format!(
             "{}:{}:{}: not a JSON event: {e}",

@@ -1,32 +1,35 @@
-//! The commands, and what they share: the project, the flags, and the loaded target.
+//! The commands, and what they share: the engine's context plus how this terminal shows things.
 
 pub mod apply;
 pub mod drift;
 pub mod events;
 pub mod lint;
-pub mod organization;
 pub mod plan;
-pub mod prepare;
 pub mod rotate;
 pub mod simulate;
 pub mod validate;
 
+use kmsctl_engine::project::Project;
+
 use crate::cli::GlobalArgs;
-use crate::project::Project;
 use crate::render::style::Style;
 
-/// What every command needs.
+/// What every command needs: the engine's context (project and settings) and the terminal's.
 pub struct Context {
-    pub project: Project,
-    pub parallelism: usize,
-    pub max_attempts: u32,
-    /// `--wait-timeout`.
-    pub wait_timeout: std::time::Duration,
+    pub engine: kmsctl_engine::Context,
     pub verbose: bool,
     /// Colours for stdout.
     pub style: Style,
     /// Colours for stderr.
     pub err_style: Style,
+}
+
+impl std::ops::Deref for Context {
+    type Target = kmsctl_engine::Context;
+
+    fn deref(&self) -> &Self::Target {
+        &self.engine
+    }
 }
 
 impl Context {
@@ -35,14 +38,21 @@ impl Context {
         let color = |tty: bool| Style {
             color: tty && !global.no_color,
         };
+        let err_style = color(std::io::stderr().is_terminal());
         Self {
-            project,
-            parallelism: usize::from(global.parallelism),
-            max_attempts: global.max_attempts,
-            wait_timeout: std::time::Duration::from_secs(global.wait_timeout * 60),
+            engine: kmsctl_engine::Context {
+                project,
+                parallelism: usize::from(global.parallelism),
+                max_attempts: global.max_attempts,
+                wait_timeout: std::time::Duration::from_secs(global.wait_timeout * 60),
+                // Apply's long waits (CloudHSM, KMS) print each poll.
+                on_wait: std::sync::Arc::new(move |message| {
+                    eprintln!("  {} {message}", err_style.cyan("waiting:"));
+                }),
+            },
             verbose: global.verbose,
             style: color(std::io::stdout().is_terminal()),
-            err_style: color(std::io::stderr().is_terminal()),
+            err_style,
         }
     }
 }

@@ -5,9 +5,11 @@
 use kmsctl_core::Finding;
 
 use super::Context;
-use super::apply::{Appliers, confirm, execute};
-use super::plan::{EnvClients, connect, new_plan, report_refusal, target_of};
-use super::prepare::{Prepared, prepare};
+use super::apply::{confirm, execute};
+use kmsctl_engine::apply::Appliers;
+use super::plan::report_refusal;
+use kmsctl_engine::plan::{EnvClients, connect, new_plan, target_of};
+use kmsctl_engine::prepare::{Prepared, prepare};
 use crate::cli::RotateArgs;
 use crate::error::{Result, UserError};
 use crate::exit::Exit;

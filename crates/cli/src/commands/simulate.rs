@@ -7,8 +7,8 @@ use crate::cli::{SimulateArgs, SimulateFormat};
 use crate::error::{Result, UserError};
 use crate::exit::Exit;
 use crate::render;
-use crate::simulate::expect::Expected;
-use crate::simulate::{Identity, Question, World};
+use kmsctl_engine::simulate::expect::Expected;
+use kmsctl_engine::simulate::{Identity, Question, World};
 
 fn pair(text: &str, flag: &str) -> Result<(String, String)> {
     text.split_once('=')
@@ -59,8 +59,8 @@ pub fn run(ctx: &Context, args: &SimulateArgs) -> Result<Exit> {
 /// `--live`: the organization's ids and account places from AWS Organizations; the policies
 /// still come from the files (rendered with the live ids, as plan renders them).
 pub async fn run_live(ctx: &Context, args: &SimulateArgs) -> Result<Exit> {
-    let (file, org) = super::organization::load(ctx)?;
-    let session = super::plan::connect(ctx, &super::organization::target(&org)).await?;
+    let (file, org) = kmsctl_engine::organization::load(ctx)?;
+    let session = kmsctl_engine::plan::connect(ctx, &kmsctl_engine::organization::target(&org)).await?;
     let client = kmsctl_org::client(&session);
     let failed =
         |e: kmsctl_aws::AwsError| UserError::new(format!("reading the organization failed: {e}"));
@@ -80,7 +80,7 @@ pub async fn run_live(ctx: &Context, args: &SimulateArgs) -> Result<Exit> {
                 .help("run `kmsctl validate organization` and fix what it reports"),
         );
     }
-    let view = crate::simulate::world::OrgView::live(file, org, rendered, tree, &places);
+    let view = kmsctl_engine::simulate::world::OrgView::live(file, org, rendered, tree, &places);
     answer(ctx, args, World::new(ctx).with_organization(view))
 }
 
@@ -89,7 +89,7 @@ fn answer(ctx: &Context, args: &SimulateArgs, mut world: World<'_>) -> Result<Ex
     let answer = world
         .answer(&question)
         .map_err(|why| UserError::new(why.message).help(why.fix))?;
-    let expected = args.expect;
+    let expected = args.expect.map(|arg| arg.0);
     let met = expected.map(|e| e.met_by(answer.decision.outcome));
     match args.format {
         SimulateFormat::Human => print!("{}", render::simulate::human(&answer, ctx.style)),

@@ -3,7 +3,7 @@
 use kmsctl_core::Severity;
 
 use super::Context;
-use super::prepare::prepare;
+use kmsctl_engine::prepare::prepare;
 use crate::error::Result;
 use crate::exit::Exit;
 use crate::render::findings;
@@ -48,11 +48,11 @@ pub fn run(ctx: &Context, target: &str) -> Result<Exit> {
 
 /// `kmsctl validate organization`: organization.toml and the policies it attaches, offline.
 fn organization(ctx: &Context) -> Result<Exit> {
-    let (file, org) = super::organization::load(ctx)?;
+    let (file, org) = kmsctl_engine::organization::load(ctx)?;
     let (policies, mut found) = kmsctl_org::validate::check(&ctx.project.files, &file, &org, None);
     let mut held = 0;
     if !found.iter().any(kmsctl_core::Finding::is_error) {
-        let checked = super::organization::check_expectations(ctx, &file, &org, &policies)?;
+        let checked = kmsctl_engine::organization::check_expectations(ctx, &file, &org, &policies)?;
         held = checked.held;
         found.extend(checked.findings);
     }

@@ -4,7 +4,7 @@ use kmsctl_core::policy::eval::Outcome;
 use serde_json::json;
 
 use super::style::Style;
-use crate::simulate::Answer;
+use kmsctl_engine::simulate::Answer;
 
 pub fn human(answer: &Answer, style: Style) -> String {
     let mut out = format!("{}\n", answer.headline());

@@ -11,10 +11,10 @@ use kmsctl_core::{Action, Finding, ResourceChange};
 use serde_json::{Value, json};
 
 use super::source_ref;
-use crate::commands::Context;
-use crate::commands::plan::{EnvClients, Planned, connect, make_observed, now, target_of};
-use crate::commands::prepare::Prepared;
-use crate::error::{Result, UserError};
+use crate::Context;
+use crate::plan::{EnvClients, Planned, connect, make_observed, now, target_of};
+use crate::prepare::Prepared;
+use crate::error::{Result, Error};
 
 pub async fn check(
     ctx: &Context,
@@ -24,7 +24,7 @@ pub async fn check(
     let target = target_of(prepared);
     let offline: Vec<&Finding> = prepared.findings.iter().filter(|f| f.is_error()).collect();
     if !offline.is_empty() {
-        return Err(UserError::new(format!(
+        return Err(Error::new(format!(
             "the files of {} fail {} guard(s) (first: {} at {}); run kmsctl validate {}",
             target.label(),
             offline.len(),
@@ -79,7 +79,7 @@ pub async fn check(
         let unmanaged =
             kmsctl_keys::live::unmanaged_keys(&clients.keys, observation, ctx.parallelism)
                 .await
-                .map_err(|e| UserError::new(format!("reading {} failed: {e}", target.label())))?;
+                .map_err(|e| Error::new(format!("reading {} failed: {e}", target.label())))?;
         for key in unmanaged {
             findings.push(DriftFinding {
                 kind: Kind::Unmanaged,

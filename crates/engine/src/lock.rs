@@ -9,7 +9,7 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
 use std::path::Path;
 
-use crate::error::{Result, UserError};
+use crate::error::{Result, Error};
 
 #[derive(Debug)]
 pub struct TargetLock {
@@ -41,16 +41,16 @@ fn open(path: &Path) -> Result<File> {
         options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
     }
     let file = options.open(path).map_err(|e| {
-        UserError::new(format!("cannot open the lock {}: {e}", path.display()))
+        Error::new(format!("cannot open the lock {}: {e}", path.display()))
             .help("the lock must be a regular file: remove what is at that path")
     })?;
     // A lock file left by someone else (or a hard link to another file) is not written into.
     let meta = file
         .metadata()
-        .map_err(|e| UserError::new(format!("cannot read the lock {}: {e}", path.display())))?;
+        .map_err(|e| Error::new(format!("cannot read the lock {}: {e}", path.display())))?;
     #[cfg(unix)]
     if std::os::unix::fs::MetadataExt::nlink(&meta) > 1 || !meta.is_file() {
-        return Err(UserError::new(format!(
+        return Err(Error::new(format!(
             "the lock {} is not a private regular file (it is linked elsewhere)",
             path.display()
         ))
@@ -76,20 +76,20 @@ pub fn acquire(path: &Path, label: &str) -> Result<TargetLock> {
             } else {
                 holder
             };
-            return Err(UserError::new(format!(
+            return Err(Error::new(format!(
                 "another kmsctl is applying {label} ({holder}): lock {} is held",
                 path.display()
             ))
             .help("wait for it to finish; the lock is released when that process ends"));
         }
         Err(TryLockError::Error(e)) => {
-            return Err(UserError::new(format!(
+            return Err(Error::new(format!(
                 "cannot lock {}: {e}",
                 path.display()
             )));
         }
     }
-    let started = crate::commands::plan::now();
+    let started = crate::plan::now();
     let _ = file.set_len(0);
     let _ = file.rewind();
     let _ = write!(

@@ -13,7 +13,7 @@ use toml::Spanned;
 use super::{Answer, Identity, Question, World};
 
 /// The decision an expectation (or `simulate --expect`) asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Expected {
     Allow,
@@ -25,6 +25,24 @@ pub enum Expected {
 }
 
 impl Expected {
+    pub const ALL: [Self; 4] = [
+        Self::Allow,
+        Self::Deny,
+        Self::ExplicitDeny,
+        Self::ImplicitDeny,
+    ];
+
+    /// What the decision means, for `--help`, where the name alone does not say it.
+    pub fn meaning(self) -> Option<&'static str> {
+        match self {
+            Self::Allow | Self::ImplicitDeny => None,
+            Self::Deny => Some("Denied, explicitly or implicitly"),
+            Self::ExplicitDeny => {
+                Some("Denied by a Deny statement (a guardrail), not merely for want of an Allow")
+            }
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Self::Allow => "allow",

@@ -7,9 +7,9 @@ use kmsctl_core::source::SourceFile;
 use kmsctl_core::{Finding, Observed, Plan, Target};
 use kmsctl_org::config::OrganizationFile;
 
-use super::Context;
-use super::plan::{Planned, connect, new_plan};
-use crate::error::{Result, UserError};
+use crate::Context;
+use crate::plan::{Planned, connect, new_plan};
+use crate::error::{Result, Error};
 
 pub const TARGET: &str = "organization";
 pub const FILE: &str = "organization/organization.toml";
@@ -23,13 +23,13 @@ pub fn load(ctx: &Context) -> Result<(SourceFile, OrganizationFile)> {
         .files
         .read(relative, kmsctl_core::project_files::CONFIG)
         .map_err(|e| {
-            UserError::new(e.to_string()).help(
+            Error::new(e.to_string()).help(
                 "the organization target is organization/organization.toml in the project root",
             )
         })?;
     let text = without_secrets(relative, &text)?;
     let org: OrganizationFile = toml::from_str(&text).map_err(|e| {
-        UserError::in_toml(relative, &text, &e)
+        Error::in_toml(relative, &text, &e)
             .help("see the organization file reference in README.md")
     })?;
     Ok((SourceFile::new(relative, text), org))
@@ -41,7 +41,7 @@ fn without_secrets(relative: &Path, text: &str) -> Result<String> {
     let (text, found) = kmsctl_core::secrets::redact(text);
     match found.first() {
         None => Ok(text),
-        Some(first) => Err(UserError::new(format!(
+        Some(first) => Err(Error::new(format!(
             "{}:{}: {} holds a secret in a file kmsctl reads (its value is not shown)",
             relative.display(),
             first.line,
@@ -81,7 +81,7 @@ pub fn check_expectations(
     };
     let text = without_secrets(relative, &text)?;
     let parsed: ExpectFile = toml::from_str(&text).map_err(|e| {
-        UserError::in_toml(relative, &text, &e).help("see \"Boundary tests\" in README.md")
+        Error::in_toml(relative, &text, &e).help("see \"Boundary tests\" in README.md")
     })?;
     let view = OrgView::new(file.clone(), org.clone(), rendered.to_vec());
     let mut world = crate::simulate::World::new(ctx).with_organization(view);
@@ -128,9 +128,9 @@ pub async fn make_observed(
     let client = kmsctl_org::client(&session);
     let observed = kmsctl_org::observe::observe(&client, ctx.parallelism)
         .await
-        .map_err(|e| UserError::new(format!("reading the organization failed: {e}")))?;
+        .map_err(|e| Error::new(format!("reading the organization failed: {e}")))?;
     if let Err(error) = observed.tree.check_unique() {
-        return Err(UserError::new(error.to_string()));
+        return Err(Error::new(error.to_string()));
     }
     let (rendered, mut found) =
         kmsctl_org::validate::check(&ctx.project.files, file, org, Some(&observed.tree));

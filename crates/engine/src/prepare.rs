@@ -4,9 +4,9 @@ use kmsctl_core::Finding;
 use kmsctl_keys::desired::{self, DesiredError};
 use kmsctl_keys::{DesiredKey, guards};
 
-use super::Context;
+use crate::Context;
 use crate::config::{LoadedEnvironment, load_environment};
-use crate::error::{Result, UserError};
+use crate::error::{Result, Error};
 
 pub struct Prepared {
     pub env: LoadedEnvironment,
@@ -160,8 +160,8 @@ fn resolve_topic_key(
     kmsctl_monitor::topic_key::resolve(alerts.get_ref(), &|span| file.location(span), &candidates)
 }
 
-pub(crate) fn desired_error(error: DesiredError) -> UserError {
-    UserError::new(error.to_string()).help(error.help)
+pub(crate) fn desired_error(error: DesiredError) -> Error {
+    Error::new(error.to_string()).help(error.help)
 }
 
 /// Guards have floors: an environment's `[rules]` may tighten the organization's `[rules]`,
@@ -169,7 +169,7 @@ pub(crate) fn desired_error(error: DesiredError) -> UserError {
 /// Loosening is possible only in organization.toml, which a different team reviews.
 fn organization_floors(ctx: &Context, env: &LoadedEnvironment) -> Result<Vec<Finding>> {
     let (mut findings, floor, source) = if ctx.project.has_organization() {
-        let (file, org) = super::organization::load(ctx)?;
+        let (file, org) = crate::organization::load(ctx)?;
         let findings = org_path_variables(env, &file, &org);
         (
             findings,

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use kmsctl_core::project_files::{FileError, ProjectFiles};
 
-use crate::error::{Result, UserError};
+use crate::error::{Result, Error};
 
 /// The project: `environments/`, `organization/`, `policies/` and `.kmsctl/` live in its root.
 #[derive(Debug, Clone)]
@@ -21,16 +21,16 @@ impl Project {
         if let Some(root) = explicit {
             let root = root
                 .canonicalize()
-                .map_err(|e| UserError::new(format!("--root {}: {e}", root.display())))?;
+                .map_err(|e| Error::new(format!("--root {}: {e}", root.display())))?;
             return Ok(Self::at(&root));
         }
         let cwd = std::env::current_dir()
-            .map_err(|e| UserError::new(format!("cannot read the working directory: {e}")))?;
+            .map_err(|e| Error::new(format!("cannot read the working directory: {e}")))?;
         cwd.ancestors()
             .find(|dir| dir.join("environments").is_dir() || dir.join("organization").is_dir())
             .map(|root| Self::at(&root.canonicalize().unwrap_or_else(|_| root.to_owned())))
             .ok_or_else(|| {
-                UserError::new(format!("{} is not inside a kmsctl project", cwd.display()))
+                Error::new(format!("{} is not inside a kmsctl project", cwd.display()))
                     .help("run kmsctl inside a folder that holds environments/ or organization/, or pass --root DIR")
             })
     }
@@ -52,12 +52,12 @@ impl Project {
     pub fn ensure_state_dir(&self) -> Result<PathBuf> {
         let dir = self.state_dir();
         match std::fs::symlink_metadata(&dir) {
-            Ok(meta) if meta.file_type().is_symlink() => Err(UserError::new(format!(
+            Ok(meta) if meta.file_type().is_symlink() => Err(Error::new(format!(
                 "{} is a symlink: kmsctl writes plans and locks only into a real folder of the project",
                 dir.display()
             ))
             .help("remove the symlink (rm .kmsctl); kmsctl creates the folder itself")),
-            Ok(meta) if !meta.is_dir() => Err(UserError::new(format!(
+            Ok(meta) if !meta.is_dir() => Err(Error::new(format!(
                 "{} is not a folder",
                 dir.display()
             ))
@@ -68,11 +68,11 @@ impl Project {
                 #[cfg(unix)]
                 std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
                 builder.create(&dir).map_err(|e| {
-                    UserError::new(format!("cannot create {}: {e}", dir.display()))
+                    Error::new(format!("cannot create {}: {e}", dir.display()))
                 })?;
                 Ok(dir)
             }
-            Err(error) => Err(UserError::new(format!(
+            Err(error) => Err(Error::new(format!(
                 "cannot read {}: {error}",
                 dir.display()
             ))),
@@ -95,7 +95,7 @@ impl Project {
                 self.root.join("environments").join(name)
             }
             _ if target == "organization" => {
-                return Err(UserError::new(
+                return Err(Error::new(
                     "the organization target is not supported by this version of kmsctl",
                 )
                 .help("plan an environment: kmsctl plan env/NAME"));
@@ -125,21 +125,21 @@ impl Project {
                         .join(", ")
                 )
             };
-            return Err(UserError::new(format!(
+            return Err(Error::new(format!(
                 "target {target}: no such environment folder {}",
                 dir.display()
             ))
             .help(help));
         }
         dir.canonicalize()
-            .map_err(|e| UserError::new(format!("{}: {e}", dir.display())))
+            .map_err(|e| Error::new(format!("{}: {e}", dir.display())))
     }
 
     /// Whether the project has an organization file. Anything at its path counts, a symlink
     /// included: reading it then refuses what it must, instead of the organization's floors
     /// silently falling away.
     pub fn has_organization(&self) -> bool {
-        std::fs::symlink_metadata(self.root.join(crate::commands::organization::FILE)).is_ok()
+        std::fs::symlink_metadata(self.root.join(crate::organization::FILE)).is_ok()
     }
 
     /// Reads a file of the project (see [`ProjectFiles::read`]), as a user error.
@@ -162,6 +162,6 @@ impl Project {
 }
 
 /// A refused or unreadable file, as the user sees it: the path and why, never the content.
-pub fn file_error(error: &FileError) -> UserError {
-    UserError::new(error.to_string()).help(error.help())
+pub fn file_error(error: &FileError) -> Error {
+    Error::new(error.to_string()).help(error.help())
 }

@@ -14,8 +14,8 @@ use kmsctl_org::target::Target;
 use kmsctl_org::validate::RenderedPolicy;
 
 use super::Unanswerable;
-use crate::commands::Context;
-use crate::commands::prepare::desired_error;
+use crate::Context;
+use crate::prepare::desired_error;
 use crate::config::load_environment;
 
 /// The organization as its files declare it.
@@ -97,7 +97,7 @@ impl<'a> World<'a> {
     }
 
     fn load_environment(&self, name: &str) -> Result<EnvView, Unanswerable> {
-        let fail = |e: crate::error::UserError| {
+        let fail = |e: crate::error::Error| {
             Unanswerable::new(
                 format!("env/{name}: {}", e.message),
                 format!("run `kmsctl validate env/{name}` and fix what it reports"),
@@ -125,7 +125,7 @@ fn load_organization(ctx: &Context) -> Result<Option<Rc<OrgView>>, Unanswerable>
     if !ctx.project.has_organization() {
         return Ok(None);
     }
-    let (file, org) = crate::commands::organization::load(ctx)
+    let (file, org) = crate::organization::load(ctx)
         .map_err(|e| Unanswerable::new(e.message, "fix organization/organization.toml first"))?;
     let (rendered, findings) = kmsctl_org::validate::check(&ctx.project.files, &file, &org, None);
     if let Some(error) = findings.iter().find(|f| f.is_error()) {

@@ -13,10 +13,10 @@ use serde_json::json;
 
 use super::environment::drift_of;
 use super::source_ref;
-use crate::commands::Context;
-use crate::commands::organization::{make_observed, target};
-use crate::commands::plan::{Planned, now};
-use crate::error::{Result, UserError};
+use crate::Context;
+use crate::organization::{make_observed, target};
+use crate::plan::{Planned, now};
+use crate::error::{Result, Error};
 
 /// The control a policy enforces: its `control` setting, or environment boundaries.
 fn policy_control<'a>(org: &'a OrganizationFile, name: &str) -> &'a str {
@@ -57,7 +57,7 @@ pub async fn check(
                 .map_or("refused".to_owned(), |f| {
                     format!("{}: {}", f.rule, f.message)
                 });
-            return Err(UserError::new(format!(
+            return Err(Error::new(format!(
                 "the organization cannot be checked: {first}"
             )));
         }

@@ -12,7 +12,7 @@ use kmsctl_monitor::config::{AlertsDecl, ConfigRecorderDecl, ConfigRuleDecl, Mon
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::error::{Result, UserError};
+use crate::error::{Result, Error};
 use crate::project::Project;
 
 /// One TOML file of an environment, as written.
@@ -89,7 +89,7 @@ fn take<T>(
     if let Some(first) = slot {
         let first_file = &files[first.file];
         let here = &files[file];
-        return Err(UserError::in_source(
+        return Err(Error::in_source(
             &here.path,
             &here.text,
             value.span(),
@@ -116,7 +116,7 @@ pub fn load_environment(project: &Project, dir: &Path) -> Result<LoadedEnvironme
         .map_err(|e| crate::project::file_error(&e))?;
     if paths.is_empty() {
         return Err(
-            UserError::new(format!("{} holds no .toml file", display_dir.display())).help(
+            Error::new(format!("{} holds no .toml file", display_dir.display())).help(
                 "an environment folder needs an environment.toml with name, account_id and region",
             ),
         );
@@ -138,7 +138,7 @@ pub fn load_environment(project: &Project, dir: &Path) -> Result<LoadedEnvironme
 /// organization.toml; what cannot be read or does not parse is left out (loading the
 /// organization for the floors reports it). Read through the project's checks like every file.
 fn organization_place(project: &Project, account: &str) -> Option<OrganizationPlace> {
-    let relative = Path::new(crate::commands::organization::FILE);
+    let relative = Path::new(crate::organization::FILE);
     let text = project
         .files
         .read(relative, kmsctl_core::project_files::CONFIG)
@@ -188,7 +188,7 @@ pub fn from_sources(
     let mut parsed = Vec::new();
     for file in &files {
         let parsed_file: EnvironmentFile = toml::from_str(&file.text).map_err(|e| {
-            let error = UserError::in_toml(&file.path, &file.text, &e);
+            let error = Error::in_toml(&file.path, &file.text, &e);
             // The secret's value is blanked out of the text shown; still say it is there.
             let held: Vec<String> = secrets
                 .iter()
@@ -252,7 +252,7 @@ pub fn from_sources(
     }
 
     let required = |field: &str| {
-        UserError::new(format!("{}: {field} is not set", display_dir.display())).help(format!(
+        Error::new(format!("{}: {field} is not set", display_dir.display())).help(format!(
             "add `{field} = \"...\"` to {}/environment.toml",
             display_dir.display()
         ))
@@ -262,7 +262,7 @@ pub fn from_sources(
     let region = region.ok_or_else(|| required("region"))?;
     let at = |seen: &Seen<String>, message: String, help: String| {
         let file = &files[seen.file];
-        UserError::in_source(&file.path, &file.text, seen.value.span(), message, "here").help(help)
+        Error::in_source(&file.path, &file.text, seen.value.span(), message, "here").help(help)
     };
     if name.value.get_ref() != folder {
         return Err(at(
@@ -383,7 +383,7 @@ fn check_rules(rules: &Seen<Rules>, files: &[SourceFile]) -> Result<()> {
         None => Ok(()),
         Some((message, help)) => {
             let file = &files[rules.file];
-            Err(UserError::in_source(
+            Err(Error::in_source(
                 &file.path,
                 &file.text,
                 rules.value.span(),
