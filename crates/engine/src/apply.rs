@@ -10,7 +10,8 @@ use kmsctl_core::{Outputs, Plan, Target, plan_file};
 use crate::Context;
 use crate::error::{Error, Result};
 use crate::lock;
-use crate::plan::{Loaded, Planned};
+use crate::plan::Loaded;
+use crate::target::Planned;
 
 /// What `kmsctl apply ARG` names.
 #[derive(Debug, PartialEq, Eq)]

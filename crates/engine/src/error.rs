@@ -104,6 +104,12 @@ pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
+impl From<kmsctl_keys::desired::DesiredError> for Error {
+    fn from(error: kmsctl_keys::desired::DesiredError) -> Self {
+        Self::new(error.to_string()).help(error.help)
+    }
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ pub mod plan;
 pub mod prepare;
 pub mod project;
 pub mod simulate;
+pub mod target;
 
 pub use context::Context;
 pub use error::{Error, Result};

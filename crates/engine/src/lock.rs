@@ -89,7 +89,7 @@ pub fn acquire(path: &Path, label: &str) -> Result<TargetLock> {
             )));
         }
     }
-    let started = crate::plan::now();
+    let started = crate::target::now();
     let _ = file.set_len(0);
     let _ = file.rewind();
     let _ = write!(

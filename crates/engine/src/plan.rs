@@ -1,21 +1,14 @@
 //! `kmsctl plan TARGET`: observe, diff, render, save.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
-use kmsctl_aws::{AwsSettings, Session};
-use kmsctl_core::plan::PLAN_FORMAT_VERSION;
+use kmsctl_aws::Session;
 use kmsctl_core::{Finding, Observed, Plan, Target};
 
 use crate::Context;
 use crate::prepare::{Prepared, prepare};
-use crate::error::{Result, Error};
-
-/// The outcome of planning: a plan, or the guard errors that refused it.
-pub enum Planned {
-    Plan(Box<Plan>),
-    Refused(Vec<Finding>),
-}
+use crate::error::{Error, Result};
+use crate::target::{Planned, connect, new_plan};
 
 pub fn target_of(prepared: &Prepared) -> Target {
     let settings = &prepared.env.settings;
@@ -27,27 +20,6 @@ pub fn target_of(prepared: &Prepared) -> Target {
         region: settings.region.clone(),
         assume_role_arn: settings.assume_role_arn.clone(),
     }
-}
-
-pub fn default_plan_path(ctx: &Context, target: &Target) -> PathBuf {
-    ctx.project
-        .state_dir()
-        .join(format!("{}.plan.json", target.file_stem()))
-}
-
-pub async fn connect(ctx: &Context, target: &Target) -> Result<Session> {
-    let settings = AwsSettings {
-        region: target.region.clone(),
-        assume_role_arn: target.assume_role_arn.clone(),
-        max_attempts: ctx.max_attempts,
-    };
-    let session = kmsctl_aws::connect(&settings).await.map_err(|e| {
-        Error::new(e.to_string()).help("check the AWS credentials (AWS_PROFILE, environment variables, SSO) and assume_role_arn")
-    })?;
-    session
-        .require_account(&target.label(), &target.account_id)
-        .map_err(|e| Error::new(e.to_string()))?;
-    Ok(session)
 }
 
 /// Observes the target and diffs it against the prepared configuration: keys and monitoring
@@ -345,29 +317,6 @@ fn after_topic_key(
     }
 }
 
-/// A plan made now by this kmsctl; callers add what they observed and noted.
-pub fn new_plan(target: Target, changes: Vec<kmsctl_core::ResourceChange>) -> Plan {
-    Plan {
-        format_version: PLAN_FORMAT_VERSION,
-        kmsctl_version: env!("CARGO_PKG_VERSION").into(),
-        created_at: now(),
-        target,
-        changes,
-        scope: Default::default(),
-        observed: vec![],
-        notes: vec![],
-        warnings: vec![],
-        inputs: Default::default(),
-    }
-}
-
-/// The current time, RFC 3339.
-pub fn now() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| "unknown".into())
-}
-
 /// A target's files, loaded and checked offline: an environment or the organization.
 pub enum Loaded {
     Environment(Box<Prepared>),
@@ -380,7 +329,7 @@ pub enum Loaded {
 impl Loaded {
     pub fn load(ctx: &Context, target: &str) -> Result<Self> {
         if target == crate::organization::TARGET {
-            let (file, org) = crate::organization::load(ctx)?;
+            let (file, org) = crate::config::organization::load(ctx)?;
             return Ok(Self::Organization(file, Box::new(org)));
         }
         Ok(Self::Environment(Box::new(prepare(ctx, target)?)))

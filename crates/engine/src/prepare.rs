@@ -1,7 +1,7 @@
 //! Everything offline: load the environment, resolve the keys, run the guards.
 
 use kmsctl_core::Finding;
-use kmsctl_keys::desired::{self, DesiredError};
+use kmsctl_keys::desired;
 use kmsctl_keys::{DesiredKey, guards};
 
 use crate::Context;
@@ -27,7 +27,7 @@ pub fn prepare(ctx: &Context, target: &str) -> Result<Prepared> {
     let dir = ctx.project.environment_dir(target)?;
     let env = load_environment(&ctx.project, &dir)?;
     let keys = desired::build(&ctx.project.files, &env.settings, &env.declared_keys())
-        .map_err(desired_error)?;
+        .map_err(Error::from)?;
     let mut findings = guards::check(&env.settings.name, &env.settings.rules, &keys);
     findings.extend(organization_floors(ctx, &env)?);
     findings.extend(kmsctl_monitor::guards::check(&env.monitor));
@@ -160,16 +160,12 @@ fn resolve_topic_key(
     kmsctl_monitor::topic_key::resolve(alerts.get_ref(), &|span| file.location(span), &candidates)
 }
 
-pub(crate) fn desired_error(error: DesiredError) -> Error {
-    Error::new(error.to_string()).help(error.help)
-}
-
 /// Guards have floors: an environment's `[rules]` may tighten the organization's `[rules]`,
 /// never loosen them; without an organization file the framework's defaults are the floor.
 /// Loosening is possible only in organization.toml, which a different team reviews.
 fn organization_floors(ctx: &Context, env: &LoadedEnvironment) -> Result<Vec<Finding>> {
     let (mut findings, floor, source) = if ctx.project.has_organization() {
-        let (file, org) = crate::organization::load(ctx)?;
+        let (file, org) = crate::config::organization::load(ctx)?;
         let findings = org_path_variables(env, &file, &org);
         (
             findings,

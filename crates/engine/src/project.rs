@@ -6,6 +6,13 @@ use kmsctl_core::project_files::{FileError, ProjectFiles};
 
 use crate::error::{Result, Error};
 
+/// The organization target, as a user names it.
+pub const ORGANIZATION_TARGET: &str = "organization";
+/// The organization's file, relative to the project root.
+pub const ORGANIZATION_FILE: &str = "organization/organization.toml";
+/// The organization's boundary tests.
+pub const ORGANIZATION_EXPECT_FILE: &str = "organization/expect.toml";
+
 /// The project: `environments/`, `organization/`, `policies/` and `.kmsctl/` live in its root.
 #[derive(Debug, Clone)]
 pub struct Project {
@@ -139,7 +146,7 @@ impl Project {
     /// included: reading it then refuses what it must, instead of the organization's floors
     /// silently falling away.
     pub fn has_organization(&self) -> bool {
-        std::fs::symlink_metadata(self.root.join(crate::organization::FILE)).is_ok()
+        std::fs::symlink_metadata(self.root.join(ORGANIZATION_FILE)).is_ok()
     }
 
     /// Reads a file of the project (see [`ProjectFiles::read`]), as a user error.

@@ -7,7 +7,8 @@ use std::time::Instant;
 use kmsctl_core::{Outputs, Plan, Target};
 use kmsctl_engine::apply::{Appliers, Argument, classify, latest_plan};
 use kmsctl_engine::lock::TargetLock;
-use kmsctl_engine::plan::{Loaded, Planned, connect, default_plan_path};
+use kmsctl_engine::plan::Loaded;
+use kmsctl_engine::target::{Planned, connect, default_plan_path};
 
 use super::Context;
 use super::plan::report_refusal;

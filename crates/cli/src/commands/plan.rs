@@ -3,7 +3,8 @@
 use std::path::Path;
 
 use kmsctl_core::{Finding, Severity, plan_file};
-use kmsctl_engine::plan::{Loaded, Planned, default_plan_path};
+use kmsctl_engine::plan::Loaded;
+use kmsctl_engine::target::{Planned, default_plan_path};
 
 use super::Context;
 use crate::cli::{PlanArgs, PlanFormat};

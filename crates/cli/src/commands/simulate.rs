@@ -59,8 +59,8 @@ pub fn run(ctx: &Context, args: &SimulateArgs) -> Result<Exit> {
 /// `--live`: the organization's ids and account places from AWS Organizations; the policies
 /// still come from the files (rendered with the live ids, as plan renders them).
 pub async fn run_live(ctx: &Context, args: &SimulateArgs) -> Result<Exit> {
-    let (file, org) = kmsctl_engine::organization::load(ctx)?;
-    let session = kmsctl_engine::plan::connect(ctx, &kmsctl_engine::organization::target(&org)).await?;
+    let (file, org) = kmsctl_engine::config::organization::load(ctx)?;
+    let session = kmsctl_engine::target::connect(ctx, &kmsctl_engine::organization::target(&org)).await?;
     let client = kmsctl_org::client(&session);
     let failed =
         |e: kmsctl_aws::AwsError| UserError::new(format!("reading the organization failed: {e}"));

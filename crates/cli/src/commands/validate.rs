@@ -48,7 +48,7 @@ pub fn run(ctx: &Context, target: &str) -> Result<Exit> {
 
 /// `kmsctl validate organization`: organization.toml and the policies it attaches, offline.
 fn organization(ctx: &Context) -> Result<Exit> {
-    let (file, org) = kmsctl_engine::organization::load(ctx)?;
+    let (file, org) = kmsctl_engine::config::organization::load(ctx)?;
     let (policies, mut found) = kmsctl_org::validate::check(&ctx.project.files, &file, &org, None);
     let mut held = 0;
     if !found.iter().any(kmsctl_core::Finding::is_error) {

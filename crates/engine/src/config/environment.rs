@@ -35,7 +35,7 @@ struct EnvironmentFile {
     hsm: Option<Spanned<HsmDecl>>,
     /// Boundary tests (`expect.toml` by convention).
     #[serde(default)]
-    expect: Vec<Spanned<crate::simulate::expect::ExpectDecl>>,
+    expect: Vec<Spanned<crate::config::expect::ExpectDecl>>,
 }
 
 /// An environment as loaded: its settings, its files and the keys they declare.
@@ -56,7 +56,7 @@ pub struct LoadedEnvironment {
     /// Secrets written into the files: refused, their values already blanked out of `files`.
     pub secrets: Vec<kmsctl_core::Finding>,
     /// Each `[[expect]]` with the index of its file in `files`.
-    pub expectations: Vec<(usize, Spanned<crate::simulate::expect::ExpectDecl>)>,
+    pub expectations: Vec<(usize, Spanned<crate::config::expect::ExpectDecl>)>,
 }
 
 impl LoadedEnvironment {
@@ -138,7 +138,7 @@ pub fn load_environment(project: &Project, dir: &Path) -> Result<LoadedEnvironme
 /// organization.toml; what cannot be read or does not parse is left out (loading the
 /// organization for the floors reports it). Read through the project's checks like every file.
 fn organization_place(project: &Project, account: &str) -> Option<OrganizationPlace> {
-    let relative = Path::new(crate::organization::FILE);
+    let relative = Path::new(crate::project::ORGANIZATION_FILE);
     let text = project
         .files
         .read(relative, kmsctl_core::project_files::CONFIG)

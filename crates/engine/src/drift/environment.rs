@@ -12,7 +12,8 @@ use serde_json::{Value, json};
 
 use super::source_ref;
 use crate::Context;
-use crate::plan::{EnvClients, Planned, connect, make_observed, now, target_of};
+use crate::plan::{EnvClients, make_observed, target_of};
+use crate::target::{Planned, connect, now};
 use crate::prepare::Prepared;
 use crate::error::{Result, Error};
 

@@ -10,7 +10,8 @@ use futures::stream::{self, StreamExt};
 use kmsctl_core::drift::{ControlMap, DriftReport, Kind, SourceRef, TargetReport, TargetStatus};
 
 use crate::Context;
-use crate::plan::{Loaded, now};
+use crate::plan::Loaded;
+use crate::target::now;
 use crate::error::{Result, Error};
 
 /// Targets checked at once: each runs its own bounded reads.

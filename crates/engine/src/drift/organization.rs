@@ -15,7 +15,7 @@ use super::environment::drift_of;
 use super::source_ref;
 use crate::Context;
 use crate::organization::{make_observed, target};
-use crate::plan::{Planned, now};
+use crate::target::{Planned, now};
 use crate::error::{Result, Error};
 
 /// The control a policy enforces: its `control` setting, or environment boundaries.

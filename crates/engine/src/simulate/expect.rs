@@ -2,147 +2,34 @@
 //! `organization/`) that state an access decision the policies must give. `validate` and `plan`
 //! answer each offline; one that does not hold is a violation naming the deciding statements.
 
-use std::collections::BTreeMap;
-
 use kmsctl_core::Finding;
-use kmsctl_core::policy::eval::Outcome;
 use kmsctl_core::source::SourceFile;
-use serde::Deserialize;
 use toml::Spanned;
+
+pub use crate::config::expect::{ContextValue, ExpectDecl, ExpectFile, Expected, PrincipalDecl};
 
 use super::{Answer, Identity, Question, World};
 
-/// The decision an expectation (or `simulate --expect`) asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Expected {
-    Allow,
-    /// Denied, explicitly or implicitly.
-    Deny,
-    /// Denied by a Deny statement (a guardrail), not merely for want of an Allow.
-    ExplicitDeny,
-    ImplicitDeny,
-}
-
-impl Expected {
-    pub const ALL: [Self; 4] = [
-        Self::Allow,
-        Self::Deny,
-        Self::ExplicitDeny,
-        Self::ImplicitDeny,
-    ];
-
-    /// What the decision means, for `--help`, where the name alone does not say it.
-    pub fn meaning(self) -> Option<&'static str> {
-        match self {
-            Self::Allow | Self::ImplicitDeny => None,
-            Self::Deny => Some("Denied, explicitly or implicitly"),
-            Self::ExplicitDeny => {
-                Some("Denied by a Deny statement (a guardrail), not merely for want of an Allow")
-            }
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Allow => "allow",
-            Self::Deny => "deny",
-            Self::ExplicitDeny => "explicit-deny",
-            Self::ImplicitDeny => "implicit-deny",
-        }
-    }
-
-    pub fn met_by(self, outcome: Outcome) -> bool {
-        matches!(
-            (self, outcome),
-            (Self::Allow, Outcome::Allowed)
-                | (
-                    Self::Deny,
-                    Outcome::ExplicitlyDenied | Outcome::ImplicitlyDenied
-                )
-                | (Self::ExplicitDeny, Outcome::ExplicitlyDenied)
-                | (Self::ImplicitDeny, Outcome::ImplicitlyDenied)
-        )
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PrincipalDecl {
-    pub arn: String,
-    pub ou: Option<String>,
-    #[serde(default)]
-    pub tags: BTreeMap<String, String>,
-    #[serde(default)]
-    pub mfa: bool,
-    pub source_ip: Option<String>,
-}
-
-/// A context value: a string, a list of strings, a boolean or a number.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-pub enum ContextValue {
-    One(String),
-    Many(Vec<String>),
-    Bool(bool),
-    Number(i64),
-}
-
-impl ContextValue {
-    pub fn values(&self) -> Vec<String> {
-        match self {
-            Self::One(v) => vec![v.clone()],
-            Self::Many(v) => v.clone(),
-            Self::Bool(b) => vec![b.to_string()],
-            Self::Number(n) => vec![n.to_string()],
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ExpectDecl {
-    pub name: Spanned<String>,
-    pub principal: PrincipalDecl,
-    pub action: String,
-    pub key: Option<String>,
-    pub environment: Option<String>,
-    pub decision: Expected,
-    #[serde(default)]
-    pub context: BTreeMap<String, ContextValue>,
-    /// Files relative to the project root; absent: one allowing the action is assumed.
-    pub identity_policies: Option<Vec<String>>,
-}
-
-/// `organization/expect.toml`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ExpectFile {
-    #[serde(default)]
-    pub expect: Vec<Spanned<ExpectDecl>>,
-}
-
-impl ExpectDecl {
-    pub fn question(&self) -> Question {
-        Question {
-            principal: self.principal.arn.clone(),
-            ou: self.principal.ou.clone(),
-            principal_tags: self.principal.tags.clone(),
-            mfa: self.principal.mfa,
-            source_ip: self.principal.source_ip.clone(),
-            action: self.action.clone(),
-            key: self.key.clone(),
-            environment: self.environment.clone(),
-            context: self
-                .context
-                .iter()
-                .map(|(k, v)| (k.clone(), v.values()))
-                .collect(),
-            identity: match &self.identity_policies {
-                None => Identity::AssumedAllow,
-                Some(files) => Identity::Files(files.iter().map(Into::into).collect()),
-            },
-        }
+/// The question an expectation asks.
+pub fn question_of(decl: &ExpectDecl) -> Question {
+    Question {
+        principal: decl.principal.arn.clone(),
+        ou: decl.principal.ou.clone(),
+        principal_tags: decl.principal.tags.clone(),
+        mfa: decl.principal.mfa,
+        source_ip: decl.principal.source_ip.clone(),
+        action: decl.action.clone(),
+        key: decl.key.clone(),
+        environment: decl.environment.clone(),
+        context: decl
+            .context
+            .iter()
+            .map(|(k, v)| (k.clone(), v.values()))
+            .collect(),
+        identity: match &decl.identity_policies {
+            None => Identity::AssumedAllow,
+            Some(files) => Identity::Files(files.iter().map(Into::into).collect()),
+        },
     }
 }
 
@@ -160,7 +47,7 @@ pub fn check(world: &mut World<'_>, file: &SourceFile, decls: &[&Spanned<ExpectD
         let expect = decl.get_ref();
         let at = file.location(expect.name.span());
         let name = expect.name.get_ref();
-        match world.answer(&expect.question()) {
+        match world.answer(&question_of(expect)) {
             Err(why) => checked.findings.push(Finding::error(
                 "expect-invalid",
                 at,

@@ -15,8 +15,8 @@ use kmsctl_org::validate::RenderedPolicy;
 
 use super::Unanswerable;
 use crate::Context;
-use crate::prepare::desired_error;
 use crate::config::load_environment;
+use crate::error::Error;
 
 /// The organization as its files declare it.
 pub struct OrgView {
@@ -110,7 +110,7 @@ impl<'a> World<'a> {
             .map_err(fail)?;
         let env = load_environment(&self.ctx.project, &dir).map_err(fail)?;
         let keys = desired::build(&self.ctx.project.files, &env.settings, &env.declared_keys())
-            .map_err(|e| fail(desired_error(e)))?;
+            .map_err(|e| fail(Error::from(e)))?;
         Ok(EnvView {
             name: env.settings.name.clone(),
             account: env.settings.account_id.clone(),
@@ -125,7 +125,7 @@ fn load_organization(ctx: &Context) -> Result<Option<Rc<OrgView>>, Unanswerable>
     if !ctx.project.has_organization() {
         return Ok(None);
     }
-    let (file, org) = crate::organization::load(ctx)
+    let (file, org) = crate::config::organization::load(ctx)
         .map_err(|e| Unanswerable::new(e.message, "fix organization/organization.toml first"))?;
     let (rendered, findings) = kmsctl_org::validate::check(&ctx.project.files, &file, &org, None);
     if let Some(error) = findings.iter().find(|f| f.is_error()) {
