@@ -2,6 +2,7 @@
 //! Pure data and pure functions: no AWS SDK, no command-line parsing.
 
 pub mod address;
+pub mod domain;
 pub mod drift;
 pub mod environment;
 pub mod finding;

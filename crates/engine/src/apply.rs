@@ -7,6 +7,12 @@ use std::path::{Path, PathBuf};
 
 use kmsctl_core::{Outputs, Plan, Target, plan_file};
 
+use kmsctl_core::domain::Domain;
+use kmsctl_hsm::Hsm;
+use kmsctl_keys::Keys;
+use kmsctl_monitor::Monitor;
+use kmsctl_org::Organization;
+
 use crate::Context;
 use crate::error::{Error, Result};
 use crate::lock;
@@ -306,43 +312,44 @@ impl Appliers {
         }
     }
 
+    /// Hands the change to the domain that owns its kind.
     pub async fn apply(
         &self,
         change: &kmsctl_core::ResourceChange,
         outputs: &Outputs,
-    ) -> std::result::Result<std::collections::BTreeMap<String, String>, String> {
+    ) -> std::result::Result<BTreeMap<String, String>, String> {
+        let kind = change.address.kind.as_str();
         match self {
-            Self::Environment(clients) if kmsctl_keys::owns(&change.address.kind) => {
-                kmsctl_keys::apply_change(&clients.keys, change, outputs)
-                    .await
-                    .map_err(|e| e.to_string())
+            Self::Environment(clients) if Keys::owns(kind) => {
+                apply_with::<Keys>(&clients.keys, change, outputs).await
             }
-            Self::Environment(clients) if kmsctl_monitor::owns(&change.address.kind) => {
-                kmsctl_monitor::apply_change(&clients.monitor, change, outputs)
-                    .await
-                    .map_err(|e| e.to_string())
+            Self::Environment(clients) if Monitor::owns(kind) => {
+                apply_with::<Monitor>(&clients.monitor, change, outputs).await
             }
-            Self::Environment(clients) if kmsctl_hsm::owns(&change.address.kind) => {
-                match &clients.hsm {
-                    Some(hsm) => kmsctl_hsm::apply_change(hsm, change, outputs)
-                        .await
-                        .map_err(|e| e.to_string()),
-                    None => Err(
-                        "the plan holds CloudHSM changes, and the environment declares no hsm.toml"
-                            .into(),
-                    ),
-                }
-            }
-            Self::Organization(client) if kmsctl_org::owns(&change.address.kind) => {
-                kmsctl_org::ops::apply_change(client, change, outputs)
-                    .await
-                    .map_err(|e| e.to_string())
+            Self::Environment(clients) if Hsm::owns(kind) => match &clients.hsm {
+                Some(hsm) => apply_with::<Hsm>(hsm, change, outputs).await,
+                None => Err(
+                    "the plan holds CloudHSM changes, and the environment declares no hsm.toml"
+                        .into(),
+                ),
+            },
+            Self::Organization(client) if Organization::owns(kind) => {
+                apply_with::<Organization>(client, change, outputs).await
             }
             _ => Err(format!(
-                "no domain of this kmsctl applies {} resources to this target",
-                change.address.kind
+                "no domain of this kmsctl applies {kind} resources to this target"
             )),
         }
     }
+}
+
+async fn apply_with<D: Domain>(
+    clients: &D::Clients,
+    change: &kmsctl_core::ResourceChange,
+    outputs: &Outputs,
+) -> std::result::Result<BTreeMap<String, String>, String> {
+    D::apply_change(clients, change, outputs)
+        .await
+        .map_err(|e| e.to_string())
 }
 

@@ -14,6 +14,7 @@ pub mod drift;
 pub mod error;
 pub mod lock;
 pub mod organization;
+mod parts;
 pub mod plan;
 pub mod prepare;
 pub mod project;

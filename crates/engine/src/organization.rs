@@ -2,16 +2,18 @@
 
 use std::path::Path;
 
-use kmsctl_core::fingerprint::fingerprint;
+use kmsctl_core::domain::Domain;
 use kmsctl_core::source::SourceFile;
-use kmsctl_core::{Finding, Observed, Plan, Target};
+use kmsctl_core::{Finding, Target};
 use kmsctl_org::config::OrganizationFile;
+use kmsctl_org::{DesiredOrganization, Organization};
 
 use crate::Context;
 use crate::config::organization::without_secrets;
 pub use crate::project::ORGANIZATION_TARGET as TARGET;
 use crate::project::ORGANIZATION_EXPECT_FILE as EXPECT_FILE;
-use crate::target::{Planned, connect, new_plan};
+use crate::parts::Parts;
+use crate::target::{Planned, connect};
 use crate::error::{Result, Error};
 
 /// `organization/expect.toml`'s boundary tests, answered from the files; nothing when the file
@@ -83,40 +85,20 @@ pub async fn make_observed(
     let target = target(org);
     let session = connect(ctx, &target).await?;
     let client = kmsctl_org::client(&session);
-    let observed = kmsctl_org::observe::observe(&client, ctx.parallelism)
+    let desired = DesiredOrganization {
+        files: &ctx.project.files,
+        file,
+        org,
+    };
+    let part = Organization::plan(&client, &desired, ctx.parallelism)
         .await
-        .map_err(|e| Error::new(format!("reading the organization failed: {e}")))?;
-    if let Err(error) = observed.tree.check_unique() {
-        return Err(Error::new(error.to_string()));
-    }
-    let (rendered, mut found) =
-        kmsctl_org::validate::check(&ctx.project.files, file, org, Some(&observed.tree));
-    // The offline answers (and validate's ids) are only as true as [tree].
-    if let Some(declared) = &org.tree {
-        found.extend(kmsctl_org::declared_tree::compare(
-            file,
-            declared,
-            &observed.tree,
-        ));
-    }
-    let diff = kmsctl_org::diff::diff(file, org, &rendered, &observed);
-    found.extend(diff.findings);
-    if found.iter().any(Finding::is_error) {
-        return Ok((Planned::Refused(found), Some(observed)));
-    }
-    let print = Some(fingerprint(&observed.snapshot()));
-    let observed_prints = diff
-        .changes
-        .iter()
-        .map(|c| Observed {
-            address: c.address.clone(),
-            fingerprint: print.clone(),
-        })
-        .collect();
-    let plan = Planned::Plan(Box::new(Plan {
-        observed: observed_prints,
-        warnings: found,
-        ..new_plan(target, diff.changes)
-    }));
-    Ok((plan, Some(observed)))
+        .map_err(|e| match e {
+            kmsctl_org::domain::ObserveError::Aws(e) => {
+                Error::new(format!("reading the organization failed: {e}"))
+            }
+            tree => Error::new(tree.to_string()),
+        })?;
+    let mut parts = Parts::new(Vec::new());
+    parts.add::<Organization>(&part.scope, &part.observed, part.diff)?;
+    Ok((parts.into_planned(target), Some(part.observed)))
 }

@@ -1,14 +1,18 @@
 //! `kmsctl plan TARGET`: observe, diff, render, save.
 
-use std::collections::BTreeMap;
 
 use kmsctl_aws::Session;
-use kmsctl_core::{Finding, Observed, Plan, Target};
+use kmsctl_core::{Finding, Target};
 
 use crate::Context;
 use crate::prepare::{Prepared, prepare};
 use crate::error::{Error, Result};
-use crate::target::{Planned, connect, new_plan};
+use crate::parts::Parts;
+use crate::target::{Planned, connect};
+use kmsctl_core::domain::{Domain, DomainPlan};
+use kmsctl_hsm::Hsm;
+use kmsctl_keys::{DesiredKeys, Keys};
+use kmsctl_monitor::Monitor;
 
 pub fn target_of(prepared: &Prepared) -> Target {
     let settings = &prepared.env.settings;
@@ -83,6 +87,10 @@ pub async fn make_with(
 }
 
 /// The plan, and the keys as observed for it (drift detection checks them further).
+///
+/// The domains in the order their links need: CloudHSM first (whether the key store is
+/// connected decides which of its keys this plan can create), then keys and monitoring at once;
+/// the topic's key links monitoring to keys.
 pub async fn make_observed(
     ctx: &Context,
     prepared: &Prepared,
@@ -92,120 +100,64 @@ pub async fn make_observed(
         return Ok((Planned::Refused(prepared.findings.clone()), None));
     }
     let target = target_of(prepared);
-    // The CloudHSM lifecycle first: whether the key store is connected decides which of its keys
-    // this plan can create.
+    let failed = |e: &dyn std::fmt::Display| Error::new(format!("reading {} failed: {e}", target.label()));
+    let mut parts = Parts::new(prepared.findings.clone());
     let hsm = match &prepared.hsm {
         Some(desired) => {
-            let scope = kmsctl_hsm::Scope::of(desired);
-            let observed = kmsctl_hsm::observe(clients.hsm()?, &scope)
+            let hsm = Hsm::plan(clients.hsm()?, desired, ctx.parallelism)
                 .await
-                .map_err(|e| Error::new(format!("reading {} failed: {e}", target.label())))?;
-            let diff = kmsctl_hsm::diff(desired, &observed);
-            Some((scope, observed, diff))
+                .map_err(|e| failed(&e))?;
+            Some(hsm)
         }
         None => None,
     };
     // Keys are copied only when some live in a key store (their store id is filled in).
     let in_store = prepared.keys.iter().any(|k| k.custom_key_store.is_some());
     let (store_keys, held_back) = if in_store {
-        keys_for_store(prepared, hsm.as_ref().map(|(_, _, d)| &d.store))
+        keys_for_store(prepared, hsm.as_ref().map(|part| &part.diff.store))
     } else {
         (Vec::new(), Vec::new())
     };
-    let desired_keys: &[kmsctl_keys::DesiredKey] = if in_store {
-        &store_keys
-    } else {
-        &prepared.keys
+    let settings = &prepared.env.settings;
+    let desired_keys = DesiredKeys {
+        environment: &settings.name,
+        rules: &settings.rules,
+        keys: if in_store { &store_keys } else { &prepared.keys },
     };
     let (keys, monitor) = tokio::join!(
-        kmsctl_keys::plan(&clients.keys, &target.name, desired_keys, ctx.parallelism),
+        Keys::plan(&clients.keys, &desired_keys, ctx.parallelism),
         plan_monitor(ctx, &clients.monitor, prepared),
     );
-    let (scope, observation, diff) =
-        keys.map_err(|e| Error::new(format!("reading {} failed: {e}", target.label())))?;
-    let monitor =
-        monitor.map_err(|e| Error::new(format!("reading {} failed: {e}", target.label())))?;
-    let mut all_findings = prepared.findings.clone();
-    if let Some((_, _, hsm_diff)) = &hsm {
-        all_findings.extend(hsm_diff.findings.iter().cloned());
+    let keys = keys.map_err(|e| failed(&e))?;
+    let monitor = monitor.map_err(|e| failed(&e))?;
+    if let Some(hsm) = hsm {
+        parts.add::<Hsm>(&hsm.scope, &hsm.observed, hsm.diff)?;
     }
-    all_findings.extend(diff.findings);
-    if let Some(monitor) = &monitor {
-        all_findings.extend(monitor.diff.findings.iter().cloned());
-    }
-    if all_findings.iter().any(Finding::is_error) {
-        return Ok((Planned::Refused(all_findings), Some(observation)));
-    }
-    let touched = diff.changes.iter().map(|c| &c.address).collect();
-    let prints = kmsctl_keys::fingerprints(&scope, &observation, &touched);
-    let mut observed: Vec<Observed> = diff
-        .changes
-        .iter()
-        .map(|change| Observed {
-            address: change.address.clone(),
-            fingerprint: prints.get(&change.address).cloned().flatten(),
-        })
-        .collect();
-    let mut notes = diff.notes;
-    notes.extend(held_back);
-    for (key_id, reason) in &observation.unreadable {
-        notes.push(kmsctl_core::Note::new(
+    let key_changes_start = parts.changes.len();
+    parts.add::<Keys>(&keys.scope, &keys.observed, keys.diff)?;
+    parts.notes.extend(held_back);
+    for (key_id, reason) in &keys.observed.unreadable {
+        parts.notes.push(kmsctl_core::Note::new(
             kmsctl_core::NoteLevel::Verbose,
             None,
             format!("key {key_id} could not be read and was skipped: {reason}"),
         ));
     }
-    let mut changes = Vec::new();
-    let mut scopes = BTreeMap::from([(
-        kmsctl_keys::DOMAIN.to_owned(),
-        serde_json::to_value(&scope).map_err(|e| Error::new(e.to_string()))?,
-    )]);
-    if let Some((hsm_scope, hsm_observed, hsm_diff)) = hsm {
-        let prints = hsm_observed.fingerprints(&hsm_scope);
-        observed.extend(hsm_diff.changes.iter().map(|change| Observed {
-            address: change.address.clone(),
-            fingerprint: prints.get(&change.address).cloned(),
-        }));
-        changes.extend(hsm_diff.changes);
-        notes.extend(hsm_diff.notes);
-        scopes.insert(
-            kmsctl_hsm::DOMAIN.to_owned(),
-            serde_json::to_value(&hsm_scope).map_err(|e| Error::new(e.to_string()))?,
-        );
-    }
-    changes.extend(diff.changes);
     match monitor {
         Some(monitor) => {
-            let prints = monitor.observed.fingerprints();
-            let mut monitor_changes = monitor.diff.changes;
+            let mut diff = kmsctl_core::domain::Diff::from(monitor.diff);
             if let Some(key) = &prepared.topic_key {
-                after_topic_key(&mut monitor_changes, &changes, key);
+                after_topic_key(&mut diff.changes, &parts.changes[key_changes_start..], key);
             }
-            observed.extend(monitor_changes.iter().map(|change| Observed {
-                address: change.address.clone(),
-                fingerprint: prints.get(&change.address).cloned(),
-            }));
-            changes.extend(monitor_changes);
-            notes.extend(monitor.diff.notes);
-            scopes.insert(
-                kmsctl_monitor::DOMAIN.to_owned(),
-                serde_json::to_value(&monitor.scope).map_err(|e| Error::new(e.to_string()))?,
-            );
+            parts.add::<Monitor>(&monitor.scope, &monitor.observed, diff)?;
         }
-        None => notes.push(kmsctl_core::Note::new(
+        None => parts.notes.push(kmsctl_core::Note::new(
             kmsctl_core::NoteLevel::Verbose,
             None,
             "monitoring was not read: the environment declares none and the caller may not read AWS Config or EventBridge",
         )),
     }
-    let plan = Planned::Plan(Box::new(Plan {
-        scope: scopes,
-        observed,
-        notes,
-        warnings: all_findings,
-        ..new_plan(target, changes)
-    }));
-    Ok((plan, Some(observation)))
+    Ok((parts.into_planned(target), Some(keys.observed)))
 }
 
 /// The keys to plan: those in the CloudHSM key store get its id (or the reference to the change
@@ -259,13 +211,6 @@ fn keys_for_store(
     (keys, notes)
 }
 
-/// The monitoring part of a plan.
-pub struct MonitorPlan {
-    pub scope: kmsctl_monitor::Scope,
-    pub observed: kmsctl_monitor::ObservedMonitor,
-    pub diff: kmsctl_monitor::MonitorDiff,
-}
-
 /// Observes and diffs the environment's monitoring. With nothing declared it is still read, so
 /// resources kmsctl made earlier are removed; if the caller may not read it then, there is
 /// nothing of kmsctl's to find and the plan goes on without it (`None`).
@@ -273,22 +218,15 @@ async fn plan_monitor(
     ctx: &Context,
     clients: &kmsctl_monitor::Clients,
     prepared: &Prepared,
-) -> std::result::Result<Option<MonitorPlan>, kmsctl_aws::AwsError> {
-    let scope = kmsctl_monitor::Scope::of(&prepared.monitor);
-    let observed = match kmsctl_monitor::observe(clients, &scope, ctx.parallelism).await {
-        Ok(observed) => observed,
+) -> std::result::Result<Option<DomainPlan<Monitor>>, kmsctl_aws::AwsError> {
+    match Monitor::plan(clients, &prepared.monitor, ctx.parallelism).await {
+        Ok(part) => Ok(Some(part)),
         Err(error) if !prepared.monitor.declares_anything() && is_access_denied(&error) => {
             tracing::debug!(%error, "monitoring not readable; none declared");
-            return Ok(None);
+            Ok(None)
         }
-        Err(error) => return Err(error),
-    };
-    let diff = kmsctl_monitor::diff(&prepared.monitor, &observed);
-    Ok(Some(MonitorPlan {
-        scope,
-        observed,
-        diff,
-    }))
+        Err(error) => Err(error),
+    }
 }
 
 fn is_access_denied(error: &kmsctl_aws::AwsError) -> bool {

@@ -7,6 +7,7 @@ pub mod config;
 pub mod connection;
 pub mod desired;
 pub mod diff;
+pub mod domain;
 pub mod guards;
 pub mod observe;
 pub mod ops;
@@ -19,6 +20,7 @@ use std::time::Duration;
 
 pub use desired::DesiredHsm;
 pub use diff::{HsmDiff, StoreReadiness, diff};
+pub use domain::Hsm;
 pub use observe::{ObservedHsmSetup, Scope, observe};
 pub use ops::apply_change;
 
@@ -27,13 +29,7 @@ pub const DOMAIN: &str = "hsm";
 
 /// Whether a resource kind belongs to this domain.
 pub fn owns(kind: &str) -> bool {
-    [
-        diff::KIND_CLUSTER,
-        diff::KIND_HSM,
-        diff::KIND_KEY_STORE,
-        diff::KIND_CONNECTION,
-    ]
-    .contains(&kind)
+    <domain::Hsm as kmsctl_core::domain::Domain>::owns(kind)
 }
 
 /// How apply waits on AWS: poll every `interval`, give up after `timeout`, report each poll.

@@ -6,6 +6,7 @@ pub mod apply;
 pub mod config;
 pub mod desired;
 pub mod diff;
+pub mod domain;
 pub mod guards;
 pub mod handle;
 pub mod key;
@@ -23,6 +24,7 @@ pub use apply::apply_change;
 pub use config::KeyDecl;
 pub use desired::{DesiredError, DesiredKey};
 pub use diff::{KeysDiff, diff, fingerprints};
+pub use domain::{DesiredKeys, Keys};
 pub use observe::{Observation, Options, Scope, observe};
 pub use plan::plan;
 
@@ -31,7 +33,7 @@ pub const DOMAIN: &str = "kms";
 
 /// Whether a resource kind belongs to this domain.
 pub fn owns(kind: &str) -> bool {
-    [key::KIND, alias::KIND, key_policy::KIND, rotation::KIND].contains(&kind)
+    <domain::Keys<'_> as kmsctl_core::domain::Domain>::owns(kind)
 }
 
 /// The KMS clients of a connected session.

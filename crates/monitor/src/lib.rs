@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod config;
 pub mod desired;
 pub mod diff;
+pub mod domain;
 pub mod guards;
 pub mod kinds;
 pub mod observe;
@@ -20,6 +21,7 @@ pub mod topic_key;
 
 pub use desired::{DesiredMonitor, build};
 pub use diff::{MonitorDiff, diff};
+pub use domain::Monitor;
 pub use observe::{ObservedMonitor, Scope, observe};
 pub use ops::apply_change;
 
@@ -28,7 +30,7 @@ pub const DOMAIN: &str = "monitor";
 
 /// Whether a resource kind belongs to this domain.
 pub fn owns(kind: &str) -> bool {
-    kinds::ALL.contains(&kind)
+    <domain::Monitor as kmsctl_core::domain::Domain>::owns(kind)
 }
 
 /// The clients of the three services monitoring spans.

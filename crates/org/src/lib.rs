@@ -10,6 +10,7 @@ pub mod config;
 pub mod declared_tree;
 pub mod deployer;
 pub mod diff;
+pub mod domain;
 pub mod levels;
 pub mod lint;
 pub mod minify;
@@ -25,12 +26,7 @@ pub const MAX_POLICY_CHARS: usize = 5_120;
 
 /// Whether a resource kind belongs to this domain.
 pub fn owns(kind: &str) -> bool {
-    [
-        diff::KIND_POLICY_TYPE,
-        diff::KIND_POLICY,
-        diff::KIND_ATTACHMENT,
-    ]
-    .contains(&kind)
+    <domain::Organization<'_> as kmsctl_core::domain::Domain>::owns(kind)
 }
 
 /// The Organizations client of a connected session.
@@ -39,3 +35,4 @@ pub fn client(session: &kmsctl_aws::Session) -> Client {
 }
 
 pub use aws_sdk_organizations::Client;
+pub use domain::{DesiredOrganization, Organization};

@@ -7,6 +7,7 @@ use kmsctl_core::drift::{
     CheckedResource, ControlMap, DriftFinding, Kind, SourceRef, TargetReport, TargetStatus,
     controls::control_of,
 };
+use kmsctl_core::domain::Domain;
 use kmsctl_core::{Action, Finding, ResourceChange};
 use serde_json::{Value, json};
 
@@ -58,22 +59,23 @@ pub async fn check(
     let mut resources = Vec::new();
     if let Some(observation) = &observation {
         let settings = &prepared.env.settings;
-        for violation in kmsctl_keys::live::violations(
-            &settings.name,
-            &settings.rules,
-            &prepared.keys,
-            observation,
-        ) {
+        let desired = kmsctl_keys::DesiredKeys {
+            environment: &settings.name,
+            rules: &settings.rules,
+            keys: &prepared.keys,
+        };
+        for violation in kmsctl_keys::Keys::violations(&desired, observation) {
             findings.push(DriftFinding {
                 kind: Kind::Violation,
                 rule: violation.rule.to_owned(),
                 resource: violation.address,
                 message: violation.message,
                 control: controls.get(control_of(violation.rule)),
-                source: Some(violation.declared.map_or_else(
-                    || account_source(prepared),
-                    |i| source_ref(&prepared.keys[i].locations.key),
-                )),
+                source: Some(
+                    violation
+                        .declared
+                        .map_or_else(|| account_source(prepared), |at| source_ref(&at)),
+                ),
                 evidence: violation.evidence,
             });
         }

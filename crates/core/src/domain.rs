@@ -1,0 +1,122 @@
+//! The contract every domain (keys, monitoring, CloudHSM, the organization) implements, so that
+//! one engine drives plan, apply and drift for all of them:
+//!
+//! files → `Desired` ─┐
+//!                    ├─ `diff` (pure) → changes → plan → `apply_change`, one change at a time
+//! AWS → `Observed` ──┘      └─ fingerprints of what the changes touch (staleness)
+//!                           └─ `violations`: live state that breaks a guard (drift)
+//!
+//! Links between domains (a key store id from hsm to keys, a topic key from keys to monitor) are
+//! typed edges the engine applies between domains; a domain never imports another.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::{Address, Finding, Location, Note, Outputs, ResourceChange};
+
+/// What a domain's diff found: the changes to make, notes for the reader, and errors only the
+/// live state reveals (they refuse the plan like the offline guards).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Diff {
+    pub changes: Vec<ResourceChange>,
+    pub notes: Vec<Note>,
+    pub findings: Vec<Finding>,
+}
+
+/// A domain's part of a plan: what it looked at, what it saw, and what differs.
+#[derive(Debug)]
+pub struct DomainPlan<D: Domain + ?Sized> {
+    pub scope: D::Scope,
+    pub observed: D::Observed,
+    pub diff: D::Diff,
+}
+
+/// Live state that breaks a guard, with the evidence: a drift violation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Violation {
+    /// The plan address of what breaks it (`kms_key_rotation.db-payments-encryption`).
+    pub address: String,
+    pub rule: &'static str,
+    pub message: String,
+    pub evidence: BTreeMap<String, Value>,
+    /// Where the resource is declared, when it is.
+    pub declared: Option<Location>,
+}
+
+/// One domain: its resource kinds, how it reads AWS, its pure diff and how it applies a change.
+///
+/// The futures are not `Send`: the engine joins the domains within one task.
+#[allow(async_fn_in_trait)]
+pub trait Domain {
+    /// The domain's key in a plan's `scope`.
+    const NAME: &'static str;
+    /// Every resource kind (an address's `kind`) this domain plans and applies.
+    const KINDS: &'static [&'static str];
+
+    /// The SDK clients it calls.
+    type Clients;
+    /// What the files declare, resolved and checked.
+    type Desired;
+    /// What observe reads: recorded in the plan, so apply knows what was looked at.
+    type Scope: serde::Serialize;
+    /// The live state.
+    type Observed;
+    /// The diff, with whatever the engine passes on to other domains (a key store's readiness).
+    type Diff: Into<Diff>;
+    type ObserveError: std::error::Error + Send + Sync + 'static;
+    type ApplyError: std::error::Error + Send + Sync + 'static;
+
+    fn owns(kind: &str) -> bool {
+        Self::KINDS.contains(&kind)
+    }
+
+    fn scope(desired: &Self::Desired) -> Self::Scope;
+
+    async fn observe(
+        clients: &Self::Clients,
+        scope: &Self::Scope,
+        parallelism: usize,
+    ) -> Result<Self::Observed, Self::ObserveError>;
+
+    /// Pure: the same desired and observed state give the same diff.
+    fn diff(desired: &Self::Desired, observed: &Self::Observed) -> Self::Diff;
+
+    /// Observe, then diff. A domain whose reads are eventually consistent may read again what
+    /// a change depends on before it settles on the diff.
+    async fn plan(
+        clients: &Self::Clients,
+        desired: &Self::Desired,
+        parallelism: usize,
+    ) -> Result<DomainPlan<Self>, Self::ObserveError> {
+        let scope = Self::scope(desired);
+        let observed = Self::observe(clients, &scope, parallelism).await?;
+        let diff = Self::diff(desired, &observed);
+        Ok(DomainPlan {
+            scope,
+            observed,
+            diff,
+        })
+    }
+
+    /// A fingerprint of each changed resource as observed (`None`: it does not exist yet), so a
+    /// saved plan is refused once what it was made from has changed.
+    fn fingerprints(
+        scope: &Self::Scope,
+        observed: &Self::Observed,
+        changes: &[ResourceChange],
+    ) -> BTreeMap<Address, Option<String>>;
+
+    /// Carries out one planned change of this domain; returns its outputs (`key_id`, `arn`...)
+    /// for the changes that reference them.
+    async fn apply_change(
+        clients: &Self::Clients,
+        change: &ResourceChange,
+        outputs: &Outputs,
+    ) -> Result<BTreeMap<String, String>, Self::ApplyError>;
+
+    /// Live resources that break a guard although they match the files (drift violations).
+    fn violations(_desired: &Self::Desired, _observed: &Self::Observed) -> Vec<Violation> {
+        Vec::new()
+    }
+}
