@@ -6,7 +6,7 @@ pub mod config;
 pub mod error;
 pub mod governor;
 pub mod kms;
-pub mod monitoring;
+pub mod sns;
 pub mod tags;
 
 pub use concurrency::map_bounded;

@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
-use kmsctl_engine::simulate::expect::Expected;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use kmsctl_engine::simulate::expect::Expected;
 
 #[derive(Debug, Parser)]
 #[command(

@@ -17,13 +17,13 @@ use aws_sdk_kms::operation::update_alias::UpdateAliasOutput;
 use aws_sdk_kms::types::{KeyMetadata, KeySpec, KeyState, KeyUsageType, OriginType};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use kmsctl::commands::Context;
-use kmsctl_engine::plan::{EnvClients, make_with};
-use kmsctl_engine::target::Planned;
-use kmsctl_engine::prepare::prepare;
 use kmsctl::exit::Exit;
-use kmsctl_engine::project::Project;
 use kmsctl::render::plan as render_plan;
 use kmsctl::render::style::Style;
+use kmsctl_engine::plan::{EnvClients, make_with};
+use kmsctl_engine::prepare::prepare;
+use kmsctl_engine::project::Project;
+use kmsctl_engine::target::Planned;
 use kmsctl_hsm::testing::FakeAws;
 
 const SUBNETS: [(&str, &str); 2] = [

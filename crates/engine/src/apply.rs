@@ -352,4 +352,3 @@ async fn apply_with<D: Domain>(
         .await
         .map_err(|e| e.to_string())
 }
-

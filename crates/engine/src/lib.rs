@@ -12,6 +12,7 @@ pub mod config;
 pub mod context;
 pub mod drift;
 pub mod error;
+pub mod links;
 pub mod lock;
 pub mod organization;
 mod parts;

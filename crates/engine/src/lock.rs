@@ -9,7 +9,7 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
 use std::path::Path;
 
-use crate::error::{Result, Error};
+use crate::error::{Error, Result};
 
 #[derive(Debug)]
 pub struct TargetLock {
@@ -83,10 +83,7 @@ pub fn acquire(path: &Path, label: &str) -> Result<TargetLock> {
             .help("wait for it to finish; the lock is released when that process ends"));
         }
         Err(TryLockError::Error(e)) => {
-            return Err(Error::new(format!(
-                "cannot lock {}: {e}",
-                path.display()
-            )));
+            return Err(Error::new(format!("cannot lock {}: {e}", path.display())));
         }
     }
     let started = crate::target::now();

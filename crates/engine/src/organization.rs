@@ -10,11 +10,11 @@ use kmsctl_org::{DesiredOrganization, Organization};
 
 use crate::Context;
 use crate::config::organization::without_secrets;
-pub use crate::project::ORGANIZATION_TARGET as TARGET;
-use crate::project::ORGANIZATION_EXPECT_FILE as EXPECT_FILE;
+use crate::error::{Error, Result};
 use crate::parts::Parts;
+use crate::project::ORGANIZATION_EXPECT_FILE as EXPECT_FILE;
+pub use crate::project::ORGANIZATION_TARGET as TARGET;
 use crate::target::{Planned, connect};
-use crate::error::{Result, Error};
 
 /// `organization/expect.toml`'s boundary tests, answered from the files; nothing when the file
 /// does not exist.
@@ -22,7 +22,7 @@ pub fn check_expectations(
     ctx: &Context,
     file: &SourceFile,
     org: &OrganizationFile,
-    rendered: &[kmsctl_org::validate::RenderedPolicy],
+    rendered: &[kmsctl_org::guards::RenderedPolicy],
 ) -> Result<crate::simulate::expect::Checked> {
     use crate::simulate::expect::{self, ExpectFile};
     use crate::simulate::world::OrgView;
@@ -75,7 +75,7 @@ pub async fn make_observed(
     org: &OrganizationFile,
 ) -> Result<(Planned, Option<kmsctl_org::observe::ObservedOrg>)> {
     let (offline_rendered, mut offline) =
-        kmsctl_org::validate::check(&ctx.project.files, file, org, None);
+        kmsctl_org::guards::check(&ctx.project.files, file, org, None);
     if !offline.iter().any(Finding::is_error) {
         offline.extend(check_expectations(ctx, file, org, &offline_rendered)?.findings);
     }

@@ -39,10 +39,11 @@ impl Parts {
     ) -> Result<()> {
         let diff = diff.into();
         let prints = D::fingerprints(scope, observed, &diff.changes);
-        self.observed.extend(diff.changes.iter().map(|change| Observed {
-            address: change.address.clone(),
-            fingerprint: prints.get(&change.address).cloned().flatten(),
-        }));
+        self.observed
+            .extend(diff.changes.iter().map(|change| Observed {
+                address: change.address.clone(),
+                fingerprint: prints.get(&change.address).cloned().flatten(),
+            }));
         let scope = serde_json::to_value(scope).map_err(|e| Error::new(e.to_string()))?;
         if !scope.is_null() {
             self.scope.insert(D::NAME.to_owned(), scope);
@@ -67,4 +68,3 @@ impl Parts {
         }))
     }
 }
-

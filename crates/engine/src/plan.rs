@@ -1,13 +1,13 @@
 //! `kmsctl plan TARGET`: observe, diff, render, save.
 
-
 use kmsctl_aws::Session;
 use kmsctl_core::{Finding, Target};
 
 use crate::Context;
-use crate::prepare::{Prepared, prepare};
 use crate::error::{Error, Result};
+use crate::links;
 use crate::parts::Parts;
+use crate::prepare::{Prepared, prepare};
 use crate::target::{Planned, connect};
 use kmsctl_core::domain::{Domain, DomainPlan};
 use kmsctl_hsm::Hsm;
@@ -100,7 +100,8 @@ pub async fn make_observed(
         return Ok((Planned::Refused(prepared.findings.clone()), None));
     }
     let target = target_of(prepared);
-    let failed = |e: &dyn std::fmt::Display| Error::new(format!("reading {} failed: {e}", target.label()));
+    let failed =
+        |e: &dyn std::fmt::Display| Error::new(format!("reading {} failed: {e}", target.label()));
     let mut parts = Parts::new(prepared.findings.clone());
     let hsm = match &prepared.hsm {
         Some(desired) => {
@@ -114,7 +115,7 @@ pub async fn make_observed(
     // Keys are copied only when some live in a key store (their store id is filled in).
     let in_store = prepared.keys.iter().any(|k| k.custom_key_store.is_some());
     let (store_keys, held_back) = if in_store {
-        keys_for_store(prepared, hsm.as_ref().map(|part| &part.diff.store))
+        links::keys_for_store(prepared, hsm.as_ref().map(|part| &part.diff.store))
     } else {
         (Vec::new(), Vec::new())
     };
@@ -122,7 +123,11 @@ pub async fn make_observed(
     let desired_keys = DesiredKeys {
         environment: &settings.name,
         rules: &settings.rules,
-        keys: if in_store { &store_keys } else { &prepared.keys },
+        keys: if in_store {
+            &store_keys
+        } else {
+            &prepared.keys
+        },
     };
     let (keys, monitor) = tokio::join!(
         Keys::plan(&clients.keys, &desired_keys, ctx.parallelism),
@@ -147,7 +152,7 @@ pub async fn make_observed(
         Some(monitor) => {
             let mut diff = kmsctl_core::domain::Diff::from(monitor.diff);
             if let Some(key) = &prepared.topic_key {
-                after_topic_key(&mut diff.changes, &parts.changes[key_changes_start..], key);
+                links::after_topic_key(&mut diff.changes, &parts.changes[key_changes_start..], key);
             }
             parts.add::<Monitor>(&monitor.scope, &monitor.observed, diff)?;
         }
@@ -158,57 +163,6 @@ pub async fn make_observed(
         )),
     }
     Ok((parts.into_planned(target), Some(keys.observed)))
-}
-
-/// The keys to plan: those in the CloudHSM key store get its id (or the reference to the change
-/// that connects it); while the store cannot take keys, its keys are held back with a note.
-fn keys_for_store(
-    prepared: &Prepared,
-    store: Option<&kmsctl_hsm::StoreReadiness>,
-) -> (Vec<kmsctl_keys::DesiredKey>, Vec<kmsctl_core::Note>) {
-    let mut keys = Vec::new();
-    let mut held = Vec::new();
-    for key in &prepared.keys {
-        if key.custom_key_store.is_none() {
-            keys.push(key.clone());
-            continue;
-        }
-        match store {
-            Some(kmsctl_hsm::StoreReadiness::Connected(id)) => {
-                let mut key = key.clone();
-                key.custom_key_store_id = Some(serde_json::Value::from(id.clone()));
-                keys.push(key);
-            }
-            Some(kmsctl_hsm::StoreReadiness::InPlan(reference)) => {
-                let mut key = key.clone();
-                key.custom_key_store_id = Some(reference.clone());
-                keys.push(key);
-            }
-            Some(kmsctl_hsm::StoreReadiness::NotReady(reason)) => held.push(reason.as_str()),
-            None => held.push("no key store is declared"),
-        }
-    }
-    let held_keys: Vec<&str> = prepared
-        .keys
-        .iter()
-        .filter(|k| k.custom_key_store.is_some() && !keys.iter().any(|kept| kept.id == k.id))
-        .map(|k| k.alias.as_str())
-        .collect();
-    let notes = held
-        .first()
-        .map(|reason| {
-            kmsctl_core::Note::new(
-                kmsctl_core::NoteLevel::Info,
-                None,
-                format!(
-                    "not planned yet: {} in the key store ({reason}); they follow once the store is connected",
-                    held_keys.join(", ")
-                ),
-            )
-        })
-        .into_iter()
-        .collect();
-    (keys, notes)
 }
 
 /// Observes and diffs the environment's monitoring. With nothing declared it is still read, so
@@ -233,26 +187,6 @@ fn is_access_denied(error: &kmsctl_aws::AwsError) -> bool {
     error
         .code()
         .is_some_and(|code| code.contains("AccessDenied") || code == "UnauthorizedOperation")
-}
-
-/// The topic is encrypted with a key of this plan: it is created or changed after that key, its
-/// alias and its policy are in place.
-fn after_topic_key(
-    monitor_changes: &mut [kmsctl_core::ResourceChange],
-    key_changes: &[kmsctl_core::ResourceChange],
-    key: &kmsctl_monitor::topic_key::TopicKey,
-) {
-    let key_addresses: Vec<kmsctl_core::Address> = key_changes
-        .iter()
-        .filter(|c| c.address.name == key.name || c.address.name == key.kms_master_key_id)
-        .map(|c| c.address.clone())
-        .collect();
-    for change in monitor_changes
-        .iter_mut()
-        .filter(|c| c.address.kind == kmsctl_monitor::kinds::SNS_TOPIC)
-    {
-        change.depends_on.extend(key_addresses.iter().cloned());
-    }
 }
 
 /// A target's files, loaded and checked offline: an environment or the organization.
@@ -296,4 +230,3 @@ impl Loaded {
         })
     }
 }
-

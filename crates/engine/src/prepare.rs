@@ -6,7 +6,7 @@ use kmsctl_keys::{DesiredKey, guards};
 
 use crate::Context;
 use crate::config::{LoadedEnvironment, load_environment};
-use crate::error::{Result, Error};
+use crate::error::{Error, Result};
 
 pub struct Prepared {
     pub env: LoadedEnvironment,

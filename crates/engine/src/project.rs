@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use kmsctl_core::project_files::{FileError, ProjectFiles};
 
-use crate::error::{Result, Error};
+use crate::error::{Error, Result};
 
 /// The organization target, as a user names it.
 pub const ORGANIZATION_TARGET: &str = "organization";

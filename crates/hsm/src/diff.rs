@@ -14,10 +14,7 @@ use serde_json::{Value, json};
 use crate::desired::DesiredHsm;
 use crate::observe::{ObservedCluster, ObservedHsmSetup};
 
-pub const KIND_CLUSTER: &str = "hsm_cluster";
-pub const KIND_HSM: &str = "hsm";
-pub const KIND_KEY_STORE: &str = "kms_custom_key_store";
-pub const KIND_CONNECTION: &str = "kms_custom_key_store_connection";
+pub use crate::kinds::{KIND_CLUSTER, KIND_CONNECTION, KIND_HSM, KIND_KEY_STORE};
 
 /// Whether keys can be created in the store, and how their CreateKey names it.
 #[derive(Debug, Clone, PartialEq)]

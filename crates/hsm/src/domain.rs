@@ -7,7 +7,6 @@ use kmsctl_aws::{ApplyError, AwsError};
 use kmsctl_core::domain::{self, Domain};
 use kmsctl_core::{Address, Outputs, ResourceChange};
 
-use crate::diff::{KIND_CLUSTER, KIND_CONNECTION, KIND_HSM, KIND_KEY_STORE};
 use crate::{Clients, DesiredHsm, HsmDiff, ObservedHsmSetup, Scope};
 
 pub struct Hsm;
@@ -24,7 +23,7 @@ impl From<HsmDiff> for domain::Diff {
 
 impl Domain for Hsm {
     const NAME: &'static str = crate::DOMAIN;
-    const KINDS: &'static [&'static str] = &[KIND_CLUSTER, KIND_HSM, KIND_KEY_STORE, KIND_CONNECTION];
+    const KINDS: &'static [&'static str] = &crate::kinds::ALL;
 
     type Clients = Clients;
     type Desired = DesiredHsm;

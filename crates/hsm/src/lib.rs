@@ -9,6 +9,7 @@ pub mod desired;
 pub mod diff;
 pub mod domain;
 pub mod guards;
+pub mod kinds;
 pub mod observe;
 pub mod ops;
 #[cfg(feature = "testing")]
@@ -26,11 +27,6 @@ pub use ops::apply_change;
 
 /// The name under which this domain keeps its scope in a plan.
 pub const DOMAIN: &str = "hsm";
-
-/// Whether a resource kind belongs to this domain.
-pub fn owns(kind: &str) -> bool {
-    <domain::Hsm as kmsctl_core::domain::Domain>::owns(kind)
-}
 
 /// How apply waits on AWS: poll every `interval`, give up after `timeout`, report each poll.
 #[derive(Clone)]

@@ -8,7 +8,7 @@ use crate::handle::KeyHandle;
 use crate::observe::Observation;
 use crate::ops::alias_op;
 
-pub const KIND: &str = "kms_alias";
+pub const KIND: &str = crate::kinds::ALIAS;
 
 pub fn address(alias: &str) -> Address {
     Address::new(KIND, alias)

@@ -10,7 +10,6 @@ use kmsctl_core::{Address, Outputs, ResourceChange};
 use crate::desired::DesiredKey;
 use crate::diff::KeysDiff;
 use crate::observe::{Observation, ObserveError, Options, Scope};
-use crate::{alias, key, key_policy, rotation};
 
 /// The keys of one environment. The lifetime is that of the declared keys it borrows.
 pub struct Keys<'a>(std::marker::PhantomData<&'a ()>);
@@ -35,7 +34,7 @@ impl From<KeysDiff> for domain::Diff {
 
 impl<'a> Domain for Keys<'a> {
     const NAME: &'static str = crate::DOMAIN;
-    const KINDS: &'static [&'static str] = &[key::KIND, alias::KIND, key_policy::KIND, rotation::KIND];
+    const KINDS: &'static [&'static str] = &crate::kinds::ALL;
 
     type Clients = KmsClients;
     type Desired = DesiredKeys<'a>;
@@ -95,7 +94,7 @@ impl<'a> Domain for Keys<'a> {
     }
 
     fn violations(desired: &Self::Desired, observed: &Observation) -> Vec<Violation> {
-        crate::live::violations(desired.environment, desired.rules, desired.keys, observed)
+        crate::drift::violations(desired.environment, desired.rules, desired.keys, observed)
             .into_iter()
             .map(|v| Violation {
                 address: v.address,

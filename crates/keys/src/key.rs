@@ -11,7 +11,7 @@ use crate::handle::KeyHandle;
 use crate::observe::ObservedKey;
 use crate::ops::on_key;
 
-pub const KIND: &str = "kms_key";
+pub const KIND: &str = crate::kinds::KEY;
 
 pub fn address(key: &DesiredKey) -> Address {
     Address::new(KIND, key.name.clone())

@@ -10,7 +10,7 @@ use crate::handle::KeyHandle;
 use crate::observe::ObservedKey;
 use crate::ops::on_key;
 
-pub const KIND: &str = "kms_key_policy";
+pub const KIND: &str = crate::kinds::KEY_POLICY;
 
 pub fn address(key: &DesiredKey) -> Address {
     Address::new(KIND, key.name.clone())

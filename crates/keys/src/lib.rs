@@ -7,16 +7,18 @@ pub mod config;
 pub mod desired;
 pub mod diff;
 pub mod domain;
+pub mod drift;
 pub mod guards;
 pub mod handle;
 pub mod key;
 pub mod key_policy;
-pub mod live;
+pub mod kinds;
+pub mod list;
+pub mod manual_rotation;
 pub mod matching;
 pub mod observe;
 pub mod ops;
 pub mod plan;
-pub mod rotate;
 pub mod rotation;
 pub mod spec;
 
@@ -30,11 +32,6 @@ pub use plan::plan;
 
 /// The name under which this domain keeps its scope in a plan.
 pub const DOMAIN: &str = "kms";
-
-/// Whether a resource kind belongs to this domain.
-pub fn owns(kind: &str) -> bool {
-    <domain::Keys<'_> as kmsctl_core::domain::Domain>::owns(kind)
-}
 
 /// The KMS clients of a connected session.
 pub fn clients(session: &kmsctl_aws::Session) -> KmsClients {

@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_kms::error::ProvideErrorMetadata;
-use kmsctl_aws::{AwsError, KmsClients, kms, map_bounded};
+use kmsctl_aws::{AwsError, KmsClients, map_bounded};
 use serde::{Deserialize, Serialize};
 
 use crate::desired::{DesiredKey, TAG_ENVIRONMENT, TAG_ID, TAG_MANAGED};
@@ -154,8 +154,8 @@ pub async fn observe(
     options: Options,
 ) -> Result<Observation, ObserveError> {
     let (aliases, tagged) = futures::try_join!(
-        kms::list_aliases(&clients.list),
-        kms::tagged_keys(&clients.tagging, TAG_ENVIRONMENT, &scope.environment)
+        crate::list::list_aliases(&clients.list),
+        crate::list::tagged_keys(&clients.tagging, TAG_ENVIRONMENT, &scope.environment)
     )?;
     let mut observation = Observation::default();
     let mut aliases_of: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -244,7 +244,7 @@ async fn scan_for_environment(
     aliases_of: &BTreeMap<String, Vec<String>>,
     options: Options,
 ) -> Result<BTreeMap<String, BTreeMap<String, String>>, AwsError> {
-    let keys = kms::list_keys(&clients.list).await?;
+    let keys = crate::list::list_keys(&clients.list).await?;
     // AWS managed keys carry only alias/aws/* aliases; skip them without a call.
     let unknown: Vec<String> = keys
         .iter()
@@ -258,7 +258,7 @@ async fn scan_for_environment(
         .map(str::to_owned)
         .collect();
     let tagged = map_bounded(unknown, options.parallelism, |key_id| async move {
-        match kms::list_resource_tags(&clients.list_resource_tags, &key_id).await {
+        match crate::list::list_resource_tags(&clients.list_resource_tags, &key_id).await {
             Ok(tags) => Ok(Some((key_id, tags))),
             Err(error) if skippable(error.code()) => Ok(None),
             Err(error) => Err(error),
@@ -298,7 +298,7 @@ pub async fn confirm_tags(
         .cloned()
         .collect();
     let read = map_bounded(unconfirmed, parallelism, |key_id| async move {
-        let tags = kms::list_resource_tags(&clients.list_resource_tags, &key_id).await?;
+        let tags = crate::list::list_resource_tags(&clients.list_resource_tags, &key_id).await?;
         Ok::<_, AwsError>((key_id, tags))
     })
     .await?;
@@ -343,7 +343,7 @@ async fn describe(
     }
     let (tags, tags_confirmed) = match tags {
         Some(tags) => (tags, false),
-        None => match kms::list_resource_tags(&clients.list_resource_tags, &key_id).await {
+        None => match crate::list::list_resource_tags(&clients.list_resource_tags, &key_id).await {
             Ok(tags) => (
                 tags.into_iter().map(|t| (t.tag_key, t.tag_value)).collect(),
                 true,

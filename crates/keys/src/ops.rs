@@ -373,7 +373,7 @@ async fn find_by_id_tag(
     clients: &KmsClients,
     id: &str,
 ) -> Result<Option<BTreeMap<String, String>>, ApplyError> {
-    let keys = kmsctl_aws::kms::list_keys(&clients.list).await?;
+    let keys = crate::list::list_keys(&clients.list).await?;
     let candidates: Vec<(String, String)> = keys
         .iter()
         .filter_map(|k| {
@@ -384,7 +384,7 @@ async fn find_by_id_tag(
         })
         .collect();
     let found = kmsctl_aws::map_bounded(candidates, 16, |(key_id, arn)| async move {
-        let tags = kmsctl_aws::kms::list_resource_tags(&clients.list_resource_tags, &key_id).await;
+        let tags = crate::list::list_resource_tags(&clients.list_resource_tags, &key_id).await;
         let ours = tags.is_ok_and(|tags| {
             tags.iter()
                 .any(|t| t.tag_key == crate::desired::TAG_ID && t.tag_value == id)

@@ -7,7 +7,7 @@ use crate::desired::{DesiredKey, DesiredRotation};
 use crate::handle::KeyHandle;
 use crate::ops::on_key;
 
-pub const KIND: &str = "kms_key_rotation";
+pub const KIND: &str = crate::kinds::KEY_ROTATION;
 
 pub fn address(key: &DesiredKey) -> Address {
     Address::new(KIND, key.name.clone())

@@ -13,6 +13,7 @@ pub mod diff;
 pub mod domain;
 pub mod guards;
 pub mod kinds;
+pub mod list;
 pub mod observe;
 pub mod ops;
 pub mod pattern;
@@ -28,11 +29,6 @@ pub use ops::apply_change;
 /// The name under which this domain keeps its scope in a plan.
 pub const DOMAIN: &str = "monitor";
 
-/// Whether a resource kind belongs to this domain.
-pub fn owns(kind: &str) -> bool {
-    <domain::Monitor as kmsctl_core::domain::Domain>::owns(kind)
-}
-
 /// The clients of the three services monitoring spans.
 #[derive(Debug, Clone)]
 pub struct Clients {
@@ -45,7 +41,7 @@ pub struct Clients {
 pub fn clients(session: &kmsctl_aws::Session) -> Clients {
     Clients {
         config: aws_sdk_config::Client::new(&session.config),
-        sns: kmsctl_aws::monitoring::sns_client(&session.config),
+        sns: kmsctl_aws::sns::sns_client(&session.config),
         events: aws_sdk_eventbridge::Client::new(&session.config),
     }
 }

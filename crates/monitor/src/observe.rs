@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use kmsctl_aws::monitoring::{self, Tags};
+use crate::list::{self as monitoring, Tags};
 use kmsctl_aws::{AwsError, failed, map_bounded};
 use kmsctl_core::{Address, fingerprint::fingerprint};
 use serde::{Deserialize, Serialize};

@@ -13,9 +13,9 @@ use kmsctl_core::source::SourceFile;
 use kmsctl_core::{Finding, Location};
 
 use crate::config::{OrganizationFile, PolicyType};
+use crate::guards::RenderedPolicy;
 use crate::ou_tree::OrgTree;
 use crate::target::Target;
-use crate::validate::RenderedPolicy;
 
 /// What kmsctl calls when it plans and applies environments.
 pub const KMSCTL_ACTIONS: &[&str] = &[

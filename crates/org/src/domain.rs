@@ -11,7 +11,6 @@ use kmsctl_core::{Address, Outputs, ResourceChange};
 
 use crate::Client;
 use crate::config::OrganizationFile;
-use crate::diff::{KIND_ATTACHMENT, KIND_POLICY, KIND_POLICY_TYPE};
 use crate::observe::ObservedOrg;
 use crate::ou_tree::OuError;
 
@@ -42,7 +41,7 @@ pub struct Whole;
 
 impl<'a> Domain for Organization<'a> {
     const NAME: &'static str = "organizations";
-    const KINDS: &'static [&'static str] = &[KIND_POLICY_TYPE, KIND_POLICY, KIND_ATTACHMENT];
+    const KINDS: &'static [&'static str] = &crate::kinds::ALL;
 
     type Clients = Client;
     type Desired = DesiredOrganization<'a>;
@@ -70,10 +69,13 @@ impl<'a> Domain for Organization<'a> {
     /// only as true as `[tree]`), the declared tree compared with the live one, then the diff.
     fn diff(desired: &Self::Desired, observed: &ObservedOrg) -> domain::Diff {
         let DesiredOrganization { files, file, org } = *desired;
-        let (rendered, mut findings) =
-            crate::validate::check(files, file, org, Some(&observed.tree));
+        let (rendered, mut findings) = crate::guards::check(files, file, org, Some(&observed.tree));
         if let Some(declared) = &org.tree {
-            findings.extend(crate::declared_tree::compare(file, declared, &observed.tree));
+            findings.extend(crate::declared_tree::compare(
+                file,
+                declared,
+                &observed.tree,
+            ));
         }
         let diff = crate::diff::diff(file, org, &rendered, observed);
         findings.extend(diff.findings);

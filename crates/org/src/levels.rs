@@ -3,9 +3,9 @@
 //! nobody in that account (an SCP attached to the prod OU never restricts a dev principal).
 
 use crate::config::{OrganizationFile, PolicyType};
+use crate::guards::RenderedPolicy;
 use crate::ou_tree::{OrgTree, OuError};
 use crate::target::Target;
-use crate::validate::RenderedPolicy;
 
 /// One level of the path: its name (`root`, `root/prod`, `account 222222222222`) and the
 /// policies attached there, in the file's order.

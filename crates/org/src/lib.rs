@@ -11,6 +11,8 @@ pub mod declared_tree;
 pub mod deployer;
 pub mod diff;
 pub mod domain;
+pub mod guards;
+pub mod kinds;
 pub mod levels;
 pub mod lint;
 pub mod minify;
@@ -19,15 +21,9 @@ pub mod ops;
 pub mod ou_tree;
 pub mod target;
 pub mod template;
-pub mod validate;
 
 /// AWS's limit on an SCP or RCP, in characters of the content as uploaded.
 pub const MAX_POLICY_CHARS: usize = 5_120;
-
-/// Whether a resource kind belongs to this domain.
-pub fn owns(kind: &str) -> bool {
-    <domain::Organization<'_> as kmsctl_core::domain::Domain>::owns(kind)
-}
 
 /// The Organizations client of a connected session.
 pub fn client(session: &kmsctl_aws::Session) -> Client {

@@ -7,7 +7,7 @@ use kmsctl_core::Finding;
 use kmsctl_core::policy::{self, lint::PolicyKind};
 
 use crate::config::PolicyType;
-use crate::validate::RenderedPolicy;
+use crate::guards::RenderedPolicy;
 
 pub fn warnings(rendered: &[RenderedPolicy]) -> Vec<Finding> {
     let mut findings = Vec::new();

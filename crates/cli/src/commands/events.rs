@@ -5,9 +5,9 @@ use std::path::Path;
 use kmsctl_monitor::{pattern, severity};
 
 use super::Context;
-use kmsctl_engine::prepare::prepare;
 use crate::error::{Result, UserError};
 use crate::exit::Exit;
+use kmsctl_engine::prepare::prepare;
 
 pub fn test(ctx: &Context, target: &str, event_file: &Path) -> Result<Exit> {
     let prepared = prepare(ctx, target)?;

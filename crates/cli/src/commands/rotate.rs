@@ -6,15 +6,15 @@ use kmsctl_core::Finding;
 
 use super::Context;
 use super::apply::{confirm, execute};
-use kmsctl_engine::apply::Appliers;
 use super::plan::report_refusal;
-use kmsctl_engine::plan::{EnvClients, target_of};
-use kmsctl_engine::target::{connect, new_plan};
-use kmsctl_engine::prepare::{Prepared, prepare};
 use crate::cli::RotateArgs;
 use crate::error::{Result, UserError};
 use crate::exit::Exit;
 use crate::render::plan as render_plan;
+use kmsctl_engine::apply::Appliers;
+use kmsctl_engine::plan::{EnvClients, target_of};
+use kmsctl_engine::prepare::{Prepared, prepare};
+use kmsctl_engine::target::{connect, new_plan};
 
 pub async fn run(ctx: &Context, args: &RotateArgs) -> Result<Exit> {
     let prepared = prepare(ctx, &args.target)?;
@@ -126,7 +126,7 @@ pub async fn rotate_with(
         }
     }
     let today = time::OffsetDateTime::now_utc().date().to_string();
-    let changes = kmsctl_keys::rotate::plan(key, &old_key_id, store_id.as_deref(), &today);
+    let changes = kmsctl_keys::manual_rotation::plan(key, &old_key_id, store_id.as_deref(), &today);
     let plan = new_plan(target.clone(), changes);
     let options = render_plan::Options {
         style: ctx.style,

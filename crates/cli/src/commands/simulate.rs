@@ -60,7 +60,8 @@ pub fn run(ctx: &Context, args: &SimulateArgs) -> Result<Exit> {
 /// still come from the files (rendered with the live ids, as plan renders them).
 pub async fn run_live(ctx: &Context, args: &SimulateArgs) -> Result<Exit> {
     let (file, org) = kmsctl_engine::config::organization::load(ctx)?;
-    let session = kmsctl_engine::target::connect(ctx, &kmsctl_engine::organization::target(&org)).await?;
+    let session =
+        kmsctl_engine::target::connect(ctx, &kmsctl_engine::organization::target(&org)).await?;
     let client = kmsctl_org::client(&session);
     let failed =
         |e: kmsctl_aws::AwsError| UserError::new(format!("reading the organization failed: {e}"));
@@ -73,7 +74,7 @@ pub async fn run_live(ctx: &Context, args: &SimulateArgs) -> Result<Exit> {
         .await
         .map_err(failed)?;
     let (rendered, findings) =
-        kmsctl_org::validate::check(&ctx.project.files, &file, &org, Some(&tree));
+        kmsctl_org::guards::check(&ctx.project.files, &file, &org, Some(&tree));
     if let Some(error) = findings.iter().find(|f| f.is_error()) {
         return Err(
             UserError::new(format!("{}: {}", error.location, error.message))

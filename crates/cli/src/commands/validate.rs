@@ -3,10 +3,10 @@
 use kmsctl_core::Severity;
 
 use super::Context;
-use kmsctl_engine::prepare::prepare;
 use crate::error::Result;
 use crate::exit::Exit;
 use crate::render::findings;
+use kmsctl_engine::prepare::prepare;
 
 pub fn run(ctx: &Context, target: &str) -> Result<Exit> {
     if target == "organization" {
@@ -49,7 +49,7 @@ pub fn run(ctx: &Context, target: &str) -> Result<Exit> {
 /// `kmsctl validate organization`: organization.toml and the policies it attaches, offline.
 fn organization(ctx: &Context) -> Result<Exit> {
     let (file, org) = kmsctl_engine::config::organization::load(ctx)?;
-    let (policies, mut found) = kmsctl_org::validate::check(&ctx.project.files, &file, &org, None);
+    let (policies, mut found) = kmsctl_org::guards::check(&ctx.project.files, &file, &org, None);
     let mut held = 0;
     if !found.iter().any(kmsctl_core::Finding::is_error) {
         let checked = kmsctl_engine::organization::check_expectations(ctx, &file, &org, &policies)?;

@@ -12,7 +12,7 @@ use kmsctl_monitor::config::{AlertsDecl, ConfigRecorderDecl, ConfigRuleDecl, Mon
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::error::{Result, Error};
+use crate::error::{Error, Result};
 use crate::project::Project;
 
 /// One TOML file of an environment, as written.

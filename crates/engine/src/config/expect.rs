@@ -116,4 +116,3 @@ pub struct ExpectFile {
     #[serde(default)]
     pub expect: Vec<Spanned<ExpectDecl>>,
 }
-

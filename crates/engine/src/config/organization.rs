@@ -23,8 +23,7 @@ pub fn load(ctx: &Context) -> Result<(SourceFile, OrganizationFile)> {
         })?;
     let text = without_secrets(relative, &text)?;
     let org: OrganizationFile = toml::from_str(&text).map_err(|e| {
-        Error::in_toml(relative, &text, &e)
-            .help("see the organization file reference in README.md")
+        Error::in_toml(relative, &text, &e).help("see the organization file reference in README.md")
     })?;
     Ok((SourceFile::new(relative, text), org))
 }
@@ -50,4 +49,3 @@ pub(crate) fn without_secrets(relative: &Path, text: &str) -> Result<String> {
         )),
     }
 }
-

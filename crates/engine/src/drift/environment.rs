@@ -3,20 +3,20 @@
 
 use std::collections::BTreeMap;
 
+use kmsctl_core::domain::Domain;
 use kmsctl_core::drift::{
     CheckedResource, ControlMap, DriftFinding, Kind, SourceRef, TargetReport, TargetStatus,
     controls::control_of,
 };
-use kmsctl_core::domain::Domain;
 use kmsctl_core::{Action, Finding, ResourceChange};
 use serde_json::{Value, json};
 
 use super::source_ref;
 use crate::Context;
+use crate::error::{Error, Result};
 use crate::plan::{EnvClients, make_observed, target_of};
-use crate::target::{Planned, connect, now};
 use crate::prepare::Prepared;
-use crate::error::{Result, Error};
+use crate::target::{Planned, connect, now};
 
 pub async fn check(
     ctx: &Context,
@@ -80,7 +80,7 @@ pub async fn check(
             });
         }
         let unmanaged =
-            kmsctl_keys::live::unmanaged_keys(&clients.keys, observation, ctx.parallelism)
+            kmsctl_keys::drift::unmanaged_keys(&clients.keys, observation, ctx.parallelism)
                 .await
                 .map_err(|e| Error::new(format!("reading {} failed: {e}", target.label())))?;
         for key in unmanaged {

@@ -10,9 +10,9 @@ use futures::stream::{self, StreamExt};
 use kmsctl_core::drift::{ControlMap, DriftReport, Kind, SourceRef, TargetReport, TargetStatus};
 
 use crate::Context;
+use crate::error::{Error, Result};
 use crate::plan::Loaded;
 use crate::target::now;
-use crate::error::{Result, Error};
 
 /// Targets checked at once: each runs its own bounded reads.
 const CONCURRENT_TARGETS: usize = 4;
@@ -37,9 +37,8 @@ pub fn default_targets(ctx: &Context) -> Vec<String> {
 
 /// Checks every target and builds the report.
 pub async fn check(ctx: &Context, targets: &[String]) -> Result<DriftReport> {
-    let controls = ControlMap::for_project(&ctx.project.files).map_err(|e| {
-        Error::new(e.to_string()).help("fix or remove compliance/controls.toml")
-    })?;
+    let controls = ControlMap::for_project(&ctx.project.files)
+        .map_err(|e| Error::new(e.to_string()).help("fix or remove compliance/controls.toml"))?;
     let started = now();
     let mut reports: Vec<TargetReport> = stream::iter(targets.iter().cloned())
         .map(|target| {
@@ -109,4 +108,3 @@ pub fn source_ref(location: &kmsctl_core::Location) -> SourceRef {
         line: location.line,
     }
 }
-

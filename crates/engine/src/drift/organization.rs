@@ -14,9 +14,9 @@ use serde_json::json;
 use super::environment::drift_of;
 use super::source_ref;
 use crate::Context;
+use crate::error::{Error, Result};
 use crate::organization::{make_observed, target};
 use crate::target::{Planned, now};
-use crate::error::{Result, Error};
 
 /// The control a policy enforces: its `control` setting, or environment boundaries.
 fn policy_control<'a>(org: &'a OrganizationFile, name: &str) -> &'a str {

@@ -30,7 +30,7 @@ fn named(placement: &Placement<'_>) -> Result<Vec<(String, Vec<NamedPolicy>)>, U
         .collect()
 }
 
-fn to_named(policy: &kmsctl_org::validate::RenderedPolicy) -> Result<NamedPolicy, Unanswerable> {
+fn to_named(policy: &kmsctl_org::guards::RenderedPolicy) -> Result<NamedPolicy, Unanswerable> {
     let document = policy::parse(&policy.minified).map_err(|e| {
         Unanswerable::new(
             format!("{}: {e}", policy.file.display()),

@@ -9,9 +9,9 @@ use kmsctl_core::source::SourceFile;
 use kmsctl_keys::DesiredKey;
 use kmsctl_keys::desired;
 use kmsctl_org::config::OrganizationFile;
+use kmsctl_org::guards::RenderedPolicy;
 use kmsctl_org::ou_tree::OrgTree;
 use kmsctl_org::target::Target;
-use kmsctl_org::validate::RenderedPolicy;
 
 use super::Unanswerable;
 use crate::Context;
@@ -127,7 +127,7 @@ fn load_organization(ctx: &Context) -> Result<Option<Rc<OrgView>>, Unanswerable>
     }
     let (file, org) = crate::config::organization::load(ctx)
         .map_err(|e| Unanswerable::new(e.message, "fix organization/organization.toml first"))?;
-    let (rendered, findings) = kmsctl_org::validate::check(&ctx.project.files, &file, &org, None);
+    let (rendered, findings) = kmsctl_org::guards::check(&ctx.project.files, &file, &org, None);
     if let Some(error) = findings.iter().find(|f| f.is_error()) {
         return Err(Unanswerable::new(
             format!(

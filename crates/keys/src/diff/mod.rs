@@ -190,7 +190,7 @@ fn report_orphans(
 ) {
     let declared: BTreeSet<&str> = keys.iter().map(|k| k.id.as_str()).collect();
     for live in observation.keys.values() {
-        if let Some(rotated) = live.tags.get(crate::rotate::TAG_ROTATED_AT)
+        if let Some(rotated) = live.tags.get(crate::manual_rotation::TAG_ROTATED_AT)
             && live.managed_environment() == Some(environment)
         {
             notes.push(Note::new(
@@ -199,7 +199,7 @@ fn report_orphans(
                 format!(
                     "key {} was rotated out on {rotated} (superseded by {}); it stays enabled to decrypt what it encrypted",
                     live.key_id,
-                    live.tags.get(crate::rotate::TAG_SUPERSEDED_BY).map_or("?", String::as_str)
+                    live.tags.get(crate::manual_rotation::TAG_SUPERSEDED_BY).map_or("?", String::as_str)
                 ),
             ));
             continue;

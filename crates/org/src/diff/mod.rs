@@ -12,13 +12,11 @@ use serde_json::{Value, json};
 
 use crate::budget::Budget;
 use crate::config::{OrganizationFile, PolicyType};
+use crate::guards::RenderedPolicy;
 use crate::observe::{ObservedOrg, ObservedPolicy};
 use crate::target::Target;
-use crate::validate::RenderedPolicy;
 
-pub const KIND_POLICY_TYPE: &str = "org_policy_type";
-pub const KIND_POLICY: &str = "org_policy";
-pub const KIND_ATTACHMENT: &str = "org_attachment";
+pub use crate::kinds::{KIND_ATTACHMENT, KIND_POLICY, KIND_POLICY_TYPE};
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OrgDiff {

@@ -180,8 +180,8 @@ pub async fn unmanaged_keys(
     observation: &Observation,
     parallelism: usize,
 ) -> Result<Vec<UnmanagedKey>, AwsError> {
-    let listed = kmsctl_aws::kms::list_keys(&clients.list).await?;
-    let aliases = kmsctl_aws::kms::list_aliases(&clients.list).await?;
+    let listed = crate::list::list_keys(&clients.list).await?;
+    let aliases = crate::list::list_aliases(&clients.list).await?;
     let mut by_key: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for alias in &aliases {
         if let (Some(name), Some(target)) = (alias.alias_name(), alias.target_key_id()) {
@@ -214,7 +214,7 @@ pub async fn unmanaged_keys(
         if metadata.key_manager().is_some_and(|m| m.as_str() == "AWS") {
             return Ok(None);
         }
-        let tags = kmsctl_aws::kms::list_resource_tags(&clients.list_resource_tags, &id).await?;
+        let tags = crate::list::list_resource_tags(&clients.list_resource_tags, &id).await?;
         if tags
             .iter()
             .any(|t| t.tag_key() == TAG_MANAGED && t.tag_value() == "true")
