@@ -7,6 +7,7 @@ pub mod error;
 pub mod governor;
 pub mod kms;
 pub mod monitoring;
+pub mod query;
 pub mod tags;
 
 pub use concurrency::map_bounded;
