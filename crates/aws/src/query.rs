@@ -75,7 +75,7 @@ impl QueryClient {
         let http = config
             .http_client()
             .or_else(crate::kms::default_http_client)
-            .ok_or_else(|| QueryError::Endpoint("no HTTP client".into()))?;
+            .ok_or(QueryError::NoHttpClient)?;
         let cache = config
             .identity_cache()
             .unwrap_or_else(|| IdentityCache::lazy().build());

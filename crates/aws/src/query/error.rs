@@ -14,6 +14,8 @@ pub enum QueryError {
     NoRegion,
     #[error("no AWS credentials are configured")]
     NoCredentials,
+    #[error("no HTTP client to send AWS requests with")]
+    NoHttpClient,
     #[error("cannot choose an endpoint: {0}")]
     Endpoint(String),
     /// Sent, and failed after the configured attempts: AWS's answer (see `code()`), a timeout
