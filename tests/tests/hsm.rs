@@ -3,6 +3,8 @@
 //! rest of the lifecycle (CreateHsm, InitializeCluster, custom key stores) is tested on stubbed
 //! SDK clients in `crates/hsm/tests` and `crates/cli/tests/hsm.rs`: the emulator lacks it.
 
+use aws_smithy_xml::decode::{Document, try_data};
+use kmsctl_aws::query::QueryClient;
 use kmsctl_tests::{TestProject, customer_keys};
 
 const NO_AWS: &str = "http://127.0.0.1:9";
@@ -138,39 +140,40 @@ fn a_store_key_needs_a_manual_rotation_schedule_and_the_declared_store() {
     );
 }
 
-/// Two subnets in these AZs, in a fresh VPC of the project's account.
+/// Two subnets in these AZs, in a fresh VPC of the project's account, made through the Query
+/// client kmsctl's own DescribeSubnets uses (kmsctl has no EC2 SDK crate).
 async fn subnets(project: &TestProject, azs: [&str; 2]) -> (String, String) {
-    let ec2 = aws_sdk_ec2::Client::new(&project.sdk_config().await);
+    let ec2 = QueryClient::new(&project.sdk_config().await, kmsctl_hsm::ec2::SERVICE);
+    let param = |name: &str, value: &str| (name.to_owned(), value.to_owned());
     let vpc = ec2
-        .create_vpc()
-        .cidr_block("10.0.0.0/16")
-        .send()
+        .send("CreateVpc", &[param("CidrBlock", "10.0.0.0/16")])
         .await
         .expect("vpc");
-    let vpc_id = vpc
-        .vpc()
-        .and_then(|v| v.vpc_id())
-        .expect("vpc id")
-        .to_owned();
+    let vpc_id = first_text(&vpc, "vpcId").expect("vpc id");
     let mut ids = Vec::new();
     for (cidr, az) in [("10.0.1.0/24", azs[0]), ("10.0.2.0/24", azs[1])] {
-        let subnet = ec2
-            .create_subnet()
-            .vpc_id(&vpc_id)
-            .cidr_block(cidr)
-            .availability_zone(az)
-            .send()
-            .await
-            .expect("subnet");
-        ids.push(
-            subnet
-                .subnet()
-                .and_then(|s| s.subnet_id())
-                .expect("id")
-                .to_owned(),
-        );
+        let params = [
+            param("VpcId", &vpc_id),
+            param("CidrBlock", cidr),
+            param("AvailabilityZone", az),
+        ];
+        let subnet = ec2.send("CreateSubnet", &params).await.expect("subnet");
+        ids.push(first_text(&subnet, "subnetId").expect("id"));
     }
     (ids[0].clone(), ids[1].clone())
+}
+
+/// The text of the first `name` element in `xml`.
+fn first_text(xml: &str, name: &str) -> Option<String> {
+    let mut doc = Document::new(xml);
+    while let Some(element) = doc.next_start_element() {
+        if element.matches(name) {
+            return try_data(&mut doc.scoped_to(element))
+                .ok()
+                .map(|text| text.into_owned());
+        }
+    }
+    None
 }
 
 #[tokio::test(flavor = "multi_thread")]

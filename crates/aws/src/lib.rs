@@ -6,6 +6,7 @@ pub mod config;
 pub mod error;
 pub mod governor;
 pub mod kms;
+pub mod query;
 pub mod sns;
 pub mod tags;
 

@@ -47,7 +47,7 @@ pub async fn make(ctx: &Context, prepared: &Prepared) -> Result<Planned> {
 pub struct EnvClients {
     pub keys: kmsctl_keys::KmsClients,
     pub monitor: kmsctl_monitor::Clients,
-    /// Only for environments with an `hsm.toml`: the CloudHSM and EC2 clients are heavy to set up.
+    /// Only for environments with an `hsm.toml`.
     pub hsm: Option<kmsctl_hsm::Clients>,
 }
 

@@ -8,6 +8,7 @@ pub mod connection;
 pub mod desired;
 pub mod diff;
 pub mod domain;
+pub mod ec2;
 pub mod guards;
 pub mod kinds;
 pub mod observe;
@@ -88,7 +89,8 @@ impl std::fmt::Debug for Secrets {
 #[derive(Debug, Clone)]
 pub struct Clients {
     pub cloudhsm: aws_sdk_cloudhsmv2::Client,
-    pub ec2: aws_sdk_ec2::Client,
+    /// DescribeSubnets.
+    pub ec2: ec2::Ec2,
     /// Custom key store calls.
     pub kms: aws_sdk_kms::Client,
     pub waits: Waits,
@@ -99,7 +101,7 @@ pub struct Clients {
 pub fn clients(session: &kmsctl_aws::Session, waits: Waits) -> Clients {
     Clients {
         cloudhsm: aws_sdk_cloudhsmv2::Client::new(&session.config),
-        ec2: aws_sdk_ec2::Client::new(&session.config),
+        ec2: ec2::Ec2::new(&session.config),
         kms: aws_sdk_kms::Client::new(&session.config),
         waits,
         secrets: Secrets::Environment,

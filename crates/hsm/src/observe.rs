@@ -95,7 +95,7 @@ impl Scope {
 pub async fn observe(clients: &Clients, scope: &Scope) -> Result<ObservedHsmSetup, AwsError> {
     let (cluster, subnet_azs) = tokio::join!(
         cluster(&clients.cloudhsm, &scope.cluster_name),
-        subnet_azs(&clients.ec2, &scope.subnet_ids),
+        clients.ec2.subnet_azs(&scope.subnet_ids),
     );
     let cluster = cluster?;
     // A key store is only made on, and only usable with, an active cluster: before that the
@@ -197,36 +197,6 @@ async fn store(
         connection_error_code: s.connection_error_code().map(|c| c.as_str().to_owned()),
         trust_anchor: s.trust_anchor_certificate().map(str::to_owned),
     }))
-}
-
-async fn subnet_azs(
-    client: &aws_sdk_ec2::Client,
-    subnet_ids: &[String],
-) -> Result<BTreeMap<String, String>, AwsError> {
-    if subnet_ids.is_empty() {
-        return Ok(BTreeMap::new());
-    }
-    let out = client
-        .describe_subnets()
-        .set_subnet_ids(Some(subnet_ids.to_vec()))
-        .send()
-        .await;
-    let out = match out {
-        Ok(out) => out,
-        // One unknown id fails the whole call: the guard names the subnets it did not get back.
-        Err(e)
-            if aws_sdk_ec2::error::ProvideErrorMetadata::code(&e)
-                == Some("InvalidSubnetID.NotFound") =>
-        {
-            return Ok(BTreeMap::new());
-        }
-        Err(e) => return Err(failed("ec2:DescribeSubnets")(e)),
-    };
-    Ok(out
-        .subnets()
-        .iter()
-        .filter_map(|s| Some((s.subnet_id()?.to_owned(), s.availability_zone()?.to_owned())))
-        .collect())
 }
 
 impl ObservedHsmSetup {

@@ -1,5 +1,6 @@
-//! A stateful stand-in for CloudHSM, EC2 subnets and KMS custom key stores, on the real SDK
-//! clients through `aws-smithy-mocks`. The emulator cannot serve this lifecycle (no CreateHsm,
+//! A stateful stand-in for CloudHSM, EC2 subnets and KMS custom key stores: on the real SDK
+//! clients through `aws-smithy-mocks`, and for EC2 (no SDK crate) under the real Query client
+//! through a stub HTTP client that answers in EC2's XML. The emulator cannot serve this lifecycle (no CreateHsm,
 //! no InitializeCluster, no custom key store calls, and a cluster timestamp the Rust SDK
 //! rejects), so tests of it run here. Transient states advance one step per Describe call, as
 //! AWS's do over minutes.
@@ -8,12 +9,14 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_cloudhsmv2::operation::create_cluster::CreateClusterOutput;
 use aws_sdk_cloudhsmv2::operation::create_hsm::CreateHsmOutput;
 use aws_sdk_cloudhsmv2::operation::describe_clusters::DescribeClustersOutput;
 use aws_sdk_cloudhsmv2::types::{Certificates, Cluster, ClusterState, Hsm, HsmState, Tag};
-use aws_sdk_ec2::operation::describe_subnets::DescribeSubnetsOutput;
-use aws_sdk_ec2::types::Subnet;
 use aws_sdk_kms::operation::connect_custom_key_store::ConnectCustomKeyStoreOutput;
 use aws_sdk_kms::operation::create_custom_key_store::CreateCustomKeyStoreOutput;
 use aws_sdk_kms::operation::describe_custom_key_stores::{
@@ -22,7 +25,11 @@ use aws_sdk_kms::operation::describe_custom_key_stores::{
 use aws_sdk_kms::operation::disconnect_custom_key_store::DisconnectCustomKeyStoreOutput;
 use aws_sdk_kms::types::error::CustomKeyStoreNotFoundException;
 use aws_sdk_kms::types::{ConnectionErrorCodeType, ConnectionStateType, CustomKeyStoresListEntry};
+use aws_smithy_http_client::test_util::infallible_client_fn;
 use aws_smithy_mocks::{MockResponse, RuleMode, mock, mock_client};
+use aws_smithy_types::body::SdkBody;
+
+use crate::ec2::Ec2;
 
 use crate::{Clients, Secrets, Waits};
 
@@ -207,30 +214,35 @@ impl FakeAws {
         )
     }
 
-    fn ec2(&self) -> aws_sdk_ec2::Client {
+    /// DescribeSubnets answers the requested subnets this account has (EC2 itself would answer
+    /// InvalidSubnetID.NotFound for an unknown one; `ec2`'s tests cover that answer).
+    fn ec2(&self) -> Ec2 {
         let state = self.state.clone();
-        let describe =
-            mock!(aws_sdk_ec2::Client::describe_subnets).then_compute_output(move |input| {
-                let s = state
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                let subnets = input
-                    .subnet_ids()
-                    .iter()
-                    .filter_map(|id| {
-                        Some(
-                            Subnet::builder()
-                                .subnet_id(id)
-                                .availability_zone(s.subnets.get(id)?)
-                                .build(),
-                        )
-                    })
-                    .collect();
-                DescribeSubnetsOutput::builder()
-                    .set_subnets(Some(subnets))
-                    .build()
-            });
-        mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&describe])
+        let http = infallible_client_fn(move |request: http::Request<SdkBody>| {
+            let s = state
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let form = String::from_utf8_lossy(request.body().bytes().unwrap_or_default());
+            // Subnet ids need no percent-decoding.
+            let items: String = form
+                .split('&')
+                .filter_map(|pair| pair.split_once('='))
+                .filter(|(name, _)| name.starts_with("SubnetId."))
+                .filter_map(|(_, id)| {
+                    Some(format!(
+                        "<item><subnetId>{id}</subnetId><availabilityZone>{}</availabilityZone></item>",
+                        s.subnets.get(id)?
+                    ))
+                })
+                .collect();
+            http::Response::builder()
+                .status(200)
+                .body(format!(
+                    "<DescribeSubnetsResponse><subnetSet>{items}</subnetSet></DescribeSubnetsResponse>"
+                ))
+                .expect("response")
+        });
+        Ec2::new(&session(http))
     }
 
     fn kms(&self) -> aws_sdk_kms::Client {
@@ -397,5 +409,17 @@ fn to_store(s: &FakeStore) -> CustomKeyStoresListEntry {
         .trust_anchor_certificate(&s.trust_anchor)
         .connection_state(ConnectionStateType::from(s.state.as_str()))
         .set_connection_error_code(s.error.as_deref().map(ConnectionErrorCodeType::from))
+        .build()
+}
+
+/// A session whose every request goes to `http`: fixed credentials, us-east-1, one attempt.
+pub fn session(http: aws_sdk_kms::config::SharedHttpClient) -> SdkConfig {
+    let credentials = Credentials::new("AKIDFAKE", "fake", None, None, "fake");
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .http_client(http)
+        .retry_config(RetryConfig::standard().with_max_attempts(1))
         .build()
 }
