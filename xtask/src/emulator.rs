@@ -9,7 +9,7 @@
 //! - [`reset`] wipes all of an emulator's state; [`env_vars`] and [`ENV_VARS_TO_REMOVE`] point an AWS SDK or
 //!   the `kmsctl` binary at it.
 //!
-//! Everything here is Unix-only (it relies on `sh` and `kill`) and uses `std` alone.
+//! Everything here is Unix-only (it relies on `sh` and `kill`).
 
 mod env;
 mod error;
