@@ -14,8 +14,8 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{Value, json};
+use xtask::http::{self, Connection};
 
-use super::http::{self, Connection};
 use super::proxy::Counts;
 use super::scenario::Scenario;
 
@@ -67,7 +67,8 @@ pub fn assume_role(endpoint: &str, role_arn: &str) -> Result<Credentials, String
         "application/x-www-form-urlencoded; charset=utf-8".into(),
     ));
     let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
-    let response = http::request(endpoint, "POST", "/", &headers, body.as_bytes(), TIMEOUT)?;
+    let response = http::request(endpoint, "POST", "/", &headers, body.as_bytes(), TIMEOUT)
+        .map_err(|e| format!("POST {endpoint}/: {e}"))?;
     let text = response.text();
     let access_key_id = text
         .split_once("<AccessKeyId>")
@@ -122,7 +123,7 @@ fn call(
 
 /// The ids of every key of the account, straight from the emulator (it answers in one page).
 pub fn list_key_ids(endpoint: &str, credentials: &Credentials) -> Result<Vec<String>, String> {
-    let mut connection = Connection::new(endpoint, TIMEOUT)?;
+    let mut connection = Connection::new(endpoint, TIMEOUT).map_err(|e| e.to_string())?;
     let (status, body) = call(&mut connection, credentials, "kms:ListKeys", "{}")?;
     if status != 200 {
         return Err(format!("kms:ListKeys answered HTTP {status}: {body}"));
@@ -198,7 +199,7 @@ pub fn measure(
                     Err(e) => {
                         failures.fetch_add(1, Ordering::Relaxed);
                         if let Ok(mut first) = first_failure.lock() {
-                            first.get_or_insert(e);
+                            first.get_or_insert(e.to_string());
                         }
                         return;
                     }

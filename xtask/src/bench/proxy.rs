@@ -12,8 +12,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
-
-use super::http;
+use xtask::http;
 
 const CONTROL_TIMEOUT: Duration = Duration::from_secs(10);
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(15);
@@ -182,7 +181,7 @@ impl Proxy {
             body.as_bytes(),
             CONTROL_TIMEOUT,
         )
-        .map_err(|e| format!("fault-proxy control: {e}"))?;
+        .map_err(|e| format!("fault-proxy control: {method} {}{path}: {e}", self.endpoint))?;
         if response.status == 200 {
             Ok(response)
         } else {
