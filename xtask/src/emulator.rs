@@ -9,11 +9,10 @@
 //! - [`reset`] wipes all of an emulator's state; [`env_vars`] and [`ENV_VARS_TO_REMOVE`] point an AWS SDK or
 //!   the `kmsctl` binary at it.
 //!
-//! Everything here is Unix-only (it relies on `sh` and `kill`) and uses `std` alone.
+//! Everything here is Unix-only (it relies on `sh` and `kill`).
 
 mod env;
 mod error;
-mod http;
 mod install;
 mod process;
 mod state;
@@ -21,6 +20,8 @@ mod state;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
+
+use crate::http;
 
 pub use env::{ENV_VARS_TO_REMOVE, configure_command, env_vars, env_vars_to_remove};
 pub use error::EmulatorError;
@@ -60,16 +61,23 @@ pub fn seed(endpoint: &str, seed: u64) -> Result<(), EmulatorError> {
 
 /// Whether something answers HTTP at `endpoint` (any status counts).
 pub fn is_responding(endpoint: &str) -> bool {
-    http::request(endpoint, "GET", "/moto-api/", Duration::from_secs(2)).is_ok()
+    http::request(
+        endpoint,
+        "GET",
+        "/moto-api/",
+        &[],
+        &[],
+        Duration::from_secs(2),
+    )
+    .is_ok()
 }
 
 fn post_expecting_200(endpoint: &str, path: &str) -> Result<(), EmulatorError> {
-    let response = http::request(endpoint, "POST", path, Duration::from_secs(10)).map_err(|e| {
-        EmulatorError::Http {
+    let response = http::request(endpoint, "POST", path, &[], &[], Duration::from_secs(10))
+        .map_err(|e| EmulatorError::Http {
             endpoint: endpoint.to_string(),
             message: format!("POST {path}: {e}"),
-        }
-    })?;
+        })?;
     if response.status == 200 {
         Ok(())
     } else {
@@ -78,7 +86,7 @@ fn post_expecting_200(endpoint: &str, path: &str) -> Result<(), EmulatorError> {
             message: format!(
                 "POST {path} answered HTTP {}: {}",
                 response.status,
-                http::body_excerpt(&response.body)
+                response.excerpt()
             ),
         })
     }

@@ -13,15 +13,15 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use serde::{Deserialize, Serialize};
 use xtask::emulator as moto;
 
-use super::json::{Json, quote};
 use super::project;
 
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What `target/bench/emulator.json` records.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CacheState {
     pub pid: u32,
     pub port: u16,
@@ -36,49 +36,17 @@ impl CacheState {
         bench_dir.join("emulator.json")
     }
 
-    fn to_json(&self) -> String {
-        format!(
-            "{{\"pid\": {}, \"port\": {}, \"endpoint\": {}, \"keys\": {}, \"project_hash\": {}}}\n",
-            self.pid,
-            self.port,
-            quote(&self.endpoint),
-            self.keys,
-            quote(&self.project_hash)
-        )
-    }
-
-    fn from_json(text: &str) -> Result<Self, String> {
-        let json = Json::parse(text)?;
-        let number = |name: &str| {
-            json.get(name)
-                .and_then(Json::as_u64)
-                .ok_or_else(|| format!("`{name}` is missing or not a number"))
-        };
-        let string = |name: &str| {
-            json.get(name)
-                .and_then(Json::as_str)
-                .map(str::to_string)
-                .ok_or_else(|| format!("`{name}` is missing or not a string"))
-        };
-        Ok(Self {
-            pid: u32::try_from(number("pid")?).map_err(|_| "`pid` is out of range")?,
-            port: u16::try_from(number("port")?).map_err(|_| "`port` is out of range")?,
-            endpoint: string("endpoint")?,
-            keys: usize::try_from(number("keys")?).map_err(|_| "`keys` is out of range")?,
-            project_hash: string("project_hash")?,
-        })
-    }
-
     /// The recorded state; `None` when there is none or it is unreadable.
     pub fn read(bench_dir: &Path) -> Option<Self> {
         let text = fs::read_to_string(Self::path(bench_dir)).ok()?;
-        Self::from_json(&text).ok()
+        serde_json::from_str(&text).ok()
     }
 
     fn write(&self, bench_dir: &Path) -> Result<(), String> {
         let path = Self::path(bench_dir);
         let temporary = path.with_extension("json.tmp");
-        fs::write(&temporary, self.to_json())
+        let json = serde_json::to_string(self).map_err(|e| e.to_string())? + "\n";
+        fs::write(&temporary, json)
             .and_then(|()| fs::rename(&temporary, &path))
             .map_err(|e| format!("cannot write {}: {e}", path.display()))
     }
@@ -295,7 +263,13 @@ mod tests {
             keys: 1000,
             project_hash: "00ff".into(),
         };
-        assert_eq!(CacheState::from_json(&state.to_json()), Ok(state));
-        assert!(CacheState::from_json("{\"pid\": 1}").is_err());
+        let dir =
+            std::env::temp_dir().join(format!("xtask-bench-cache-test-{}", std::process::id()));
+        fs::create_dir_all(&dir).expect("create");
+        state.write(&dir).expect("write");
+        assert_eq!(CacheState::read(&dir), Some(state));
+        fs::write(CacheState::path(&dir), "{\"pid\": 1}").expect("write");
+        assert_eq!(CacheState::read(&dir), None, "incomplete");
+        fs::remove_dir_all(&dir).expect("remove");
     }
 }

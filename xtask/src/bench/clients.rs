@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
 use xtask::emulator as moto;
 
-use super::json::Json;
 use super::project;
 
 /// GNU time; `apt-get install -y time` provides it.
@@ -209,17 +209,14 @@ pub fn boto3_baseline(
     let report = stdout
         .lines()
         .rev()
-        .find_map(|line| Json::parse(line).ok())
+        .find_map(|line| serde_json::from_str::<Value>(line).ok())
         .ok_or_else(|| format!("the boto3 baseline printed no report: {stdout:?}"))?;
-    let number = |name: &str| report.get(name).and_then(Json::as_u64).unwrap_or(0);
+    let number = |name: &str| report[name].as_u64().unwrap_or(0);
     Ok(Boto3Run {
         timed,
         keys: number("keys"),
         errors: number("errors"),
-        first_error: report
-            .get("first_error")
-            .and_then(Json::as_str)
-            .map(str::to_string),
+        first_error: report["first_error"].as_str().map(str::to_string),
     })
 }
 

@@ -13,8 +13,9 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
-use super::http::{self, Connection};
-use super::json::{Json, quote};
+use serde_json::{Value, json};
+use xtask::http::{self, Connection};
+
 use super::proxy::Counts;
 use super::scenario::Scenario;
 
@@ -66,7 +67,8 @@ pub fn assume_role(endpoint: &str, role_arn: &str) -> Result<Credentials, String
         "application/x-www-form-urlencoded; charset=utf-8".into(),
     ));
     let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
-    let response = http::request(endpoint, "POST", "/", &headers, body.as_bytes(), TIMEOUT)?;
+    let response = http::request(endpoint, "POST", "/", &headers, body.as_bytes(), TIMEOUT)
+        .map_err(|e| format!("POST {endpoint}/: {e}"))?;
     let text = response.text();
     let access_key_id = text
         .split_once("<AccessKeyId>")
@@ -121,30 +123,30 @@ fn call(
 
 /// The ids of every key of the account, straight from the emulator (it answers in one page).
 pub fn list_key_ids(endpoint: &str, credentials: &Credentials) -> Result<Vec<String>, String> {
-    let mut connection = Connection::new(endpoint, TIMEOUT)?;
+    let mut connection = Connection::new(endpoint, TIMEOUT).map_err(|e| e.to_string())?;
     let (status, body) = call(&mut connection, credentials, "kms:ListKeys", "{}")?;
     if status != 200 {
         return Err(format!("kms:ListKeys answered HTTP {status}: {body}"));
     }
-    let json = Json::parse(&body).map_err(|e| format!("kms:ListKeys: {e}"))?;
-    Ok(json
-        .get("Keys")
-        .and_then(Json::as_array)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|key| key.get("KeyId").and_then(Json::as_str))
+    let json: Value = serde_json::from_str(&body).map_err(|e| format!("kms:ListKeys: {e}"))?;
+    Ok(json["Keys"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|key| key["KeyId"].as_str())
         .map(str::to_string)
         .collect())
 }
 
 /// The request body of `operation` on `key_id`.
 fn body(operation: &str, key_id: &str) -> String {
-    match operation {
-        "kms:ListKeys" | "kms:ListAliases" => "{}".into(),
-        "kms:GetKeyPolicy" => format!("{{\"KeyId\":{},\"PolicyName\":\"default\"}}", quote(key_id)),
-        "tagging:GetResources" => "{\"ResourceTypeFilters\":[\"kms:key\"]}".into(),
-        _ => format!("{{\"KeyId\":{}}}", quote(key_id)),
-    }
+    let body = match operation {
+        "kms:ListKeys" | "kms:ListAliases" => json!({}),
+        "kms:GetKeyPolicy" => json!({"KeyId": key_id, "PolicyName": "default"}),
+        "tagging:GetResources" => json!({"ResourceTypeFilters": ["kms:key"]}),
+        _ => json!({"KeyId": key_id}),
+    };
+    body.to_string()
 }
 
 /// `count` requests of each operation, interleaved, each on the next key id in turn.
@@ -197,7 +199,7 @@ pub fn measure(
                     Err(e) => {
                         failures.fetch_add(1, Ordering::Relaxed);
                         if let Ok(mut first) = first_failure.lock() {
-                            first.get_or_insert(e);
+                            first.get_or_insert(e.to_string());
                         }
                         return;
                     }
@@ -298,6 +300,10 @@ mod tests {
         );
         assert_eq!(body("kms:DescribeKey", "k"), "{\"KeyId\":\"k\"}");
         assert_eq!(body("kms:ListKeys", "k"), "{}");
+        assert_eq!(
+            body("kms:GetKeyPolicy", "k\""),
+            "{\"KeyId\":\"k\\\"\",\"PolicyName\":\"default\"}"
+        );
         assert_eq!(
             url_encode("arn:aws:iam::1:role/x"),
             "arn%3Aaws%3Aiam%3A%3A1%3Arole%2Fx"

@@ -6,14 +6,13 @@
 //! - [`scenario`]: the faults of each scenario;
 //! - [`clients`]: `kmsctl plan` and the boto3 baseline, timed; [`floor`]: the minimal client and the
 //!   analytic quota floor;
-//! - [`table`]: results, markdown and targets;
-//! - [`http`], [`json`]: the little HTTP and JSON the rest needs (xtask uses `std` alone).
+//! - [`table`]: results, markdown and targets.
+//!
+//! HTTP goes through [`xtask::http`], the client the emulator code uses too.
 
 pub mod cache;
 pub mod clients;
 pub mod floor;
-pub mod http;
-pub mod json;
 pub mod project;
 pub mod proxy;
 pub mod scenario;

@@ -10,8 +10,9 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use super::http;
-use super::json::{Json, quote};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use xtask::http;
 
 const CONTROL_TIMEOUT: Duration = Duration::from_secs(10);
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(15);
@@ -42,28 +43,26 @@ impl Rule {
         }
     }
 
-    fn to_json(&self) -> String {
-        let fault = match &self.fault {
-            Fault::Latency { ms } => format!("{{\"kind\":\"Latency\",\"ms\":{ms}}}"),
+    fn to_json(&self) -> Value {
+        let fault = match self.fault {
+            Fault::Latency { ms } => json!({"kind": "Latency", "ms": ms}),
             Fault::Quota { per_second, burst } => {
-                format!("{{\"kind\":\"Quota\",\"per_second\":{per_second:?},\"burst\":{burst}}}")
+                json!({"kind": "Quota", "per_second": per_second, "burst": burst})
             }
         };
-        format!(
-            "{{\"operation\":{},\"fault\":{fault},\"probability\":1.0,\"times\":null}}",
-            quote(&self.operation)
-        )
+        json!({"operation": self.operation, "fault": fault, "probability": 1.0, "times": null})
     }
 }
 
 /// `{"rules":[...]}`
 pub fn rules_json(rules: &[Rule]) -> String {
-    let rules: Vec<String> = rules.iter().map(Rule::to_json).collect();
-    format!("{{\"rules\":[{}]}}", rules.join(","))
+    let rules: Vec<Value> = rules.iter().map(Rule::to_json).collect();
+    json!({ "rules": rules }).to_string()
 }
 
-/// What the proxy saw of one operation.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// What the proxy saw of one operation (its other counters are ignored).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
 pub struct OpCounts {
     pub received: u64,
     pub forwarded: u64,
@@ -76,21 +75,9 @@ pub struct Counts(pub BTreeMap<String, OpCounts>);
 
 impl Counts {
     pub fn parse(text: &str) -> Result<Self, String> {
-        let json = Json::parse(text).map_err(|e| format!("invalid counts JSON: {e}"))?;
-        let members = json.as_object().ok_or("the counts are not a JSON object")?;
-        let mut counts = BTreeMap::new();
-        for (operation, value) in members {
-            let field = |name: &str| value.get(name).and_then(Json::as_u64).unwrap_or(0);
-            counts.insert(
-                operation.clone(),
-                OpCounts {
-                    received: field("received"),
-                    forwarded: field("forwarded"),
-                    throttled: field("throttled"),
-                },
-            );
-        }
-        Ok(Self(counts))
+        serde_json::from_str(text)
+            .map(Self)
+            .map_err(|e| format!("invalid counts JSON: {e}"))
     }
 
     /// The operations that count as the client's work: all but STS (credentials).
@@ -194,7 +181,7 @@ impl Proxy {
             body.as_bytes(),
             CONTROL_TIMEOUT,
         )
-        .map_err(|e| format!("fault-proxy control: {e}"))?;
+        .map_err(|e| format!("fault-proxy control: {method} {}{path}: {e}", self.endpoint))?;
         if response.status == 200 {
             Ok(response)
         } else {
@@ -252,7 +239,6 @@ mod tests {
              \"probability\":1.0,\"times\":null},{\"operation\":\"kms:DescribeKey\",\"fault\":\
              {\"kind\":\"Quota\",\"per_second\":100.0,\"burst\":100},\"probability\":1.0,\"times\":null}]}"
         );
-        assert!(Json::parse(&rules_json(&rules)).is_ok());
         assert_eq!(rules_json(&[]), "{\"rules\":[]}");
     }
 

@@ -9,7 +9,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::error::tail;
-use super::{EmulatorError, EmulatorState, http, moto_server_path, target_dir};
+use super::{EmulatorError, EmulatorState, is_responding, moto_server_path, target_dir};
 
 /// How long an [`Emulator`] lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -308,7 +308,7 @@ fn wait_until_ready(
             Ok(None) => {}
             Err(e) => return Err(EmulatorError::io("cannot check on moto_server", e)),
         }
-        if http::request(endpoint, "GET", "/moto-api/", Duration::from_secs(2)).is_ok() {
+        if is_responding(endpoint) {
             // The answer must come from this moto: its log says so. Should a future moto log otherwise,
             // an answer that lasts 3 s while it keeps running will do.
             let first = *first_answer.get_or_insert_with(Instant::now);
