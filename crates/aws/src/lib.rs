@@ -7,10 +7,12 @@ pub mod error;
 pub mod governor;
 pub mod kms;
 pub mod monitoring;
+pub mod sdk_enum;
 pub mod tags;
 
 pub use concurrency::map_bounded;
 pub use config::{AwsSettings, Session, connect};
 pub use error::{ApplyError, AwsError, apply_operations, describe, failed};
 pub use kms::KmsClients;
+pub use sdk_enum::Reported;
 pub use tags::sdk_tags;
