@@ -7,12 +7,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use kmsctl_core::{
-    Action, Address, AttributeChange, Finding, Note, NoteLevel, Reference, ResourceChange,
+    Action, Address, AttributeChange, Finding, Note, NoteLevel, Operation, Ref, Reference,
+    ResourceChange,
 };
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::desired::DesiredHsm;
 use crate::observe::{ObservedCluster, ObservedHsmSetup};
+use crate::ops::HsmOp;
 
 pub const KIND_CLUSTER: &str = "hsm_cluster";
 pub const KIND_HSM: &str = "hsm";
@@ -24,8 +26,9 @@ pub const KIND_CONNECTION: &str = "kms_custom_key_store_connection";
 pub enum StoreReadiness {
     /// Connected now: keys use this id.
     Connected(String),
-    /// Connected by this plan: keys use this reference and are applied after it.
-    InPlan(Value),
+    /// Connected by this plan: keys use this reference (the connection's `id`) and are applied
+    /// after it.
+    InPlan(Reference),
     /// Not in this plan: keys in the store are held back, for this reason.
     NotReady(String),
 }
@@ -44,7 +47,7 @@ fn change(
     address: Address,
     action: Action,
     attributes: Vec<AttributeChange>,
-    operations: Vec<Value>,
+    operations: Vec<HsmOp>,
     depends_on: Vec<Address>,
     desired: &DesiredHsm,
 ) -> ResourceChange {
@@ -53,7 +56,7 @@ fn change(
         action,
         attributes,
         depends_on,
-        operations,
+        operations: operations.iter().map(Operation::encode).collect(),
         source: Some(desired.cluster.location.clone()),
     }
 }
@@ -82,19 +85,18 @@ pub fn diff(desired: &DesiredHsm, observed: &ObservedHsmSetup) -> HsmDiff {
                 AttributeChange::after_apply("cluster_id"),
                 AttributeChange::added("wait", "until UNINITIALIZED"),
             ],
-            vec![json!({
-                "op": "CreateCluster",
-                "hsm_type": desired.cluster.hsm_type,
-                "subnet_ids": desired.cluster.subnet_ids,
-                "source_backup_id": desired.cluster.source_backup_id,
-                "tags": desired.tags,
-            })],
+            vec![HsmOp::CreateCluster {
+                hsm_type: desired.cluster.hsm_type.clone(),
+                subnet_ids: desired.cluster.subnet_ids.clone(),
+                source_backup_id: desired.cluster.source_backup_id.clone(),
+                tags: desired.tags.clone(),
+            }],
             vec![],
             desired,
         ));
         let azs = azs_of(desired, observed, None);
         let first_az = azs.first().cloned().unwrap_or_default();
-        let cluster_id = Reference::new(cluster_address.clone(), "cluster_id").to_value();
+        let cluster_id = Ref::After(Reference::new(cluster_address.clone(), "cluster_id"));
         out.changes.push(create_hsm(
             desired,
             &first_az,
@@ -114,7 +116,7 @@ pub fn diff(desired: &DesiredHsm, observed: &ObservedHsmSetup) -> HsmDiff {
                     desired,
                     &first_az,
                     1,
-                    Value::from(cluster.id.clone()),
+                    Ref::Known(cluster.id.clone()),
                     vec![],
                 ));
             } else if cluster.active_hsms().next().is_none() {
@@ -235,7 +237,7 @@ fn create_hsm(
     desired: &DesiredHsm,
     az: &str,
     nth: usize,
-    cluster_id: Value,
+    cluster_id: Ref<String>,
     depends_on: Vec<Address>,
 ) -> ResourceChange {
     let name = if nth == 1 {
@@ -251,7 +253,10 @@ fn create_hsm(
             AttributeChange::after_apply("hsm_id"),
             AttributeChange::added("wait", "until ACTIVE"),
         ],
-        vec![json!({"op": "CreateHsm", "cluster_id": cluster_id, "availability_zone": az})],
+        vec![HsmOp::CreateHsm {
+            cluster_id,
+            availability_zone: az.to_owned(),
+        }],
         depends_on,
         desired,
     )
@@ -286,7 +291,7 @@ fn hsms(
             break;
         };
         *count += 1;
-        let change = create_hsm(desired, az, *count, Value::from(cluster.id.clone()), vec![]);
+        let change = create_hsm(desired, az, *count, Ref::Known(cluster.id.clone()), vec![]);
         planned.push(change.address.clone());
         out.changes.push(change);
     }
@@ -306,7 +311,7 @@ fn store(
     };
     let store_address = Address::new(KIND_KEY_STORE, wanted.name.clone());
     let connection_address = Address::new(KIND_CONNECTION, wanted.name.clone());
-    let connect_op = |id: Value| json!({"op": "ConnectCustomKeyStore", "id": id});
+    let connect_op = |id: Ref<String>| HsmOp::ConnectCustomKeyStore { id };
     let Some(live) = &observed.store else {
         // CreateCustomKeyStore needs 2 active HSMs in different AZs: those of this plan are
         // waited for (each CreateHsm waits for ACTIVE) before the store is made.
@@ -346,18 +351,17 @@ fn store(
                 ),
                 AttributeChange::after_apply("id"),
             ],
-            vec![json!({
-                "op": "CreateCustomKeyStore",
-                "name": wanted.name,
-                "cluster_id": cluster.id,
-                "trust_anchor": wanted.trust_anchor,
-                "password_env": wanted.password_env,
-            })],
+            vec![HsmOp::CreateCustomKeyStore {
+                name: wanted.name.clone(),
+                cluster_id: Ref::Known(cluster.id.clone()),
+                trust_anchor: wanted.trust_anchor.clone(),
+                password_env: wanted.password_env.clone(),
+            }],
             hsm_changes,
             desired,
         ));
         if wanted.connect {
-            let id = Reference::new(store_address, "id").to_value();
+            let id = Ref::After(Reference::new(store_address, "id"));
             out.changes.push(change(
                 connection_address.clone(),
                 Action::Update,
@@ -369,7 +373,7 @@ fn store(
                 vec![],
                 desired,
             ));
-            out.store = StoreReadiness::InPlan(Reference::new(connection_address, "id").to_value());
+            out.store = StoreReadiness::InPlan(Reference::new(connection_address, "id"));
         } else {
             out.store = StoreReadiness::NotReady(format!(
                 "the key store {} is declared with connect = false",
@@ -406,7 +410,7 @@ fn store(
     }
     let id = live.id.clone();
     let mut connection_change =
-        |action_ops: Vec<Value>, before: &str, after: &str, extra: Vec<AttributeChange>| {
+        |action_ops: Vec<HsmOp>, before: &str, after: &str, extra: Vec<AttributeChange>| {
             let mut attributes = vec![AttributeChange::new(
                 "connection_state",
                 Some(before.into()),
@@ -426,7 +430,7 @@ fn store(
         ("CONNECTED", true) => out.store = StoreReadiness::Connected(id),
         ("CONNECTED", false) => {
             connection_change(
-                vec![json!({"op": "DisconnectCustomKeyStore", "id": id})],
+                vec![HsmOp::DisconnectCustomKeyStore { id: Ref::Known(id) }],
                 "CONNECTED",
                 "DISCONNECTED",
                 vec![],
@@ -438,13 +442,12 @@ fn store(
         }
         ("DISCONNECTED", true) => {
             connection_change(
-                vec![connect_op(Value::from(id.clone()))],
+                vec![connect_op(Ref::Known(id))],
                 "DISCONNECTED",
                 "CONNECTED",
                 vec![AttributeChange::added("wait", "until CONNECTED")],
             );
-            out.store =
-                StoreReadiness::InPlan(Reference::new(connection_address.clone(), "id").to_value());
+            out.store = StoreReadiness::InPlan(Reference::new(connection_address.clone(), "id"));
         }
         ("FAILED", true) => {
             let code = live
@@ -463,8 +466,10 @@ fn store(
             // A FAILED store must be disconnected before it can connect again.
             connection_change(
                 vec![
-                    json!({"op": "DisconnectCustomKeyStore", "id": id}),
-                    connect_op(Value::from(id.clone())),
+                    HsmOp::DisconnectCustomKeyStore {
+                        id: Ref::Known(id.clone()),
+                    },
+                    connect_op(Ref::Known(id)),
                 ],
                 "FAILED",
                 "CONNECTED",
@@ -474,8 +479,7 @@ fn store(
                     None,
                 )],
             );
-            out.store =
-                StoreReadiness::InPlan(Reference::new(connection_address.clone(), "id").to_value());
+            out.store = StoreReadiness::InPlan(Reference::new(connection_address.clone(), "id"));
         }
         ("DISCONNECTED" | "FAILED", false) => {
             out.store = StoreReadiness::NotReady(format!(

@@ -7,15 +7,18 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_cloudhsmv2::types::Tag;
 pub use kmsctl_aws::ApplyError;
-use kmsctl_aws::{AwsError, failed};
-use kmsctl_core::{Outputs, ResourceChange};
-use serde::Deserialize;
+use kmsctl_aws::{AwsError, Produced, failed};
+use kmsctl_core::semantics::{Confirm, LostAnswer, NotYet};
+use kmsctl_core::{DomainOp, Outputs, Ref, ResourceChange, Semantics};
+use serde::{Deserialize, Serialize};
 
 use crate::Clients;
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// One CloudHSM or custom key store call. `Id` is how a cluster or a key store is named: as
+/// planned, a [`Ref`] (its id, or the output of the change creating it); once resolved, the id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", deny_unknown_fields)]
-enum HsmOp {
+pub enum HsmOp<Id = Ref<String>> {
     CreateCluster {
         hsm_type: String,
         subnet_ids: Vec<String>,
@@ -23,22 +26,93 @@ enum HsmOp {
         tags: BTreeMap<String, String>,
     },
     CreateHsm {
-        cluster_id: String,
+        cluster_id: Id,
         availability_zone: String,
     },
     CreateCustomKeyStore {
         name: String,
-        cluster_id: String,
+        cluster_id: Id,
         trust_anchor: String,
         /// The variable holding the password: the password itself is never in a plan.
         password_env: String,
     },
     ConnectCustomKeyStore {
-        id: String,
+        id: Id,
     },
     DisconnectCustomKeyStore {
-        id: String,
+        id: Id,
     },
+}
+
+impl<Id> HsmOp<Id> {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::CreateCluster { .. } => "CreateCluster",
+            Self::CreateHsm { .. } => "CreateHsm",
+            Self::CreateCustomKeyStore { .. } => "CreateCustomKeyStore",
+            Self::ConnectCustomKeyStore { .. } => "ConnectCustomKeyStore",
+            Self::DisconnectCustomKeyStore { .. } => "DisconnectCustomKeyStore",
+        }
+    }
+
+    /// What kmsctl relies on today: the SDK's standard retries repeat a call after a lost
+    /// answer; no error means "not yet"; the long processes are waited for by polling.
+    pub fn semantics(&self) -> Semantics {
+        match self {
+            Self::CreateCluster { .. } => Semantics {
+                lost_answer: LostAnswer::Unrecovered(
+                    "a repeat makes a second cluster with the same Name tag; the next plan takes the first one DescribeClusters lists",
+                ),
+                not_yet: NotYet::Never,
+                confirm: Some(Confirm {
+                    read: "cloudhsmv2:DescribeClusters",
+                    until: "the cluster is UNINITIALIZED or ACTIVE",
+                }),
+            },
+            Self::CreateHsm { .. } => Semantics {
+                lost_answer: LostAnswer::Unrecovered(
+                    "a repeat adds another HSM; the next plan counts the cluster's HSMs and warns when there are more than hsm_count",
+                ),
+                not_yet: NotYet::Never,
+                confirm: Some(Confirm {
+                    read: "cloudhsmv2:DescribeClusters",
+                    until: "the HSM is ACTIVE",
+                }),
+            },
+            Self::CreateCustomKeyStore { .. } => Semantics {
+                lost_answer: LostAnswer::Unrecovered(
+                    "a repeat fails as the name is taken (CustomKeyStoreNameInUseException); the next plan finds the store by name",
+                ),
+                ..Semantics::REPEAT
+            },
+            Self::ConnectCustomKeyStore { .. } => Semantics {
+                confirm: Some(Confirm {
+                    read: "kms:DescribeCustomKeyStores",
+                    until: "the store is CONNECTED (FAILED ends the wait with its error code)",
+                }),
+                ..Semantics::REPEAT
+            },
+            Self::DisconnectCustomKeyStore { .. } => Semantics {
+                confirm: Some(Confirm {
+                    read: "kms:DescribeCustomKeyStores",
+                    until: "the store is DISCONNECTED",
+                }),
+                ..Semantics::REPEAT
+            },
+        }
+    }
+}
+
+impl DomainOp for HsmOp {
+    type Resolved = HsmOp<String>;
+
+    fn name(&self) -> &'static str {
+        HsmOp::name(self)
+    }
+
+    fn semantics(&self) -> Semantics {
+        HsmOp::semantics(self)
+    }
 }
 
 /// Runs the change's operations in order; returns its outputs (`cluster_id`, `hsm_id`, `id`).
@@ -46,8 +120,8 @@ pub async fn apply_change(
     clients: &Clients,
     change: &ResourceChange,
     outputs: &Outputs,
-) -> Result<BTreeMap<String, String>, ApplyError> {
-    kmsctl_aws::apply_operations(change, outputs, |op: HsmOp| run(clients, op)).await
+) -> Result<Produced, ApplyError> {
+    kmsctl_aws::apply_operations::<HsmOp, _, _>(change, outputs, |op| run(clients, op)).await
 }
 
 fn waited_too_long(what: &str, state: &str, waited: Duration, hint: &str) -> ApplyError {
@@ -61,7 +135,7 @@ fn waited_too_long(what: &str, state: &str, waited: Duration, hint: &str) -> App
     })
 }
 
-async fn run(clients: &Clients, op: HsmOp) -> Result<BTreeMap<String, String>, ApplyError> {
+async fn run(clients: &Clients, op: HsmOp<String>) -> Result<Produced, ApplyError> {
     match op {
         HsmOp::CreateCluster {
             hsm_type,
@@ -312,3 +386,6 @@ async fn tick(
     tokio::time::sleep(clients.waits.interval).await;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

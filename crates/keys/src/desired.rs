@@ -8,7 +8,7 @@ use kmsctl_core::environment::EnvironmentSettings;
 use kmsctl_core::policy::{self, PolicyDocument};
 use kmsctl_core::project_files::{FileError, POLICY, ProjectFiles};
 use kmsctl_core::source::SourceFile;
-use kmsctl_core::{Finding, Location, template};
+use kmsctl_core::{Finding, Location, Ref, template};
 use toml::Spanned;
 
 use crate::config::{DeclaredState, KeyDecl};
@@ -112,7 +112,7 @@ pub struct DesiredKey {
     pub custom_key_store: Option<String>,
     /// The store's id for CreateKey: a string, or a reference to the change that connects the
     /// store. Set by the caller from the CloudHSM domain's plan; `None` holds the key back.
-    pub custom_key_store_id: Option<serde_json::Value>,
+    pub custom_key_store_id: Option<Ref<String>>,
     /// For keys AWS cannot rotate: how often the operator rotates them.
     pub manual_rotation_days: Option<i64>,
     pub policy: DesiredPolicy,
