@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use aws_sdk_kms::types::{KeySpec, OriginType};
 use kmsctl_core::environment::EnvironmentSettings;
 use kmsctl_core::policy::{self, PolicyDocument};
 use kmsctl_core::project_files::{FileError, POLICY, ProjectFiles};
@@ -106,7 +107,8 @@ pub struct DesiredKey {
     pub description: String,
     pub spec: String,
     pub usage: String,
-    pub origin: String,
+    /// `AWS_CLOUDHSM` for a key in a key store, else `AWS_KMS`: kmsctl decides it, not a file.
+    pub origin: OriginType,
     pub multi_region: bool,
     /// The custom key store's name, for keys created in one.
     pub custom_key_store: Option<String>,
@@ -205,11 +207,11 @@ fn build_key(
             .to_owned(),
     };
     let origin = if decl.custom_key_store.is_some() {
-        "AWS_CLOUDHSM".to_owned()
+        OriginType::AwsCloudhsm
     } else {
-        "AWS_KMS".to_owned()
+        OriginType::AwsKms
     };
-    let rotatable = spec::rotatable(&spec, &origin);
+    let rotatable = spec::rotatable(&KeySpec::from(spec.as_str()), &origin);
     let asked_rotation = decl.enable_key_rotation.as_ref().map(|r| *r.get_ref());
     let default_period =
         DEFAULT_ROTATION_PERIOD_DAYS.min(env.rules.max_rotation_period_days.max(90));

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_kms::types::{KeySpec, KeyUsageType};
+use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType};
 use kmsctl_core::{Action, Address, AttributeChange, Finding, Operation, Ref, ResourceChange};
 use serde_json::Value;
 
@@ -56,9 +56,12 @@ pub fn create(key: &DesiredKey) -> ResourceChange {
     ];
     if let Some(store) = &key.custom_key_store {
         attributes.push(AttributeChange::added("custom_key_store", store.clone()));
-        attributes.push(AttributeChange::added("origin", key.origin.clone()));
+        attributes.push(AttributeChange::added("origin", key.origin.as_str()));
     }
-    attributes.extend([AttributeChange::added("state", state_name(key.state))]);
+    attributes.extend([AttributeChange::added(
+        "state",
+        key_state(key.state).as_str(),
+    )]);
     attributes.extend(
         key.tags
             .iter()
@@ -82,36 +85,56 @@ pub fn create(key: &DesiredKey) -> ResourceChange {
     change(key, Action::Create, attributes, operations)
 }
 
-fn state_name(state: DeclaredState) -> &'static str {
+/// The key state AWS reports for a key in the declared state.
+fn key_state(state: DeclaredState) -> KeyState {
     match state {
-        DeclaredState::Enabled => "Enabled",
-        DeclaredState::Disabled => "Disabled",
-        DeclaredState::PendingDeletion => "PendingDeletion",
+        DeclaredState::Enabled => KeyState::Enabled,
+        DeclaredState::Disabled => KeyState::Disabled,
+        DeclaredState::PendingDeletion => KeyState::PendingDeletion,
     }
 }
 
 /// Spec, usage, origin and multi-Region are fixed at creation: kmsctl never replaces a key.
 pub fn immutable_findings(key: &DesiredKey, observed: &ObservedKey) -> Vec<Finding> {
+    // An attribute AWS did not report is unknown, not different.
     let fields = [
         (
             "spec",
-            &key.spec,
-            &observed.spec,
+            observed
+                .spec
+                .get()
+                .is_some_and(|have| *have != KeySpec::from(key.spec.as_str())),
+            key.spec.as_str(),
+            observed.spec.as_str(),
             key.locations.spec.as_ref(),
         ),
         (
             "usage",
-            &key.usage,
-            &observed.usage,
+            observed
+                .usage
+                .get()
+                .is_some_and(|have| *have != KeyUsageType::from(key.usage.as_str())),
+            key.usage.as_str(),
+            observed.usage.as_str(),
             key.locations.usage.as_ref(),
         ),
-        ("origin", &key.origin, &observed.origin, None),
+        (
+            "origin",
+            observed
+                .origin
+                .get()
+                .is_some_and(|have| *have != key.origin),
+            key.origin.as_str(),
+            observed.origin.as_str(),
+            None,
+        ),
     ];
     let mut findings: Vec<Finding> = fields
         .into_iter()
-        // An attribute AWS did not report is unknown, not different.
-        .filter(|(_, want, have, _)| !have.is_empty() && want != have)
-        .map(|(field, want, have, location)| immutable(key, observed, field, have, want, location))
+        .filter(|(_, differs, ..)| *differs)
+        .map(|(field, _, want, have, location)| {
+            immutable(key, observed, field, have, want, location)
+        })
         .collect();
     if key.multi_region != observed.multi_region {
         findings.push(immutable(
@@ -159,7 +182,7 @@ pub fn update(key: &DesiredKey, observed: &ObservedKey, adopt: bool) -> Option<R
         let attributes = vec![
             AttributeChange::new(
                 "state",
-                Some(observed.state.clone().into()),
+                Some(observed.state.as_str().into()),
                 Some("PendingDeletion".into()),
             ),
             AttributeChange::added("deletion_window_in_days", key.deletion_window_days),
@@ -214,23 +237,23 @@ pub fn update(key: &DesiredKey, observed: &ObservedKey, adopt: bool) -> Option<R
     }
     // CancelKeyDeletion leaves the key Disabled.
     let current = if cancelling {
-        "Disabled"
+        Some(&KeyState::Disabled)
     } else {
-        observed.state.as_str()
+        observed.state.get()
     };
-    let wanted = state_name(key.state);
-    if current != wanted || cancelling {
+    let wanted = key_state(key.state);
+    if current != Some(&wanted) || cancelling {
         attributes.push(AttributeChange::new(
             "state",
-            Some(observed.state.clone().into()),
-            Some(wanted.into()),
+            Some(observed.state.as_str().into()),
+            Some(wanted.as_str().into()),
         ));
     }
     match (current, key.state) {
-        ("Disabled", DeclaredState::Enabled) => {
+        (Some(KeyState::Disabled), DeclaredState::Enabled) => {
             operations.push(KeyOp::EnableKey { key_id: key_id() })
         }
-        ("Enabled", DeclaredState::Disabled) => {
+        (Some(KeyState::Enabled), DeclaredState::Disabled) => {
             operations.push(KeyOp::DisableKey { key_id: key_id() })
         }
         _ => {}
