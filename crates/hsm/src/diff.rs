@@ -6,6 +6,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use aws_sdk_cloudhsmv2::types::ClusterState;
+use aws_sdk_kms::types::ConnectionStateType;
 use kmsctl_core::{
     Action, Address, AttributeChange, Finding, Note, NoteLevel, Operation, Ref, Reference,
     ResourceChange,
@@ -107,8 +109,8 @@ pub fn diff(desired: &DesiredHsm, observed: &ObservedHsmSetup) -> HsmDiff {
         gate(&mut out, initialize_steps(desired, None, &label));
         return out;
     };
-    match cluster.state.as_str() {
-        "UNINITIALIZED" => {
+    match cluster.state.get() {
+        Some(ClusterState::Uninitialized) => {
             if cluster.live_hsms().next().is_none() {
                 let azs = azs_of(desired, observed, Some(cluster));
                 let first_az = azs.first().cloned().unwrap_or_default();
@@ -131,12 +133,12 @@ pub fn diff(desired: &DesiredHsm, observed: &ObservedHsmSetup) -> HsmDiff {
             gate(&mut out, initialize_steps(desired, Some(cluster), &label));
             out
         }
-        "INITIALIZED" => {
+        Some(ClusterState::Initialized) => {
             gate(&mut out, activate_steps(cluster, &label));
             out
         }
-        "ACTIVE" | "DEGRADED" => {
-            if cluster.state == "DEGRADED" {
+        Some(ClusterState::Active | ClusterState::Degraded) => {
+            if cluster.state == ClusterState::Degraded {
                 out.notes.push(Note::new(
                     NoteLevel::Warning,
                     Some(cluster_address),
@@ -151,12 +153,13 @@ pub fn diff(desired: &DesiredHsm, observed: &ObservedHsmSetup) -> HsmDiff {
             store(desired, observed, cluster, hsm_changes, &mut out);
             out
         }
-        state => {
+        _ => {
             waiting(
                 &mut out,
                 format!(
-                    "cluster {} is {state}{}: run `kmsctl plan {label}` again when it is UNINITIALIZED, INITIALIZED or ACTIVE",
+                    "cluster {} is {}{}: run `kmsctl plan {label}` again when it is UNINITIALIZED, INITIALIZED or ACTIVE",
                     cluster.id,
+                    cluster.state,
                     cluster.state_note()
                 ),
             );
@@ -426,9 +429,9 @@ fn store(
                 desired,
             ));
         };
-    match (live.connection_state.as_str(), wanted.connect) {
-        ("CONNECTED", true) => out.store = StoreReadiness::Connected(id),
-        ("CONNECTED", false) => {
+    match (live.connection_state.get(), wanted.connect) {
+        (Some(ConnectionStateType::Connected), true) => out.store = StoreReadiness::Connected(id),
+        (Some(ConnectionStateType::Connected), false) => {
             connection_change(
                 vec![HsmOp::DisconnectCustomKeyStore { id: Ref::Known(id) }],
                 "CONNECTED",
@@ -440,7 +443,7 @@ fn store(
                 wanted.name
             ));
         }
-        ("DISCONNECTED", true) => {
+        (Some(ConnectionStateType::Disconnected), true) => {
             connection_change(
                 vec![connect_op(Ref::Known(id))],
                 "DISCONNECTED",
@@ -449,7 +452,7 @@ fn store(
             );
             out.store = StoreReadiness::InPlan(Reference::new(connection_address.clone(), "id"));
         }
-        ("FAILED", true) => {
+        (Some(ConnectionStateType::Failed), true) => {
             let code = live
                 .connection_error_code
                 .clone()
@@ -481,17 +484,17 @@ fn store(
             );
             out.store = StoreReadiness::InPlan(Reference::new(connection_address.clone(), "id"));
         }
-        ("DISCONNECTED" | "FAILED", false) => {
+        (Some(ConnectionStateType::Disconnected | ConnectionStateType::Failed), false) => {
             out.store = StoreReadiness::NotReady(format!(
                 "the key store {} is not connected (connect = false)",
                 wanted.name
             ));
         }
-        (state, _) => waiting(
+        _ => waiting(
             out,
             format!(
-                "the key store {} is {state}: run plan again when it has settled",
-                wanted.name
+                "the key store {} is {}: run plan again when it has settled",
+                wanted.name, live.connection_state
             ),
         ),
     }

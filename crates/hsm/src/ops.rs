@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use aws_sdk_cloudhsmv2::types::Tag;
+use aws_sdk_cloudhsmv2::types::{ClusterState, HsmState, Tag};
+use aws_sdk_kms::types::ConnectionStateType;
 pub use kmsctl_aws::ApplyError;
 use kmsctl_aws::{AwsError, Produced, failed};
 use kmsctl_core::semantics::{Confirm, LostAnswer, NotYet};
@@ -159,7 +160,12 @@ async fn run(clients: &Clients, op: HsmOp<String>) -> Result<Produced, ApplyErro
                 .and_then(|c| c.cluster_id())
                 .unwrap_or_default()
                 .to_owned();
-            wait_cluster(clients, &id, &["UNINITIALIZED", "ACTIVE"]).await?;
+            wait_cluster(
+                clients,
+                &id,
+                &[ClusterState::Uninitialized, ClusterState::Active],
+            )
+            .await?;
             Ok(BTreeMap::from([("cluster_id".to_owned(), id)]))
         }
         HsmOp::CreateHsm {
@@ -215,7 +221,7 @@ async fn run(clients: &Clients, op: HsmOp<String>) -> Result<Produced, ApplyErro
                 .send()
                 .await
                 .map_err(failed("kms:ConnectCustomKeyStore"))?;
-            wait_store(clients, &id, "CONNECTED").await?;
+            wait_store(clients, &id, ConnectionStateType::Connected).await?;
             Ok(BTreeMap::from([("id".to_owned(), id)]))
         }
         HsmOp::DisconnectCustomKeyStore { id } => {
@@ -226,13 +232,17 @@ async fn run(clients: &Clients, op: HsmOp<String>) -> Result<Produced, ApplyErro
                 .send()
                 .await
                 .map_err(failed("kms:DisconnectCustomKeyStore"))?;
-            wait_store(clients, &id, "DISCONNECTED").await?;
+            wait_store(clients, &id, ConnectionStateType::Disconnected).await?;
             Ok(BTreeMap::from([("id".to_owned(), id)]))
         }
     }
 }
 
-async fn wait_cluster(clients: &Clients, id: &str, done: &[&str]) -> Result<(), ApplyError> {
+async fn wait_cluster(
+    clients: &Clients,
+    id: &str,
+    done: &[ClusterState],
+) -> Result<(), ApplyError> {
     let started = Instant::now();
     loop {
         let out = clients
@@ -243,20 +253,17 @@ async fn wait_cluster(clients: &Clients, id: &str, done: &[&str]) -> Result<(), 
             .await
             .map_err(failed("cloudhsmv2:DescribeClusters"))?;
         let cluster = out.clusters().first();
-        let state = cluster
-            .and_then(|c| c.state())
-            .map(|s| s.as_str().to_owned())
-            .unwrap_or_default();
-        if done.contains(&state.as_str()) {
+        let state = cluster.and_then(|c| c.state());
+        if state.is_some_and(|s| done.contains(s)) {
             return Ok(());
         }
-        if state == "DELETED" || state.is_empty() {
+        let Some(state) = state.filter(|s| **s != ClusterState::Deleted) else {
             return Err(ApplyError::Aws(AwsError::Call {
                 operation: "cloudhsmv2:CreateCluster".into(),
                 code: None,
                 message: format!(
                     "cluster {id} ended {}: {}",
-                    if state.is_empty() {
+                    if state.is_none() {
                         "missing"
                     } else {
                         "DELETED"
@@ -266,12 +273,12 @@ async fn wait_cluster(clients: &Clients, id: &str, done: &[&str]) -> Result<(), 
                         .unwrap_or("no message")
                 ),
             }));
-        }
+        };
         tick(
             clients,
             started,
             &format!("cluster {id}"),
-            &state,
+            state.as_str(),
             "run plan again later: it picks up from the cluster's state",
         )
         .await?;
@@ -292,33 +299,26 @@ async fn wait_hsm(clients: &Clients, cluster_id: &str, hsm_id: &str) -> Result<(
             .clusters()
             .first()
             .and_then(|c| c.hsms().iter().find(|h| h.hsm_id() == hsm_id));
-        let state = hsm
-            .and_then(|h| h.state())
-            .map(|s| s.as_str().to_owned())
-            .unwrap_or_default();
-        match state.as_str() {
-            "ACTIVE" => return Ok(()),
-            "DEGRADED" | "DELETED" | "" => {
+        let state = hsm.and_then(|h| h.state());
+        match state {
+            Some(HsmState::Active) => return Ok(()),
+            None | Some(HsmState::Degraded | HsmState::Deleted) => {
                 return Err(ApplyError::Aws(AwsError::Call {
                     operation: "cloudhsmv2:CreateHsm".into(),
                     code: None,
                     message: format!(
                         "HSM {hsm_id} is {}: {}",
-                        if state.is_empty() {
-                            "gone"
-                        } else {
-                            state.as_str()
-                        },
+                        state.map_or("gone", HsmState::as_str),
                         hsm.and_then(|h| h.state_message()).unwrap_or("no message")
                     ),
                 }));
             }
-            _ => {
+            Some(state) => {
                 tick(
                     clients,
                     started,
                     &format!("HSM {hsm_id}"),
-                    &state,
+                    state.as_str(),
                     "run plan again later: it counts the HSM once ACTIVE",
                 )
                 .await?
@@ -327,7 +327,11 @@ async fn wait_hsm(clients: &Clients, cluster_id: &str, hsm_id: &str) -> Result<(
     }
 }
 
-async fn wait_store(clients: &Clients, id: &str, wanted: &str) -> Result<(), ApplyError> {
+async fn wait_store(
+    clients: &Clients,
+    id: &str,
+    wanted: ConnectionStateType,
+) -> Result<(), ApplyError> {
     let started = Instant::now();
     loop {
         let out = clients
@@ -338,14 +342,11 @@ async fn wait_store(clients: &Clients, id: &str, wanted: &str) -> Result<(), App
             .await
             .map_err(failed("kms:DescribeCustomKeyStores"))?;
         let store = out.custom_key_stores().first();
-        let state = store
-            .and_then(|s| s.connection_state())
-            .map(|s| s.as_str().to_owned())
-            .unwrap_or_default();
-        if state == wanted {
+        let state = store.and_then(|s| s.connection_state());
+        if state == Some(&wanted) {
             return Ok(());
         }
-        if state == "FAILED" {
+        if state == Some(&ConnectionStateType::Failed) {
             let code = store
                 .and_then(|s| s.connection_error_code())
                 .map(|c| c.as_str().to_owned())
@@ -363,7 +364,7 @@ async fn wait_store(clients: &Clients, id: &str, wanted: &str) -> Result<(), App
             clients,
             started,
             &format!("key store {id}"),
-            &state,
+            state.map_or("", ConnectionStateType::as_str),
             "connecting can take 20 minutes; run plan again later",
         )
         .await?;
