@@ -83,3 +83,42 @@ fn every_operation_round_trips_with_and_without_references() {
         );
     }
 }
+
+/// What the diff wrote before operations were typed (`json!`, fields in this order): saved plans
+/// hold it, so the typed encoding must be the same text.
+#[test]
+fn the_encoding_is_the_text_plans_already_hold() {
+    use serde_json::json;
+    let cases = [
+        (
+            every_op(&Ref::Known("c-1".into())).remove(0),
+            json!({"op": "CreateCluster", "hsm_type": "hsm2m.medium", "subnet_ids": ["subnet-a", "subnet-b"],
+                "source_backup_id": null, "tags": {"Name": "prod"}}),
+        ),
+        (
+            HsmOp::CreateHsm {
+                cluster_id: Ref::After(Reference::new(
+                    Address::new("hsm_cluster", "prod"),
+                    "cluster_id",
+                )),
+                availability_zone: "us-east-1a".into(),
+            },
+            json!({"op": "CreateHsm", "cluster_id": {"$ref": "hsm_cluster.prod#cluster_id"},
+                "availability_zone": "us-east-1a"}),
+        ),
+        (
+            every_op(&Ref::Known("c-1".into())).remove(2),
+            json!({"op": "CreateCustomKeyStore", "name": "store", "cluster_id": "c-1",
+                "trust_anchor": "-----BEGIN CERTIFICATE-----", "password_env": "KMSUSER_PASSWORD"}),
+        ),
+        (
+            HsmOp::ConnectCustomKeyStore {
+                id: Ref::Known("cks-1".into()),
+            },
+            json!({"op": "ConnectCustomKeyStore", "id": "cks-1"}),
+        ),
+    ];
+    for (op, before) in cases {
+        assert_eq!(Operation::encode(&op).to_string(), before.to_string());
+    }
+}

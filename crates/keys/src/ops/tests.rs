@@ -167,3 +167,89 @@ fn a_reference_where_the_call_takes_none_is_refused() {
     let value = json!({"op": "PutKeyPolicy", "key_id": "k", "policy": {"$ref": "kms_key.x#arn"}});
     assert!(serde_json::from_value::<KeyOp>(value).is_err());
 }
+
+/// What the diff wrote before operations were typed (`json!`, fields in this order): saved plans
+/// hold it, so the typed encoding must be the same text.
+#[test]
+fn the_encoding_is_the_text_plans_already_hold() {
+    let store = Ref::After(Reference::new(
+        Address::new("kms_custom_key_store_connection", "s"),
+        "id",
+    ));
+    let cases = [
+        (
+            KeyOp::CreateKey {
+                id: "dev/a/b/c".into(),
+                description: "d".into(),
+                key_spec: KeySpec::SymmetricDefault,
+                key_usage: KeyUsageType::EncryptDecrypt,
+                multi_region: false,
+                policy: "{}".into(),
+                tags: BTreeMap::from([("b".into(), "2".into()), ("a".into(), "1".into())]),
+                custom_key_store_id: Some(store),
+            },
+            json!({"op": "CreateKey", "id": "dev/a/b/c", "description": "d", "key_spec": "SYMMETRIC_DEFAULT",
+                "key_usage": "ENCRYPT_DECRYPT", "multi_region": false, "policy": "{}", "tags": {"a": "1", "b": "2"},
+                "custom_key_store_id": {"$ref": "kms_custom_key_store_connection.s#id"}}),
+        ),
+        (
+            KeyOp::CreateKey {
+                id: "i".into(),
+                description: "d".into(),
+                key_spec: KeySpec::from("HMAC_256"),
+                key_usage: KeyUsageType::GenerateVerifyMac,
+                multi_region: true,
+                policy: "{}".into(),
+                tags: BTreeMap::new(),
+                custom_key_store_id: None,
+            },
+            json!({"op": "CreateKey", "id": "i", "description": "d", "key_spec": "HMAC_256",
+                "key_usage": "GENERATE_VERIFY_MAC", "multi_region": true, "policy": "{}", "tags": {},
+                "custom_key_store_id": null}),
+        ),
+        (
+            KeyOp::TagResource {
+                key_id: Ref::Known("k-1".into()),
+                tags: BTreeMap::from([
+                    ("kmsctl:rotated-at".into(), Ref::Known("2026-01-01".into())),
+                    (
+                        "kmsctl:superseded-by".into(),
+                        KeyHandle::New(new_key()).key_id(),
+                    ),
+                ]),
+            },
+            json!({"op": "TagResource", "key_id": "k-1", "tags": {"kmsctl:rotated-at": "2026-01-01",
+                "kmsctl:superseded-by": {"$ref": "kms_key.x#key_id"}}}),
+        ),
+        (
+            KeyOp::ScheduleKeyDeletion {
+                key_id: Ref::Known("k-1".into()),
+                pending_window_in_days: 7,
+            },
+            json!({"op": "ScheduleKeyDeletion", "key_id": "k-1", "pending_window_in_days": 7}),
+        ),
+        (
+            KeyOp::EnableKeyRotation {
+                key_id: KeyHandle::New(new_key()).key_id(),
+                rotation_period_in_days: Some(180),
+            },
+            json!({"op": "EnableKeyRotation", "key_id": {"$ref": "kms_key.x#key_id"}, "rotation_period_in_days": 180}),
+        ),
+        (
+            KeyOp::DisableKeyRotation {
+                key_id: Ref::Known("k-1".into()),
+            },
+            json!({"op": "DisableKeyRotation", "key_id": "k-1"}),
+        ),
+        (
+            KeyOp::UpdateAlias {
+                alias_name: "alias/x".into(),
+                target_key_id: Ref::Known("k-1".into()),
+            },
+            json!({"op": "UpdateAlias", "alias_name": "alias/x", "target_key_id": "k-1"}),
+        ),
+    ];
+    for (op, before) in cases {
+        assert_eq!(Operation::encode(&op).to_string(), before.to_string());
+    }
+}

@@ -155,3 +155,69 @@ fn every_operation_round_trips_with_and_without_references() {
         );
     }
 }
+
+/// What the diff wrote before operations were typed (`json!`, fields in this order): saved plans
+/// hold it, so the typed encoding must be the same text.
+#[test]
+fn the_encoding_is_the_text_plans_already_hold() {
+    use serde_json::json;
+    let arn = || Ref::Known("arn:t".to_owned());
+    let cases = [
+        (
+            MonitorOp::PutConfigRule {
+                name: "r".into(),
+                identifier: "I".into(),
+                parameters: BTreeMap::new(),
+                frequency: None,
+                resource_types: vec![],
+                tags: Tags::new(),
+            },
+            json!({"op": "PutConfigRule", "name": "r", "identifier": "I", "parameters": {}, "frequency": null,
+                "resource_types": [], "tags": {}}),
+        ),
+        (
+            MonitorOp::CreateTopic {
+                name: "t".into(),
+                attributes: BTreeMap::from([("KmsMasterKeyId".into(), "alias/k".into())]),
+                tags: Tags::from([("kmsctl:managed".into(), "true".into())]),
+            },
+            json!({"op": "CreateTopic", "name": "t", "attributes": {"KmsMasterKeyId": "alias/k"},
+                "tags": {"kmsctl:managed": "true"}}),
+        ),
+        (
+            MonitorOp::SetTopicAttribute {
+                topic_arn: arn(),
+                name: "Policy".into(),
+                value: "{}".into(),
+            },
+            json!({"op": "SetTopicAttribute", "topic_arn": "arn:t", "name": "Policy", "value": "{}"}),
+        ),
+        (
+            MonitorOp::Subscribe {
+                topic_arn: Ref::After(Reference::new(new_topic(), "arn")),
+                protocol: "email".into(),
+                endpoint: "a@example.com".into(),
+            },
+            json!({"op": "Subscribe", "topic_arn": {"$ref": "sns_topic.alerts#arn"}, "protocol": "email",
+                "endpoint": "a@example.com"}),
+        ),
+        (
+            MonitorOp::PutTargets {
+                rule: "r".into(),
+                id: "sns".into(),
+                arn: arn(),
+            },
+            json!({"op": "PutTargets", "rule": "r", "id": "sns", "arn": "arn:t"}),
+        ),
+        (
+            MonitorOp::RemoveTargets {
+                rule: "r".into(),
+                ids: vec!["x".into()],
+            },
+            json!({"op": "RemoveTargets", "rule": "r", "ids": ["x"]}),
+        ),
+    ];
+    for (op, before) in cases {
+        assert_eq!(Operation::encode(&op).to_string(), before.to_string());
+    }
+}

@@ -86,3 +86,42 @@ fn every_operation_round_trips_with_and_without_references() {
         );
     }
 }
+
+/// What the diff wrote before operations were typed (`json!`, fields in this order): saved plans
+/// hold it, so the typed encoding must be the same text.
+#[test]
+fn the_encoding_is_the_text_plans_already_hold() {
+    use serde_json::json;
+    let cases = [
+        (
+            OrgOp::EnablePolicyType {
+                root_id: "r-1".into(),
+                policy_type: "RESOURCE_CONTROL_POLICY".into(),
+            },
+            json!({"op": "EnablePolicyType", "root_id": "r-1", "policy_type": "RESOURCE_CONTROL_POLICY"}),
+        ),
+        (
+            every_op(&Ref::Known("p-1".into())).remove(1),
+            json!({"op": "CreatePolicy", "name": "x", "description": "d", "policy_type": "SERVICE_CONTROL_POLICY",
+                "content": "{}", "tags": {"kmsctl:managed": "true"}}),
+        ),
+        (
+            OrgOp::UpdatePolicy {
+                policy_id: Ref::Known("p-1".into()),
+                content: "{}".into(),
+                description: "d".into(),
+            },
+            json!({"op": "UpdatePolicy", "policy_id": "p-1", "content": "{}", "description": "d"}),
+        ),
+        (
+            OrgOp::AttachPolicy {
+                policy_id: Ref::After(Reference::new(new_policy(), "policy_id")),
+                target_id: "ou-1".into(),
+            },
+            json!({"op": "AttachPolicy", "policy_id": {"$ref": "org_policy.scp/x#policy_id"}, "target_id": "ou-1"}),
+        ),
+    ];
+    for (op, before) in cases {
+        assert_eq!(Operation::encode(&op).to_string(), before.to_string());
+    }
+}
