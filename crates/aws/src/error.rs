@@ -60,36 +60,10 @@ pub enum ApplyError {
 }
 
 impl ApplyError {
-    /// Resolves the references in a planned operation and decodes it into the domain's own type.
-    pub fn decode<T: serde::de::DeserializeOwned>(
-        operation: &serde_json::Value,
-        outputs: &kmsctl_core::Outputs,
-    ) -> Result<T, Self> {
-        let mut operation = operation.clone();
-        kmsctl_core::reference::resolve(&mut operation, outputs)
-            .map_err(|e| Self::Malformed(e.to_string()))?;
-        serde_json::from_value(operation).map_err(|e| Self::Malformed(e.to_string()))
+    /// A planned operation this kmsctl cannot decode or resolve.
+    pub fn malformed(error: impl std::fmt::Display) -> Self {
+        Self::Malformed(error.to_string())
     }
-}
-
-/// Carries out one planned change: decodes each operation (references resolved from `outputs`)
-/// into the domain's own type and runs it in order; returns what the operations produced.
-pub async fn apply_operations<Op, F, Fut>(
-    change: &kmsctl_core::ResourceChange,
-    outputs: &kmsctl_core::Outputs,
-    mut run: F,
-) -> Result<std::collections::BTreeMap<String, String>, ApplyError>
-where
-    Op: serde::de::DeserializeOwned,
-    F: FnMut(Op) -> Fut,
-    Fut: std::future::Future<Output = Result<std::collections::BTreeMap<String, String>, ApplyError>>,
-{
-    let mut produced = std::collections::BTreeMap::new();
-    for operation in &change.operations {
-        let op: Op = ApplyError::decode(operation, outputs)?;
-        produced.extend(run(op).await?);
-    }
-    Ok(produced)
 }
 
 /// `map_err` for an SDK call: the error, named by its operation (`kms:TagResource`).

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::address::Address;
 use crate::finding::{Finding, Location};
-use crate::reference::references;
+use crate::operation::Operation;
 
 /// Version of the plan file and of `plan --format json`. Bump it on any incompatible change.
 pub const PLAN_FORMAT_VERSION: u32 = 2;
@@ -98,8 +98,8 @@ pub struct ResourceChange {
     /// Changes that must be applied first. References inside `operations` add to these.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<Address>,
-    /// The API calls to make, in the owning domain's own serialised form. Opaque to the core.
-    pub operations: Vec<Value>,
+    /// The API calls to make, each a domain's typed operation encoded (`Operation::encode`).
+    pub operations: Vec<Operation>,
     /// The file and line that declare the resource.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<Location>,
@@ -111,7 +111,7 @@ impl ResourceChange {
         let mut all: BTreeSet<Address> = self
             .operations
             .iter()
-            .flat_map(references)
+            .flat_map(Operation::references)
             .map(|reference| reference.address)
             .collect();
         all.remove(&self.address);
@@ -226,8 +226,8 @@ const DESTRUCTIVE: &[(&str, &str)] = &[
 
 /// What an operation destroys or weakens ("schedule deletion", "disable"...), from the call it
 /// makes: a change's `action` label is not trusted for this.
-pub fn destructive_verb(operation: &Value) -> Option<&'static str> {
-    let op = operation.get("op")?.as_str()?;
+pub fn destructive_verb(operation: &Operation) -> Option<&'static str> {
+    let op = operation.name()?;
     DESTRUCTIVE
         .iter()
         .find(|(prefix, _)| op.starts_with(prefix))
@@ -357,7 +357,10 @@ mod tests {
             action: Action::Create,
             attributes: vec![],
             depends_on: vec![],
-            operations,
+            operations: operations
+                .into_iter()
+                .map(Operation::raw_for_tests)
+                .collect(),
             source: None,
         }
     }

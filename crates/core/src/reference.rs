@@ -2,10 +2,14 @@
 //! domain's change can use another's output without the domain crates importing each other.
 //!
 //! A reference is written into a change's operations as `{"$ref": "kms_key.app#arn"}`; apply
-//! replaces it with the output recorded when the referenced change ran.
+//! replaces it with the output recorded when the referenced change ran. In a domain's typed
+//! operation, a field that may hold one is a [`Ref`].
 
 use std::collections::BTreeMap;
+use std::fmt;
 
+use serde::de::{DeserializeOwned, Error as _};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::address::Address;
@@ -30,11 +34,16 @@ impl Reference {
     /// The JSON placeholder stored in a plan.
     pub fn to_value(&self) -> Value {
         let mut map = Map::new();
-        map.insert(
-            REF_KEY.to_owned(),
-            Value::String(format!("{}#{}", self.address, self.attribute)),
-        );
+        map.insert(REF_KEY.to_owned(), Value::String(self.to_string()));
         Value::Object(map)
+    }
+
+    /// The output this reference names, once its change has been applied.
+    pub fn lookup<'a>(&self, outputs: &'a Outputs) -> Result<&'a String, ReferenceError> {
+        outputs
+            .get(&self.address)
+            .and_then(|attributes| attributes.get(&self.attribute))
+            .ok_or_else(|| ReferenceError::Unresolved(self.address.clone(), self.attribute.clone()))
     }
 
     fn from_placeholder(value: &Value) -> Option<Result<Self, ReferenceError>> {
@@ -49,6 +58,69 @@ impl Reference {
             .map(|(address, attribute)| Self::new(address, attribute))
             .ok_or_else(|| ReferenceError::Malformed(text.to_owned()));
         Some(parsed)
+    }
+}
+
+impl fmt::Display for Reference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}#{}", self.address, self.attribute)
+    }
+}
+
+/// A value of a planned operation: known when the plan is made, or the output of an earlier
+/// change (a new key's id). Serialised as the plain value, or as the `{"$ref": ...}` placeholder,
+/// so plans read the same as when operations were untyped JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ref<T> {
+    Known(T),
+    After(Reference),
+}
+
+impl<T> Ref<T> {
+    /// The change whose output this is, if it is not known yet.
+    pub fn reference(&self) -> Option<&Reference> {
+        match self {
+            Self::Known(_) => None,
+            Self::After(reference) => Some(reference),
+        }
+    }
+}
+
+impl Ref<String> {
+    /// The value, from `outputs` when it is a reference.
+    pub fn resolve(&self, outputs: &Outputs) -> Result<String, ReferenceError> {
+        match self {
+            Self::Known(value) => Ok(value.clone()),
+            Self::After(reference) => reference.lookup(outputs).cloned(),
+        }
+    }
+}
+
+impl<T> From<T> for Ref<T> {
+    fn from(value: T) -> Self {
+        Self::Known(value)
+    }
+}
+
+impl<T: Serialize> Serialize for Ref<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Known(value) => value.serialize(serializer),
+            Self::After(reference) => reference.to_value().serialize(serializer),
+        }
+    }
+}
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Ref<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        match Reference::from_placeholder(&value) {
+            Some(Ok(reference)) => Ok(Self::After(reference)),
+            Some(Err(error)) => Err(D::Error::custom(error)),
+            None => T::deserialize(value)
+                .map(Self::Known)
+                .map_err(D::Error::custom),
+        }
     }
 }
 
@@ -85,14 +157,7 @@ fn collect(value: &Value, found: &mut Vec<Reference>) {
 /// Replaces every reference in `value` with its output.
 pub fn resolve(value: &mut Value, outputs: &Outputs) -> Result<(), ReferenceError> {
     if let Some(parsed) = Reference::from_placeholder(value) {
-        let reference = parsed?;
-        let resolved = outputs
-            .get(&reference.address)
-            .and_then(|attributes| attributes.get(&reference.attribute))
-            .ok_or_else(|| {
-                ReferenceError::Unresolved(reference.address.clone(), reference.attribute.clone())
-            })?;
-        *value = Value::String(resolved.clone());
+        *value = Value::String(parsed?.lookup(outputs)?.clone());
         return Ok(());
     }
     match value {
@@ -135,6 +200,49 @@ mod tests {
         let mut value = json!({"key": Reference::new(key(), "arn").to_value()});
         let err = resolve(&mut value, &Outputs::new()).expect_err("nothing applied yet");
         assert_eq!(err, ReferenceError::Unresolved(key(), "arn".into()));
+    }
+
+    #[test]
+    fn a_ref_is_the_plain_value_or_the_placeholder_both_ways() {
+        let known: Ref<String> = Ref::Known("k-1".into());
+        let after: Ref<String> = Ref::After(Reference::new(key(), "key_id"));
+        assert_eq!(serde_json::to_value(&known).expect("encodes"), json!("k-1"));
+        assert_eq!(
+            serde_json::to_value(&after).expect("encodes"),
+            json!({"$ref": "kms_key.app#key_id"})
+        );
+        for value in [known, after] {
+            let encoded = serde_json::to_value(&value).expect("encodes");
+            let decoded: Ref<String> = serde_json::from_value(encoded).expect("decodes");
+            assert_eq!(decoded, value);
+        }
+    }
+
+    #[test]
+    fn a_ref_refuses_a_malformed_placeholder_and_a_value_of_another_type() {
+        let malformed = serde_json::from_value::<Ref<String>>(json!({"$ref": "no-hash"}));
+        assert!(
+            malformed.is_err_and(|e| e.to_string().contains("malformed reference")),
+            "a placeholder that is not KIND.NAME#ATTRIBUTE"
+        );
+        assert!(serde_json::from_value::<Ref<String>>(json!(7)).is_err());
+        assert!(serde_json::from_value::<Ref<String>>(json!({"other": "x"})).is_err());
+    }
+
+    #[test]
+    fn a_ref_resolves_against_outputs() {
+        let mut outputs = Outputs::new();
+        outputs.insert(key(), BTreeMap::from([("key_id".into(), "k-1".into())]));
+        let after: Ref<String> = Ref::After(Reference::new(key(), "key_id"));
+        assert_eq!(after.resolve(&outputs), Ok("k-1".to_owned()));
+        assert_eq!(
+            Ref::Known("k-2".to_owned()).resolve(&Outputs::new()),
+            Ok("k-2".into())
+        );
+        assert_eq!(
+            Ref::<String>::After(Reference::new(key(), "arn")).resolve(&outputs),
+            Err(ReferenceError::Unresolved(key(), "arn".into()))
+        );
     }
 
     #[test]

@@ -21,12 +21,12 @@ pub fn keys_for_store(
         match store {
             Some(kmsctl_hsm::StoreReadiness::Connected(id)) => {
                 let mut key = key.clone();
-                key.custom_key_store_id = Some(serde_json::Value::from(id.clone()));
+                key.custom_key_store_id = Some(kmsctl_core::Ref::Known(id.clone()));
                 keys.push(key);
             }
             Some(kmsctl_hsm::StoreReadiness::InPlan(reference)) => {
                 let mut key = key.clone();
-                key.custom_key_store_id = Some(reference.clone());
+                key.custom_key_store_id = Some(kmsctl_core::Ref::After(reference.clone()));
                 keys.push(key);
             }
             Some(kmsctl_hsm::StoreReadiness::NotReady(reason)) => held.push(reason.as_str()),

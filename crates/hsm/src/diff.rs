@@ -6,13 +6,17 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use aws_sdk_cloudhsmv2::types::ClusterState;
+use aws_sdk_kms::types::ConnectionStateType;
 use kmsctl_core::{
-    Action, Address, AttributeChange, Finding, Note, NoteLevel, Reference, ResourceChange,
+    Action, Address, AttributeChange, Finding, Note, NoteLevel, Operation, Ref, Reference,
+    ResourceChange,
 };
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::desired::DesiredHsm;
 use crate::observe::{ObservedCluster, ObservedHsmSetup};
+use crate::ops::HsmOp;
 
 pub use crate::kinds::{KIND_CLUSTER, KIND_CONNECTION, KIND_HSM, KIND_KEY_STORE};
 
@@ -21,8 +25,9 @@ pub use crate::kinds::{KIND_CLUSTER, KIND_CONNECTION, KIND_HSM, KIND_KEY_STORE};
 pub enum StoreReadiness {
     /// Connected now: keys use this id.
     Connected(String),
-    /// Connected by this plan: keys use this reference and are applied after it.
-    InPlan(Value),
+    /// Connected by this plan: keys use this reference (the connection's `id`) and are applied
+    /// after it.
+    InPlan(Reference),
     /// Not in this plan: keys in the store are held back, for this reason.
     NotReady(String),
 }
@@ -41,7 +46,7 @@ fn change(
     address: Address,
     action: Action,
     attributes: Vec<AttributeChange>,
-    operations: Vec<Value>,
+    operations: Vec<HsmOp>,
     depends_on: Vec<Address>,
     desired: &DesiredHsm,
 ) -> ResourceChange {
@@ -50,7 +55,7 @@ fn change(
         action,
         attributes,
         depends_on,
-        operations,
+        operations: operations.iter().map(Operation::encode).collect(),
         source: Some(desired.cluster.location.clone()),
     }
 }
@@ -79,19 +84,18 @@ pub fn diff(desired: &DesiredHsm, observed: &ObservedHsmSetup) -> HsmDiff {
                 AttributeChange::after_apply("cluster_id"),
                 AttributeChange::added("wait", "until UNINITIALIZED"),
             ],
-            vec![json!({
-                "op": "CreateCluster",
-                "hsm_type": desired.cluster.hsm_type,
-                "subnet_ids": desired.cluster.subnet_ids,
-                "source_backup_id": desired.cluster.source_backup_id,
-                "tags": desired.tags,
-            })],
+            vec![HsmOp::CreateCluster {
+                hsm_type: desired.cluster.hsm_type.clone(),
+                subnet_ids: desired.cluster.subnet_ids.clone(),
+                source_backup_id: desired.cluster.source_backup_id.clone(),
+                tags: desired.tags.clone(),
+            }],
             vec![],
             desired,
         ));
         let azs = azs_of(desired, observed, None);
         let first_az = azs.first().cloned().unwrap_or_default();
-        let cluster_id = Reference::new(cluster_address.clone(), "cluster_id").to_value();
+        let cluster_id = Ref::After(Reference::new(cluster_address.clone(), "cluster_id"));
         out.changes.push(create_hsm(
             desired,
             &first_az,
@@ -102,8 +106,8 @@ pub fn diff(desired: &DesiredHsm, observed: &ObservedHsmSetup) -> HsmDiff {
         gate(&mut out, initialize_steps(desired, None, &label));
         return out;
     };
-    match cluster.state.as_str() {
-        "UNINITIALIZED" => {
+    match cluster.state.get() {
+        Some(ClusterState::Uninitialized) => {
             if cluster.live_hsms().next().is_none() {
                 let azs = azs_of(desired, observed, Some(cluster));
                 let first_az = azs.first().cloned().unwrap_or_default();
@@ -111,7 +115,7 @@ pub fn diff(desired: &DesiredHsm, observed: &ObservedHsmSetup) -> HsmDiff {
                     desired,
                     &first_az,
                     1,
-                    Value::from(cluster.id.clone()),
+                    Ref::Known(cluster.id.clone()),
                     vec![],
                 ));
             } else if cluster.active_hsms().next().is_none() {
@@ -126,12 +130,12 @@ pub fn diff(desired: &DesiredHsm, observed: &ObservedHsmSetup) -> HsmDiff {
             gate(&mut out, initialize_steps(desired, Some(cluster), &label));
             out
         }
-        "INITIALIZED" => {
+        Some(ClusterState::Initialized) => {
             gate(&mut out, activate_steps(cluster, &label));
             out
         }
-        "ACTIVE" | "DEGRADED" => {
-            if cluster.state == "DEGRADED" {
+        Some(ClusterState::Active | ClusterState::Degraded) => {
+            if cluster.state == ClusterState::Degraded {
                 out.notes.push(Note::new(
                     NoteLevel::Warning,
                     Some(cluster_address),
@@ -146,12 +150,13 @@ pub fn diff(desired: &DesiredHsm, observed: &ObservedHsmSetup) -> HsmDiff {
             store(desired, observed, cluster, hsm_changes, &mut out);
             out
         }
-        state => {
+        _ => {
             waiting(
                 &mut out,
                 format!(
-                    "cluster {} is {state}{}: run `kmsctl plan {label}` again when it is UNINITIALIZED, INITIALIZED or ACTIVE",
+                    "cluster {} is {}{}: run `kmsctl plan {label}` again when it is UNINITIALIZED, INITIALIZED or ACTIVE",
                     cluster.id,
+                    cluster.state,
                     cluster.state_note()
                 ),
             );
@@ -232,7 +237,7 @@ fn create_hsm(
     desired: &DesiredHsm,
     az: &str,
     nth: usize,
-    cluster_id: Value,
+    cluster_id: Ref<String>,
     depends_on: Vec<Address>,
 ) -> ResourceChange {
     let name = if nth == 1 {
@@ -248,7 +253,10 @@ fn create_hsm(
             AttributeChange::after_apply("hsm_id"),
             AttributeChange::added("wait", "until ACTIVE"),
         ],
-        vec![json!({"op": "CreateHsm", "cluster_id": cluster_id, "availability_zone": az})],
+        vec![HsmOp::CreateHsm {
+            cluster_id,
+            availability_zone: az.to_owned(),
+        }],
         depends_on,
         desired,
     )
@@ -283,7 +291,7 @@ fn hsms(
             break;
         };
         *count += 1;
-        let change = create_hsm(desired, az, *count, Value::from(cluster.id.clone()), vec![]);
+        let change = create_hsm(desired, az, *count, Ref::Known(cluster.id.clone()), vec![]);
         planned.push(change.address.clone());
         out.changes.push(change);
     }
@@ -303,7 +311,7 @@ fn store(
     };
     let store_address = Address::new(KIND_KEY_STORE, wanted.name.clone());
     let connection_address = Address::new(KIND_CONNECTION, wanted.name.clone());
-    let connect_op = |id: Value| json!({"op": "ConnectCustomKeyStore", "id": id});
+    let connect_op = |id: Ref<String>| HsmOp::ConnectCustomKeyStore { id };
     let Some(live) = &observed.store else {
         // CreateCustomKeyStore needs 2 active HSMs in different AZs: those of this plan are
         // waited for (each CreateHsm waits for ACTIVE) before the store is made.
@@ -343,18 +351,17 @@ fn store(
                 ),
                 AttributeChange::after_apply("id"),
             ],
-            vec![json!({
-                "op": "CreateCustomKeyStore",
-                "name": wanted.name,
-                "cluster_id": cluster.id,
-                "trust_anchor": wanted.trust_anchor,
-                "password_env": wanted.password_env,
-            })],
+            vec![HsmOp::CreateCustomKeyStore {
+                name: wanted.name.clone(),
+                cluster_id: Ref::Known(cluster.id.clone()),
+                trust_anchor: wanted.trust_anchor.clone(),
+                password_env: wanted.password_env.clone(),
+            }],
             hsm_changes,
             desired,
         ));
         if wanted.connect {
-            let id = Reference::new(store_address, "id").to_value();
+            let id = Ref::After(Reference::new(store_address, "id"));
             out.changes.push(change(
                 connection_address.clone(),
                 Action::Update,
@@ -366,7 +373,7 @@ fn store(
                 vec![],
                 desired,
             ));
-            out.store = StoreReadiness::InPlan(Reference::new(connection_address, "id").to_value());
+            out.store = StoreReadiness::InPlan(Reference::new(connection_address, "id"));
         } else {
             out.store = StoreReadiness::NotReady(format!(
                 "the key store {} is declared with connect = false",
@@ -403,7 +410,7 @@ fn store(
     }
     let id = live.id.clone();
     let mut connection_change =
-        |action_ops: Vec<Value>, before: &str, after: &str, extra: Vec<AttributeChange>| {
+        |action_ops: Vec<HsmOp>, before: &str, after: &str, extra: Vec<AttributeChange>| {
             let mut attributes = vec![AttributeChange::new(
                 "connection_state",
                 Some(before.into()),
@@ -419,11 +426,11 @@ fn store(
                 desired,
             ));
         };
-    match (live.connection_state.as_str(), wanted.connect) {
-        ("CONNECTED", true) => out.store = StoreReadiness::Connected(id),
-        ("CONNECTED", false) => {
+    match (live.connection_state.get(), wanted.connect) {
+        (Some(ConnectionStateType::Connected), true) => out.store = StoreReadiness::Connected(id),
+        (Some(ConnectionStateType::Connected), false) => {
             connection_change(
-                vec![json!({"op": "DisconnectCustomKeyStore", "id": id})],
+                vec![HsmOp::DisconnectCustomKeyStore { id: Ref::Known(id) }],
                 "CONNECTED",
                 "DISCONNECTED",
                 vec![],
@@ -433,17 +440,16 @@ fn store(
                 wanted.name
             ));
         }
-        ("DISCONNECTED", true) => {
+        (Some(ConnectionStateType::Disconnected), true) => {
             connection_change(
-                vec![connect_op(Value::from(id.clone()))],
+                vec![connect_op(Ref::Known(id))],
                 "DISCONNECTED",
                 "CONNECTED",
                 vec![AttributeChange::added("wait", "until CONNECTED")],
             );
-            out.store =
-                StoreReadiness::InPlan(Reference::new(connection_address.clone(), "id").to_value());
+            out.store = StoreReadiness::InPlan(Reference::new(connection_address.clone(), "id"));
         }
-        ("FAILED", true) => {
+        (Some(ConnectionStateType::Failed), true) => {
             let code = live
                 .connection_error_code
                 .clone()
@@ -460,8 +466,10 @@ fn store(
             // A FAILED store must be disconnected before it can connect again.
             connection_change(
                 vec![
-                    json!({"op": "DisconnectCustomKeyStore", "id": id}),
-                    connect_op(Value::from(id.clone())),
+                    HsmOp::DisconnectCustomKeyStore {
+                        id: Ref::Known(id.clone()),
+                    },
+                    connect_op(Ref::Known(id)),
                 ],
                 "FAILED",
                 "CONNECTED",
@@ -471,20 +479,19 @@ fn store(
                     None,
                 )],
             );
-            out.store =
-                StoreReadiness::InPlan(Reference::new(connection_address.clone(), "id").to_value());
+            out.store = StoreReadiness::InPlan(Reference::new(connection_address.clone(), "id"));
         }
-        ("DISCONNECTED" | "FAILED", false) => {
+        (Some(ConnectionStateType::Disconnected | ConnectionStateType::Failed), false) => {
             out.store = StoreReadiness::NotReady(format!(
                 "the key store {} is not connected (connect = false)",
                 wanted.name
             ));
         }
-        (state, _) => waiting(
+        _ => waiting(
             out,
             format!(
-                "the key store {} is {state}: run plan again when it has settled",
-                wanted.name
+                "the key store {} is {}: run plan again when it has settled",
+                wanted.name, live.connection_state
             ),
         ),
     }

@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use kmsctl_aws::{AwsError, failed};
+use aws_sdk_cloudhsmv2::types::{ClusterState, HsmState};
+use aws_sdk_kms::types::ConnectionStateType;
+use kmsctl_aws::{AwsError, Reported, failed};
 use serde::Serialize;
 
 use crate::Clients;
@@ -15,7 +17,7 @@ pub struct ObservedHsm {
     pub availability_zone: String,
     pub subnet_id: String,
     /// CREATE_IN_PROGRESS, ACTIVE, DEGRADED, DELETE_IN_PROGRESS, DELETED.
-    pub state: String,
+    pub state: Reported<HsmState>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -23,7 +25,7 @@ pub struct ObservedCluster {
     pub id: String,
     pub name: String,
     /// CREATE_IN_PROGRESS, UNINITIALIZED, INITIALIZE_IN_PROGRESS, INITIALIZED, ACTIVE, ...
-    pub state: String,
+    pub state: Reported<ClusterState>,
     pub state_message: Option<String>,
     pub hsm_type: Option<String>,
     pub hsms: Vec<ObservedHsm>,
@@ -44,13 +46,16 @@ impl ObservedCluster {
 
     /// HSMs that exist or are being made (not being deleted).
     pub fn live_hsms(&self) -> impl Iterator<Item = &ObservedHsm> {
-        self.hsms
-            .iter()
-            .filter(|h| !matches!(h.state.as_str(), "DELETE_IN_PROGRESS" | "DELETED"))
+        self.hsms.iter().filter(|h| {
+            !matches!(
+                h.state.get(),
+                Some(HsmState::DeleteInProgress | HsmState::Deleted)
+            )
+        })
     }
 
     pub fn active_hsms(&self) -> impl Iterator<Item = &ObservedHsm> {
-        self.hsms.iter().filter(|h| h.state == "ACTIVE")
+        self.hsms.iter().filter(|h| h.state == HsmState::Active)
     }
 }
 
@@ -60,7 +65,7 @@ pub struct ObservedStore {
     pub name: String,
     pub cluster_id: Option<String>,
     /// CONNECTED, CONNECTING, DISCONNECTED, DISCONNECTING, FAILED.
-    pub connection_state: String,
+    pub connection_state: Reported<ConnectionStateType>,
     /// Why the last connection failed (`USER_NOT_FOUND`, `INSUFFICIENT_CLOUDHSM_HSMS`, ...).
     pub connection_error_code: Option<String>,
     pub trust_anchor: Option<String>,
@@ -100,9 +105,12 @@ pub async fn observe(clients: &Clients, scope: &Scope) -> Result<ObservedHsmSetu
     let cluster = cluster?;
     // A key store is only made on, and only usable with, an active cluster: before that the
     // plan stops at an earlier step, and the store is not read.
-    let active = cluster
-        .as_ref()
-        .is_some_and(|c| matches!(c.state.as_str(), "ACTIVE" | "DEGRADED"));
+    let active = cluster.as_ref().is_some_and(|c| {
+        matches!(
+            c.state.get(),
+            Some(ClusterState::Active | ClusterState::Degraded)
+        )
+    });
     let store = if active {
         store(&clients.kms, scope.store_name.as_deref()).await?
     } else {
@@ -127,7 +135,7 @@ async fn cluster(
         .await
         .map_err(|e| AwsError::call("cloudhsmv2:DescribeClusters", e))?;
     let found = pages.iter().flat_map(|p| p.clusters()).find(|c| {
-        c.state().is_none_or(|s| s.as_str() != "DELETED")
+        c.state().is_none_or(|s| *s != ClusterState::Deleted)
             && c.tag_list()
                 .iter()
                 .any(|t| t.key() == "Name" && t.value() == name)
@@ -135,7 +143,7 @@ async fn cluster(
     Ok(found.map(|c| ObservedCluster {
         id: c.cluster_id().unwrap_or_default().to_owned(),
         name: name.to_owned(),
-        state: c.state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+        state: c.state().cloned().into(),
         state_message: c.state_message().map(str::to_owned),
         hsm_type: c.hsm_type().map(str::to_owned),
         hsms: c
@@ -145,7 +153,7 @@ async fn cluster(
                 id: h.hsm_id().to_owned(),
                 availability_zone: h.availability_zone().unwrap_or_default().to_owned(),
                 subnet_id: h.subnet_id().unwrap_or_default().to_owned(),
-                state: h.state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+                state: h.state().cloned().into(),
             })
             .collect(),
         subnets: c
@@ -190,10 +198,7 @@ async fn store(
         id: s.custom_key_store_id().unwrap_or_default().to_owned(),
         name: name.to_owned(),
         cluster_id: s.cloud_hsm_cluster_id().map(str::to_owned),
-        connection_state: s
-            .connection_state()
-            .map(|c| c.as_str().to_owned())
-            .unwrap_or_default(),
+        connection_state: s.connection_state().cloned().into(),
         connection_error_code: s.connection_error_code().map(|c| c.as_str().to_owned()),
         trust_anchor: s.trust_anchor_certificate().map(str::to_owned),
     }))

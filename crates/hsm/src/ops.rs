@@ -5,17 +5,21 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use aws_sdk_cloudhsmv2::types::Tag;
+use aws_sdk_cloudhsmv2::types::{ClusterState, HsmState, Tag};
+use aws_sdk_kms::types::ConnectionStateType;
 pub use kmsctl_aws::ApplyError;
-use kmsctl_aws::{AwsError, failed};
-use kmsctl_core::{Outputs, ResourceChange};
-use serde::Deserialize;
+use kmsctl_aws::{AwsError, Produced, failed};
+use kmsctl_core::semantics::{Confirm, LostAnswer, NotYet};
+use kmsctl_core::{DomainOp, Outputs, Ref, ResourceChange, Semantics};
+use serde::{Deserialize, Serialize};
 
 use crate::Clients;
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// One CloudHSM or custom key store call. `Id` is how a cluster or a key store is named: as
+/// planned, a [`Ref`] (its id, or the output of the change creating it); once resolved, the id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", deny_unknown_fields)]
-enum HsmOp {
+pub enum HsmOp<Id = Ref<String>> {
     CreateCluster {
         hsm_type: String,
         subnet_ids: Vec<String>,
@@ -23,22 +27,93 @@ enum HsmOp {
         tags: BTreeMap<String, String>,
     },
     CreateHsm {
-        cluster_id: String,
+        cluster_id: Id,
         availability_zone: String,
     },
     CreateCustomKeyStore {
         name: String,
-        cluster_id: String,
+        cluster_id: Id,
         trust_anchor: String,
         /// The variable holding the password: the password itself is never in a plan.
         password_env: String,
     },
     ConnectCustomKeyStore {
-        id: String,
+        id: Id,
     },
     DisconnectCustomKeyStore {
-        id: String,
+        id: Id,
     },
+}
+
+impl<Id> HsmOp<Id> {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::CreateCluster { .. } => "CreateCluster",
+            Self::CreateHsm { .. } => "CreateHsm",
+            Self::CreateCustomKeyStore { .. } => "CreateCustomKeyStore",
+            Self::ConnectCustomKeyStore { .. } => "ConnectCustomKeyStore",
+            Self::DisconnectCustomKeyStore { .. } => "DisconnectCustomKeyStore",
+        }
+    }
+
+    /// What kmsctl relies on today: the SDK's standard retries repeat a call after a lost
+    /// answer; no error means "not yet"; the long processes are waited for by polling.
+    pub fn semantics(&self) -> Semantics {
+        match self {
+            Self::CreateCluster { .. } => Semantics {
+                lost_answer: LostAnswer::Unrecovered(
+                    "a repeat makes a second cluster with the same Name tag; the next plan takes the first one DescribeClusters lists",
+                ),
+                not_yet: NotYet::Never,
+                confirm: Some(Confirm {
+                    read: "cloudhsmv2:DescribeClusters",
+                    until: "the cluster is UNINITIALIZED or ACTIVE",
+                }),
+            },
+            Self::CreateHsm { .. } => Semantics {
+                lost_answer: LostAnswer::Unrecovered(
+                    "a repeat adds another HSM; the next plan counts the cluster's HSMs and warns when there are more than hsm_count",
+                ),
+                not_yet: NotYet::Never,
+                confirm: Some(Confirm {
+                    read: "cloudhsmv2:DescribeClusters",
+                    until: "the HSM is ACTIVE",
+                }),
+            },
+            Self::CreateCustomKeyStore { .. } => Semantics {
+                lost_answer: LostAnswer::Unrecovered(
+                    "a repeat fails as the name is taken (CustomKeyStoreNameInUseException); the next plan finds the store by name",
+                ),
+                ..Semantics::REPEAT
+            },
+            Self::ConnectCustomKeyStore { .. } => Semantics {
+                confirm: Some(Confirm {
+                    read: "kms:DescribeCustomKeyStores",
+                    until: "the store is CONNECTED (FAILED ends the wait with its error code)",
+                }),
+                ..Semantics::REPEAT
+            },
+            Self::DisconnectCustomKeyStore { .. } => Semantics {
+                confirm: Some(Confirm {
+                    read: "kms:DescribeCustomKeyStores",
+                    until: "the store is DISCONNECTED",
+                }),
+                ..Semantics::REPEAT
+            },
+        }
+    }
+}
+
+impl DomainOp for HsmOp {
+    type Resolved = HsmOp<String>;
+
+    fn name(&self) -> &'static str {
+        HsmOp::name(self)
+    }
+
+    fn semantics(&self) -> Semantics {
+        HsmOp::semantics(self)
+    }
 }
 
 /// Runs the change's operations in order; returns its outputs (`cluster_id`, `hsm_id`, `id`).
@@ -46,8 +121,8 @@ pub async fn apply_change(
     clients: &Clients,
     change: &ResourceChange,
     outputs: &Outputs,
-) -> Result<BTreeMap<String, String>, ApplyError> {
-    kmsctl_aws::apply_operations(change, outputs, |op: HsmOp| run(clients, op)).await
+) -> Result<Produced, ApplyError> {
+    kmsctl_aws::apply_operations::<HsmOp, _, _>(change, outputs, |op| run(clients, op)).await
 }
 
 fn waited_too_long(what: &str, state: &str, waited: Duration, hint: &str) -> ApplyError {
@@ -61,7 +136,7 @@ fn waited_too_long(what: &str, state: &str, waited: Duration, hint: &str) -> App
     })
 }
 
-async fn run(clients: &Clients, op: HsmOp) -> Result<BTreeMap<String, String>, ApplyError> {
+async fn run(clients: &Clients, op: HsmOp<String>) -> Result<Produced, ApplyError> {
     match op {
         HsmOp::CreateCluster {
             hsm_type,
@@ -85,7 +160,12 @@ async fn run(clients: &Clients, op: HsmOp) -> Result<BTreeMap<String, String>, A
                 .and_then(|c| c.cluster_id())
                 .unwrap_or_default()
                 .to_owned();
-            wait_cluster(clients, &id, &["UNINITIALIZED", "ACTIVE"]).await?;
+            wait_cluster(
+                clients,
+                &id,
+                &[ClusterState::Uninitialized, ClusterState::Active],
+            )
+            .await?;
             Ok(BTreeMap::from([("cluster_id".to_owned(), id)]))
         }
         HsmOp::CreateHsm {
@@ -141,7 +221,7 @@ async fn run(clients: &Clients, op: HsmOp) -> Result<BTreeMap<String, String>, A
                 .send()
                 .await
                 .map_err(failed("kms:ConnectCustomKeyStore"))?;
-            wait_store(clients, &id, "CONNECTED").await?;
+            wait_store(clients, &id, ConnectionStateType::Connected).await?;
             Ok(BTreeMap::from([("id".to_owned(), id)]))
         }
         HsmOp::DisconnectCustomKeyStore { id } => {
@@ -152,13 +232,17 @@ async fn run(clients: &Clients, op: HsmOp) -> Result<BTreeMap<String, String>, A
                 .send()
                 .await
                 .map_err(failed("kms:DisconnectCustomKeyStore"))?;
-            wait_store(clients, &id, "DISCONNECTED").await?;
+            wait_store(clients, &id, ConnectionStateType::Disconnected).await?;
             Ok(BTreeMap::from([("id".to_owned(), id)]))
         }
     }
 }
 
-async fn wait_cluster(clients: &Clients, id: &str, done: &[&str]) -> Result<(), ApplyError> {
+async fn wait_cluster(
+    clients: &Clients,
+    id: &str,
+    done: &[ClusterState],
+) -> Result<(), ApplyError> {
     let started = Instant::now();
     loop {
         let out = clients
@@ -169,20 +253,17 @@ async fn wait_cluster(clients: &Clients, id: &str, done: &[&str]) -> Result<(), 
             .await
             .map_err(failed("cloudhsmv2:DescribeClusters"))?;
         let cluster = out.clusters().first();
-        let state = cluster
-            .and_then(|c| c.state())
-            .map(|s| s.as_str().to_owned())
-            .unwrap_or_default();
-        if done.contains(&state.as_str()) {
+        let state = cluster.and_then(|c| c.state());
+        if state.is_some_and(|s| done.contains(s)) {
             return Ok(());
         }
-        if state == "DELETED" || state.is_empty() {
+        let Some(state) = state.filter(|s| **s != ClusterState::Deleted) else {
             return Err(ApplyError::Aws(AwsError::Call {
                 operation: "cloudhsmv2:CreateCluster".into(),
                 code: None,
                 message: format!(
                     "cluster {id} ended {}: {}",
-                    if state.is_empty() {
+                    if state.is_none() {
                         "missing"
                     } else {
                         "DELETED"
@@ -192,12 +273,12 @@ async fn wait_cluster(clients: &Clients, id: &str, done: &[&str]) -> Result<(), 
                         .unwrap_or("no message")
                 ),
             }));
-        }
+        };
         tick(
             clients,
             started,
             &format!("cluster {id}"),
-            &state,
+            state.as_str(),
             "run plan again later: it picks up from the cluster's state",
         )
         .await?;
@@ -218,33 +299,26 @@ async fn wait_hsm(clients: &Clients, cluster_id: &str, hsm_id: &str) -> Result<(
             .clusters()
             .first()
             .and_then(|c| c.hsms().iter().find(|h| h.hsm_id() == hsm_id));
-        let state = hsm
-            .and_then(|h| h.state())
-            .map(|s| s.as_str().to_owned())
-            .unwrap_or_default();
-        match state.as_str() {
-            "ACTIVE" => return Ok(()),
-            "DEGRADED" | "DELETED" | "" => {
+        let state = hsm.and_then(|h| h.state());
+        match state {
+            Some(HsmState::Active) => return Ok(()),
+            None | Some(HsmState::Degraded | HsmState::Deleted) => {
                 return Err(ApplyError::Aws(AwsError::Call {
                     operation: "cloudhsmv2:CreateHsm".into(),
                     code: None,
                     message: format!(
                         "HSM {hsm_id} is {}: {}",
-                        if state.is_empty() {
-                            "gone"
-                        } else {
-                            state.as_str()
-                        },
+                        state.map_or("gone", HsmState::as_str),
                         hsm.and_then(|h| h.state_message()).unwrap_or("no message")
                     ),
                 }));
             }
-            _ => {
+            Some(state) => {
                 tick(
                     clients,
                     started,
                     &format!("HSM {hsm_id}"),
-                    &state,
+                    state.as_str(),
                     "run plan again later: it counts the HSM once ACTIVE",
                 )
                 .await?
@@ -253,7 +327,11 @@ async fn wait_hsm(clients: &Clients, cluster_id: &str, hsm_id: &str) -> Result<(
     }
 }
 
-async fn wait_store(clients: &Clients, id: &str, wanted: &str) -> Result<(), ApplyError> {
+async fn wait_store(
+    clients: &Clients,
+    id: &str,
+    wanted: ConnectionStateType,
+) -> Result<(), ApplyError> {
     let started = Instant::now();
     loop {
         let out = clients
@@ -264,14 +342,11 @@ async fn wait_store(clients: &Clients, id: &str, wanted: &str) -> Result<(), App
             .await
             .map_err(failed("kms:DescribeCustomKeyStores"))?;
         let store = out.custom_key_stores().first();
-        let state = store
-            .and_then(|s| s.connection_state())
-            .map(|s| s.as_str().to_owned())
-            .unwrap_or_default();
-        if state == wanted {
+        let state = store.and_then(|s| s.connection_state());
+        if state == Some(&wanted) {
             return Ok(());
         }
-        if state == "FAILED" {
+        if state == Some(&ConnectionStateType::Failed) {
             let code = store
                 .and_then(|s| s.connection_error_code())
                 .map(|c| c.as_str().to_owned())
@@ -289,7 +364,7 @@ async fn wait_store(clients: &Clients, id: &str, wanted: &str) -> Result<(), App
             clients,
             started,
             &format!("key store {id}"),
-            &state,
+            state.map_or("", ConnectionStateType::as_str),
             "connecting can take 20 minutes; run plan again later",
         )
         .await?;
@@ -312,3 +387,6 @@ async fn tick(
     tokio::time::sleep(clients.waits.interval).await;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

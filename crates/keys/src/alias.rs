@@ -1,12 +1,12 @@
 //! `kms_alias`: each declared alias points to its key.
 
-use kmsctl_core::{Action, Address, AttributeChange, Finding, ResourceChange};
+use kmsctl_core::{Action, Address, AttributeChange, Finding, Operation, ResourceChange};
 use serde_json::Value;
 
 use crate::desired::DesiredKey;
 use crate::handle::KeyHandle;
 use crate::observe::Observation;
-use crate::ops::alias_op;
+use crate::ops::KeyOp;
 
 pub const KIND: &str = crate::kinds::ALIAS;
 
@@ -29,8 +29,17 @@ pub fn diff(
         KeyHandle::New(_) => None,
     };
     let current = observation.key_of_alias(alias);
+    let alias_name = alias.to_owned();
+    let target_key_id = handle.key_id();
     let (action, op, before) = match current {
-        None => (Action::Create, "CreateAlias", None),
+        None => (
+            Action::Create,
+            KeyOp::CreateAlias {
+                alias_name,
+                target_key_id,
+            },
+            None,
+        ),
         Some(current) if Some(current) == target => return Ok(None),
         Some(current) => {
             let owner = observation.keys.get(current);
@@ -54,7 +63,14 @@ pub fn diff(
                     "choose another alias, or move the alias in AWS yourself once nothing uses it through that key",
                 )));
             }
-            (Action::Update, "UpdateAlias", Some(Value::from(current)))
+            (
+                Action::Update,
+                KeyOp::UpdateAlias {
+                    alias_name,
+                    target_key_id,
+                },
+                Some(Value::from(current)),
+            )
         }
     };
     let after = match handle {
@@ -71,7 +87,7 @@ pub fn diff(
         action,
         attributes: vec![after],
         depends_on: depends_on.into_iter().cloned().collect(),
-        operations: vec![alias_op(op, alias, handle)],
+        operations: vec![Operation::encode(&op)],
         source: Some(
             key.locations
                 .aliases

@@ -4,11 +4,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use aws_sdk_kms::types::{KeySpec, OriginType};
 use kmsctl_core::environment::EnvironmentSettings;
 use kmsctl_core::policy::{self, PolicyDocument};
 use kmsctl_core::project_files::{FileError, POLICY, ProjectFiles};
 use kmsctl_core::source::SourceFile;
-use kmsctl_core::{Finding, Location, template};
+use kmsctl_core::{Finding, Location, Ref, template};
 use toml::Spanned;
 
 use crate::config::{DeclaredState, KeyDecl};
@@ -106,13 +107,14 @@ pub struct DesiredKey {
     pub description: String,
     pub spec: String,
     pub usage: String,
-    pub origin: String,
+    /// `AWS_CLOUDHSM` for a key in a key store, else `AWS_KMS`: kmsctl decides it, not a file.
+    pub origin: OriginType,
     pub multi_region: bool,
     /// The custom key store's name, for keys created in one.
     pub custom_key_store: Option<String>,
     /// The store's id for CreateKey: a string, or a reference to the change that connects the
     /// store. Set by the caller from the CloudHSM domain's plan; `None` holds the key back.
-    pub custom_key_store_id: Option<serde_json::Value>,
+    pub custom_key_store_id: Option<Ref<String>>,
     /// For keys AWS cannot rotate: how often the operator rotates them.
     pub manual_rotation_days: Option<i64>,
     pub policy: DesiredPolicy,
@@ -205,11 +207,11 @@ fn build_key(
             .to_owned(),
     };
     let origin = if decl.custom_key_store.is_some() {
-        "AWS_CLOUDHSM".to_owned()
+        OriginType::AwsCloudhsm
     } else {
-        "AWS_KMS".to_owned()
+        OriginType::AwsKms
     };
-    let rotatable = spec::rotatable(&spec, &origin);
+    let rotatable = spec::rotatable(&KeySpec::from(spec.as_str()), &origin);
     let asked_rotation = decl.enable_key_rotation.as_ref().map(|r| *r.get_ref());
     let default_period =
         DEFAULT_ROTATION_PERIOD_DAYS.min(env.rules.max_rotation_period_days.max(90));

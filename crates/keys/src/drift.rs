@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::desired::{DesiredKey, TAG_MANAGED};
 use crate::observe::{Observation, ObservedKey};
-use crate::{key, rotation, spec};
+use crate::{key, rotation};
 
 /// A guard an observed key breaks.
 #[derive(Debug, Clone, PartialEq)]
@@ -119,10 +119,7 @@ fn check_rotation(
     declared: Option<usize>,
     out: &mut Vec<Violation>,
 ) {
-    if !rules.require_rotation
-        || !spec::rotatable(&live.spec, &live.origin)
-        || live.pending_deletion()
-    {
+    if !rules.require_rotation || !live.rotatable() || live.pending_deletion() {
         return;
     }
     let address = format!("{}.{name}", rotation::KIND);

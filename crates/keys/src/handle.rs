@@ -1,7 +1,6 @@
 //! A key as operations name it: its id when it exists, or a reference to the change creating it.
 
-use kmsctl_core::{Address, Reference};
-use serde_json::Value;
+use kmsctl_core::{Address, Ref, Reference};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyHandle {
@@ -10,10 +9,11 @@ pub enum KeyHandle {
 }
 
 impl KeyHandle {
-    pub fn to_value(&self) -> Value {
+    /// The key as an operation names it.
+    pub fn key_id(&self) -> Ref<String> {
         match self {
-            Self::Existing(id) => Value::String(id.clone()),
-            Self::New(address) => Reference::new(address.clone(), "key_id").to_value(),
+            Self::Existing(id) => Ref::Known(id.clone()),
+            Self::New(address) => Ref::After(Reference::new(address.clone(), "key_id")),
         }
     }
 

@@ -2,14 +2,15 @@
 
 use std::collections::BTreeMap;
 
-use kmsctl_core::{Action, Address, AttributeChange, Finding, ResourceChange};
-use serde_json::{Value, json};
+use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType};
+use kmsctl_core::{Action, Address, AttributeChange, Finding, Operation, Ref, ResourceChange};
+use serde_json::Value;
 
 use crate::config::DeclaredState;
 use crate::desired::DesiredKey;
 use crate::handle::KeyHandle;
 use crate::observe::ObservedKey;
-use crate::ops::on_key;
+use crate::ops::KeyOp;
 
 pub const KIND: &str = crate::kinds::KEY;
 
@@ -21,14 +22,14 @@ fn change(
     key: &DesiredKey,
     action: Action,
     attributes: Vec<AttributeChange>,
-    operations: Vec<Value>,
+    operations: Vec<KeyOp>,
 ) -> ResourceChange {
     ResourceChange {
         address: address(key),
         action,
         attributes,
         depends_on: vec![],
-        operations,
+        operations: operations.iter().map(Operation::encode).collect(),
         source: Some(key.locations.key.clone()),
     }
 }
@@ -55,65 +56,85 @@ pub fn create(key: &DesiredKey) -> ResourceChange {
     ];
     if let Some(store) = &key.custom_key_store {
         attributes.push(AttributeChange::added("custom_key_store", store.clone()));
-        attributes.push(AttributeChange::added("origin", key.origin.clone()));
+        attributes.push(AttributeChange::added("origin", key.origin.as_str()));
     }
-    attributes.extend([AttributeChange::added("state", state_name(key.state))]);
+    attributes.extend([AttributeChange::added(
+        "state",
+        key_state(key.state).as_str(),
+    )]);
     attributes.extend(
         key.tags
             .iter()
             .map(|(k, v)| AttributeChange::added(format!("tags.{k}"), v.clone())),
     );
-    let mut operations = vec![json!({
-        "op": "CreateKey",
-        "id": key.id,
-        "description": key.description,
-        "key_spec": key.spec,
-        "key_usage": key.usage,
-        "multi_region": key.multi_region,
-        "policy": key.policy.text,
-        "tags": key.tags,
-        "custom_key_store_id": key.custom_key_store_id,
-    })];
+    let mut operations = vec![KeyOp::CreateKey {
+        id: key.id.clone(),
+        description: key.description.clone(),
+        key_spec: KeySpec::from(key.spec.as_str()),
+        key_usage: KeyUsageType::from(key.usage.as_str()),
+        multi_region: key.multi_region,
+        policy: key.policy.text.clone(),
+        tags: key.tags.clone(),
+        custom_key_store_id: key.custom_key_store_id.clone(),
+    }];
     if key.state == DeclaredState::Disabled {
-        operations.push(on_key(
-            "DisableKey",
-            &KeyHandle::New(address(key)),
-            json!({}),
-        ));
+        operations.push(KeyOp::DisableKey {
+            key_id: KeyHandle::New(address(key)).key_id(),
+        });
     }
     change(key, Action::Create, attributes, operations)
 }
 
-fn state_name(state: DeclaredState) -> &'static str {
+/// The key state AWS reports for a key in the declared state.
+fn key_state(state: DeclaredState) -> KeyState {
     match state {
-        DeclaredState::Enabled => "Enabled",
-        DeclaredState::Disabled => "Disabled",
-        DeclaredState::PendingDeletion => "PendingDeletion",
+        DeclaredState::Enabled => KeyState::Enabled,
+        DeclaredState::Disabled => KeyState::Disabled,
+        DeclaredState::PendingDeletion => KeyState::PendingDeletion,
     }
 }
 
 /// Spec, usage, origin and multi-Region are fixed at creation: kmsctl never replaces a key.
 pub fn immutable_findings(key: &DesiredKey, observed: &ObservedKey) -> Vec<Finding> {
+    // An attribute AWS did not report is unknown, not different.
     let fields = [
         (
             "spec",
-            &key.spec,
-            &observed.spec,
+            observed
+                .spec
+                .get()
+                .is_some_and(|have| *have != KeySpec::from(key.spec.as_str())),
+            key.spec.as_str(),
+            observed.spec.as_str(),
             key.locations.spec.as_ref(),
         ),
         (
             "usage",
-            &key.usage,
-            &observed.usage,
+            observed
+                .usage
+                .get()
+                .is_some_and(|have| *have != KeyUsageType::from(key.usage.as_str())),
+            key.usage.as_str(),
+            observed.usage.as_str(),
             key.locations.usage.as_ref(),
         ),
-        ("origin", &key.origin, &observed.origin, None),
+        (
+            "origin",
+            observed
+                .origin
+                .get()
+                .is_some_and(|have| *have != key.origin),
+            key.origin.as_str(),
+            observed.origin.as_str(),
+            None,
+        ),
     ];
     let mut findings: Vec<Finding> = fields
         .into_iter()
-        // An attribute AWS did not report is unknown, not different.
-        .filter(|(_, want, have, _)| !have.is_empty() && want != have)
-        .map(|(field, want, have, location)| immutable(key, observed, field, have, want, location))
+        .filter(|(_, differs, ..)| *differs)
+        .map(|(field, _, want, have, location)| {
+            immutable(key, observed, field, have, want, location)
+        })
         .collect();
     if key.multi_region != observed.multi_region {
         findings.push(immutable(
@@ -153,7 +174,7 @@ fn immutable(
 
 /// Changes to an existing key's description, tags and state. `adopt` marks a key taken over.
 pub fn update(key: &DesiredKey, observed: &ObservedKey, adopt: bool) -> Option<ResourceChange> {
-    let handle = KeyHandle::Existing(observed.key_id.clone());
+    let key_id = || Ref::Known(observed.key_id.clone());
     if key.state == DeclaredState::PendingDeletion {
         if observed.pending_deletion() {
             return None;
@@ -161,17 +182,16 @@ pub fn update(key: &DesiredKey, observed: &ObservedKey, adopt: bool) -> Option<R
         let attributes = vec![
             AttributeChange::new(
                 "state",
-                Some(observed.state.clone().into()),
+                Some(observed.state.as_str().into()),
                 Some("PendingDeletion".into()),
             ),
             AttributeChange::added("deletion_window_in_days", key.deletion_window_days),
         ];
         let days = i32::try_from(key.deletion_window_days).unwrap_or(30);
-        let ops = vec![on_key(
-            "ScheduleKeyDeletion",
-            &handle,
-            json!({"pending_window_in_days": days}),
-        )];
+        let ops = vec![KeyOp::ScheduleKeyDeletion {
+            key_id: key_id(),
+            pending_window_in_days: days,
+        }];
         return Some(change(key, Action::ScheduleDeletion, attributes, ops));
     }
 
@@ -179,7 +199,7 @@ pub fn update(key: &DesiredKey, observed: &ObservedKey, adopt: bool) -> Option<R
     let mut operations = Vec::new();
     let cancelling = observed.pending_deletion();
     if cancelling {
-        operations.push(on_key("CancelKeyDeletion", &handle, json!({})));
+        operations.push(KeyOp::CancelKeyDeletion { key_id: key_id() });
     }
     if key.description != observed.description {
         attributes.push(AttributeChange::new(
@@ -187,11 +207,10 @@ pub fn update(key: &DesiredKey, observed: &ObservedKey, adopt: bool) -> Option<R
             Some(observed.description.clone().into()),
             Some(key.description.clone().into()),
         ));
-        operations.push(on_key(
-            "UpdateKeyDescription",
-            &handle,
-            json!({"description": key.description}),
-        ));
+        operations.push(KeyOp::UpdateKeyDescription {
+            key_id: key_id(),
+            description: key.description.clone(),
+        });
     }
     let (to_set, to_remove) = tag_changes(&key.tags, &observed.tags);
     for name in to_set.keys().chain(&to_remove) {
@@ -202,35 +221,40 @@ pub fn update(key: &DesiredKey, observed: &ObservedKey, adopt: bool) -> Option<R
         ));
     }
     if !to_set.is_empty() {
-        operations.push(on_key("TagResource", &handle, json!({"tags": to_set})));
+        operations.push(KeyOp::TagResource {
+            key_id: key_id(),
+            tags: to_set
+                .into_iter()
+                .map(|(k, v)| (k, Ref::Known(v)))
+                .collect(),
+        });
     }
     if !to_remove.is_empty() {
-        operations.push(on_key(
-            "UntagResource",
-            &handle,
-            json!({"tag_keys": to_remove}),
-        ));
+        operations.push(KeyOp::UntagResource {
+            key_id: key_id(),
+            tag_keys: to_remove,
+        });
     }
     // CancelKeyDeletion leaves the key Disabled.
     let current = if cancelling {
-        "Disabled"
+        Some(&KeyState::Disabled)
     } else {
-        observed.state.as_str()
+        observed.state.get()
     };
-    let wanted = state_name(key.state);
-    if current != wanted || cancelling {
+    let wanted = key_state(key.state);
+    if current != Some(&wanted) || cancelling {
         attributes.push(AttributeChange::new(
             "state",
-            Some(observed.state.clone().into()),
-            Some(wanted.into()),
+            Some(observed.state.as_str().into()),
+            Some(wanted.as_str().into()),
         ));
     }
     match (current, key.state) {
-        ("Disabled", DeclaredState::Enabled) => {
-            operations.push(on_key("EnableKey", &handle, json!({})))
+        (Some(KeyState::Disabled), DeclaredState::Enabled) => {
+            operations.push(KeyOp::EnableKey { key_id: key_id() })
         }
-        ("Enabled", DeclaredState::Disabled) => {
-            operations.push(on_key("DisableKey", &handle, json!({})))
+        (Some(KeyState::Enabled), DeclaredState::Disabled) => {
+            operations.push(KeyOp::DisableKey { key_id: key_id() })
         }
         _ => {}
     }

@@ -2,13 +2,13 @@
 //! string vs one-element array never make a diff) and shown statement by statement.
 
 use kmsctl_core::policy::{self, ChangeKind};
-use kmsctl_core::{Action, Address, AttributeChange, ResourceChange};
-use serde_json::{Value, json};
+use kmsctl_core::{Action, Address, AttributeChange, Operation, ResourceChange};
+use serde_json::Value;
 
 use crate::desired::DesiredKey;
 use crate::handle::KeyHandle;
 use crate::observe::ObservedKey;
-use crate::ops::on_key;
+use crate::ops::KeyOp;
 
 pub const KIND: &str = crate::kinds::KEY_POLICY;
 
@@ -72,11 +72,10 @@ pub fn diff(
         action: Action::Update,
         attributes,
         depends_on: depends_on.into_iter().cloned().collect(),
-        operations: vec![on_key(
-            "PutKeyPolicy",
-            &handle,
-            json!({"policy": key.policy.text}),
-        )],
+        operations: vec![Operation::encode(&KeyOp::PutKeyPolicy {
+            key_id: handle.key_id(),
+            policy: key.policy.text.clone(),
+        })],
         source: Some(kmsctl_core::Location::file(
             key.policy
                 .file

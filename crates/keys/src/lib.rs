@@ -4,6 +4,7 @@
 pub mod alias;
 pub mod apply;
 pub mod config;
+mod create_key;
 pub mod desired;
 pub mod diff;
 pub mod domain;

@@ -2,12 +2,13 @@
 //! same policy, tags and description, every alias moved to it, and the old key tagged with the
 //! rotation date and its successor, left enabled so what it encrypted can still be decrypted.
 
-use kmsctl_core::{Action, Address, AttributeChange, ResourceChange};
-use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+use kmsctl_core::{Action, Address, AttributeChange, Operation, Ref, ResourceChange};
 
 use crate::desired::{DesiredKey, TAG_ID};
 use crate::handle::KeyHandle;
-use crate::ops::{alias_op, on_key};
+use crate::ops::KeyOp;
 use crate::{alias, key};
 
 pub const TAG_ROTATED_AT: &str = "kmsctl:rotated-at";
@@ -22,7 +23,7 @@ pub fn plan(
     date: &str,
 ) -> Vec<ResourceChange> {
     let mut new_key = key.clone();
-    new_key.custom_key_store_id = store_id.map(Value::from);
+    new_key.custom_key_store_id = store_id.map(|id| Ref::Known(id.to_owned()));
     let create = key::create(&new_key);
     let handle = KeyHandle::New(create.address.clone());
     let mut changes = vec![create];
@@ -40,10 +41,14 @@ pub fn plan(
                 known_after_apply: true,
             }],
             depends_on: vec![],
-            operations: vec![alias_op("UpdateAlias", name, &handle)],
+            operations: vec![Operation::encode(&KeyOp::UpdateAlias {
+                alias_name: name.clone(),
+                target_key_id: handle.key_id(),
+            })],
             source: Some(key.locations.key.clone()),
         });
     }
+    let old = KeyHandle::Existing(old_key_id.to_owned()).key_id();
     changes.push(ResourceChange {
         address: Address::new(key::KIND, format!("{}@{old_key_id}", key.name)),
         action: Action::Update,
@@ -59,17 +64,18 @@ pub fn plan(
         ],
         depends_on: alias_addresses,
         operations: vec![
-            on_key(
-                "TagResource",
-                &KeyHandle::Existing(old_key_id.to_owned()),
-                json!({"tags": {TAG_ROTATED_AT: date, TAG_SUPERSEDED_BY: handle.to_value()}}),
-            ),
+            Operation::encode(&KeyOp::TagResource {
+                key_id: old.clone(),
+                tags: BTreeMap::from([
+                    (TAG_ROTATED_AT.to_owned(), Ref::Known(date.to_owned())),
+                    (TAG_SUPERSEDED_BY.to_owned(), handle.key_id()),
+                ]),
+            }),
             // The successor carries the kmsctl:id now: the old key must not claim it too.
-            on_key(
-                "UntagResource",
-                &KeyHandle::Existing(old_key_id.to_owned()),
-                json!({"tag_keys": [TAG_ID]}),
-            ),
+            Operation::encode(&KeyOp::UntagResource {
+                key_id: old,
+                tag_keys: vec![TAG_ID.to_owned()],
+            }),
         ],
         source: Some(key.locations.key.clone()),
     });

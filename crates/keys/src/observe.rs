@@ -11,7 +11,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_kms::error::ProvideErrorMetadata;
-use kmsctl_aws::{AwsError, KmsClients, map_bounded};
+use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, OriginType};
+use kmsctl_aws::{AwsError, KmsClients, Reported, map_bounded};
 use serde::{Deserialize, Serialize};
 
 use crate::desired::{DesiredKey, TAG_ENVIRONMENT, TAG_ID, TAG_MANAGED};
@@ -62,10 +63,10 @@ pub struct ObservedKey {
     pub arn: String,
     pub description: String,
     /// `Enabled`, `Disabled`, `PendingDeletion`, ...
-    pub state: String,
-    pub spec: String,
-    pub usage: String,
-    pub origin: String,
+    pub state: Reported<KeyState>,
+    pub spec: Reported<KeySpec>,
+    pub usage: Reported<KeyUsageType>,
+    pub origin: Reported<OriginType>,
     pub multi_region: bool,
     pub deletion_date: Option<String>,
     pub tags: BTreeMap<String, String>,
@@ -102,7 +103,15 @@ impl ObservedKey {
     }
 
     pub fn pending_deletion(&self) -> bool {
-        self.state == "PendingDeletion"
+        self.state == KeyState::PendingDeletion
+    }
+
+    /// Whether AWS can rotate the key; `false` when it did not say what the key is.
+    pub fn rotatable(&self) -> bool {
+        self.spec
+            .get()
+            .zip(self.origin.get())
+            .is_some_and(|(spec, origin)| spec::rotatable(spec, origin))
     }
 }
 
@@ -352,14 +361,6 @@ async fn describe(
             Err(error) => return Err(error),
         },
     };
-    let spec_name = metadata
-        .key_spec()
-        .map(|s| s.as_str().to_owned())
-        .unwrap_or_default();
-    let origin = metadata
-        .origin()
-        .map(|o| o.as_str().to_owned())
-        .unwrap_or_default();
     let policy = match clients
         .get_key_policy
         .get_key_policy()
@@ -372,7 +373,11 @@ async fn describe(
         Err(error) if skippable(error.code()) => None,
         Err(error) => return Err(AwsError::call("kms:GetKeyPolicy", error)),
     };
-    let (rotation_enabled, rotation_period_days) = if spec::rotatable(&spec_name, &origin) {
+    let rotatable = metadata
+        .key_spec()
+        .zip(metadata.origin())
+        .is_some_and(|(spec, origin)| spec::rotatable(spec, origin));
+    let (rotation_enabled, rotation_period_days) = if rotatable {
         match clients
             .get_key_rotation_status
             .get_key_rotation_status()
@@ -393,16 +398,10 @@ async fn describe(
     let key = ObservedKey {
         arn: metadata.arn().unwrap_or_default().to_owned(),
         description: metadata.description().unwrap_or_default().to_owned(),
-        state: metadata
-            .key_state()
-            .map(|s| s.as_str().to_owned())
-            .unwrap_or_default(),
-        spec: spec_name,
-        usage: metadata
-            .key_usage()
-            .map(|u| u.as_str().to_owned())
-            .unwrap_or_default(),
-        origin,
+        state: metadata.key_state().cloned().into(),
+        spec: metadata.key_spec().cloned().into(),
+        usage: metadata.key_usage().cloned().into(),
+        origin: metadata.origin().cloned().into(),
         multi_region: metadata.multi_region().unwrap_or(false),
         deletion_date: metadata.deletion_date().map(|d| d.to_string()),
         tags,

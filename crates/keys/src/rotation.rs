@@ -1,11 +1,11 @@
 //! `kms_key_rotation`: automatic rotation on or off, and its period.
 
-use kmsctl_core::{Action, Address, AttributeChange, Note, NoteLevel, ResourceChange};
+use kmsctl_core::{Action, Address, AttributeChange, Note, NoteLevel, Operation, ResourceChange};
 use serde_json::json;
 
 use crate::desired::{DesiredKey, DesiredRotation};
 use crate::handle::KeyHandle;
-use crate::ops::on_key;
+use crate::ops::KeyOp;
 
 pub const KIND: &str = crate::kinds::KEY_ROTATION;
 
@@ -101,15 +101,21 @@ pub fn diff(
     if let Some(note) = note {
         notes.push(Note::new(NoteLevel::Verbose, Some(address(key)), note));
     }
-    let (attributes, op) = change?;
+    // `compare` names the call for its readers; which one is made follows the declaration alone.
+    let (attributes, _) = change?;
     // A brand-new key starts with rotation off: nothing to do unless it is wanted on.
     if live.is_none() && !desired.enabled {
         return None;
     }
-    let fields = if op == "EnableKeyRotation" {
-        json!({"rotation_period_in_days": desired.period_days})
+    let key_id = handle.key_id();
+    let op = if desired.enabled {
+        KeyOp::EnableKeyRotation {
+            key_id,
+            // The guards keep the period within AWS's 90..=2560 days; beyond i32, AWS refuses it.
+            rotation_period_in_days: Some(i32::try_from(desired.period_days).unwrap_or(i32::MAX)),
+        }
     } else {
-        json!({})
+        KeyOp::DisableKeyRotation { key_id }
     };
     Some(ResourceChange {
         address: address(key),
@@ -120,7 +126,7 @@ pub fn diff(
         },
         attributes,
         depends_on: depends_on.into_iter().cloned().collect(),
-        operations: vec![on_key(op, handle, fields)],
+        operations: vec![Operation::encode(&op)],
         source: Some(
             key.locations
                 .rotation

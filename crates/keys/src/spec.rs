@@ -1,5 +1,7 @@
 //! KMS key specs and the usages AWS allows for each.
 
+use aws_sdk_kms::types::{KeySpec, OriginType};
+
 /// Key specs and their allowed usages; the first usage is the default.
 const SPECS: &[(&str, &[&str])] = &[
     ("SYMMETRIC_DEFAULT", &["ENCRYPT_DECRYPT"]),
@@ -40,8 +42,8 @@ pub fn known_specs() -> impl Iterator<Item = &'static str> {
 }
 
 /// Automatic rotation exists only for symmetric keys with AWS-generated material.
-pub fn rotatable(spec: &str, origin: &str) -> bool {
-    spec == DEFAULT_SPEC && origin == "AWS_KMS"
+pub fn rotatable(spec: &KeySpec, origin: &OriginType) -> bool {
+    *spec == KeySpec::SymmetricDefault && *origin == OriginType::AwsKms
 }
 
 #[cfg(test)]
@@ -53,8 +55,8 @@ mod tests {
         assert_eq!(default_usage("HMAC_256"), Some("GENERATE_VERIFY_MAC"));
         assert_eq!(default_usage("ECC_NIST_P256"), Some("SIGN_VERIFY"));
         assert_eq!(default_usage("NOPE"), None);
-        assert!(rotatable("SYMMETRIC_DEFAULT", "AWS_KMS"));
-        assert!(!rotatable("SYMMETRIC_DEFAULT", "EXTERNAL"));
-        assert!(!rotatable("RSA_2048", "AWS_KMS"));
+        assert!(rotatable(&"SYMMETRIC_DEFAULT".into(), &"AWS_KMS".into()));
+        assert!(!rotatable(&"SYMMETRIC_DEFAULT".into(), &"EXTERNAL".into()));
+        assert!(!rotatable(&"RSA_2048".into(), &"AWS_KMS".into()));
     }
 }

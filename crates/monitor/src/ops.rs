@@ -1,23 +1,27 @@
-//! The Config, SNS and EventBridge calls a plan can contain, and how apply makes them. Every
-//! call here is idempotent (Put*, CreateTopic by name, Subscribe to the same endpoint), so the
-//! SDK's standard retries are enough.
+//! The Config, SNS and EventBridge calls a plan can contain, what AWS does with each
+//! (`semantics`), and how apply makes them. The calls but DeleteConfigRule are taken as
+//! idempotent (Put*, CreateTopic by name, Subscribe to the same endpoint), so the SDK's standard
+//! retries are enough.
 
 use std::collections::BTreeMap;
 
 use aws_sdk_config::types as config;
 use aws_sdk_eventbridge::types as events;
 pub use kmsctl_aws::ApplyError;
-use kmsctl_aws::failed;
-use kmsctl_core::{Outputs, ResourceChange};
-use serde::Deserialize;
+use kmsctl_aws::{Produced, failed};
+use kmsctl_core::semantics::LostAnswer;
+use kmsctl_core::{DomainOp, Outputs, Ref, ResourceChange, Semantics};
+use serde::{Deserialize, Serialize};
 
 use crate::Clients;
 
 type Tags = BTreeMap<String, String>;
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// One Config, SNS or EventBridge call. `A` is how an ARN is named: as planned, a [`Ref`] (the
+/// ARN, or the output of the change creating the resource); once resolved, the ARN itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", deny_unknown_fields)]
-enum MonitorOp {
+pub enum MonitorOp<A = Ref<String>> {
     PutConfigurationRecorder {
         name: String,
         role_arn: String,
@@ -40,7 +44,7 @@ enum MonitorOp {
         tags: Tags,
     },
     TagConfigResource {
-        arn: String,
+        arn: A,
         tags: Tags,
     },
     DeleteConfigRule {
@@ -52,24 +56,24 @@ enum MonitorOp {
         tags: Tags,
     },
     SetTopicAttribute {
-        topic_arn: String,
+        topic_arn: A,
         name: String,
         value: String,
     },
     TagTopic {
-        topic_arn: String,
+        topic_arn: A,
         tags: Tags,
     },
     DeleteTopic {
-        topic_arn: String,
+        topic_arn: A,
     },
     Subscribe {
-        topic_arn: String,
+        topic_arn: A,
         protocol: String,
         endpoint: String,
     },
     Unsubscribe {
-        subscription_arn: String,
+        subscription_arn: A,
     },
     PutRule {
         name: String,
@@ -78,7 +82,7 @@ enum MonitorOp {
         tags: Tags,
     },
     TagRule {
-        arn: String,
+        arn: A,
         tags: Tags,
     },
     DeleteRule {
@@ -87,7 +91,8 @@ enum MonitorOp {
     PutTargets {
         rule: String,
         id: String,
-        arn: String,
+        /// The topic the rule publishes to.
+        arn: A,
     },
     RemoveTargets {
         rule: String,
@@ -95,13 +100,80 @@ enum MonitorOp {
     },
 }
 
+impl<A> MonitorOp<A> {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::PutConfigurationRecorder { .. } => "PutConfigurationRecorder",
+            Self::PutDeliveryChannel { .. } => "PutDeliveryChannel",
+            Self::StartConfigurationRecorder { .. } => "StartConfigurationRecorder",
+            Self::PutConfigRule { .. } => "PutConfigRule",
+            Self::TagConfigResource { .. } => "TagConfigResource",
+            Self::DeleteConfigRule { .. } => "DeleteConfigRule",
+            Self::CreateTopic { .. } => "CreateTopic",
+            Self::SetTopicAttribute { .. } => "SetTopicAttribute",
+            Self::TagTopic { .. } => "TagTopic",
+            Self::DeleteTopic { .. } => "DeleteTopic",
+            Self::Subscribe { .. } => "Subscribe",
+            Self::Unsubscribe { .. } => "Unsubscribe",
+            Self::PutRule { .. } => "PutRule",
+            Self::TagRule { .. } => "TagRule",
+            Self::DeleteRule { .. } => "DeleteRule",
+            Self::PutTargets { .. } => "PutTargets",
+            Self::RemoveTargets { .. } => "RemoveTargets",
+        }
+    }
+
+    /// What kmsctl relies on today: the SDK's standard retries repeat a call after a lost
+    /// answer, taken as harmless (Put* sets the same thing again, CreateTopic by name returns
+    /// the topic, Subscribe to the same endpoint returns the subscription); nothing is looked up
+    /// or read back, and no error means "not yet".
+    pub fn semantics(&self) -> Semantics {
+        match self {
+            Self::PutConfigurationRecorder { .. }
+            | Self::PutDeliveryChannel { .. }
+            | Self::StartConfigurationRecorder { .. }
+            | Self::PutConfigRule { .. }
+            | Self::TagConfigResource { .. }
+            | Self::CreateTopic { .. }
+            | Self::SetTopicAttribute { .. }
+            | Self::TagTopic { .. }
+            | Self::DeleteTopic { .. }
+            | Self::Subscribe { .. }
+            | Self::Unsubscribe { .. }
+            | Self::PutRule { .. }
+            | Self::TagRule { .. }
+            | Self::DeleteRule { .. }
+            | Self::PutTargets { .. }
+            | Self::RemoveTargets { .. } => Semantics::REPEAT,
+            Self::DeleteConfigRule { .. } => Semantics {
+                lost_answer: LostAnswer::Unrecovered(
+                    "a repeat after the rule is gone fails with NoSuchConfigRuleException; the next plan no longer sees the rule",
+                ),
+                ..Semantics::REPEAT
+            },
+        }
+    }
+}
+
+impl DomainOp for MonitorOp {
+    type Resolved = MonitorOp<String>;
+
+    fn name(&self) -> &'static str {
+        MonitorOp::name(self)
+    }
+
+    fn semantics(&self) -> Semantics {
+        MonitorOp::semantics(self)
+    }
+}
+
 /// Runs the change's operations in order; returns its outputs (`arn` of a new topic or rule).
 pub async fn apply_change(
     clients: &Clients,
     change: &ResourceChange,
     outputs: &Outputs,
-) -> Result<BTreeMap<String, String>, ApplyError> {
-    kmsctl_aws::apply_operations(change, outputs, |op: MonitorOp| run(clients, op)).await
+) -> Result<Produced, ApplyError> {
+    kmsctl_aws::apply_operations::<MonitorOp, _, _>(change, outputs, |op| run(clients, op)).await
 }
 
 fn malformed(e: impl std::fmt::Display) -> ApplyError {
@@ -147,7 +219,7 @@ fn recording_group(resource_types: &[String]) -> config::RecordingGroup {
         .build()
 }
 
-async fn run(clients: &Clients, op: MonitorOp) -> Result<BTreeMap<String, String>, ApplyError> {
+async fn run(clients: &Clients, op: MonitorOp<String>) -> Result<Produced, ApplyError> {
     let none = BTreeMap::new();
     match op {
         MonitorOp::PutConfigurationRecorder {
@@ -421,31 +493,4 @@ async fn run(clients: &Clients, op: MonitorOp) -> Result<BTreeMap<String, String
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_operation_the_diff_writes_decodes() {
-        use crate::desired::{Context, build};
-        let decl: crate::config::MonitorDecl = crate::config::tests_support::declaration();
-        let tags = BTreeMap::new();
-        let desired = build(
-            &decl,
-            &Context {
-                environment: "prod",
-                account_id: "222222222222",
-                region: "us-east-1",
-                tags: &tags,
-                topic_key: Some("alias/k".into()),
-            },
-        );
-        let diff = crate::diff(&desired, &Default::default());
-        assert!(!diff.changes.is_empty());
-        for change in &diff.changes {
-            for operation in &change.operations {
-                let decoded: Result<MonitorOp, _> = ApplyError::decode(operation, &Outputs::new());
-                assert!(decoded.is_ok(), "{operation}: {:?}", decoded.err());
-            }
-        }
-    }
-}
+mod tests;

@@ -2,18 +2,20 @@
 //! time (Organizations answers parallel writes with ConcurrentModificationException).
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use aws_sdk_organizations::Client;
 use aws_sdk_organizations::types::{PolicyType as ApiPolicyType, Tag};
 pub use kmsctl_aws::ApplyError;
-use kmsctl_aws::failed;
-use kmsctl_core::{Outputs, ResourceChange};
-use serde::Deserialize;
+use kmsctl_aws::{Produced, failed};
+use kmsctl_core::semantics::{LostAnswer, NotYet};
+use kmsctl_core::{DomainOp, Outputs, Ref, ResourceChange, Semantics};
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// One Organizations call. `Id` is how a policy is named: as planned, a [`Ref`] (its id, or the
+/// output of the change creating it); once apply has resolved the references, the id itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", deny_unknown_fields)]
-enum OrgOp {
+pub enum OrgOp<Id = Ref<String>> {
     EnablePolicyType {
         root_id: String,
         policy_type: String,
@@ -26,57 +28,95 @@ enum OrgOp {
         tags: BTreeMap<String, String>,
     },
     UpdatePolicy {
-        policy_id: String,
+        policy_id: Id,
         content: String,
         description: String,
     },
     AttachPolicy {
-        policy_id: String,
+        policy_id: Id,
         target_id: String,
     },
     DetachPolicy {
-        policy_id: String,
+        policy_id: Id,
         target_id: String,
     },
     DeletePolicy {
-        policy_id: String,
+        policy_id: Id,
     },
 }
 
-/// Runs the change's operations in order; returns its outputs (`policy_id` for a new policy).
-pub async fn apply_change(
-    client: &Client,
-    change: &ResourceChange,
-    outputs: &Outputs,
-) -> Result<BTreeMap<String, String>, ApplyError> {
-    kmsctl_aws::apply_operations(change, outputs, |op: OrgOp| async move {
-        run_with_retry(client, &op).await
-    })
-    .await
-}
+/// Organizations answers a write made while another is in progress with this: nothing was done,
+/// and the SDK does not retry it, so the apply loop makes the call again.
+const BUSY: &[&str] = &["ConcurrentModificationException"];
 
-/// ConcurrentModificationException is Organizations saying "another write is in progress": the
-/// SDK does not retry it, so this loop does (the named case), with backoff, a bounded number
-/// of times. Throttling (TooManyRequestsException) is the SDK's to retry.
-async fn run_with_retry(
-    client: &Client,
-    op: &OrgOp,
-) -> Result<BTreeMap<String, String>, ApplyError> {
-    let mut attempt = 0u32;
-    loop {
-        attempt += 1;
-        match run(client, op).await {
-            Err(ApplyError::Aws(error))
-                if error.code() == Some("ConcurrentModificationException") && attempt < 6 =>
-            {
-                tokio::time::sleep(Duration::from_millis(250 << attempt)).await;
-            }
-            other => return other,
+impl<Id> OrgOp<Id> {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::EnablePolicyType { .. } => "EnablePolicyType",
+            Self::CreatePolicy { .. } => "CreatePolicy",
+            Self::UpdatePolicy { .. } => "UpdatePolicy",
+            Self::AttachPolicy { .. } => "AttachPolicy",
+            Self::DetachPolicy { .. } => "DetachPolicy",
+            Self::DeletePolicy { .. } => "DeletePolicy",
+        }
+    }
+
+    /// What kmsctl relies on today: the SDK's standard retries repeat a call after a lost
+    /// answer; nothing is looked up or read back.
+    pub fn semantics(&self) -> Semantics {
+        let lost_answer = match self {
+            Self::UpdatePolicy { .. } => LostAnswer::Repeat,
+            Self::EnablePolicyType { .. } => LostAnswer::Unrecovered(
+                "a repeat fails with PolicyTypeAlreadyEnabledException; the next plan sees the type enabled",
+            ),
+            Self::CreatePolicy { .. } => LostAnswer::Unrecovered(
+                "a repeat fails with DuplicatePolicyException; the next plan finds the policy by name (tagged managed) and updates it",
+            ),
+            Self::AttachPolicy { .. } => LostAnswer::Unrecovered(
+                "a repeat fails with DuplicatePolicyAttachmentException; the next plan sees the policy attached",
+            ),
+            Self::DetachPolicy { .. } => LostAnswer::Unrecovered(
+                "a repeat fails with PolicyNotAttachedException; the next plan sees the policy detached",
+            ),
+            Self::DeletePolicy { .. } => LostAnswer::Unrecovered(
+                "a repeat fails with PolicyNotFoundException; the next plan no longer sees the policy",
+            ),
+        };
+        Semantics {
+            lost_answer,
+            not_yet: NotYet::RepeatedByApply(BUSY),
+            confirm: None,
         }
     }
 }
 
-async fn run(client: &Client, op: &OrgOp) -> Result<BTreeMap<String, String>, ApplyError> {
+impl DomainOp for OrgOp {
+    type Resolved = OrgOp<String>;
+
+    fn name(&self) -> &'static str {
+        OrgOp::name(self)
+    }
+
+    fn semantics(&self) -> Semantics {
+        OrgOp::semantics(self)
+    }
+}
+
+/// Runs the change's operations in order; returns its outputs (`policy_id` for a new policy).
+/// ConcurrentModificationException is retried by the apply loop (the operations' semantics);
+/// throttling (TooManyRequestsException) is the SDK's to retry.
+pub async fn apply_change(
+    client: &Client,
+    change: &ResourceChange,
+    outputs: &Outputs,
+) -> Result<Produced, ApplyError> {
+    kmsctl_aws::apply_operations::<OrgOp, _, _>(change, outputs, |op| async move {
+        run(client, &op).await
+    })
+    .await
+}
+
+async fn run(client: &Client, op: &OrgOp<String>) -> Result<Produced, ApplyError> {
     match op {
         OrgOp::EnablePolicyType {
             root_id,
@@ -164,3 +204,6 @@ async fn run(client: &Client, op: &OrgOp) -> Result<BTreeMap<String, String>, Ap
     }
     Ok(BTreeMap::new())
 }
+
+#[cfg(test)]
+mod tests;

@@ -314,13 +314,21 @@ mod tests {
         ];
         // What the calls do names the destructive ones, whatever a change's label says.
         let mut changes = changes;
+        use kmsctl_core::Operation;
+        use kmsctl_keys::ops::KeyOp;
         changes[2].operations = vec![
-            json!({"op": "UntagResource", "key_id": "k-1", "tag_keys": ["Temp"]}),
-            json!({"op": "DisableKey", "key_id": "k-1"}),
+            Operation::encode(&KeyOp::UntagResource {
+                key_id: "k-1".to_owned().into(),
+                tag_keys: vec!["Temp".into()],
+            }),
+            Operation::encode(&KeyOp::DisableKey {
+                key_id: "k-1".to_owned().into(),
+            }),
         ];
-        changes[3].operations = vec![
-            json!({"op": "ScheduleKeyDeletion", "key_id": "k-2", "pending_window_in_days": 30}),
-        ];
+        changes[3].operations = vec![Operation::encode(&KeyOp::ScheduleKeyDeletion {
+            key_id: "k-2".to_owned().into(),
+            pending_window_in_days: 30,
+        })];
         let options = Options {
             style: Style { color: false },
             verbose: false,

@@ -57,9 +57,9 @@ fn live(key: &DesiredKey, id: &str) -> ObservedKey {
         arn: format!("arn:aws:kms:us-east-1:111111111111:key/{id}"),
         description: key.description.clone(),
         state: "Enabled".into(),
-        spec: key.spec.clone(),
-        usage: key.usage.clone(),
-        origin: key.origin.clone(),
+        spec: key.spec.as_str().into(),
+        usage: key.usage.as_str().into(),
+        origin: Some(key.origin.clone()).into(),
         multi_region: false,
         deletion_date: None,
         tags: key.tags.clone(),
@@ -417,4 +417,42 @@ async fn a_reported_rotation_period_is_compared_through_the_sdk() {
         diff.changes[0].operations[0]["rotation_period_in_days"],
         json!(180)
     );
+}
+
+#[test]
+fn the_rotation_call_made_is_the_one_compare_names() {
+    use crate::rotation::{self, LiveRotation};
+    let lives = [
+        None,
+        Some(LiveRotation {
+            enabled: false,
+            period_days: None,
+        }),
+        Some(LiveRotation {
+            enabled: true,
+            period_days: Some(365),
+        }),
+    ];
+    for (enabled, period_days) in [(true, 180), (true, 365), (false, 365)] {
+        let wanted = DesiredRotation {
+            enabled,
+            period_days,
+        };
+        for live in lives {
+            let mut key = desired();
+            key.rotation = Some(wanted.clone());
+            let handle = KeyHandle::Existing("k-1".into());
+            let made = rotation::diff(&key, live, &handle, None, &mut vec![])
+                .map(|c| c.operations[0].name().map(str::to_owned));
+            // A new key starts with rotation off: no call then, though compare names one.
+            let named = rotation::compare(&wanted, live)
+                .0
+                .filter(|_| live.is_some() || enabled)
+                .map(|(_, name)| Some(name.to_owned()));
+            assert_eq!(
+                made, named,
+                "enabled {enabled}, {period_days} days, live {live:?}"
+            );
+        }
+    }
 }

@@ -7,10 +7,11 @@ use kmsctl_core::policy;
 use kmsctl_core::{Action, Address, AttributeChange, Note, NoteLevel};
 use serde_json::{Value, json};
 
-use super::{MonitorDiff, change, missing_tags, tags_change};
+use super::{MonitorDiff, arn, change, missing_tags, tags_change};
 use crate::desired::{DesiredAlerts, DesiredMonitor, TARGET_ID};
 use crate::kinds::*;
 use crate::observe::{ObservedMonitor, ObservedTopic, managed_by};
+use crate::ops::MonitorOp;
 use crate::pattern;
 
 pub(super) fn diff(desired: &DesiredMonitor, observed: &ObservedMonitor, out: &mut MonitorDiff) {
@@ -49,16 +50,20 @@ fn topic(
     match live {
         None => {
             let mut attributes = vec![AttributeChange::added("arn", alerts.topic_arn.clone())];
-            let mut topic_attributes = serde_json::Map::new();
+            let mut topic_attributes = std::collections::BTreeMap::new();
             if let Some(key) = &alerts.kms_master_key_id {
                 attributes.push(AttributeChange::added("kms_master_key_id", key.clone()));
-                topic_attributes.insert("KmsMasterKeyId".into(), key.clone().into());
+                topic_attributes.insert("KmsMasterKeyId".to_owned(), key.clone());
             }
             out.changes.push(change(
                 address.clone(),
                 Action::Create,
                 attributes,
-                vec![json!({"op": "CreateTopic", "name": name, "attributes": topic_attributes, "tags": desired.tags})],
+                vec![MonitorOp::CreateTopic {
+                    name: name.clone(),
+                    attributes: topic_attributes,
+                    tags: desired.tags.clone(),
+                }],
                 vec![],
                 source.clone(),
             ));
@@ -73,11 +78,18 @@ fn topic(
                     live.kms_master_key_id.clone().map(Into::into),
                     alerts.kms_master_key_id.clone().map(Into::into),
                 ));
-                operations.push(json!({"op": "SetTopicAttribute", "topic_arn": live.arn, "name": "KmsMasterKeyId", "value": alerts.kms_master_key_id.clone().unwrap_or_default()}));
+                operations.push(MonitorOp::SetTopicAttribute {
+                    topic_arn: arn(&live.arn),
+                    name: "KmsMasterKeyId".into(),
+                    value: alerts.kms_master_key_id.clone().unwrap_or_default(),
+                });
             }
             if let Some(tags) = tags_change(&desired.tags, &live.tags) {
                 attributes.push(tags);
-                operations.push(json!({"op": "TagTopic", "topic_arn": live.arn, "tags": missing_tags(&desired.tags, &live.tags)}));
+                operations.push(MonitorOp::TagTopic {
+                    topic_arn: arn(&live.arn),
+                    tags: missing_tags(&desired.tags, &live.tags),
+                });
             }
             if !operations.is_empty() {
                 let action = if managed_by(&live.tags, &desired.environment) {
@@ -127,9 +139,17 @@ fn topic(
         }
         out.changes.push(change(
             Address::new(SNS_TOPIC_POLICY, name.clone()),
-            if live.is_some() { Action::Update } else { Action::Create },
+            if live.is_some() {
+                Action::Update
+            } else {
+                Action::Create
+            },
             attributes,
-            vec![json!({"op": "SetTopicAttribute", "topic_arn": alerts.topic_arn, "name": "Policy", "value": alerts.policy.to_string()})],
+            vec![MonitorOp::SetTopicAttribute {
+                topic_arn: arn(&alerts.topic_arn),
+                name: "Policy".into(),
+                value: alerts.policy.to_string(),
+            }],
             after_topic.clone(),
             source.clone(),
         ));
@@ -153,7 +173,11 @@ fn topic(
                 address,
                 Action::Create,
                 vec![AttributeChange::added("endpoint", format!("{}:{}", wanted.protocol, wanted.endpoint))],
-                vec![json!({"op": "Subscribe", "topic_arn": alerts.topic_arn, "protocol": wanted.protocol, "endpoint": wanted.endpoint})],
+                vec![MonitorOp::Subscribe {
+                    topic_arn: arn(&alerts.topic_arn),
+                    protocol: wanted.protocol.clone(),
+                    endpoint: wanted.endpoint.clone(),
+                }],
                 after_topic.clone(),
                 Some(wanted.location.clone()),
             )),
@@ -197,7 +221,9 @@ fn remove_undeclared_subscriptions(
                 Some(format!("{}:{}", s.protocol, s.endpoint).into()),
                 None,
             )],
-            vec![json!({"op": "Unsubscribe", "subscription_arn": s.arn})],
+            vec![MonitorOp::Unsubscribe {
+                subscription_arn: arn(&s.arn),
+            }],
             vec![],
             None,
         ));
@@ -226,7 +252,12 @@ fn event_rules(
         let address = Address::new(EVENTS_RULE, wanted.name.clone());
         let source = Some(alerts.location.clone());
         let live = observed.event_rule(&wanted.name);
-        let put = json!({"op": "PutRule", "name": wanted.name, "pattern": wanted.pattern.to_string(), "description": wanted.description, "tags": desired.tags});
+        let put = MonitorOp::PutRule {
+            name: wanted.name.clone(),
+            pattern: wanted.pattern.to_string(),
+            description: wanted.description.clone(),
+            tags: desired.tags.clone(),
+        };
         let mut rule_change = None;
         match live {
             None => {
@@ -284,7 +315,10 @@ fn event_rules(
                 }
                 if let Some(tags) = tags_change(&desired.tags, &live.tags) {
                     attributes.push(tags);
-                    operations.push(json!({"op": "TagRule", "arn": live.arn, "tags": missing_tags(&desired.tags, &live.tags)}));
+                    operations.push(MonitorOp::TagRule {
+                        arn: arn(&live.arn),
+                        tags: missing_tags(&desired.tags, &live.tags),
+                    });
                 }
                 if !operations.is_empty() {
                     let action = if managed_by(&live.tags, &desired.environment) {
@@ -311,9 +345,21 @@ fn event_rules(
         if live_arn != Some(&alerts.topic_arn) {
             out.changes.push(change(
                 target_address.clone(),
-                if live_arn.is_some() { Action::Update } else { Action::Create },
-                vec![AttributeChange::new("arn", live_arn.cloned().map(Into::into), Some(alerts.topic_arn.clone().into()))],
-                vec![json!({"op": "PutTargets", "rule": wanted.name, "id": TARGET_ID, "arn": alerts.topic_arn})],
+                if live_arn.is_some() {
+                    Action::Update
+                } else {
+                    Action::Create
+                },
+                vec![AttributeChange::new(
+                    "arn",
+                    live_arn.cloned().map(Into::into),
+                    Some(alerts.topic_arn.clone().into()),
+                )],
+                vec![MonitorOp::PutTargets {
+                    rule: wanted.name.clone(),
+                    id: TARGET_ID.to_owned(),
+                    arn: arn(&alerts.topic_arn),
+                }],
                 rule_change.iter().chain(topic_changes).cloned().collect(),
                 source.clone(),
             ));
@@ -329,7 +375,10 @@ fn event_rules(
                     address.clone(),
                     Action::Delete,
                     vec![AttributeChange::new("arn", Some(arn.clone().into()), None)],
-                    vec![json!({"op": "RemoveTargets", "rule": wanted.name, "ids": [id]})],
+                    vec![MonitorOp::RemoveTargets {
+                        rule: wanted.name.clone(),
+                        ids: vec![id.clone()],
+                    }],
                     vec![],
                     None,
                 ));
@@ -351,7 +400,10 @@ fn event_rules(
                 address.clone(),
                 Action::Delete,
                 vec![AttributeChange::new("arn", Some(arn.clone().into()), None)],
-                vec![json!({"op": "RemoveTargets", "rule": live.name, "ids": [id]})],
+                vec![MonitorOp::RemoveTargets {
+                    rule: live.name.clone(),
+                    ids: vec![id.clone()],
+                }],
                 vec![],
                 None,
             ));
@@ -366,7 +418,9 @@ fn event_rules(
                 live.pattern.clone().map(Into::into),
                 None,
             )],
-            vec![json!({"op": "DeleteRule", "name": live.name})],
+            vec![MonitorOp::DeleteRule {
+                name: live.name.clone(),
+            }],
             removals,
             None,
         ));
@@ -399,7 +453,9 @@ fn retired_topics(
                 Some(live.arn.clone().into()),
                 None,
             )],
-            vec![json!({"op": "DeleteTopic", "topic_arn": live.arn})],
+            vec![MonitorOp::DeleteTopic {
+                topic_arn: arn(&live.arn),
+            }],
             target_changes.to_vec(),
             None,
         ));

@@ -2,23 +2,23 @@
 //! frequency), tagged, and deleted when a managed one leaves the files.
 
 use kmsctl_core::{Action, Address, AttributeChange};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::{MonitorDiff, change, missing_tags, tags_change};
+use super::{MonitorDiff, arn, change, missing_tags, tags_change};
 use crate::desired::{DesiredMonitor, DesiredRule};
 use crate::kinds::CONFIG_RULE;
 use crate::observe::{ObservedMonitor, ObservedRule, managed_by};
+use crate::ops::MonitorOp;
 
-fn put(rule: &DesiredRule, tags: Option<&std::collections::BTreeMap<String, String>>) -> Value {
-    json!({
-        "op": "PutConfigRule",
-        "name": rule.name,
-        "identifier": rule.identifier,
-        "parameters": rule.parameters,
-        "frequency": rule.frequency,
-        "resource_types": rule.resource_types,
-        "tags": tags.cloned().unwrap_or_default(),
-    })
+fn put(rule: &DesiredRule, tags: Option<&std::collections::BTreeMap<String, String>>) -> MonitorOp {
+    MonitorOp::PutConfigRule {
+        name: rule.name.clone(),
+        identifier: rule.identifier.clone(),
+        parameters: rule.parameters.clone(),
+        frequency: rule.frequency.clone(),
+        resource_types: rule.resource_types.clone(),
+        tags: tags.cloned().unwrap_or_default(),
+    }
 }
 
 fn sorted(values: &[String]) -> Vec<String> {
@@ -108,7 +108,10 @@ pub(super) fn diff(desired: &DesiredMonitor, observed: &ObservedMonitor, out: &m
         }
         if let Some(tags) = tags_change(&desired.tags, &live.tags) {
             attributes.push(tags);
-            operations.push(json!({"op": "TagConfigResource", "arn": live.arn, "tags": missing_tags(&desired.tags, &live.tags)}));
+            operations.push(MonitorOp::TagConfigResource {
+                arn: arn(&live.arn),
+                tags: missing_tags(&desired.tags, &live.tags),
+            });
         }
         if !operations.is_empty() {
             let action = if adopt { Action::Adopt } else { Action::Update };
@@ -136,7 +139,9 @@ pub(super) fn diff(desired: &DesiredMonitor, observed: &ObservedMonitor, out: &m
                 live.identifier.clone().map(Into::into),
                 None,
             )],
-            vec![json!({"op": "DeleteConfigRule", "name": live.name})],
+            vec![MonitorOp::DeleteConfigRule {
+                name: live.name.clone(),
+            }],
             vec![],
             None,
         ));

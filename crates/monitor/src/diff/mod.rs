@@ -10,11 +10,13 @@ mod recorder;
 
 use std::collections::BTreeMap;
 
-use kmsctl_core::{Action, Address, AttributeChange, Finding, Location, Note, ResourceChange};
-use serde_json::Value;
+use kmsctl_core::{
+    Action, Address, AttributeChange, Finding, Location, Note, Operation, Ref, ResourceChange,
+};
 
 use crate::desired::DesiredMonitor;
 use crate::observe::ObservedMonitor;
+use crate::ops::MonitorOp;
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MonitorDiff {
@@ -36,7 +38,7 @@ pub(crate) fn change(
     address: Address,
     action: Action,
     attributes: Vec<AttributeChange>,
-    operations: Vec<Value>,
+    operations: Vec<MonitorOp>,
     depends_on: Vec<Address>,
     source: Option<Location>,
 ) -> ResourceChange {
@@ -45,9 +47,14 @@ pub(crate) fn change(
         action,
         attributes,
         depends_on,
-        operations,
+        operations: operations.iter().map(Operation::encode).collect(),
         source,
     }
+}
+
+/// An ARN known when the plan is made.
+pub(crate) fn arn(arn: &str) -> Ref<String> {
+    Ref::Known(arn.to_owned())
 }
 
 /// The declared tags the live resource lacks or holds with another value. Extra live tags are

@@ -8,6 +8,7 @@ use super::{MonitorDiff, change};
 use crate::desired::DesiredMonitor;
 use crate::kinds::CONFIG_RECORDER;
 use crate::observe::ObservedMonitor;
+use crate::ops::MonitorOp;
 
 pub(super) fn diff(desired: &DesiredMonitor, observed: &ObservedMonitor, out: &mut MonitorDiff) {
     let live = observed.recorder.as_ref();
@@ -46,10 +47,18 @@ pub(super) fn diff(desired: &DesiredMonitor, observed: &ObservedMonitor, out: &m
     };
     let address = Address::new(CONFIG_RECORDER, wanted.name.clone());
     let source = Some(wanted.location.clone());
-    let put_recorder = json!({"op": "PutConfigurationRecorder", "name": wanted.name, "role_arn": wanted.role_arn, "resource_types": wanted.resource_types});
-    let put_channel =
-        json!({"op": "PutDeliveryChannel", "name": "default", "bucket": wanted.bucket});
-    let start = json!({"op": "StartConfigurationRecorder", "name": wanted.name});
+    let put_recorder = MonitorOp::PutConfigurationRecorder {
+        name: wanted.name.clone(),
+        role_arn: wanted.role_arn.clone(),
+        resource_types: wanted.resource_types.clone(),
+    };
+    let put_channel = MonitorOp::PutDeliveryChannel {
+        name: "default".into(),
+        bucket: wanted.bucket.clone(),
+    };
+    let start = MonitorOp::StartConfigurationRecorder {
+        name: wanted.name.clone(),
+    };
     let recorded = |types: &[String]| {
         if types.is_empty() {
             json!("all supported resource types")
@@ -119,7 +128,10 @@ pub(super) fn diff(desired: &DesiredMonitor, observed: &ObservedMonitor, out: &m
             live.bucket.clone().map(Into::into),
             Some(wanted.bucket.clone().into()),
         ));
-        operations.push(json!({"op": "PutDeliveryChannel", "name": live.channel.clone().unwrap_or_else(|| "default".into()), "bucket": wanted.bucket}));
+        operations.push(MonitorOp::PutDeliveryChannel {
+            name: live.channel.clone().unwrap_or_else(|| "default".into()),
+            bucket: wanted.bucket.clone(),
+        });
     }
     if !live.recording {
         attributes.push(AttributeChange::new(

@@ -7,13 +7,15 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use kmsctl_core::policy;
 use kmsctl_core::source::SourceFile;
-use kmsctl_core::{Action, Address, AttributeChange, Finding, Location, ResourceChange};
-use serde_json::{Value, json};
+use kmsctl_core::{
+    Action, Address, AttributeChange, Finding, Location, Operation, Ref, Reference, ResourceChange,
+};
 
 use crate::budget::Budget;
 use crate::config::{OrganizationFile, PolicyType};
 use crate::guards::RenderedPolicy;
 use crate::observe::{ObservedOrg, ObservedPolicy};
+use crate::ops::OrgOp;
 use crate::target::Target;
 
 pub use crate::kinds::{KIND_ATTACHMENT, KIND_POLICY, KIND_POLICY_TYPE};
@@ -40,7 +42,7 @@ fn change(
     address: Address,
     action: Action,
     attributes: Vec<AttributeChange>,
-    operations: Vec<Value>,
+    operations: Vec<OrgOp>,
     depends_on: Vec<Address>,
 ) -> ResourceChange {
     ResourceChange {
@@ -48,16 +50,16 @@ fn change(
         action,
         attributes,
         depends_on,
-        operations,
+        operations: operations.iter().map(Operation::encode).collect(),
         source: None,
     }
 }
 
 /// A policy as operations name it: its id, or the output of the change creating it.
-fn policy_handle(existing: Option<&ObservedPolicy>, address: &Address) -> Value {
+fn policy_handle(existing: Option<&ObservedPolicy>, address: &Address) -> Ref<String> {
     match existing {
-        Some(policy) => Value::from(policy.id.clone()),
-        None => kmsctl_core::Reference::new(address.clone(), "policy_id").to_value(),
+        Some(policy) => Ref::Known(policy.id.clone()),
+        None => Ref::After(Reference::new(address.clone(), "policy_id")),
     }
 }
 
@@ -87,7 +89,10 @@ pub fn diff(
                 address.clone(),
                 Action::Create,
                 vec![AttributeChange::added("root", root_id.clone())],
-                vec![json!({"op": "EnablePolicyType", "root_id": root_id, "policy_type": kind.api_name()})],
+                vec![OrgOp::EnablePolicyType {
+                    root_id: root_id.clone(),
+                    policy_type: kind.api_name().to_owned(),
+                }],
                 vec![],
             ));
             type_changes.push(address);
@@ -101,7 +106,8 @@ pub fn diff(
             .iter()
             .find(|p| p.kind == kind && p.name == name)
     };
-    let mut handles: BTreeMap<(PolicyType, String), (Value, Option<Address>)> = BTreeMap::new();
+    let mut handles: BTreeMap<(PolicyType, String), (Ref<String>, Option<Address>)> =
+        BTreeMap::new();
     for policy in rendered {
         let address = policy_address(policy.kind, &policy.name);
         let description = org
@@ -128,14 +134,13 @@ pub fn diff(
                             ),
                         ),
                     ],
-                    vec![json!({
-                        "op": "CreatePolicy",
-                        "name": policy.name,
-                        "description": description,
-                        "policy_type": policy.kind.api_name(),
-                        "content": policy.minified,
-                        "tags": {"kmsctl:managed": "true"},
-                    })],
+                    vec![OrgOp::CreatePolicy {
+                        name: policy.name.clone(),
+                        description: description.clone(),
+                        policy_type: policy.kind.api_name().to_owned(),
+                        content: policy.minified.clone(),
+                        tags: BTreeMap::from([("kmsctl:managed".to_owned(), "true".to_owned())]),
+                    }],
                     type_changes.clone(),
                 ));
                 handles.insert(
@@ -168,7 +173,11 @@ pub fn diff(
                         address.clone(),
                         Action::Update,
                         attributes,
-                        vec![json!({"op": "UpdatePolicy", "policy_id": live.id, "content": policy.minified, "description": description})],
+                        vec![OrgOp::UpdatePolicy {
+                            policy_id: Ref::Known(live.id.clone()),
+                            content: policy.minified.clone(),
+                            description: description.clone(),
+                        }],
                         vec![],
                     ));
                 }
@@ -228,7 +237,7 @@ pub fn diff(
                     handles.get(&(kind, name.clone())).cloned().or_else(|| {
                         // AWS's own policies are attached by id without a file of their own.
                         live.filter(|p| p.aws_managed)
-                            .map(|p| (Value::from(p.id.clone()), None))
+                            .map(|p| (Ref::Known(p.id.clone()), None))
                     })
                 else {
                     continue;
@@ -240,9 +249,10 @@ pub fn diff(
                     ),
                     Action::Create,
                     vec![AttributeChange::added("target_id", target_id.clone())],
-                    vec![
-                        json!({"op": "AttachPolicy", "policy_id": handle, "target_id": target_id}),
-                    ],
+                    vec![OrgOp::AttachPolicy {
+                        policy_id: handle,
+                        target_id: target_id.clone(),
+                    }],
                     creating
                         .into_iter()
                         .chain(type_changes.iter().cloned())
@@ -273,7 +283,10 @@ pub fn diff(
                     Some(target_id.clone().into()),
                     None,
                 )],
-                vec![json!({"op": "DetachPolicy", "policy_id": live.id, "target_id": target_id})],
+                vec![OrgOp::DetachPolicy {
+                    policy_id: Ref::Known(live.id.clone()),
+                    target_id: target_id.clone(),
+                }],
                 vec![],
             ));
             detaches.push(address);
@@ -287,7 +300,9 @@ pub fn diff(
                     Some(live.id.clone().into()),
                     None,
                 )],
-                vec![json!({"op": "DeletePolicy", "policy_id": live.id})],
+                vec![OrgOp::DeletePolicy {
+                    policy_id: Ref::Known(live.id.clone()),
+                }],
                 detaches,
             ));
         }

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use kmsctl_core::plan::apply_order;
+use serde_json::json;
 
 use super::*;
 use crate::ou_tree::{OrgTree, Ou};

@@ -1,0 +1,232 @@
+//! The one apply loop: every domain's `apply_change` carries out a planned change through it.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::Duration;
+
+use kmsctl_core::{DomainOp, Outputs, ResourceChange, Semantics};
+
+use crate::error::ApplyError;
+
+/// What a change's operations produced: `key_id`, `arn`, `policy_id`...
+pub type Produced = BTreeMap<String, String>;
+
+/// Attempts of a call while AWS answers "not yet" (its semantics' codes), the first included.
+const NOT_YET_ATTEMPTS: u32 = 6;
+
+/// Wait before attempt `attempt + 1`: 500 ms, doubling.
+fn not_yet_backoff(attempt: u32) -> Duration {
+    Duration::from_millis(250 << attempt.min(10))
+}
+
+/// Carries out one planned change: decodes each operation as the domain's `Op` (refusing one it
+/// does not know), resolves its references and runs it, in order. Later operations of a change
+/// may use what its earlier ones produced (DisableKey after CreateKey): they see the change's
+/// own outputs so far. Returns everything the change produced.
+pub async fn apply_operations<Op, F, Fut>(
+    change: &ResourceChange,
+    outputs: &Outputs,
+    mut run: F,
+) -> Result<Produced, ApplyError>
+where
+    Op: DomainOp,
+    F: FnMut(Op::Resolved) -> Fut,
+    Fut: Future<Output = Result<Produced, ApplyError>>,
+{
+    let mut known = outputs.clone();
+    let mut produced = Produced::new();
+    for operation in &change.operations {
+        let planned: Op = operation.decode().map_err(ApplyError::malformed)?;
+        let resolved: Op::Resolved = operation.resolve(&known).map_err(ApplyError::malformed)?;
+        let made = call(
+            planned.name(),
+            planned.semantics(),
+            || run(resolved.clone()),
+        )
+        .await?;
+        produced.extend(made);
+        known.insert(change.address.clone(), produced.clone());
+    }
+    Ok(produced)
+}
+
+/// Makes one call, and makes it again, with backoff, while AWS answers with a code the call's
+/// semantics leave to this loop as "not yet".
+async fn call<F, Fut>(name: &str, semantics: Semantics, mut once: F) -> Result<Produced, ApplyError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Produced, ApplyError>>,
+{
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        match once().await {
+            Err(ApplyError::Aws(error))
+                if semantics.not_yet.repeated_by_apply(error.code())
+                    && attempt < NOT_YET_ATTEMPTS =>
+            {
+                tracing::debug!(operation = name, attempt, %error, "not yet: making the call again");
+                tokio::time::sleep(not_yet_backoff(attempt)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use kmsctl_core::semantics::NotYet;
+    use kmsctl_core::{Action, Address, Operation, Ref, Reference};
+    use serde::{Deserialize, Serialize};
+
+    use super::*;
+    use crate::AwsError;
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(tag = "op", deny_unknown_fields)]
+    enum TestOp<K = Ref<String>> {
+        Make,
+        Use { id: K },
+        Busy,
+    }
+
+    impl DomainOp for TestOp {
+        type Resolved = TestOp<String>;
+
+        fn name(&self) -> &'static str {
+            match self {
+                Self::Make => "Make",
+                Self::Use { .. } => "Use",
+                Self::Busy => "Busy",
+            }
+        }
+
+        fn semantics(&self) -> Semantics {
+            match self {
+                Self::Make | Self::Use { .. } => Semantics::REPEAT,
+                Self::Busy => Semantics {
+                    not_yet: NotYet::RepeatedByApply(&["Busy"]),
+                    ..Semantics::REPEAT
+                },
+            }
+        }
+    }
+
+    fn thing() -> Address {
+        Address::new("thing", "a")
+    }
+
+    fn change(operations: &[TestOp]) -> ResourceChange {
+        ResourceChange {
+            address: thing(),
+            action: Action::Create,
+            attributes: vec![],
+            depends_on: vec![],
+            operations: operations.iter().map(Operation::encode).collect(),
+            source: None,
+        }
+    }
+
+    fn busy() -> ApplyError {
+        ApplyError::Aws(AwsError::Call {
+            operation: "test:Busy".into(),
+            code: Some("Busy".into()),
+            message: "another write is in progress".into(),
+        })
+    }
+
+    #[tokio::test]
+    async fn later_operations_see_what_earlier_ones_of_the_change_made() {
+        let change = change(&[
+            TestOp::Make,
+            TestOp::Use {
+                id: Ref::After(Reference::new(thing(), "id")),
+            },
+        ]);
+        let mut used = Vec::new();
+        let produced =
+            apply_operations::<TestOp, _, _>(&change, &Outputs::new(), |op: TestOp<String>| {
+                used.push(op.clone());
+                async move {
+                    Ok(match op {
+                        TestOp::Make => Produced::from([("id".into(), "t-1".into())]),
+                        _ => Produced::new(),
+                    })
+                }
+            })
+            .await
+            .expect("applies");
+        assert_eq!(used, [TestOp::Make, TestOp::Use { id: "t-1".into() }]);
+        assert_eq!(produced, Produced::from([("id".into(), "t-1".into())]));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn not_yet_codes_are_repeated_a_bounded_number_of_times() {
+        let calls = AtomicU32::new(0);
+        let applied = apply_operations::<TestOp, _, _>(
+            &change(&[TestOp::Busy]),
+            &Outputs::new(),
+            |_: TestOp<String>| {
+                let n = calls.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    if n < 2 {
+                        Err(busy())
+                    } else {
+                        Ok(Produced::new())
+                    }
+                }
+            },
+        )
+        .await;
+        assert!(applied.is_ok());
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+
+        calls.store(0, Ordering::SeqCst);
+        let always = apply_operations::<TestOp, _, _>(
+            &change(&[TestOp::Busy]),
+            &Outputs::new(),
+            |_: TestOp<String>| {
+                calls.fetch_add(1, Ordering::SeqCst);
+                async { Err::<Produced, _>(busy()) }
+            },
+        )
+        .await;
+        assert!(always.is_err());
+        assert_eq!(calls.load(Ordering::SeqCst), NOT_YET_ATTEMPTS);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_code_the_semantics_do_not_name_is_final() {
+        let calls = AtomicU32::new(0);
+        let applied = apply_operations::<TestOp, _, _>(
+            &change(&[TestOp::Make]),
+            &Outputs::new(),
+            |_: TestOp<String>| {
+                calls.fetch_add(1, Ordering::SeqCst);
+                async { Err::<Produced, _>(busy()) }
+            },
+        )
+        .await;
+        assert!(applied.is_err());
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn an_operation_the_domain_does_not_know_is_refused_before_any_call() {
+        let mut change = change(&[TestOp::Make]);
+        let forged: Operation =
+            serde_json::from_value(serde_json::json!({"op": "Drop", "id": "t-1"})).expect("json");
+        change.operations.insert(0, forged);
+        let mut calls = 0;
+        let applied =
+            apply_operations::<TestOp, _, _>(&change, &Outputs::new(), |_: TestOp<String>| {
+                calls += 1;
+                async { Ok(Produced::new()) }
+            })
+            .await;
+        assert!(matches!(applied, Err(ApplyError::Malformed(_))));
+        assert_eq!(calls, 0);
+    }
+}

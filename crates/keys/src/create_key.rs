@@ -1,0 +1,223 @@
+//! CreateKey, the one KMS call a blind repeat would make twice: its own attempts, and the
+//! look-up after a lost answer that its semantics declare.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aws_sdk_kms::error::ProvideErrorMetadata;
+use aws_sdk_kms::types::{KeySpec, KeyUsageType, OriginType, Tag};
+use kmsctl_aws::{AwsError, KmsClients, Produced};
+
+use crate::ops::{ApplyError, CREATE_KEY_NOT_YET};
+
+/// A CreateKey with its references resolved and its tags in the SDK's form.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub id: String,
+    pub description: String,
+    pub key_spec: KeySpec,
+    pub key_usage: KeyUsageType,
+    pub multi_region: bool,
+    pub policy: String,
+    pub tags: Vec<Tag>,
+    pub custom_key_store_id: Option<String>,
+}
+
+/// Refusals for rate, before AWS acted: with SDK retries off, CreateKey makes its own.
+const RATE_LIMITED: &[&str] = &["ThrottlingException", "LimitExceededException"];
+
+/// Attempts of one CreateKey, the first included.
+const CREATE_ATTEMPTS: u32 = 10;
+
+/// What a failed CreateKey tells about the key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CreateFailure {
+    /// AWS refused the request before acting on it (throttled; a principal IAM does not know
+    /// yet): no key was made, try again.
+    NotMade,
+    /// The answer was lost or AWS failed internally: the key may exist.
+    Ambiguous,
+    /// Anything else: report it.
+    Final,
+}
+
+fn classify(code: Option<&str>) -> CreateFailure {
+    match code {
+        None => CreateFailure::Ambiguous,
+        Some(code) if RATE_LIMITED.contains(&code) || CREATE_KEY_NOT_YET.contains(&code) => {
+            CreateFailure::NotMade
+        }
+        Some(code)
+            if code.contains("Internal")
+                || code.contains("ServiceUnavailable")
+                || code == "DependencyTimeoutException" =>
+        {
+            CreateFailure::Ambiguous
+        }
+        Some(_) => CreateFailure::Final,
+    }
+}
+
+/// Exponential backoff from 250 ms to 10 s, with jitter so parallel creates spread out.
+fn backoff(attempt: u32) -> Duration {
+    let base = 250u64.saturating_mul(1 << attempt.min(6)).min(10_000);
+    let jitter = u64::from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .subsec_nanos(),
+    ) % (base / 2 + 1);
+    Duration::from_millis(base / 2 + jitter)
+}
+
+/// CreateKey has no idempotency token, so the SDK must not retry it: a retry after a lost answer
+/// would make a second key. This loop is the named exception to "retries are configuration"
+/// (its semantics say so: a look-up after a lost answer, its own repeats).
+/// After an ambiguous failure it looks for the key by its `kmsctl:id` tag through consistent APIs
+/// (ListKeys + ListResourceTags) and takes it; it creates again only when no such key exists.
+/// Throttling and the "not yet" codes (`MalformedPolicyDocumentException`: the IAM
+/// eventual-consistency window of a principal made seconds before) mean no key was made: those
+/// are simply retried.
+pub async fn create_key(clients: &KmsClients, request: Request) -> Result<Produced, ApplyError> {
+    let Request {
+        id,
+        description,
+        key_spec,
+        key_usage,
+        multi_region,
+        policy,
+        tags,
+        custom_key_store_id,
+    } = request;
+    let mut last_error = None;
+    for attempt in 1..=CREATE_ATTEMPTS {
+        let result = clients
+            .write
+            .create_key()
+            .description(&description)
+            .key_spec(key_spec.clone())
+            .key_usage(key_usage.clone())
+            .multi_region(multi_region)
+            .policy(&policy)
+            .set_tags(Some(tags.clone()))
+            .set_origin(
+                custom_key_store_id
+                    .as_ref()
+                    .map(|_| OriginType::AwsCloudhsm),
+            )
+            .set_custom_key_store_id(custom_key_store_id.clone())
+            .customize()
+            .config_override(kmsctl_aws::kms::no_retries())
+            .send()
+            .await;
+        let error = match result {
+            Ok(output) => {
+                let metadata = output
+                    .key_metadata
+                    .ok_or_else(|| ApplyError::Malformed("CreateKey returned no key".into()))?;
+                return Ok(BTreeMap::from([
+                    ("key_id".to_owned(), metadata.key_id),
+                    ("arn".to_owned(), metadata.arn.unwrap_or_default()),
+                ]));
+            }
+            Err(error) => error,
+        };
+        let failure = classify(error.code());
+        let error = AwsError::call("kms:CreateKey", error);
+        tracing::warn!(attempt, ?failure, %error, "CreateKey failed");
+        if failure == CreateFailure::Final {
+            return Err(error.into());
+        }
+        last_error = Some(error);
+        tokio::time::sleep(backoff(attempt)).await;
+        if failure == CreateFailure::Ambiguous
+            && let Some(found) = find_by_id_tag(clients, &id).await?
+        {
+            return Ok(found);
+        }
+    }
+    Err(last_error.map_or_else(
+        || ApplyError::Malformed("CreateKey never attempted".into()),
+        ApplyError::from,
+    ))
+}
+
+/// The key carrying `kmsctl:id = id`, read through consistent APIs.
+async fn find_by_id_tag(
+    clients: &KmsClients,
+    id: &str,
+) -> Result<Option<BTreeMap<String, String>>, ApplyError> {
+    let keys = crate::list::list_keys(&clients.list).await?;
+    let candidates: Vec<(String, String)> = keys
+        .iter()
+        .filter_map(|k| {
+            Some((
+                k.key_id()?.to_owned(),
+                k.key_arn().unwrap_or_default().to_owned(),
+            ))
+        })
+        .collect();
+    let found = kmsctl_aws::map_bounded(candidates, 16, |(key_id, arn)| async move {
+        let tags = crate::list::list_resource_tags(&clients.list_resource_tags, &key_id).await;
+        let ours = tags.is_ok_and(|tags| {
+            tags.iter()
+                .any(|t| t.tag_key == crate::desired::TAG_ID && t.tag_value == id)
+        });
+        Ok::<_, AwsError>(ours.then_some((key_id, arn)))
+    })
+    .await?;
+    Ok(found.into_iter().flatten().next().map(|(key_id, arn)| {
+        tracing::info!(key_id, "found the key a lost CreateKey answer had made");
+        BTreeMap::from([("key_id".to_owned(), key_id), ("arn".to_owned(), arn)])
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_failures_are_classified_by_what_they_say_about_the_key() {
+        assert_eq!(
+            classify(Some("ThrottlingException")),
+            CreateFailure::NotMade
+        );
+        assert_eq!(
+            classify(Some("MalformedPolicyDocumentException")),
+            CreateFailure::NotMade
+        );
+        assert_eq!(classify(None), CreateFailure::Ambiguous);
+        assert_eq!(
+            classify(Some("KMSInternalException")),
+            CreateFailure::Ambiguous
+        );
+        assert_eq!(
+            classify(Some("ServiceUnavailableException")),
+            CreateFailure::Ambiguous
+        );
+        assert_eq!(classify(Some("TagException")), CreateFailure::Final);
+        assert!(
+            backoff(1) >= Duration::from_millis(250) && backoff(1) <= Duration::from_millis(500)
+        );
+        assert!(backoff(20) <= Duration::from_secs(10));
+    }
+
+    #[test]
+    fn every_not_yet_code_create_key_declares_is_retried() {
+        let op: crate::ops::KeyOp<String> = crate::ops::KeyOp::CreateKey {
+            id: String::new(),
+            description: String::new(),
+            key_spec: KeySpec::SymmetricDefault,
+            key_usage: KeyUsageType::EncryptDecrypt,
+            multi_region: false,
+            policy: String::new(),
+            tags: BTreeMap::new(),
+            custom_key_store_id: None,
+        };
+        let codes = op.semantics().not_yet.codes();
+        assert!(!codes.is_empty());
+        for code in codes {
+            assert_eq!(classify(Some(code)), CreateFailure::NotMade, "{code}");
+        }
+    }
+}
