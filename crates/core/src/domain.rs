@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use crate::operation::DomainOp;
 use crate::{Address, Finding, Location, Note, Outputs, ResourceChange};
 
 /// What a domain's diff found: the changes to make, notes for the reader, and errors only the
@@ -64,6 +65,8 @@ pub trait Domain {
     type Observed;
     /// The diff, with whatever the engine passes on to other domains (a key store's readiness).
     type Diff: Into<Diff>;
+    /// Its AWS calls: a change's operations are these, each declaring its AWS semantics.
+    type Op: DomainOp;
     type ObserveError: std::error::Error + Send + Sync + 'static;
     type ApplyError: std::error::Error + Send + Sync + 'static;
 
@@ -107,8 +110,9 @@ pub trait Domain {
         changes: &[ResourceChange],
     ) -> BTreeMap<Address, Option<String>>;
 
-    /// Carries out one planned change of this domain; returns its outputs (`key_id`, `arn`...)
-    /// for the changes that reference them.
+    /// Carries out one planned change of this domain (its operations, each decoded as `Op`, in
+    /// order, through the one apply loop of the AWS layer); returns its outputs (`key_id`,
+    /// `arn`...) for the changes that reference them.
     async fn apply_change(
         clients: &Self::Clients,
         change: &ResourceChange,

@@ -31,6 +31,7 @@ impl Domain for Hsm {
     type Observed = ObservedHsmSetup;
     /// Carries the key store's readiness, which decides which of the store's keys are planned.
     type Diff = HsmDiff;
+    type Op = crate::ops::HsmOp;
     type ObserveError = AwsError;
     type ApplyError = ApplyError;
 

@@ -41,6 +41,7 @@ impl<'a> Domain for Keys<'a> {
     type Scope = Scope;
     type Observed = Observation;
     type Diff = KeysDiff;
+    type Op = crate::ops::KeyOp;
     type ObserveError = ObserveError;
     type ApplyError = ApplyError;
 

@@ -30,6 +30,7 @@ impl Domain for Monitor {
     type Scope = Scope;
     type Observed = ObservedMonitor;
     type Diff = MonitorDiff;
+    type Op = crate::ops::MonitorOp;
     type ObserveError = AwsError;
     type ApplyError = ApplyError;
 

@@ -48,6 +48,7 @@ impl<'a> Domain for Organization<'a> {
     type Scope = Whole;
     type Observed = ObservedOrg;
     type Diff = domain::Diff;
+    type Op = crate::ops::OrgOp;
     type ObserveError = ObserveError;
     type ApplyError = ApplyError;
 
