@@ -6,6 +6,7 @@ pub mod drift;
 pub mod environment;
 pub mod finding;
 pub mod fingerprint;
+pub mod limits;
 pub mod plan;
 pub mod plan_file;
 pub mod policy;

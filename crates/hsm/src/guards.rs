@@ -6,14 +6,12 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use kmsctl_core::Finding;
+use kmsctl_core::limits::{MAX_CLUSTER_HSMS, MAX_KEY_STORE_NAME_CHARS, MIN_KEY_STORE_HSMS};
 use kmsctl_core::source::SourceFile;
 use toml::Spanned;
 
 use crate::config::HsmDecl;
 
-pub const MIN_HSMS: i64 = 2;
-/// AWS's limit of HSMs per cluster.
-pub const MAX_HSMS: i64 = 28;
 const HSM_TYPES: &[&str] = &["hsm1.medium", "hsm2m.medium"];
 
 /// `env_dir` is the environment folder, which `trust_anchor_certificate` is relative to.
@@ -51,12 +49,12 @@ pub fn check(
         }
     }
     let count = *cluster.hsm_count.get_ref();
-    if !(MIN_HSMS..=MAX_HSMS).contains(&count) {
+    if !(MIN_KEY_STORE_HSMS..=MAX_CLUSTER_HSMS).contains(&count) {
         findings.push(Finding::error(
             "hsm-count",
             file.location(cluster.hsm_count.span()),
-            format!("hsm_count = {count}: a custom key store needs at least {MIN_HSMS} active HSMs in different Availability Zones (and a cluster holds at most {MAX_HSMS})"),
-            format!("set hsm_count between {MIN_HSMS} and {MAX_HSMS}"),
+            format!("hsm_count = {count}: a custom key store needs at least {MIN_KEY_STORE_HSMS} active HSMs in different Availability Zones (and a cluster holds at most {MAX_CLUSTER_HSMS})"),
+            format!("set hsm_count between {MIN_KEY_STORE_HSMS} and {MAX_CLUSTER_HSMS}"),
         ));
     }
     if !HSM_TYPES.contains(&cluster.hsm_type.get_ref().as_str()) {
@@ -89,11 +87,11 @@ pub fn check(
             ));
         }
         let name = store.name.get_ref();
-        if name.is_empty() || name.len() > 256 {
+        if name.is_empty() || name.len() > MAX_KEY_STORE_NAME_CHARS {
             findings.push(Finding::error(
                 "hsm-key-store-name",
                 file.location(store.name.span()),
-                format!("key store name {name:?} must be 1–256 characters"),
+                format!("key store name {name:?} must be 1–{MAX_KEY_STORE_NAME_CHARS} characters"),
                 "choose a shorter name",
             ));
         }

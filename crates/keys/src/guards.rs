@@ -4,16 +4,16 @@
 use std::collections::BTreeMap;
 
 use kmsctl_core::environment::Rules;
+use kmsctl_core::limits::{
+    MAX_ALIAS_CHARS, MAX_PENDING_WINDOW_DAYS, MAX_ROTATION_PERIOD_DAYS, MAX_TAG_KEY_CHARS,
+    MAX_TAG_VALUE_CHARS, MAX_TAGS, MIN_PENDING_WINDOW_DAYS, MIN_ROTATION_PERIOD_DAYS,
+    PENDING_WINDOW_DAYS, ROTATION_PERIOD_DAYS,
+};
 use kmsctl_core::{Finding, Location};
 
 use crate::config::DeclaredState;
 use crate::desired::DesiredKey;
 use crate::spec;
-
-const MAX_TAGS: usize = 50;
-const MAX_TAG_KEY: usize = 128;
-const MAX_TAG_VALUE: usize = 256;
-const MAX_ALIAS: usize = 256;
 
 /// Every guard over every key of one environment.
 pub fn check(env_name: &str, rules: &Rules, keys: &[DesiredKey]) -> Vec<Finding> {
@@ -68,19 +68,21 @@ fn check_spec(key: &DesiredKey, findings: &mut Vec<Finding>) {
 fn check_deletion_window(key: &DesiredKey, rules: &Rules, findings: &mut Vec<Finding>) {
     let days = key.deletion_window_days;
     let location = at(key.locations.deletion_window.as_ref(), key);
-    if !(7..=30).contains(&days) {
+    if !PENDING_WINDOW_DAYS.contains(&days) {
         findings.push(Finding::error(
             "deletion-window",
             location,
             format!(
-                "key {}: deletion_window_in_days = {days} is outside AWS's 7–30 days",
+                "key {}: deletion_window_in_days = {days} is outside AWS's \
+                 {MIN_PENDING_WINDOW_DAYS}–{MAX_PENDING_WINDOW_DAYS} days",
                 key.id
             ),
-            match rules.min_deletion_window_days.max(7) {
-                30 => {
-                    "set deletion_window_in_days = 30 (or remove it: the default is 30)".to_owned()
-                }
-                min => format!("set deletion_window_in_days between {min} and 30"),
+            match rules.min_deletion_window_days.max(MIN_PENDING_WINDOW_DAYS) {
+                MAX_PENDING_WINDOW_DAYS => format!(
+                    "set deletion_window_in_days = {MAX_PENDING_WINDOW_DAYS} (or remove it: the default is {})",
+                    crate::desired::DEFAULT_DELETION_WINDOW_DAYS
+                ),
+                min => format!("set deletion_window_in_days between {min} and {MAX_PENDING_WINDOW_DAYS}"),
             },
         ));
     } else if days < rules.min_deletion_window_days {
@@ -91,7 +93,11 @@ fn check_deletion_window(key: &DesiredKey, rules: &Rules, findings: &mut Vec<Fin
                 "key {}: deletion_window_in_days = {days} is below the environment's minimum of {} days (control 3.4.1)",
                 key.id, rules.min_deletion_window_days
             ),
-            format!("set deletion_window_in_days to at least {} (or remove it: the default is 30)", rules.min_deletion_window_days),
+            format!(
+                "set deletion_window_in_days to at least {} (or remove it: the default is {})",
+                rules.min_deletion_window_days,
+                crate::desired::DEFAULT_DELETION_WINDOW_DAYS
+            ),
         ));
     }
 }
@@ -148,7 +154,9 @@ fn check_manual_rotation(key: &DesiredKey, rules: &Rules, findings: &mut Vec<Fin
             ),
             format!(
                 "declare how often you rotate it, e.g. manual_rotation_days = {} (then rotate with `kmsctl rotate`)",
-                rules.max_rotation_period_days.min(365)
+                rules
+                    .max_rotation_period_days
+                    .min(crate::desired::DEFAULT_ROTATION_PERIOD_DAYS)
             ),
         )),
         Some(days) if !(1..=rules.max_rotation_period_days).contains(&days) => findings.push(Finding::error(
@@ -187,17 +195,20 @@ fn check_rotation(key: &DesiredKey, rules: &Rules, findings: &mut Vec<Finding>) 
     }
     let period = rotation.period_days;
     let location = at(key.locations.rotation_period.as_ref(), key);
-    if !(90..=2560).contains(&period) {
+    if !ROTATION_PERIOD_DAYS.contains(&period) {
         findings.push(Finding::error(
             "rotation-period",
             location,
             format!(
-                "key {}: rotation_period_in_days = {period} is outside AWS's 90–2560 days",
+                "key {}: rotation_period_in_days = {period} is outside AWS's \
+                 {MIN_ROTATION_PERIOD_DAYS}–{MAX_ROTATION_PERIOD_DAYS} days",
                 key.id
             ),
             format!(
-                "set rotation_period_in_days between 90 and {}",
-                rules.max_rotation_period_days.clamp(90, 2560)
+                "set rotation_period_in_days between {MIN_ROTATION_PERIOD_DAYS} and {}",
+                rules
+                    .max_rotation_period_days
+                    .clamp(MIN_ROTATION_PERIOD_DAYS, MAX_ROTATION_PERIOD_DAYS)
             ),
         ));
     } else if period > rules.max_rotation_period_days {
@@ -258,23 +269,23 @@ fn check_tags(key: &DesiredKey, env_name: &str, rules: &Rules, findings: &mut Ve
     // What the files declare, before kmsctl adds its own tags (which a user may not set).
     for (name, value) in &key.declared_tags {
         let location = tag_at(name);
-        if name.is_empty() || name.chars().count() > MAX_TAG_KEY {
+        if name.is_empty() || name.chars().count() > MAX_TAG_KEY_CHARS {
             findings.push(Finding::error(
                 "tag-limits",
                 location.clone(),
                 format!(
-                    "key {}: tag key {name:?} must be 1–{MAX_TAG_KEY} characters",
+                    "key {}: tag key {name:?} must be 1–{MAX_TAG_KEY_CHARS} characters",
                     key.id
                 ),
                 "shorten the tag key",
             ));
         }
-        if value.chars().count() > MAX_TAG_VALUE {
+        if value.chars().count() > MAX_TAG_VALUE_CHARS {
             findings.push(Finding::error(
                 "tag-limits",
                 location.clone(),
                 format!(
-                    "key {}: the value of tag {name:?} is longer than {MAX_TAG_VALUE} characters",
+                    "key {}: the value of tag {name:?} is longer than {MAX_TAG_VALUE_CHARS} characters",
                     key.id
                 ),
                 "shorten the tag value",
@@ -311,8 +322,8 @@ pub fn alias_problem(alias: &str) -> Option<String> {
         Some("must start with alias/ followed by a name".into())
     } else if alias.starts_with("alias/aws/") {
         Some("is under alias/aws/, which AWS reserves for its managed keys".into())
-    } else if alias.len() > MAX_ALIAS {
-        Some(format!("is longer than {MAX_ALIAS} characters"))
+    } else if alias.len() > MAX_ALIAS_CHARS {
+        Some(format!("is longer than {MAX_ALIAS_CHARS} characters"))
     } else {
         alias
             .chars()

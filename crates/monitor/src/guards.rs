@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use kmsctl_core::Finding;
+use kmsctl_core::limits::MAX_SNS_TOPIC_NAME_CHARS;
 
 use crate::catalog;
 use crate::config::MonitorDecl;
@@ -73,7 +74,7 @@ pub fn check(monitor: &MonitorDecl) -> Vec<Finding> {
         let alerts = alerts.get_ref();
         let topic = alerts.topic.get_ref();
         if topic.is_empty()
-            || topic.len() > 256
+            || topic.len() > MAX_SNS_TOPIC_NAME_CHARS
             || !topic
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
@@ -82,7 +83,7 @@ pub fn check(monitor: &MonitorDecl) -> Vec<Finding> {
                 "alerts-topic",
                 file.location(alerts.topic.span()),
                 format!("topic = {topic:?} is not an SNS topic name"),
-                "use 1–256 letters, digits, '-' and '_'",
+                format!("use 1–{MAX_SNS_TOPIC_NAME_CHARS} letters, digits, '-' and '_'"),
             ));
         }
         for subscription in &alerts.subscriptions {

@@ -20,9 +20,6 @@ pub mod target;
 pub mod template;
 pub mod validate;
 
-/// AWS's limit on an SCP or RCP, in characters of the content as uploaded.
-pub const MAX_POLICY_CHARS: usize = 5_120;
-
 /// Whether a resource kind belongs to this domain.
 pub fn owns(kind: &str) -> bool {
     [

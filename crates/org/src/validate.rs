@@ -17,7 +17,8 @@ use crate::budget::Budget;
 use crate::config::{OrganizationFile, PolicyType};
 use crate::ou_tree::OrgTree;
 use crate::target::Target;
-use crate::{MAX_POLICY_CHARS, minify, template};
+use crate::{minify, template};
+use kmsctl_core::limits::MAX_ORG_POLICY_CHARS;
 
 const STAND_IN_ORG: &str = "o-aaaaaaaaaa";
 const STAND_IN_ROOT: &str = "r-aaaa";
@@ -190,7 +191,7 @@ fn render_policy(
             "org-policy-size",
             at(1),
             format!(
-                "policy {name} is {len} bytes; AWS allows {MAX_POLICY_CHARS} characters as uploaded (minified), and kmsctl does not parse more than {} bytes",
+                "policy {name} is {len} bytes; AWS allows {MAX_ORG_POLICY_CHARS} characters as uploaded (minified), and kmsctl does not parse more than {} bytes",
                 policy::MAX_POLICY_TEXT_BYTES
             ),
             "split it into two policies, or shorten it (wildcards in Action lists, fewer statements)",
@@ -234,11 +235,11 @@ fn render_policy(
         .map_err(Box::new)?;
     let mut findings = Vec::new();
     let size = minify::size(&minified);
-    if size > MAX_POLICY_CHARS {
+    if size > MAX_ORG_POLICY_CHARS {
         findings.push(Finding::error(
             "org-policy-size",
             at(1),
-            format!("policy {name} is {size} characters as uploaded (minified; {} as written); AWS allows {MAX_POLICY_CHARS}", minify::size(&text)),
+            format!("policy {name} is {size} characters as uploaded (minified; {} as written); AWS allows {MAX_ORG_POLICY_CHARS}", minify::size(&text)),
             "split it into two policies, or shorten it (wildcards in Action lists, fewer statements)",
         ));
     }

@@ -5,6 +5,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use kmsctl_core::environment::{EnvironmentSettings, OrganizationPlace, Rules};
+use kmsctl_core::limits::{
+    MAX_PENDING_WINDOW_DAYS, MAX_ROTATION_PERIOD_DAYS, MIN_PENDING_WINDOW_DAYS,
+    MIN_ROTATION_PERIOD_DAYS, PENDING_WINDOW_DAYS, ROTATION_PERIOD_DAYS,
+};
 use kmsctl_core::source::SourceFile;
 use kmsctl_hsm::config::HsmDecl;
 use kmsctl_keys::KeyDecl;
@@ -355,26 +359,30 @@ pub fn from_sources(
 /// Rules no key could satisfy are a mistake in the rules, not in every key.
 fn check_rules(rules: &Seen<Rules>, files: &[SourceFile]) -> Result<()> {
     let value = rules.value.get_ref();
-    let problem = if !(7..=30).contains(&value.min_deletion_window_days) {
+    let problem = if !PENDING_WINDOW_DAYS.contains(&value.min_deletion_window_days) {
         Some((
             format!(
-                "min_deletion_window_days = {} is outside AWS's 7–30 days: no key could satisfy it",
+                "min_deletion_window_days = {} is outside AWS's {MIN_PENDING_WINDOW_DAYS}–{MAX_PENDING_WINDOW_DAYS} days: no key could satisfy it",
                 value.min_deletion_window_days
             ),
-            "set min_deletion_window_days between 7 and 30 (30 enforces the longest window AWS allows)",
+            format!(
+                "set min_deletion_window_days between {MIN_PENDING_WINDOW_DAYS} and {MAX_PENDING_WINDOW_DAYS} ({MAX_PENDING_WINDOW_DAYS} enforces the longest window AWS allows)"
+            ),
         ))
-    } else if !(90..=2560).contains(&value.max_rotation_period_days) {
+    } else if !ROTATION_PERIOD_DAYS.contains(&value.max_rotation_period_days) {
         Some((
             format!(
-                "max_rotation_period_days = {} is outside AWS's 90–2560 days: no key could satisfy it",
+                "max_rotation_period_days = {} is outside AWS's {MIN_ROTATION_PERIOD_DAYS}–{MAX_ROTATION_PERIOD_DAYS} days: no key could satisfy it",
                 value.max_rotation_period_days
             ),
-            "set max_rotation_period_days between 90 and 2560",
+            format!(
+                "set max_rotation_period_days between {MIN_ROTATION_PERIOD_DAYS} and {MAX_ROTATION_PERIOD_DAYS}"
+            ),
         ))
     } else if value.environment_tag.trim().is_empty() {
         Some((
             "environment_tag is empty".to_owned(),
-            "name the tag that must equal the environment name, e.g. \"Environment\"",
+            "name the tag that must equal the environment name, e.g. \"Environment\"".to_owned(),
         ))
     } else {
         None

@@ -7,11 +7,10 @@ use super::deployer::{DEPLOYER_KEY_ACTIONS, Deployer, Loss, assumed_deployers, l
 use super::model::{PolicyDocument, Principals, Statement};
 use super::public::{Exposure, exposure};
 use crate::finding::{Finding, Location};
+use crate::limits::MAX_KEY_POLICY_BYTES;
 
 /// The only policy language version that supports policy variables and current features.
 pub const POLICY_VERSION: &str = "2012-10-17";
-/// AWS KMS refuses key policies larger than 32 KB.
-pub const MAX_KEY_POLICY_BYTES: usize = 32_768;
 
 /// The `policy-size` error when a key policy of `raw_len_bytes` (after templating) is larger
 /// than AWS KMS accepts. Needs no parsing: callers check it first.

@@ -7,6 +7,7 @@ use std::path::Path;
 use super::catalog::{Catalog, KeyType};
 use super::model::{PolicyDocument, Principals, Statement};
 use crate::finding::{Finding, Location};
+use crate::limits::MAX_ORG_POLICY_CHARS;
 
 /// What kind of policy a file is: the rules differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,7 +101,7 @@ impl<'a> Operator<'a> {
 }
 
 /// The size error for policy text too large to be worth parsing, measured on its bytes before
-/// anything parses it: a key policy over [`super::MAX_KEY_POLICY_BYTES`] (what AWS KMS accepts),
+/// anything parses it: a key policy over [`crate::limits::MAX_KEY_POLICY_BYTES`] (what AWS KMS accepts),
 /// an SCP or RCP over [`super::MAX_POLICY_TEXT_BYTES`] (its AWS limit, 5,120 characters, is on the
 /// minified form, so it is checked after parsing).
 pub fn check_size(raw: &str, kind: PolicyKind, file: &Path) -> Option<Finding> {
@@ -111,8 +112,9 @@ pub fn check_size(raw: &str, kind: PolicyKind, file: &Path) -> Option<Finding> {
                 "policy-size",
                 Location::at_line(file, 1).with_pointer(""),
                 format!(
-                    "the policy is {} bytes as written; AWS accepts at most 5,120 characters \
-                     (minified) for an SCP or RCP, and kmsctl does not parse more than {} bytes",
+                    "the policy is {} bytes as written; AWS accepts at most {MAX_ORG_POLICY_CHARS} \
+                     characters (minified) for an SCP or RCP, and kmsctl does not parse more than {} \
+                     bytes",
                     raw.len(),
                     super::MAX_POLICY_TEXT_BYTES
                 ),
@@ -205,12 +207,12 @@ fn organization_policy(
     let minified = serde_json::from_str::<serde_json::Value>(raw)
         .map(|v| v.to_string())
         .unwrap_or_default();
-    if minified.chars().count() > 5_120 {
+    if minified.chars().count() > MAX_ORG_POLICY_CHARS {
         findings.push(Finding::error(
             "policy-size",
             at(1, ""),
             format!(
-                "the policy is {} characters minified; AWS accepts at most 5,120 for an SCP or RCP",
+                "the policy is {} characters minified; AWS accepts at most {MAX_ORG_POLICY_CHARS} for an SCP or RCP",
                 minified.chars().count()
             ),
             "split it into two policies, or shorten action and resource lists with wildcards",

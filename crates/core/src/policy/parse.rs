@@ -8,6 +8,7 @@ use jsonc_parser::{CollectOptions, ParseOptions, parse_to_ast};
 use serde::{Deserialize, Serialize};
 
 use super::model::{Conditions, PolicyDocument, Principals, Statement};
+use crate::limits::{MAX_KEY_POLICY_BYTES, MAX_ORG_POLICY_CHARS};
 
 /// Why a policy document could not be parsed: a JSON syntax error or a member of the
 /// wrong type. Line and column are 1-based.
@@ -136,8 +137,8 @@ pub fn parse(text: &str) -> Result<PolicyDocument, PolicyParseError> {
 pub(crate) fn too_large_message(len: usize) -> String {
     format!(
         "the policy is {len} bytes; kmsctl parses at most {MAX_POLICY_TEXT_BYTES} bytes of policy \
-         text (AWS accepts at most {} bytes for a key policy, 5,120 characters for an SCP or RCP)",
-        super::MAX_KEY_POLICY_BYTES
+         text (AWS accepts at most {MAX_KEY_POLICY_BYTES} bytes for a key policy, \
+         {MAX_ORG_POLICY_CHARS} characters for an SCP or RCP)"
     )
 }
 
