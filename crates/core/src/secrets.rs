@@ -128,7 +128,7 @@ struct Hits {
 
 impl Hits {
     fn secret(&mut self, text: &str, key_start: usize, key: &str) {
-        let line = line_of(text, key_start);
+        let line = crate::source::line_of(text, key_start);
         self.found.push((
             key_start,
             SecretAssignment {
@@ -176,15 +176,6 @@ impl Hits {
             .dedup_by(|(_, a), (_, b)| a.line == b.line && a.key == b.key);
         (out, self.found.into_iter().map(|(_, f)| f).collect())
     }
-}
-
-fn line_of(text: &str, offset: usize) -> usize {
-    let offset = offset.min(text.len());
-    text.as_bytes()[..offset]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
 }
 
 fn walk_table(text: &str, table: &DeTable<'_>, secret: bool, hits: &mut Hits) {
