@@ -13,4 +13,5 @@ pub mod lock;
 pub mod progress;
 pub mod project;
 pub mod render;
+pub mod rules;
 pub mod simulate;

@@ -12,6 +12,14 @@ use std::ops::Range;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+use crate::rule::Rule;
+
+pub const SECRET_IN_FILE: Rule = Rule::error(
+    "secret-in-file",
+    None,
+    "no secret-like key in any file (its value is never shown)",
+);
+
 /// A secret-like assignment found in a file: its 1-based line and the key it was assigned to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecretAssignment {

@@ -7,7 +7,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use kmsctl_core::{
-    Action, Address, AttributeChange, Finding, Note, NoteLevel, Reference, ResourceChange,
+    Action, Address, AttributeChange, Control, Finding, Note, NoteLevel, Reference, ResourceChange,
+    Rule,
 };
 use serde_json::{Value, json};
 
@@ -18,6 +19,17 @@ pub const KIND_CLUSTER: &str = "hsm_cluster";
 pub const KIND_HSM: &str = "hsm";
 pub const KIND_KEY_STORE: &str = "kms_custom_key_store";
 pub const KIND_CONNECTION: &str = "kms_custom_key_store_connection";
+
+pub const HSM_SUBNETS_AZ: Rule = Rule::error(
+    "hsm-subnets-az",
+    Some(Control::Hsm),
+    "the cluster's subnets span at least 2 Availability Zones",
+);
+pub const HSM_KEY_STORE_CLUSTER: Rule = Rule::error(
+    "hsm-key-store-cluster",
+    Some(Control::Hsm),
+    "the key store belongs to the declared cluster",
+);
 
 /// Whether keys can be created in the store, and how their CreateKey names it.
 #[derive(Debug, Clone, PartialEq)]
@@ -185,8 +197,8 @@ fn check_subnets(desired: &DesiredHsm, observed: &ObservedHsmSetup, out: &mut Hs
         .map(String::as_str)
         .collect();
     if !unknown.is_empty() {
-        out.findings.push(Finding::error(
-            "hsm-subnets",
+        out.findings.push(Finding::of(
+            &crate::guards::HSM_SUBNETS,
             desired.cluster.location.clone(),
             format!(
                 "subnet(s) {} do not exist in this account and region",
@@ -198,8 +210,8 @@ fn check_subnets(desired: &DesiredHsm, observed: &ObservedHsmSetup, out: &mut Hs
     }
     let azs: BTreeSet<&String> = observed.subnet_azs.values().collect();
     if azs.len() < 2 {
-        out.findings.push(Finding::error(
-            "hsm-subnets-az",
+        out.findings.push(Finding::of(
+            &HSM_SUBNETS_AZ,
             desired.cluster.location.clone(),
             format!(
                 "the subnets {} are all in {}: CloudHSM needs subnets in at least 2 Availability Zones, and a custom key store needs active HSMs in 2 of them",
@@ -379,8 +391,8 @@ fn store(
         return;
     };
     if live.cluster_id.as_deref() != Some(cluster.id.as_str()) {
-        out.findings.push(Finding::error(
-            "hsm-key-store-cluster",
+        out.findings.push(Finding::of(
+            &HSM_KEY_STORE_CLUSTER,
             wanted.location.clone(),
             format!(
                 "the key store {} is associated with cluster {}, not with {} ({})",

@@ -8,6 +8,7 @@ pub mod connection;
 pub mod desired;
 pub mod diff;
 pub mod guards;
+pub mod kinds;
 pub mod observe;
 pub mod ops;
 #[cfg(feature = "testing")]
@@ -25,15 +26,21 @@ pub use ops::apply_change;
 /// The name under which this domain keeps its scope in a plan.
 pub const DOMAIN: &str = "hsm";
 
+/// The rules this domain's checks report.
+pub const RULES: &[&kmsctl_core::Rule] = &[
+    &guards::HSM_SUBNETS,
+    &guards::HSM_COUNT,
+    &guards::HSM_TYPE,
+    &guards::HSM_PASSWORD_ENV,
+    &guards::HSM_KEY_STORE_NAME,
+    &guards::HSM_TRUST_ANCHOR,
+    &diff::HSM_SUBNETS_AZ,
+    &diff::HSM_KEY_STORE_CLUSTER,
+];
+
 /// Whether a resource kind belongs to this domain.
 pub fn owns(kind: &str) -> bool {
-    [
-        diff::KIND_CLUSTER,
-        diff::KIND_HSM,
-        diff::KIND_KEY_STORE,
-        diff::KIND_CONNECTION,
-    ]
-    .contains(&kind)
+    kinds::KINDS.iter().any(|k| k.name == kind)
 }
 
 /// How apply waits on AWS: poll every `interval`, give up after `timeout`, report each poll.

@@ -9,11 +9,89 @@ use kmsctl_core::limits::{
     MAX_TAG_VALUE_CHARS, MAX_TAGS, MIN_PENDING_WINDOW_DAYS, MIN_ROTATION_PERIOD_DAYS,
     PENDING_WINDOW_DAYS, ROTATION_PERIOD_DAYS,
 };
-use kmsctl_core::{Finding, Location};
+use kmsctl_core::{Control, Finding, Location, Rule};
 
 use crate::config::DeclaredState;
 use crate::desired::DesiredKey;
 use crate::spec;
+
+pub const KEY_SPEC: Rule = Rule::error(
+    "key-spec",
+    None,
+    "a known key spec, and a usage that spec allows",
+);
+pub const DELETION_WINDOW: Rule = Rule::error(
+    "deletion-window",
+    Some(Control::DeletionProtection),
+    "7–30 days (AWS) and at least the rule's minimum",
+);
+pub const CUSTOM_KEY_STORE_SPEC: Rule = Rule::error(
+    "custom-key-store-spec",
+    Some(Control::Hsm),
+    "keys in a CloudHSM key store are SYMMETRIC_DEFAULT",
+);
+pub const CUSTOM_KEY_STORE_MULTI_REGION: Rule = Rule::error(
+    "custom-key-store-multi-region",
+    Some(Control::Hsm),
+    "keys in a CloudHSM key store are single-Region",
+);
+pub const ROTATION_MANUAL_UNNEEDED: Rule = Rule::error(
+    "rotation-manual-unneeded",
+    Some(Control::Rotation),
+    "no manual_rotation_days on keys AWS rotates",
+);
+pub const ROTATION_MANUAL_REQUIRED: Rule = Rule::error(
+    "rotation-manual-required",
+    Some(Control::Rotation),
+    "a key store key declares manual_rotation_days where rotation is required",
+);
+pub const ROTATION_MANUAL_PERIOD: Rule = Rule::error(
+    "rotation-manual-period",
+    Some(Control::Rotation),
+    "manual_rotation_days is 1 to the rule's maximum",
+);
+pub const ROTATION_UNSUPPORTED: Rule = Rule::error(
+    "rotation-unsupported",
+    Some(Control::Rotation),
+    "automatic rotation only on keys AWS can rotate",
+);
+pub const ROTATION_REQUIRED: Rule = Rule::error(
+    "rotation-required",
+    Some(Control::Rotation),
+    "automatic rotation on where the rules require it",
+);
+pub const ROTATION_PERIOD: Rule = Rule::error(
+    "rotation-period",
+    Some(Control::Rotation),
+    "rotation period 90–2560 days (AWS) and at most the rule's maximum",
+);
+pub const REQUIRED_TAGS: Rule = Rule::error(
+    "required-tags",
+    Some(Control::TagAccess),
+    "every required tag present",
+);
+pub const ENVIRONMENT_TAG: Rule = Rule::error(
+    "environment-tag",
+    Some(Control::TagAccess),
+    "the environment tag equals the environment's name",
+);
+pub const TAG_LIMITS: Rule = Rule::error(
+    "tag-limits",
+    Some(Control::TagAccess),
+    "at most 50 tags, keys 1–128 characters, values at most 256, no aws: prefix",
+);
+pub const TAG_RESERVED: Rule = Rule::error(
+    "tag-reserved",
+    Some(Control::TagAccess),
+    "no tag key with kmsctl's own prefix kmsctl:",
+);
+pub const ALIAS_NAME: Rule = Rule::error(
+    "alias-name",
+    None,
+    "alias/ prefix, not alias/aws/, [A-Za-z0-9/_-], at most 256 characters",
+);
+pub const ALIAS_UNIQUE: Rule = Rule::error("alias-unique", None, "no alias declared twice");
+pub const KEY_UNIQUE: Rule = Rule::error("key-unique", None, "no key declared twice");
 
 /// Every guard over every key of one environment.
 pub fn check(env_name: &str, rules: &Rules, keys: &[DesiredKey]) -> Vec<Finding> {
@@ -40,8 +118,8 @@ fn at(location: Option<&Location>, key: &DesiredKey) -> Location {
 
 fn check_spec(key: &DesiredKey, findings: &mut Vec<Finding>) {
     match spec::usages(&key.spec) {
-        None => findings.push(Finding::error(
-            "key-spec",
+        None => findings.push(Finding::of(
+            &KEY_SPEC,
             at(key.locations.spec.as_ref(), key),
             format!("key {}: unknown key spec {:?}", key.id, key.spec),
             format!(
@@ -49,8 +127,8 @@ fn check_spec(key: &DesiredKey, findings: &mut Vec<Finding>) {
                 spec::known_specs().collect::<Vec<_>>().join(", ")
             ),
         )),
-        Some(usages) if !usages.contains(&key.usage.as_str()) => findings.push(Finding::error(
-            "key-spec",
+        Some(usages) if !usages.contains(&key.usage.as_str()) => findings.push(Finding::of(
+            &KEY_SPEC,
             at(
                 key.locations.usage.as_ref().or(key.locations.spec.as_ref()),
                 key,
@@ -69,8 +147,8 @@ fn check_deletion_window(key: &DesiredKey, rules: &Rules, findings: &mut Vec<Fin
     let days = key.deletion_window_days;
     let location = at(key.locations.deletion_window.as_ref(), key);
     if !PENDING_WINDOW_DAYS.contains(&days) {
-        findings.push(Finding::error(
-            "deletion-window",
+        findings.push(Finding::of(
+            &DELETION_WINDOW,
             location,
             format!(
                 "key {}: deletion_window_in_days = {days} is outside AWS's \
@@ -86,8 +164,8 @@ fn check_deletion_window(key: &DesiredKey, rules: &Rules, findings: &mut Vec<Fin
             },
         ));
     } else if days < rules.min_deletion_window_days {
-        findings.push(Finding::error(
-            "deletion-window",
+        findings.push(Finding::of(
+            &DELETION_WINDOW,
             location,
             format!(
                 "key {}: deletion_window_in_days = {days} is below the environment's minimum of {} days (control 3.4.1)",
@@ -108,8 +186,8 @@ fn check_manual_rotation(key: &DesiredKey, rules: &Rules, findings: &mut Vec<Fin
     let at_store = || at(key.locations.custom_key_store.as_ref(), key);
     if key.custom_key_store.is_some() {
         if key.spec != crate::spec::DEFAULT_SPEC {
-            findings.push(Finding::error(
-                "custom-key-store-spec",
+            findings.push(Finding::of(
+                &CUSTOM_KEY_STORE_SPEC,
                 at_store(),
                 format!(
                     "key {}: a CloudHSM key store holds only SYMMETRIC_DEFAULT keys, not {}",
@@ -119,8 +197,8 @@ fn check_manual_rotation(key: &DesiredKey, rules: &Rules, findings: &mut Vec<Fin
             ));
         }
         if key.multi_region {
-            findings.push(Finding::error(
-                "custom-key-store-multi-region",
+            findings.push(Finding::of(
+                &CUSTOM_KEY_STORE_MULTI_REGION,
                 at_store(),
                 format!(
                     "key {}: keys in a CloudHSM key store cannot be multi-Region",
@@ -132,8 +210,8 @@ fn check_manual_rotation(key: &DesiredKey, rules: &Rules, findings: &mut Vec<Fin
     }
     if key.rotation.is_some() {
         if let Some(location) = &key.locations.manual_rotation {
-            findings.push(Finding::error(
-                "rotation-manual-unneeded",
+            findings.push(Finding::of(
+                &ROTATION_MANUAL_UNNEEDED,
                 location.clone(),
                 format!("key {}: AWS rotates this key itself; manual_rotation_days is for keys it cannot rotate", key.id),
                 "remove manual_rotation_days and use enable_key_rotation / rotation_period_in_days",
@@ -145,8 +223,8 @@ fn check_manual_rotation(key: &DesiredKey, rules: &Rules, findings: &mut Vec<Fin
         return;
     }
     match key.manual_rotation_days {
-        None if rules.require_rotation && key.custom_key_store.is_some() => findings.push(Finding::error(
-            "rotation-manual-required",
+        None if rules.require_rotation && key.custom_key_store.is_some() => findings.push(Finding::of(
+            &ROTATION_MANUAL_REQUIRED,
             at(None, key),
             format!(
                 "key {}: AWS cannot rotate keys in a CloudHSM key store, and the environment requires rotation (control 3.3.1)",
@@ -159,8 +237,8 @@ fn check_manual_rotation(key: &DesiredKey, rules: &Rules, findings: &mut Vec<Fin
                     .min(crate::desired::DEFAULT_ROTATION_PERIOD_DAYS)
             ),
         )),
-        Some(days) if !(1..=rules.max_rotation_period_days).contains(&days) => findings.push(Finding::error(
-            "rotation-manual-period",
+        Some(days) if !(1..=rules.max_rotation_period_days).contains(&days) => findings.push(Finding::of(
+            &ROTATION_MANUAL_PERIOD,
             at(key.locations.manual_rotation.as_ref(), key),
             format!(
                 "key {}: manual_rotation_days = {days} is outside 1–{} (the environment's max_rotation_period_days)",
@@ -175,8 +253,8 @@ fn check_manual_rotation(key: &DesiredKey, rules: &Rules, findings: &mut Vec<Fin
 fn check_rotation(key: &DesiredKey, rules: &Rules, findings: &mut Vec<Finding>) {
     check_manual_rotation(key, rules, findings);
     if key.rotation_unsupported {
-        findings.push(Finding::error(
-            "rotation-unsupported",
+        findings.push(Finding::of(
+            &ROTATION_UNSUPPORTED,
             at(key.locations.rotation.as_ref(), key),
             format!("key {}: AWS cannot rotate {} keys of origin {} automatically", key.id, key.spec, key.origin),
             "remove enable_key_rotation: automatic rotation exists only for SYMMETRIC_DEFAULT keys with origin AWS_KMS",
@@ -186,8 +264,8 @@ fn check_rotation(key: &DesiredKey, rules: &Rules, findings: &mut Vec<Finding>) 
         return;
     };
     if rules.require_rotation && !rotation.enabled && key.state != DeclaredState::PendingDeletion {
-        findings.push(Finding::error(
-            "rotation-required",
+        findings.push(Finding::of(
+            &ROTATION_REQUIRED,
             at(key.locations.rotation.as_ref(), key),
             format!("key {}: automatic rotation is off, but the environment requires it (control 3.3.1)", key.id),
             "set enable_key_rotation = true (or remove it: rotation is on by default)",
@@ -196,8 +274,8 @@ fn check_rotation(key: &DesiredKey, rules: &Rules, findings: &mut Vec<Finding>) 
     let period = rotation.period_days;
     let location = at(key.locations.rotation_period.as_ref(), key);
     if !ROTATION_PERIOD_DAYS.contains(&period) {
-        findings.push(Finding::error(
-            "rotation-period",
+        findings.push(Finding::of(
+            &ROTATION_PERIOD,
             location,
             format!(
                 "key {}: rotation_period_in_days = {period} is outside AWS's \
@@ -212,8 +290,8 @@ fn check_rotation(key: &DesiredKey, rules: &Rules, findings: &mut Vec<Finding>) 
             ),
         ));
     } else if period > rules.max_rotation_period_days {
-        findings.push(Finding::error(
-            "rotation-period",
+        findings.push(Finding::of(
+            &ROTATION_PERIOD,
             location,
             format!(
                 "key {}: rotation_period_in_days = {period} exceeds the environment's maximum of {} days",
@@ -234,8 +312,8 @@ fn check_tags(key: &DesiredKey, env_name: &str, rules: &Rules, findings: &mut Ve
     };
     for required in &rules.required_tags {
         if !key.tags.contains_key(required) {
-            findings.push(Finding::error(
-                "required-tags",
+            findings.push(Finding::of(
+                &REQUIRED_TAGS,
                 key.locations.key.clone(),
                 format!("key {}: required tag {required:?} is missing (control 3.1.1)", key.id),
                 format!("add {required} = \"...\" under [key.tags], or under [tags] in environment.toml for every key"),
@@ -243,8 +321,8 @@ fn check_tags(key: &DesiredKey, env_name: &str, rules: &Rules, findings: &mut Ve
         }
     }
     match key.tags.get(&rules.environment_tag) {
-        Some(value) if value != env_name => findings.push(Finding::error(
-            "environment-tag",
+        Some(value) if value != env_name => findings.push(Finding::of(
+            &ENVIRONMENT_TAG,
             tag_at(&rules.environment_tag),
             format!(
                 "key {}: tag {} = {value:?} must equal the environment name {env_name:?} (the boundary policies rely on it)",
@@ -255,8 +333,8 @@ fn check_tags(key: &DesiredKey, env_name: &str, rules: &Rules, findings: &mut Ve
         _ => {}
     }
     if key.tags.len() > MAX_TAGS {
-        findings.push(Finding::error(
-            "tag-limits",
+        findings.push(Finding::of(
+            &TAG_LIMITS,
             key.locations.key.clone(),
             format!(
                 "key {}: {} tags, AWS allows at most {MAX_TAGS} (kmsctl adds 3 of its own)",
@@ -270,8 +348,8 @@ fn check_tags(key: &DesiredKey, env_name: &str, rules: &Rules, findings: &mut Ve
     for (name, value) in &key.declared_tags {
         let location = tag_at(name);
         if name.is_empty() || name.chars().count() > MAX_TAG_KEY_CHARS {
-            findings.push(Finding::error(
-                "tag-limits",
+            findings.push(Finding::of(
+                &TAG_LIMITS,
                 location.clone(),
                 format!(
                     "key {}: tag key {name:?} must be 1–{MAX_TAG_KEY_CHARS} characters",
@@ -281,8 +359,8 @@ fn check_tags(key: &DesiredKey, env_name: &str, rules: &Rules, findings: &mut Ve
             ));
         }
         if value.chars().count() > MAX_TAG_VALUE_CHARS {
-            findings.push(Finding::error(
-                "tag-limits",
+            findings.push(Finding::of(
+                &TAG_LIMITS,
                 location.clone(),
                 format!(
                     "key {}: the value of tag {name:?} is longer than {MAX_TAG_VALUE_CHARS} characters",
@@ -292,8 +370,8 @@ fn check_tags(key: &DesiredKey, env_name: &str, rules: &Rules, findings: &mut Ve
             ));
         }
         if name.to_ascii_lowercase().starts_with("aws:") {
-            findings.push(Finding::error(
-                "tag-limits",
+            findings.push(Finding::of(
+                &TAG_LIMITS,
                 location.clone(),
                 format!(
                     "key {}: tag key {name:?} uses the reserved prefix aws:",
@@ -303,8 +381,8 @@ fn check_tags(key: &DesiredKey, env_name: &str, rules: &Rules, findings: &mut Ve
             ));
         }
         if name.starts_with("kmsctl:") {
-            findings.push(Finding::error(
-                "tag-reserved",
+            findings.push(Finding::of(
+                &TAG_RESERVED,
                 location,
                 format!(
                     "key {}: tag key {name:?} uses the prefix kmsctl:, which kmsctl manages itself",
@@ -336,8 +414,8 @@ pub fn alias_problem(alias: &str) -> Option<String> {
 
 fn check_alias(key: &DesiredKey, alias: &str, findings: &mut Vec<Finding>) {
     if let Some(problem) = alias_problem(alias) {
-        findings.push(Finding::error(
-            "alias-name",
+        findings.push(Finding::of(
+            &ALIAS_NAME,
             key.locations
                 .aliases
                 .get(alias)
@@ -354,8 +432,8 @@ fn check_unique(keys: &[DesiredKey], findings: &mut Vec<Finding>) {
     let mut aliases: BTreeMap<&str, &DesiredKey> = BTreeMap::new();
     for key in keys {
         if let Some(first) = ids.insert(&key.id, key) {
-            findings.push(Finding::error(
-                "key-unique",
+            findings.push(Finding::of(
+                &KEY_UNIQUE,
                 key.locations.key.clone(),
                 format!(
                     "key {} is declared twice (first at {})",
@@ -370,8 +448,8 @@ fn check_unique(keys: &[DesiredKey], findings: &mut Vec<Finding>) {
                 .insert(alias, key)
                 .filter(|first| first.id != key.id)
             {
-                findings.push(Finding::error(
-                    "alias-unique",
+                findings.push(Finding::of(
+                    &ALIAS_UNIQUE,
                     key.locations
                         .aliases
                         .get(alias)

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use kmsctl_core::{Action, Address, AttributeChange, Finding, ResourceChange};
+use kmsctl_core::{Action, Address, AttributeChange, Finding, ResourceChange, Rule};
 use serde_json::{Value, json};
 
 use crate::config::DeclaredState;
@@ -12,6 +12,12 @@ use crate::observe::ObservedKey;
 use crate::ops::on_key;
 
 pub const KIND: &str = "kms_key";
+
+pub const IMMUTABLE_ATTRIBUTE: Rule = Rule::error(
+    "immutable-attribute",
+    None,
+    "spec, usage, origin and multi-Region are as declared: AWS fixes them at creation",
+);
 
 pub fn address(key: &DesiredKey) -> Address {
     Address::new(KIND, key.name.clone())
@@ -136,8 +142,8 @@ fn immutable(
     want: &str,
     location: Option<&kmsctl_core::Location>,
 ) -> Finding {
-    Finding::error(
-        "immutable-attribute",
+    Finding::of(
+        &IMMUTABLE_ATTRIBUTE,
         location
             .cloned()
             .unwrap_or_else(|| key.locations.key.clone()),

@@ -10,6 +10,7 @@ pub mod config;
 pub mod declared_tree;
 pub mod deployer;
 pub mod diff;
+pub mod kinds;
 pub mod levels;
 pub mod lint;
 pub mod minify;
@@ -20,14 +21,31 @@ pub mod target;
 pub mod template;
 pub mod validate;
 
+/// The rules this domain's checks report.
+pub const RULES: &[&kmsctl_core::Rule] = &[
+    &declared_tree::ORG_TREE,
+    &declared_tree::ORG_TREE_MISMATCH,
+    &validate::ORG_POLICY_TYPE,
+    &validate::ORG_TARGET,
+    &validate::ORG_POLICY_BUDGET,
+    &validate::ORG_POLICY_UNKNOWN,
+    &validate::ORG_POLICY_SIZE,
+    &validate::ORG_POLICY_TEMPLATE,
+    &validate::ORG_POLICY_JSON,
+    &validate::ORG_POLICY_VERSION,
+    &validate::ORG_POLICY_SID,
+    &validate::ORG_POLICY_STATEMENT,
+    &validate::ORG_SCP_PRINCIPAL,
+    &validate::ORG_RCP_EFFECT,
+    &validate::ORG_RCP_PRINCIPAL,
+    &deployer::ORG_DEPLOYER_DENIED,
+    &deployer::ORG_DEPLOYER_KNOWINGLY_DENIED,
+    &diff::ORG_POLICY_UNMANAGED,
+];
+
 /// Whether a resource kind belongs to this domain.
 pub fn owns(kind: &str) -> bool {
-    [
-        diff::KIND_POLICY_TYPE,
-        diff::KIND_POLICY,
-        diff::KIND_ATTACHMENT,
-    ]
-    .contains(&kind)
+    kinds::KINDS.iter().any(|k| k.name == kind)
 }
 
 /// The Organizations client of a connected session.

@@ -1,12 +1,29 @@
 //! Everything offline: load the environment, resolve the keys, run the guards.
 
-use kmsctl_core::Finding;
+use kmsctl_core::{Control, Finding, Rule};
 use kmsctl_keys::desired::{self, DesiredError};
 use kmsctl_keys::{DesiredKey, guards};
 
 use super::Context;
 use crate::config::{LoadedEnvironment, load_environment};
 use crate::error::{Result, UserError};
+
+pub const CUSTOM_KEY_STORE_UNKNOWN: Rule = Rule::error(
+    "custom-key-store-unknown",
+    Some(Control::Hsm),
+    "a key's custom_key_store is the environment's [hsm.key_store]",
+);
+pub const RULES_FLOOR: Rule = Rule::error(
+    "rules-floor",
+    None,
+    "an environment's [rules] are no looser than the organization's (or the defaults)",
+);
+/// Like `orgpaths-value`: a boundary condition on a path that does not exist never matches.
+pub const ORG_PATH_UNKNOWN: Rule = Rule::error(
+    "org-path-unknown",
+    Some(Control::EnvironmentBoundaries),
+    "a variable holding an org path is one of [tree]'s paths",
+);
 
 pub struct Prepared {
     pub env: LoadedEnvironment,
@@ -117,8 +134,8 @@ fn check_key_stores(keys: &[DesiredKey], hsm: Option<&kmsctl_hsm::DesiredHsm>) -
             if Some(store) == declared {
                 return None;
             }
-            Some(Finding::error(
-                "custom-key-store-unknown",
+            Some(Finding::of(
+                &CUSTOM_KEY_STORE_UNKNOWN,
                 key.locations
                     .custom_key_store
                     .clone()
@@ -188,8 +205,8 @@ fn organization_floors(ctx: &Context, env: &LoadedEnvironment) -> Result<Vec<Fin
         .clone()
         .unwrap_or_else(|| kmsctl_core::Location::file(format!("{}/environment.toml", env.path)));
     findings.extend(env.settings.rules.loosened_from(&floor).into_iter().map(|loosened| {
-        Finding::error(
-            "rules-floor",
+        Finding::of(
+            &RULES_FLOOR,
             at.clone(),
             format!("[rules] {}: looser than {source}", loosened.message),
             format!(
@@ -245,8 +262,8 @@ fn org_path_variables(
             .unwrap_or_else(|| {
                 kmsctl_core::Location::file(format!("{}/environment.toml", env.path))
             });
-        findings.push(Finding::error(
-            "org-path-unknown",
+        findings.push(Finding::of(
+            &ORG_PATH_UNKNOWN,
             location,
             format!(
                 "variable {name} = {value:?} is not an OU path of the organization ({}'s [tree]): a policy condition on it never matches",

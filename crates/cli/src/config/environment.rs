@@ -179,8 +179,8 @@ pub fn from_sources(
         .map(|file| {
             let (text, found) = kmsctl_core::secrets::redact(&file.text);
             secrets.extend(found.into_iter().map(|s| {
-                kmsctl_core::Finding::error(
-                    "secret-in-file",
+                kmsctl_core::Finding::of(
+                    &kmsctl_core::secrets::SECRET_IN_FILE,
                     kmsctl_core::Location::at_line(file.path.clone(), s.line),
                     format!("`{}` holds a secret in a file kmsctl reads (its value is not shown)", s.key),
                     "remove it and rotate that secret (it was written to a file): kmsctl reads secrets from environment variables only; for the key store's kmsuser password, name the variable: password_env = \"KMSCTL_HSM_PASSWORD\"",

@@ -4,13 +4,24 @@
 
 use std::collections::BTreeMap;
 
-use kmsctl_core::Finding;
 use kmsctl_core::policy::eval::Outcome;
 use kmsctl_core::source::SourceFile;
+use kmsctl_core::{Finding, Rule};
 use serde::Deserialize;
 use toml::Spanned;
 
 use super::{Answer, Identity, Question, World};
+
+pub const EXPECT_FAILED: Rule = Rule::error(
+    "expect-failed",
+    None,
+    "a boundary test ([[expect]]) gets the decision it states",
+);
+pub const EXPECT_INVALID: Rule = Rule::error(
+    "expect-invalid",
+    None,
+    "a boundary test can be answered (its principal, key and OU are known)",
+);
 
 /// The decision an expectation (or `simulate --expect`) asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
@@ -143,15 +154,15 @@ pub fn check(world: &mut World<'_>, file: &SourceFile, decls: &[&Spanned<ExpectD
         let at = file.location(expect.name.span());
         let name = expect.name.get_ref();
         match world.answer(&expect.question()) {
-            Err(why) => checked.findings.push(Finding::error(
-                "expect-invalid",
+            Err(why) => checked.findings.push(Finding::of(
+                &EXPECT_INVALID,
                 at,
                 format!("expectation {name:?} cannot be answered: {}", why.message),
                 why.fix,
             )),
             Ok(answer) if expect.decision.met_by(answer.decision.outcome) => checked.held += 1,
-            Ok(answer) => checked.findings.push(Finding::error(
-                "expect-failed",
+            Ok(answer) => checked.findings.push(Finding::of(
+                &EXPECT_FAILED,
                 at,
                 failure(name, expect.decision, &answer),
                 "change the policies so they give the expected decision (the statements named decide it), or correct the expectation if the intent changed",

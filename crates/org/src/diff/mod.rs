@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use kmsctl_core::policy;
 use kmsctl_core::source::SourceFile;
-use kmsctl_core::{Action, Address, AttributeChange, Finding, Location, ResourceChange};
+use kmsctl_core::{Action, Address, AttributeChange, Finding, Location, ResourceChange, Rule};
 use serde_json::{Value, json};
 
 use crate::budget::Budget;
@@ -19,6 +19,12 @@ use crate::validate::RenderedPolicy;
 pub const KIND_POLICY_TYPE: &str = "org_policy_type";
 pub const KIND_POLICY: &str = "org_policy";
 pub const KIND_ATTACHMENT: &str = "org_attachment";
+
+pub const ORG_POLICY_UNMANAGED: Rule = Rule::error(
+    "org-policy-unmanaged",
+    None,
+    "no policy kmsctl does not manage already has a declared policy's name",
+);
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OrgDiff {
@@ -146,8 +152,8 @@ pub fn diff(
                 );
             }
             Some(live) if !live.is_managed() && !live.aws_managed => {
-                out.findings.push(Finding::error(
-                    "org-policy-unmanaged",
+                out.findings.push(Finding::of(
+                    &ORG_POLICY_UNMANAGED,
                     Location::file(policy.file.clone()),
                     format!("a {} named {} ({}) exists and kmsctl does not manage it", policy.kind.api_name(), policy.name, live.id),
                     "rename the policy file, or tag the policy kmsctl:managed = \"true\" in AWS to hand it to kmsctl",
@@ -196,8 +202,8 @@ pub fn diff(
             let target_id = match target_id {
                 Ok(id) => id,
                 Err(message) => {
-                    out.findings.push(Finding::error(
-                        "org-target",
+                    out.findings.push(Finding::of(
+                        &crate::validate::ORG_TARGET,
                         at,
                         format!("target {}: {message}", target.get_ref()),
                         "fix the target, or create the OU first",
@@ -213,8 +219,8 @@ pub fn diff(
                 .collect();
             let budget = Budget::after_apply(&declared, &kept);
             if budget.over() {
-                out.findings.push(Finding::error(
-                    "org-policy-budget",
+                out.findings.push(Finding::of(
+                    &crate::validate::ORG_POLICY_BUDGET,
                     at.clone(),
                     format!("{} on {}: {}", kind.api_name(), target.get_ref(), budget.describe()),
                     "combine policies, attach some lower in the tree, or detach the ones attached by hand",
