@@ -246,19 +246,10 @@ fn org_path_variables(
         if !looks_like_org_path || known.iter().any(|(_, path)| path == value) {
             continue;
         }
-        // The line that sets it, in whichever file of the environment does.
         let location = env
-            .files
-            .iter()
-            .find_map(|file| {
-                file.text
-                    .lines()
-                    .position(|line| {
-                        line.trim_start().starts_with(&format!("{name} "))
-                            || line.trim_start().starts_with(&format!("{name}="))
-                    })
-                    .map(|index| kmsctl_core::Location::at_line(file.path.clone(), index + 1))
-            })
+            .variable_locations
+            .get(name)
+            .cloned()
             .unwrap_or_else(|| {
                 kmsctl_core::Location::file(format!("{}/environment.toml", env.path))
             });

@@ -27,7 +27,7 @@ struct EnvironmentFile {
     account_id: Option<Spanned<String>>,
     region: Option<Spanned<String>>,
     assume_role_arn: Option<Spanned<String>>,
-    variables: Option<Spanned<BTreeMap<String, String>>>,
+    variables: Option<Spanned<BTreeMap<Spanned<String>, String>>>,
     tags: Option<Spanned<BTreeMap<String, String>>>,
     rules: Option<Spanned<Rules>>,
     #[serde(default)]
@@ -51,6 +51,10 @@ pub struct LoadedEnvironment {
     pub files: Vec<SourceFile>,
     /// Where `[rules]` is declared, if it is.
     pub rules_location: Option<kmsctl_core::Location>,
+    /// Where `account_id` is set: account-wide findings point there.
+    pub account_location: kmsctl_core::Location,
+    /// Where each of `[variables]` is set.
+    pub variable_locations: BTreeMap<String, kmsctl_core::Location>,
     /// Each `[[key]]` with the index of its file in `files`.
     pub keys: Vec<(usize, Spanned<KeyDecl>)>,
     /// `[[config_rule]]`, `[alerts]` and `[config_recorder]`.
@@ -329,12 +333,28 @@ pub fn from_sources(
     let rules_location = rules
         .as_ref()
         .map(|r| files[r.file].location(r.value.span()));
+    let account_location = files[account_id.file].location(account_id.value.span());
+    let mut variable_locations = BTreeMap::new();
+    let variables: BTreeMap<String, String> = match variables {
+        Some(seen) => {
+            let file = &files[seen.file];
+            seen.value
+                .into_inner()
+                .into_iter()
+                .map(|(name, value)| {
+                    variable_locations.insert(name.get_ref().clone(), file.location(name.span()));
+                    (name.into_inner(), value)
+                })
+                .collect()
+        }
+        None => BTreeMap::new(),
+    };
     let settings = EnvironmentSettings {
         name: name.value.into_inner(),
         account_id: account_id.value.into_inner(),
         region: region.value.into_inner(),
         assume_role_arn: role.map(|r| r.value.into_inner()),
-        variables: variables.map(|v| v.value.into_inner()).unwrap_or_default(),
+        variables,
         tags: tags.map(|t| t.value.into_inner()).unwrap_or_default(),
         rules: rules.map(|r| r.value.into_inner()).unwrap_or_default(),
         organization: None,
@@ -348,6 +368,8 @@ pub fn from_sources(
         path: display_dir.display().to_string(),
         files,
         rules_location,
+        account_location,
+        variable_locations,
         keys,
         monitor,
         hsm,
@@ -400,5 +422,38 @@ fn check_rules(rules: &Seen<Rules>, files: &[SourceFile]) -> Result<()> {
             )
             .help(help))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_account_and_each_variable_are_located_where_they_are_set() {
+        let files = vec![
+            SourceFile::new(
+                "environments/dev/environment.toml",
+                "name = \"dev\"\nregion = \"us-east-1\"\n# account_id = \"000000000000\" (old)\naccount_id = \"111111111111\"\n",
+            ),
+            SourceFile::new(
+                "environments/dev/variables.toml",
+                "[variables]\nteam = \"payments\"\n\n  dev_org_path = \"o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/\"\n",
+            ),
+        ];
+        let env = from_sources("dev", Path::new("environments/dev"), files).expect("loads");
+        assert_eq!(
+            env.account_location.to_string(),
+            "environments/dev/environment.toml:4"
+        );
+        let at = |name: &str| env.variable_locations.get(name).map(ToString::to_string);
+        assert_eq!(
+            at("team").as_deref(),
+            Some("environments/dev/variables.toml:2")
+        );
+        assert_eq!(
+            at("dev_org_path").as_deref(),
+            Some("environments/dev/variables.toml:4")
+        );
     }
 }

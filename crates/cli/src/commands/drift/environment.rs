@@ -198,22 +198,7 @@ pub fn drift_of(change: &ResourceChange, controls: &ControlMap) -> DriftFinding 
 
 /// The line declaring the environment's account: where an account-wide finding points.
 pub fn account_source(prepared: &Prepared) -> SourceRef {
-    for file in &prepared.env.files {
-        if let Some(index) = file
-            .text
-            .lines()
-            .position(|l| l.trim_start().starts_with("account_id"))
-        {
-            return SourceRef {
-                file: file.path.to_string_lossy().replace('\\', "/"),
-                line: Some(index + 1),
-            };
-        }
-    }
-    SourceRef {
-        file: format!("{}/environment.toml", prepared.env.path),
-        line: None,
-    }
+    source_ref(&prepared.env.account_location)
 }
 
 /// Every declared key, per control it falls under, with what was observed.

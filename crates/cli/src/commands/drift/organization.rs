@@ -60,7 +60,7 @@ pub async fn check(
                 let policy = name.split('@').next().unwrap_or(name);
                 finding.control = policy_control(controls, org, policy, &change.address.kind);
                 if finding.source.is_none() {
-                    finding.source = Some(source_ref(&declaration(file, policy)));
+                    finding.source = Some(source_ref(&declaration(file, org, policy)));
                 }
                 findings.push(finding);
             }
@@ -159,11 +159,32 @@ fn short(kind: PolicyType) -> &'static str {
     }
 }
 
-/// The first line of organization.toml naming the policy, else the file.
-fn declaration(file: &SourceFile, policy: &str) -> kmsctl_core::Location {
-    let quoted = format!("\"{policy}\"");
-    match file.text.lines().position(|l| l.contains(&quoted)) {
-        Some(index) => kmsctl_core::Location::at_line(file.path.clone(), index + 1),
-        None => kmsctl_core::Location::file(file.path.clone()),
+/// Where organization.toml first attaches the policy, else the file.
+fn declaration(file: &SourceFile, org: &OrganizationFile, policy: &str) -> kmsctl_core::Location {
+    PolicyType::ALL
+        .into_iter()
+        .flat_map(|kind| org.attachments(kind).values().flatten())
+        .filter(|name| name.get_ref() == policy)
+        .map(|name| name.span())
+        .min_by_key(|span| span.start)
+        .map_or_else(
+            || kmsctl_core::Location::file(file.path.clone()),
+            |span| file.location(span),
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_policy_is_declared_where_it_is_first_attached() {
+        let text = "account_id = \"123456789012\"\nregion = \"us-east-1\"\n\n[service_control_policies]\n\"root/prod\" = [\"boundary\"]\nroot = [\"mfa\",\n  \"boundary\"]\n\n[policy.boundary]\ndescription = \"the \\\"mfa\\\" one is elsewhere\"\n";
+        let file = SourceFile::new("organization/organization.toml", text);
+        let org: OrganizationFile = toml::from_str(text).expect("parses");
+        let at = |policy: &str| declaration(&file, &org, policy).to_string();
+        assert_eq!(at("boundary"), "organization/organization.toml:5");
+        assert_eq!(at("mfa"), "organization/organization.toml:6");
+        assert_eq!(at("gone"), "organization/organization.toml");
     }
 }
