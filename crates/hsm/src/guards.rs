@@ -20,7 +20,7 @@ pub const HSM_SUBNETS: Rule = Rule::error(
 pub const HSM_COUNT: Rule = Rule::error(
     "hsm-count",
     Some(Control::Hsm),
-    "hsm_count is 2–28 (a key store needs 2 active HSMs in different AZs)",
+    "hsm_count within what a key store needs and a cluster holds",
 );
 pub const HSM_TYPE: Rule = Rule::error("hsm-type", Some(Control::Hsm), "a CloudHSM HSM type");
 pub const HSM_PASSWORD_ENV: Rule = Rule::error(
@@ -31,7 +31,7 @@ pub const HSM_PASSWORD_ENV: Rule = Rule::error(
 pub const HSM_KEY_STORE_NAME: Rule = Rule::error(
     "hsm-key-store-name",
     Some(Control::Hsm),
-    "the key store name is 1–256 characters",
+    "the key store name's length is one AWS accepts",
 );
 pub const HSM_TRUST_ANCHOR: Rule = Rule::error(
     "hsm-trust-anchor",

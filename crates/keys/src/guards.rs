@@ -23,7 +23,7 @@ pub const KEY_SPEC: Rule = Rule::error(
 pub const DELETION_WINDOW: Rule = Rule::error(
     "deletion-window",
     Some(Control::DeletionProtection),
-    "7–30 days (AWS) and at least the rule's minimum",
+    "a pending window AWS accepts, and at least the rule's minimum",
 );
 pub const CUSTOM_KEY_STORE_SPEC: Rule = Rule::error(
     "custom-key-store-spec",
@@ -63,7 +63,7 @@ pub const ROTATION_REQUIRED: Rule = Rule::error(
 pub const ROTATION_PERIOD: Rule = Rule::error(
     "rotation-period",
     Some(Control::Rotation),
-    "rotation period 90–2560 days (AWS) and at most the rule's maximum",
+    "a rotation period AWS accepts, and at most the rule's maximum",
 );
 pub const REQUIRED_TAGS: Rule = Rule::error(
     "required-tags",
@@ -78,7 +78,7 @@ pub const ENVIRONMENT_TAG: Rule = Rule::error(
 pub const TAG_LIMITS: Rule = Rule::error(
     "tag-limits",
     Some(Control::TagAccess),
-    "at most 50 tags, keys 1–128 characters, values at most 256, no aws: prefix",
+    "AWS's tag limits (count, key and value lengths, no aws: prefix)",
 );
 pub const TAG_RESERVED: Rule = Rule::error(
     "tag-reserved",
@@ -88,7 +88,7 @@ pub const TAG_RESERVED: Rule = Rule::error(
 pub const ALIAS_NAME: Rule = Rule::error(
     "alias-name",
     None,
-    "alias/ prefix, not alias/aws/, [A-Za-z0-9/_-], at most 256 characters",
+    "alias/ prefix, not alias/aws/, [A-Za-z0-9/_-], a length AWS accepts",
 );
 pub const ALIAS_UNIQUE: Rule = Rule::error("alias-unique", None, "no alias declared twice");
 pub const KEY_UNIQUE: Rule = Rule::error("key-unique", None, "no key declared twice");

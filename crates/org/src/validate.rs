@@ -33,7 +33,7 @@ pub const ORG_TARGET: Rule = Rule::error(
 pub const ORG_POLICY_BUDGET: Rule = Rule::error(
     "org-policy-budget",
     None,
-    "at most 5 policies of a type on a target, AWS's FullAWSAccess and policies attached by hand included",
+    "AWS's limit of policies of a type on a target, its FullAWSAccess and policies attached by hand included",
 );
 pub const ORG_POLICY_UNKNOWN: Rule = Rule::error(
     "org-policy-unknown",
@@ -43,7 +43,7 @@ pub const ORG_POLICY_UNKNOWN: Rule = Rule::error(
 pub const ORG_POLICY_SIZE: Rule = Rule::error(
     "org-policy-size",
     None,
-    "at most 5,120 characters as uploaded (minified)",
+    "AWS's size limit, counted as uploaded (minified)",
 );
 pub const ORG_POLICY_TEMPLATE: Rule = Rule::error(
     "org-policy-template",

@@ -17,7 +17,7 @@ pub const POLICY_VERSION: Rule = Rule::error("policy-version", None, "Version is
 pub const POLICY_SIZE: Rule = Rule::error(
     "policy-size",
     None,
-    "at most 32 KB for a key policy after templating, 5,120 characters minified for an SCP or RCP",
+    "AWS's size limits: a key policy after templating, an SCP or RCP minified",
 );
 pub const POLICY_UNKNOWN_FIELD: Rule = Rule::error(
     "policy-unknown-field",
