@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::operation::DomainOp;
-use crate::{Address, Finding, Location, Note, Outputs, ResourceChange};
+use crate::{Address, Finding, Location, Note, Outputs, ResourceChange, ResourceKind, Rule};
 
 /// What a domain's diff found: the changes to make, notes for the reader, and errors only the
 /// live state reveals (they refuse the plan like the offline guards).
@@ -38,7 +38,7 @@ pub struct DomainPlan<D: Domain + ?Sized> {
 pub struct Violation {
     /// The plan address of what breaks it (`kms_key_rotation.db-payments-encryption`).
     pub address: String,
-    pub rule: &'static str,
+    pub rule: &'static Rule,
     pub message: String,
     pub evidence: BTreeMap<String, Value>,
     /// Where the resource is declared, when it is.
@@ -52,8 +52,11 @@ pub struct Violation {
 pub trait Domain {
     /// The domain's key in a plan's `scope`.
     const NAME: &'static str;
-    /// Every resource kind (an address's `kind`) this domain plans and applies.
-    const KINDS: &'static [&'static str];
+    /// Every resource kind (an address's `kind`) this domain plans and applies, with the control
+    /// its drift concerns.
+    const KINDS: &'static [ResourceKind];
+    /// Every rule its checks report (guards, diff findings, violations): the registry's part.
+    const RULES: &'static [&'static Rule];
 
     /// The SDK clients it calls.
     type Clients;
@@ -71,7 +74,7 @@ pub trait Domain {
     type ApplyError: std::error::Error + Send + Sync + 'static;
 
     fn owns(kind: &str) -> bool {
-        Self::KINDS.contains(&kind)
+        Self::KINDS.iter().any(|k| k.name == kind)
     }
 
     fn scope(desired: &Self::Desired) -> Self::Scope;

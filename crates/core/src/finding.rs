@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::rule::{Control, Rule, Severities};
+
 /// How bad a finding is. Errors refuse a plan (exit 3); warnings never change the exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -72,41 +74,59 @@ pub struct Finding {
     pub location: Location,
     /// What to change to satisfy the rule.
     pub fix: String,
+    /// The control the rule enforces, as its registry entry says (not part of the JSON form).
+    #[serde(skip)]
+    pub control: Option<Control>,
 }
 
 impl Finding {
-    pub fn new(
-        severity: Severity,
-        rule: &str,
+    /// A finding of `rule`, at the rule's severity (an error for a rule that may be either).
+    pub fn of(
+        rule: &Rule,
         location: Location,
         message: impl Into<String>,
         fix: impl Into<String>,
     ) -> Self {
+        let severity = match rule.severity {
+            Severities::Warning => Severity::Warning,
+            Severities::Error | Severities::ErrorOrWarning | Severities::DriftOnly => {
+                Severity::Error
+            }
+        };
+        Self::at(severity, rule, location, message, fix)
+    }
+
+    /// The warning of a rule that may be an error or a warning.
+    pub fn warning_of(
+        rule: &Rule,
+        location: Location,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
+        Self::at(Severity::Warning, rule, location, message, fix)
+    }
+
+    fn at(
+        severity: Severity,
+        rule: &Rule,
+        location: Location,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
+        debug_assert!(
+            rule.severity.allows(severity),
+            "rule {} is declared {:?}, not {severity:?}",
+            rule.id,
+            rule.severity
+        );
         Self {
             severity,
-            rule: rule.to_owned(),
+            rule: rule.id.to_owned(),
             message: message.into(),
             location,
             fix: fix.into(),
+            control: rule.control,
         }
-    }
-
-    pub fn error(
-        rule: &str,
-        location: Location,
-        message: impl Into<String>,
-        fix: impl Into<String>,
-    ) -> Self {
-        Self::new(Severity::Error, rule, location, message, fix)
-    }
-
-    pub fn warning(
-        rule: &str,
-        location: Location,
-        message: impl Into<String>,
-        fix: impl Into<String>,
-    ) -> Self {
-        Self::new(Severity::Warning, rule, location, message, fix)
     }
 
     pub fn is_error(&self) -> bool {

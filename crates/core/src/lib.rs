@@ -7,12 +7,14 @@ pub mod drift;
 pub mod environment;
 pub mod finding;
 pub mod fingerprint;
+pub mod limits;
 pub mod operation;
 pub mod plan;
 pub mod plan_file;
 pub mod policy;
 pub mod project_files;
 pub mod reference;
+pub mod rule;
 pub mod secrets;
 pub mod semantics;
 pub mod source;
@@ -23,4 +25,35 @@ pub use finding::{Finding, Location, Severity};
 pub use operation::{DomainOp, Operation};
 pub use plan::{Action, AttributeChange, Note, NoteLevel, Observed, Plan, ResourceChange, Target};
 pub use reference::{Outputs, Ref, Reference};
+pub use rule::{Control, ResourceKind, Rule, Severities};
 pub use semantics::Semantics;
+
+/// The rules core's checks report: key policy guards, policy lint and secrets in files.
+pub const RULES: &[&Rule] = &[
+    &policy::guards::POLICY_VERSION,
+    &policy::guards::POLICY_SIZE,
+    &policy::guards::POLICY_UNKNOWN_FIELD,
+    &policy::guards::POLICY_SID_UNIQUE,
+    &policy::guards::POLICY_STATEMENT,
+    &policy::guards::POLICY_LOCKOUT,
+    &policy::guards::POLICY_PUBLIC_PRINCIPAL,
+    &policy::lint::POLICY_JSON,
+    &policy::lint::UNKNOWN_SERVICE,
+    &policy::lint::UNKNOWN_ACTION,
+    &policy::lint::UNKNOWN_CONDITION_KEY,
+    &policy::lint::INVALID_OPERATOR,
+    &policy::lint::OPERATOR_TYPE,
+    &policy::lint::SET_OPERATOR_SINGLE_VALUED,
+    &policy::lint::PLAIN_OPERATOR_MULTI_VALUED,
+    &policy::lint::NEGATED_OPERATOR_ABSENT_KEY,
+    &policy::lint::ORGPATHS_VALUE,
+    &policy::lint::POLICY_SID,
+    &policy::lint::PRINCIPAL_FORM,
+    &policy::lint::NOTPRINCIPAL_ALLOW,
+    &policy::lint::KEY_POLICY_RESOURCE,
+    &policy::lint::SCP_PRINCIPAL,
+    &policy::lint::RCP_ALLOW,
+    &policy::lint::RCP_PRINCIPAL,
+    &policy::lint::RCP_SERVICE,
+    &secrets::SECRET_IN_FILE,
+];

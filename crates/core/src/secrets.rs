@@ -12,6 +12,14 @@ use std::ops::Range;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+use crate::rule::Rule;
+
+pub const SECRET_IN_FILE: Rule = Rule::error(
+    "secret-in-file",
+    None,
+    "no secret-like key in any file (its value is never shown)",
+);
+
 /// A secret-like assignment found in a file: its 1-based line and the key it was assigned to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecretAssignment {
@@ -128,7 +136,7 @@ struct Hits {
 
 impl Hits {
     fn secret(&mut self, text: &str, key_start: usize, key: &str) {
-        let line = line_of(text, key_start);
+        let line = crate::source::line_of(text, key_start);
         self.found.push((
             key_start,
             SecretAssignment {
@@ -176,15 +184,6 @@ impl Hits {
             .dedup_by(|(_, a), (_, b)| a.line == b.line && a.key == b.key);
         (out, self.found.into_iter().map(|(_, f)| f).collect())
     }
-}
-
-fn line_of(text: &str, offset: usize) -> usize {
-    let offset = offset.min(text.len());
-    text.as_bytes()[..offset]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
 }
 
 fn walk_table(text: &str, table: &DeTable<'_>, secret: bool, hits: &mut Hits) {

@@ -14,6 +14,8 @@ use std::fmt::Write as _;
 
 use thiserror::Error;
 
+use crate::source::line_column;
+
 /// Why a template could not be rendered. Lines and columns are 1-based and point into the
 /// template text; columns count characters, not bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -168,15 +170,6 @@ fn render_with(
 
 fn is_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')
-}
-
-/// 1-based line and character column of byte offset `at` in `text`.
-fn line_column(text: &str, at: usize) -> (usize, usize) {
-    let before = &text[..at];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let column = before[line_start..].chars().count() + 1;
-    (line, column)
 }
 
 #[cfg(test)]

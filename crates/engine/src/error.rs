@@ -4,6 +4,8 @@
 use std::ops::Range;
 use std::path::Path;
 
+use kmsctl_core::source::{line_column, line_of};
+
 /// A user-facing error. Configuration errors carry a snippet of the offending line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
@@ -80,7 +82,7 @@ fn offending_line_only(text: &str, span: Range<usize>) -> (String, Range<usize>)
     let start = floor_char_boundary(text, span.start.min(text.len()));
     let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
     let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
-    let blank_lines = text[..line_start].matches('\n').count();
+    let blank_lines = line_of(text, line_start) - 1;
     let mut shown = "\n".repeat(blank_lines);
     shown.push_str(&text[line_start..line_end]);
     shown.push('\n');
@@ -93,15 +95,6 @@ fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
         offset -= 1;
     }
     offset
-}
-
-/// 1-based line and column (in characters) of a byte offset.
-pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = text.get(..offset).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
 }
 
 impl From<kmsctl_keys::desired::DesiredError> for Error {
@@ -131,11 +124,5 @@ mod tests {
         let inside_e_acute = text.find('é').unwrap_or_default() + 1;
         let (_, span) = offending_line_only(text, inside_e_acute..inside_e_acute);
         assert!(span.start <= span.end);
-    }
-
-    #[test]
-    fn line_and_column_are_one_based() {
-        assert_eq!(line_column("ab\ncd", 0), (1, 1));
-        assert_eq!(line_column("ab\ncd", 4), (2, 2));
     }
 }

@@ -19,6 +19,7 @@ mod parts;
 pub mod plan;
 pub mod prepare;
 pub mod project;
+pub mod rules;
 pub mod simulate;
 pub mod target;
 

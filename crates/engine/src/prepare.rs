@@ -1,12 +1,29 @@
 //! Everything offline: load the environment, resolve the keys, run the guards.
 
-use kmsctl_core::Finding;
+use kmsctl_core::{Control, Finding, Rule};
 use kmsctl_keys::desired;
 use kmsctl_keys::{DesiredKey, guards};
 
 use crate::Context;
 use crate::config::{LoadedEnvironment, load_environment};
 use crate::error::{Error, Result};
+
+pub const CUSTOM_KEY_STORE_UNKNOWN: Rule = Rule::error(
+    "custom-key-store-unknown",
+    Some(Control::Hsm),
+    "a key's custom_key_store is the environment's [hsm.key_store]",
+);
+pub const RULES_FLOOR: Rule = Rule::error(
+    "rules-floor",
+    None,
+    "an environment's [rules] are no looser than the organization's (or the defaults)",
+);
+/// Like `orgpaths-value`: a boundary condition on a path that does not exist never matches.
+pub const ORG_PATH_UNKNOWN: Rule = Rule::error(
+    "org-path-unknown",
+    Some(Control::EnvironmentBoundaries),
+    "a variable holding an org path is one of [tree]'s paths",
+);
 
 pub struct Prepared {
     pub env: LoadedEnvironment,
@@ -117,8 +134,8 @@ fn check_key_stores(keys: &[DesiredKey], hsm: Option<&kmsctl_hsm::DesiredHsm>) -
             if Some(store) == declared {
                 return None;
             }
-            Some(Finding::error(
-                "custom-key-store-unknown",
+            Some(Finding::of(
+                &CUSTOM_KEY_STORE_UNKNOWN,
                 key.locations
                     .custom_key_store
                     .clone()
@@ -184,8 +201,8 @@ fn organization_floors(ctx: &Context, env: &LoadedEnvironment) -> Result<Vec<Fin
         .clone()
         .unwrap_or_else(|| kmsctl_core::Location::file(format!("{}/environment.toml", env.path)));
     findings.extend(env.settings.rules.loosened_from(&floor).into_iter().map(|loosened| {
-        Finding::error(
-            "rules-floor",
+        Finding::of(
+            &RULES_FLOOR,
             at.clone(),
             format!("[rules] {}: looser than {source}", loosened.message),
             format!(
@@ -225,24 +242,15 @@ fn org_path_variables(
         if !looks_like_org_path || known.iter().any(|(_, path)| path == value) {
             continue;
         }
-        // The line that sets it, in whichever file of the environment does.
         let location = env
-            .files
-            .iter()
-            .find_map(|file| {
-                file.text
-                    .lines()
-                    .position(|line| {
-                        line.trim_start().starts_with(&format!("{name} "))
-                            || line.trim_start().starts_with(&format!("{name}="))
-                    })
-                    .map(|index| kmsctl_core::Location::at_line(file.path.clone(), index + 1))
-            })
+            .variable_locations
+            .get(name)
+            .cloned()
             .unwrap_or_else(|| {
                 kmsctl_core::Location::file(format!("{}/environment.toml", env.path))
             });
-        findings.push(Finding::error(
-            "org-path-unknown",
+        findings.push(Finding::of(
+            &ORG_PATH_UNKNOWN,
             location,
             format!(
                 "variable {name} = {value:?} is not an OU path of the organization ({}'s [tree]): a policy condition on it never matches",

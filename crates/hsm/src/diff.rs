@@ -9,8 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use aws_sdk_cloudhsmv2::types::ClusterState;
 use aws_sdk_kms::types::ConnectionStateType;
 use kmsctl_core::{
-    Action, Address, AttributeChange, Finding, Note, NoteLevel, Operation, Ref, Reference,
-    ResourceChange,
+    Action, Address, AttributeChange, Control, Finding, Note, NoteLevel, Operation, Ref, Reference,
+    ResourceChange, Rule,
 };
 use serde_json::json;
 
@@ -19,6 +19,17 @@ use crate::observe::{ObservedCluster, ObservedHsmSetup};
 use crate::ops::HsmOp;
 
 pub use crate::kinds::{KIND_CLUSTER, KIND_CONNECTION, KIND_HSM, KIND_KEY_STORE};
+
+pub const HSM_SUBNETS_AZ: Rule = Rule::error(
+    "hsm-subnets-az",
+    Some(Control::Hsm),
+    "the cluster's subnets span at least 2 Availability Zones",
+);
+pub const HSM_KEY_STORE_CLUSTER: Rule = Rule::error(
+    "hsm-key-store-cluster",
+    Some(Control::Hsm),
+    "the key store belongs to the declared cluster",
+);
 
 /// Whether keys can be created in the store, and how their CreateKey names it.
 #[derive(Debug, Clone, PartialEq)]
@@ -187,8 +198,8 @@ fn check_subnets(desired: &DesiredHsm, observed: &ObservedHsmSetup, out: &mut Hs
         .map(String::as_str)
         .collect();
     if !unknown.is_empty() {
-        out.findings.push(Finding::error(
-            "hsm-subnets",
+        out.findings.push(Finding::of(
+            &crate::guards::HSM_SUBNETS,
             desired.cluster.location.clone(),
             format!(
                 "subnet(s) {} do not exist in this account and region",
@@ -200,8 +211,8 @@ fn check_subnets(desired: &DesiredHsm, observed: &ObservedHsmSetup, out: &mut Hs
     }
     let azs: BTreeSet<&String> = observed.subnet_azs.values().collect();
     if azs.len() < 2 {
-        out.findings.push(Finding::error(
-            "hsm-subnets-az",
+        out.findings.push(Finding::of(
+            &HSM_SUBNETS_AZ,
             desired.cluster.location.clone(),
             format!(
                 "the subnets {} are all in {}: CloudHSM needs subnets in at least 2 Availability Zones, and a custom key store needs active HSMs in 2 of them",
@@ -383,8 +394,8 @@ fn store(
         return;
     };
     if live.cluster_id.as_deref() != Some(cluster.id.as_str()) {
-        out.findings.push(Finding::error(
-            "hsm-key-store-cluster",
+        out.findings.push(Finding::of(
+            &HSM_KEY_STORE_CLUSTER,
             wanted.location.clone(),
             format!(
                 "the key store {} is associated with cluster {}, not with {} ({})",

@@ -23,7 +23,8 @@ impl From<HsmDiff> for domain::Diff {
 
 impl Domain for Hsm {
     const NAME: &'static str = crate::DOMAIN;
-    const KINDS: &'static [&'static str] = &crate::kinds::ALL;
+    const KINDS: &'static [kmsctl_core::ResourceKind] = &crate::kinds::KINDS;
+    const RULES: &'static [&'static kmsctl_core::Rule] = crate::RULES;
 
     type Clients = Clients;
     type Desired = DesiredHsm;

@@ -5,15 +5,40 @@ use kmsctl_core::project_files::ProjectFiles;
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use kmsctl_core::Finding;
+use kmsctl_core::limits::{MAX_CLUSTER_HSMS, MAX_KEY_STORE_NAME_CHARS, MIN_KEY_STORE_HSMS};
 use kmsctl_core::source::SourceFile;
+use kmsctl_core::{Control, Finding, Rule};
 use toml::Spanned;
 
 use crate::config::HsmDecl;
 
-pub const MIN_HSMS: i64 = 2;
-/// AWS's limit of HSMs per cluster.
-pub const MAX_HSMS: i64 = 28;
+pub const HSM_SUBNETS: Rule = Rule::error(
+    "hsm-subnets",
+    Some(Control::Hsm),
+    "at least 2 distinct subnet ids, each existing in the account and region",
+);
+pub const HSM_COUNT: Rule = Rule::error(
+    "hsm-count",
+    Some(Control::Hsm),
+    "hsm_count within what a key store needs and a cluster holds",
+);
+pub const HSM_TYPE: Rule = Rule::error("hsm-type", Some(Control::Hsm), "a CloudHSM HSM type");
+pub const HSM_PASSWORD_ENV: Rule = Rule::error(
+    "hsm-password-env",
+    Some(Control::Hsm),
+    "password_env names an environment variable (the password is never in a file)",
+);
+pub const HSM_KEY_STORE_NAME: Rule = Rule::error(
+    "hsm-key-store-name",
+    Some(Control::Hsm),
+    "the key store name's length is one AWS accepts",
+);
+pub const HSM_TRUST_ANCHOR: Rule = Rule::error(
+    "hsm-trust-anchor",
+    Some(Control::Hsm),
+    "the trust anchor is a readable PEM X.509 CA certificate, valid today",
+);
+
 const HSM_TYPES: &[&str] = &["hsm1.medium", "hsm2m.medium"];
 
 /// `env_dir` is the environment folder, which `trust_anchor_certificate` is relative to.
@@ -28,8 +53,8 @@ pub fn check(
     let subnets = cluster.subnet_ids.get_ref();
     let distinct: BTreeSet<&str> = subnets.iter().map(|s| s.get_ref().as_str()).collect();
     if distinct.len() < 2 {
-        findings.push(Finding::error(
-            "hsm-subnets",
+        findings.push(Finding::of(
+            &HSM_SUBNETS,
             file.location(cluster.subnet_ids.span()),
             format!(
                 "the cluster {} has {} distinct subnet(s): CloudHSM needs private subnets in at least 2 Availability Zones",
@@ -42,8 +67,8 @@ pub fn check(
     for subnet in subnets {
         let id = subnet.get_ref();
         if !id.starts_with("subnet-") || id.len() < 15 {
-            findings.push(Finding::error(
-                "hsm-subnets",
+            findings.push(Finding::of(
+                &HSM_SUBNETS,
                 file.location(subnet.span()),
                 format!("{id:?} is not a subnet id"),
                 "use subnet ids as EC2 shows them: subnet-0123456789abcdef0",
@@ -51,17 +76,17 @@ pub fn check(
         }
     }
     let count = *cluster.hsm_count.get_ref();
-    if !(MIN_HSMS..=MAX_HSMS).contains(&count) {
-        findings.push(Finding::error(
-            "hsm-count",
+    if !(MIN_KEY_STORE_HSMS..=MAX_CLUSTER_HSMS).contains(&count) {
+        findings.push(Finding::of(
+            &HSM_COUNT,
             file.location(cluster.hsm_count.span()),
-            format!("hsm_count = {count}: a custom key store needs at least {MIN_HSMS} active HSMs in different Availability Zones (and a cluster holds at most {MAX_HSMS})"),
-            format!("set hsm_count between {MIN_HSMS} and {MAX_HSMS}"),
+            format!("hsm_count = {count}: a custom key store needs at least {MIN_KEY_STORE_HSMS} active HSMs in different Availability Zones (and a cluster holds at most {MAX_CLUSTER_HSMS})"),
+            format!("set hsm_count between {MIN_KEY_STORE_HSMS} and {MAX_CLUSTER_HSMS}"),
         ));
     }
     if !HSM_TYPES.contains(&cluster.hsm_type.get_ref().as_str()) {
-        findings.push(Finding::error(
-            "hsm-type",
+        findings.push(Finding::of(
+            &HSM_TYPE,
             file.location(cluster.hsm_type.span()),
             format!(
                 "hsm_type = {:?} is not a CloudHSM type",
@@ -81,19 +106,19 @@ pub fn check(
                 .all(|c| c.is_ascii_alphanumeric() || c == '_')
             || variable.starts_with(|c: char| c.is_ascii_digit())
         {
-            findings.push(Finding::error(
-                "hsm-password-env",
+            findings.push(Finding::of(
+                &HSM_PASSWORD_ENV,
                 file.location(store.password_env.span()),
                 format!("password_env = {variable:?} is not an environment variable name"),
                 "name a variable: letters, digits and '_', e.g. KMSCTL_HSM_PASSWORD",
             ));
         }
         let name = store.name.get_ref();
-        if name.is_empty() || name.len() > 256 {
-            findings.push(Finding::error(
-                "hsm-key-store-name",
+        if name.is_empty() || name.len() > MAX_KEY_STORE_NAME_CHARS {
+            findings.push(Finding::of(
+                &HSM_KEY_STORE_NAME,
                 file.location(store.name.span()),
-                format!("key store name {name:?} must be 1–256 characters"),
+                format!("key store name {name:?} must be 1–{MAX_KEY_STORE_NAME_CHARS} characters"),
                 "choose a shorter name",
             ));
         }
@@ -103,8 +128,8 @@ pub fn check(
                 .path
                 .parent()
                 .map_or_else(|| relative.into(), |dir| dir.join(relative));
-            findings.push(Finding::error(
-                "hsm-trust-anchor",
+            findings.push(Finding::of(
+                &HSM_TRUST_ANCHOR,
                 file.location(store.trust_anchor_certificate.span()),
                 format!("trust anchor {}: {problem}", shown.display()),
                 "point trust_anchor_certificate at the PEM certificate of the CA that signed the cluster's CSR (relative to the environment folder)",

@@ -29,6 +29,18 @@ pub use ops::apply_change;
 /// The name under which this domain keeps its scope in a plan.
 pub const DOMAIN: &str = "hsm";
 
+/// The rules this domain's checks report.
+pub const RULES: &[&kmsctl_core::Rule] = &[
+    &guards::HSM_SUBNETS,
+    &guards::HSM_COUNT,
+    &guards::HSM_TYPE,
+    &guards::HSM_PASSWORD_ENV,
+    &guards::HSM_KEY_STORE_NAME,
+    &guards::HSM_TRUST_ANCHOR,
+    &diff::HSM_SUBNETS_AZ,
+    &diff::HSM_KEY_STORE_CLUSTER,
+];
+
 /// How apply waits on AWS: poll every `interval`, give up after `timeout`, report each poll.
 #[derive(Clone)]
 pub struct Waits {

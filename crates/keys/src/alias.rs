@@ -1,6 +1,6 @@
 //! `kms_alias`: each declared alias points to its key.
 
-use kmsctl_core::{Action, Address, AttributeChange, Finding, Operation, ResourceChange};
+use kmsctl_core::{Action, Address, AttributeChange, Finding, Operation, ResourceChange, Rule};
 use serde_json::Value;
 
 use crate::desired::DesiredKey;
@@ -9,6 +9,12 @@ use crate::observe::Observation;
 use crate::ops::KeyOp;
 
 pub const KIND: &str = crate::kinds::ALIAS;
+
+pub const ALIAS_TAKEN: Rule = Rule::error(
+    "alias-taken",
+    None,
+    "a declared alias points to a key this environment does not manage, and is not moved",
+);
 
 pub fn address(alias: &str) -> Address {
     Address::new(KIND, alias)
@@ -54,8 +60,8 @@ pub fn diff(
                     .get(alias)
                     .cloned()
                     .unwrap_or_else(|| key.locations.key.clone());
-                return Err(Box::new(Finding::error(
-                    "alias-taken",
+                return Err(Box::new(Finding::of(
+                    &ALIAS_TAKEN,
                     location,
                     format!(
                         "alias {alias} points to key {current}, which this environment does not manage"

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use aws_sdk_kms::types::{KeySpec, OriginType};
 use kmsctl_core::environment::EnvironmentSettings;
+use kmsctl_core::limits::MIN_ROTATION_PERIOD_DAYS;
 use kmsctl_core::policy::{self, PolicyDocument};
 use kmsctl_core::project_files::{FileError, POLICY, ProjectFiles};
 use kmsctl_core::source::SourceFile;
@@ -213,8 +214,11 @@ fn build_key(
     };
     let rotatable = spec::rotatable(&KeySpec::from(spec.as_str()), &origin);
     let asked_rotation = decl.enable_key_rotation.as_ref().map(|r| *r.get_ref());
-    let default_period =
-        DEFAULT_ROTATION_PERIOD_DAYS.min(env.rules.max_rotation_period_days.max(90));
+    let default_period = DEFAULT_ROTATION_PERIOD_DAYS.min(
+        env.rules
+            .max_rotation_period_days
+            .max(MIN_ROTATION_PERIOD_DAYS),
+    );
     let rotation = rotatable.then(|| DesiredRotation {
         enabled: asked_rotation.unwrap_or(true),
         period_days: decl
@@ -358,7 +362,7 @@ fn load_policy(
                 "policy file {} is {} bytes after templating; AWS KMS accepts at most {} bytes (32 KB), and kmsctl does not parse more than {}",
                 relative.display(),
                 text.len(),
-                policy::MAX_KEY_POLICY_BYTES,
+                kmsctl_core::limits::MAX_KEY_POLICY_BYTES,
                 policy::MAX_POLICY_TEXT_BYTES
             ),
             "shrink the policy: merge statements that share a principal and condition, list principals once, or grant through IAM policies or grants instead",

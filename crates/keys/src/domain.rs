@@ -34,7 +34,8 @@ impl From<KeysDiff> for domain::Diff {
 
 impl<'a> Domain for Keys<'a> {
     const NAME: &'static str = crate::DOMAIN;
-    const KINDS: &'static [&'static str] = &crate::kinds::ALL;
+    const KINDS: &'static [kmsctl_core::ResourceKind] = &crate::kinds::KINDS;
+    const RULES: &'static [&'static kmsctl_core::Rule] = crate::RULES;
 
     type Clients = KmsClients;
     type Desired = DesiredKeys<'a>;

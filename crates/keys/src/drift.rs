@@ -5,18 +5,26 @@ use std::collections::BTreeMap;
 
 use kmsctl_aws::{AwsError, KmsClients, failed, map_bounded};
 use kmsctl_core::environment::Rules;
+use kmsctl_core::{Control, Rule};
 use serde_json::{Value, json};
 
 use crate::desired::{DesiredKey, TAG_MANAGED};
+use crate::guards::{ENVIRONMENT_TAG, REQUIRED_TAGS, ROTATION_PERIOD, ROTATION_REQUIRED};
 use crate::observe::{Observation, ObservedKey};
 use crate::{key, rotation};
+
+pub const KEY_PENDING_DELETION: Rule = Rule::drift(
+    "key-pending-deletion",
+    Some(Control::DeletionProtection),
+    "a live key is scheduled for deletion that no file asks for",
+);
 
 /// A guard an observed key breaks.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Violation {
     /// The plan address of what breaks it (`kms_key_rotation.db-payments-encryption`).
     pub address: String,
-    pub rule: &'static str,
+    pub rule: &'static Rule,
     pub message: String,
     pub evidence: BTreeMap<String, Value>,
     /// The declared key, when there is one (its file and line).
@@ -55,7 +63,7 @@ pub fn violations(
         if env_tag.map(String::as_str) != Some(environment) {
             out.push(Violation {
                 address: key_address.clone(),
-                rule: "environment-tag",
+                rule: &ENVIRONMENT_TAG,
                 message: format!(
                     "key {} of env/{environment} has {} = {}: the boundary policies would treat it as {}",
                     live.key_id,
@@ -76,7 +84,7 @@ pub fn violations(
         if !missing.is_empty() {
             out.push(Violation {
                 address: key_address.clone(),
-                rule: "required-tags",
+                rule: &REQUIRED_TAGS,
                 message: format!(
                     "key {} lacks the required tag(s) {}",
                     live.key_id,
@@ -92,7 +100,7 @@ pub fn violations(
         if live.pending_deletion() && !declared_deletion {
             out.push(Violation {
                 address: key_address.clone(),
-                rule: "key-pending-deletion",
+                rule: &KEY_PENDING_DELETION,
                 message: format!(
                     "key {} is scheduled for deletion{} and no file asks for it",
                     live.key_id,
@@ -134,7 +142,7 @@ fn check_rotation(
     if live.rotation_enabled == Some(false) {
         out.push(Violation {
             address,
-            rule: "rotation-required",
+            rule: &ROTATION_REQUIRED,
             message: format!(
                 "automatic rotation is off on key {}, and the environment requires it",
                 live.key_id
@@ -148,7 +156,7 @@ fn check_rotation(
     {
         out.push(Violation {
             address,
-            rule: "rotation-period",
+            rule: &ROTATION_PERIOD,
             message: format!(
                 "key {} rotates every {period} days, more than the environment's maximum of {}",
                 live.key_id, rules.max_rotation_period_days

@@ -4,16 +4,94 @@
 use std::collections::BTreeMap;
 
 use kmsctl_core::environment::Rules;
-use kmsctl_core::{Finding, Location};
+use kmsctl_core::limits::{
+    MAX_ALIAS_CHARS, MAX_PENDING_WINDOW_DAYS, MAX_ROTATION_PERIOD_DAYS, MAX_TAG_KEY_CHARS,
+    MAX_TAG_VALUE_CHARS, MAX_TAGS, MIN_PENDING_WINDOW_DAYS, MIN_ROTATION_PERIOD_DAYS,
+    PENDING_WINDOW_DAYS, ROTATION_PERIOD_DAYS,
+};
+use kmsctl_core::{Control, Finding, Location, Rule};
 
 use crate::config::DeclaredState;
 use crate::desired::DesiredKey;
 use crate::spec;
 
-const MAX_TAGS: usize = 50;
-const MAX_TAG_KEY: usize = 128;
-const MAX_TAG_VALUE: usize = 256;
-const MAX_ALIAS: usize = 256;
+pub const KEY_SPEC: Rule = Rule::error(
+    "key-spec",
+    None,
+    "a known key spec, and a usage that spec allows",
+);
+pub const DELETION_WINDOW: Rule = Rule::error(
+    "deletion-window",
+    Some(Control::DeletionProtection),
+    "a pending window AWS accepts, and at least the rule's minimum",
+);
+pub const CUSTOM_KEY_STORE_SPEC: Rule = Rule::error(
+    "custom-key-store-spec",
+    Some(Control::Hsm),
+    "keys in a CloudHSM key store are SYMMETRIC_DEFAULT",
+);
+pub const CUSTOM_KEY_STORE_MULTI_REGION: Rule = Rule::error(
+    "custom-key-store-multi-region",
+    Some(Control::Hsm),
+    "keys in a CloudHSM key store are single-Region",
+);
+pub const ROTATION_MANUAL_UNNEEDED: Rule = Rule::error(
+    "rotation-manual-unneeded",
+    Some(Control::Rotation),
+    "no manual_rotation_days on keys AWS rotates",
+);
+pub const ROTATION_MANUAL_REQUIRED: Rule = Rule::error(
+    "rotation-manual-required",
+    Some(Control::Rotation),
+    "a key store key declares manual_rotation_days where rotation is required",
+);
+pub const ROTATION_MANUAL_PERIOD: Rule = Rule::error(
+    "rotation-manual-period",
+    Some(Control::Rotation),
+    "manual_rotation_days is 1 to the rule's maximum",
+);
+pub const ROTATION_UNSUPPORTED: Rule = Rule::error(
+    "rotation-unsupported",
+    Some(Control::Rotation),
+    "automatic rotation only on keys AWS can rotate",
+);
+pub const ROTATION_REQUIRED: Rule = Rule::error(
+    "rotation-required",
+    Some(Control::Rotation),
+    "automatic rotation on where the rules require it",
+);
+pub const ROTATION_PERIOD: Rule = Rule::error(
+    "rotation-period",
+    Some(Control::Rotation),
+    "a rotation period AWS accepts, and at most the rule's maximum",
+);
+pub const REQUIRED_TAGS: Rule = Rule::error(
+    "required-tags",
+    Some(Control::TagAccess),
+    "every required tag present",
+);
+pub const ENVIRONMENT_TAG: Rule = Rule::error(
+    "environment-tag",
+    Some(Control::TagAccess),
+    "the environment tag equals the environment's name",
+);
+pub const TAG_LIMITS: Rule = Rule::error(
+    "tag-limits",
+    Some(Control::TagAccess),
+    "AWS's tag limits (count, key and value lengths, no aws: prefix)",
+);
+pub const TAG_RESERVED: Rule = Rule::error(
+    "tag-reserved",
+    Some(Control::TagAccess),
+    "no tag key with kmsctl's own prefix kmsctl:",
+);
+pub const ALIAS_NAME: Rule = Rule::error(
+    "alias-name",
+    None,
+    "alias/ prefix, not alias/aws/, [A-Za-z0-9/_-], a length AWS accepts",
+);
+pub const ALIAS_UNIQUE: Rule = Rule::error("alias-unique", None, "no alias declared twice");
+pub const KEY_UNIQUE: Rule = Rule::error("key-unique", None, "no key declared twice");
 
 /// Every guard over every key of one environment.
 pub fn check(env_name: &str, rules: &Rules, keys: &[DesiredKey]) -> Vec<Finding> {
@@ -40,8 +118,8 @@ fn at(location: Option<&Location>, key: &DesiredKey) -> Location {
 
 fn check_spec(key: &DesiredKey, findings: &mut Vec<Finding>) {
     match spec::usages(&key.spec) {
-        None => findings.push(Finding::error(
-            "key-spec",
+        None => findings.push(Finding::of(
+            &KEY_SPEC,
             at(key.locations.spec.as_ref(), key),
             format!("key {}: unknown key spec {:?}", key.id, key.spec),
             format!(
@@ -49,8 +127,8 @@ fn check_spec(key: &DesiredKey, findings: &mut Vec<Finding>) {
                 spec::known_specs().collect::<Vec<_>>().join(", ")
             ),
         )),
-        Some(usages) if !usages.contains(&key.usage.as_str()) => findings.push(Finding::error(
-            "key-spec",
+        Some(usages) if !usages.contains(&key.usage.as_str()) => findings.push(Finding::of(
+            &KEY_SPEC,
             at(
                 key.locations.usage.as_ref().or(key.locations.spec.as_ref()),
                 key,
@@ -68,30 +146,36 @@ fn check_spec(key: &DesiredKey, findings: &mut Vec<Finding>) {
 fn check_deletion_window(key: &DesiredKey, rules: &Rules, findings: &mut Vec<Finding>) {
     let days = key.deletion_window_days;
     let location = at(key.locations.deletion_window.as_ref(), key);
-    if !(7..=30).contains(&days) {
-        findings.push(Finding::error(
-            "deletion-window",
+    if !PENDING_WINDOW_DAYS.contains(&days) {
+        findings.push(Finding::of(
+            &DELETION_WINDOW,
             location,
             format!(
-                "key {}: deletion_window_in_days = {days} is outside AWS's 7–30 days",
+                "key {}: deletion_window_in_days = {days} is outside AWS's \
+                 {MIN_PENDING_WINDOW_DAYS}–{MAX_PENDING_WINDOW_DAYS} days",
                 key.id
             ),
-            match rules.min_deletion_window_days.max(7) {
-                30 => {
-                    "set deletion_window_in_days = 30 (or remove it: the default is 30)".to_owned()
-                }
-                min => format!("set deletion_window_in_days between {min} and 30"),
+            match rules.min_deletion_window_days.max(MIN_PENDING_WINDOW_DAYS) {
+                MAX_PENDING_WINDOW_DAYS => format!(
+                    "set deletion_window_in_days = {MAX_PENDING_WINDOW_DAYS} (or remove it: the default is {})",
+                    crate::desired::DEFAULT_DELETION_WINDOW_DAYS
+                ),
+                min => format!("set deletion_window_in_days between {min} and {MAX_PENDING_WINDOW_DAYS}"),
             },
         ));
     } else if days < rules.min_deletion_window_days {
-        findings.push(Finding::error(
-            "deletion-window",
+        findings.push(Finding::of(
+            &DELETION_WINDOW,
             location,
             format!(
                 "key {}: deletion_window_in_days = {days} is below the environment's minimum of {} days (control 3.4.1)",
                 key.id, rules.min_deletion_window_days
             ),
-            format!("set deletion_window_in_days to at least {} (or remove it: the default is 30)", rules.min_deletion_window_days),
+            format!(
+                "set deletion_window_in_days to at least {} (or remove it: the default is {})",
+                rules.min_deletion_window_days,
+                crate::desired::DEFAULT_DELETION_WINDOW_DAYS
+            ),
         ));
     }
 }
@@ -102,8 +186,8 @@ fn check_manual_rotation(key: &DesiredKey, rules: &Rules, findings: &mut Vec<Fin
     let at_store = || at(key.locations.custom_key_store.as_ref(), key);
     if key.custom_key_store.is_some() {
         if key.spec != crate::spec::DEFAULT_SPEC {
-            findings.push(Finding::error(
-                "custom-key-store-spec",
+            findings.push(Finding::of(
+                &CUSTOM_KEY_STORE_SPEC,
                 at_store(),
                 format!(
                     "key {}: a CloudHSM key store holds only SYMMETRIC_DEFAULT keys, not {}",
@@ -113,8 +197,8 @@ fn check_manual_rotation(key: &DesiredKey, rules: &Rules, findings: &mut Vec<Fin
             ));
         }
         if key.multi_region {
-            findings.push(Finding::error(
-                "custom-key-store-multi-region",
+            findings.push(Finding::of(
+                &CUSTOM_KEY_STORE_MULTI_REGION,
                 at_store(),
                 format!(
                     "key {}: keys in a CloudHSM key store cannot be multi-Region",
@@ -126,8 +210,8 @@ fn check_manual_rotation(key: &DesiredKey, rules: &Rules, findings: &mut Vec<Fin
     }
     if key.rotation.is_some() {
         if let Some(location) = &key.locations.manual_rotation {
-            findings.push(Finding::error(
-                "rotation-manual-unneeded",
+            findings.push(Finding::of(
+                &ROTATION_MANUAL_UNNEEDED,
                 location.clone(),
                 format!("key {}: AWS rotates this key itself; manual_rotation_days is for keys it cannot rotate", key.id),
                 "remove manual_rotation_days and use enable_key_rotation / rotation_period_in_days",
@@ -139,8 +223,8 @@ fn check_manual_rotation(key: &DesiredKey, rules: &Rules, findings: &mut Vec<Fin
         return;
     }
     match key.manual_rotation_days {
-        None if rules.require_rotation && key.custom_key_store.is_some() => findings.push(Finding::error(
-            "rotation-manual-required",
+        None if rules.require_rotation && key.custom_key_store.is_some() => findings.push(Finding::of(
+            &ROTATION_MANUAL_REQUIRED,
             at(None, key),
             format!(
                 "key {}: AWS cannot rotate keys in a CloudHSM key store, and the environment requires rotation (control 3.3.1)",
@@ -148,11 +232,13 @@ fn check_manual_rotation(key: &DesiredKey, rules: &Rules, findings: &mut Vec<Fin
             ),
             format!(
                 "declare how often you rotate it, e.g. manual_rotation_days = {} (then rotate with `kmsctl rotate`)",
-                rules.max_rotation_period_days.min(365)
+                rules
+                    .max_rotation_period_days
+                    .min(crate::desired::DEFAULT_ROTATION_PERIOD_DAYS)
             ),
         )),
-        Some(days) if !(1..=rules.max_rotation_period_days).contains(&days) => findings.push(Finding::error(
-            "rotation-manual-period",
+        Some(days) if !(1..=rules.max_rotation_period_days).contains(&days) => findings.push(Finding::of(
+            &ROTATION_MANUAL_PERIOD,
             at(key.locations.manual_rotation.as_ref(), key),
             format!(
                 "key {}: manual_rotation_days = {days} is outside 1–{} (the environment's max_rotation_period_days)",
@@ -167,8 +253,8 @@ fn check_manual_rotation(key: &DesiredKey, rules: &Rules, findings: &mut Vec<Fin
 fn check_rotation(key: &DesiredKey, rules: &Rules, findings: &mut Vec<Finding>) {
     check_manual_rotation(key, rules, findings);
     if key.rotation_unsupported {
-        findings.push(Finding::error(
-            "rotation-unsupported",
+        findings.push(Finding::of(
+            &ROTATION_UNSUPPORTED,
             at(key.locations.rotation.as_ref(), key),
             format!("key {}: AWS cannot rotate {} keys of origin {} automatically", key.id, key.spec, key.origin),
             "remove enable_key_rotation: automatic rotation exists only for SYMMETRIC_DEFAULT keys with origin AWS_KMS",
@@ -178,8 +264,8 @@ fn check_rotation(key: &DesiredKey, rules: &Rules, findings: &mut Vec<Finding>) 
         return;
     };
     if rules.require_rotation && !rotation.enabled && key.state != DeclaredState::PendingDeletion {
-        findings.push(Finding::error(
-            "rotation-required",
+        findings.push(Finding::of(
+            &ROTATION_REQUIRED,
             at(key.locations.rotation.as_ref(), key),
             format!("key {}: automatic rotation is off, but the environment requires it (control 3.3.1)", key.id),
             "set enable_key_rotation = true (or remove it: rotation is on by default)",
@@ -187,22 +273,25 @@ fn check_rotation(key: &DesiredKey, rules: &Rules, findings: &mut Vec<Finding>) 
     }
     let period = rotation.period_days;
     let location = at(key.locations.rotation_period.as_ref(), key);
-    if !(90..=2560).contains(&period) {
-        findings.push(Finding::error(
-            "rotation-period",
+    if !ROTATION_PERIOD_DAYS.contains(&period) {
+        findings.push(Finding::of(
+            &ROTATION_PERIOD,
             location,
             format!(
-                "key {}: rotation_period_in_days = {period} is outside AWS's 90–2560 days",
+                "key {}: rotation_period_in_days = {period} is outside AWS's \
+                 {MIN_ROTATION_PERIOD_DAYS}–{MAX_ROTATION_PERIOD_DAYS} days",
                 key.id
             ),
             format!(
-                "set rotation_period_in_days between 90 and {}",
-                rules.max_rotation_period_days.clamp(90, 2560)
+                "set rotation_period_in_days between {MIN_ROTATION_PERIOD_DAYS} and {}",
+                rules
+                    .max_rotation_period_days
+                    .clamp(MIN_ROTATION_PERIOD_DAYS, MAX_ROTATION_PERIOD_DAYS)
             ),
         ));
     } else if period > rules.max_rotation_period_days {
-        findings.push(Finding::error(
-            "rotation-period",
+        findings.push(Finding::of(
+            &ROTATION_PERIOD,
             location,
             format!(
                 "key {}: rotation_period_in_days = {period} exceeds the environment's maximum of {} days",
@@ -223,8 +312,8 @@ fn check_tags(key: &DesiredKey, env_name: &str, rules: &Rules, findings: &mut Ve
     };
     for required in &rules.required_tags {
         if !key.tags.contains_key(required) {
-            findings.push(Finding::error(
-                "required-tags",
+            findings.push(Finding::of(
+                &REQUIRED_TAGS,
                 key.locations.key.clone(),
                 format!("key {}: required tag {required:?} is missing (control 3.1.1)", key.id),
                 format!("add {required} = \"...\" under [key.tags], or under [tags] in environment.toml for every key"),
@@ -232,8 +321,8 @@ fn check_tags(key: &DesiredKey, env_name: &str, rules: &Rules, findings: &mut Ve
         }
     }
     match key.tags.get(&rules.environment_tag) {
-        Some(value) if value != env_name => findings.push(Finding::error(
-            "environment-tag",
+        Some(value) if value != env_name => findings.push(Finding::of(
+            &ENVIRONMENT_TAG,
             tag_at(&rules.environment_tag),
             format!(
                 "key {}: tag {} = {value:?} must equal the environment name {env_name:?} (the boundary policies rely on it)",
@@ -244,8 +333,8 @@ fn check_tags(key: &DesiredKey, env_name: &str, rules: &Rules, findings: &mut Ve
         _ => {}
     }
     if key.tags.len() > MAX_TAGS {
-        findings.push(Finding::error(
-            "tag-limits",
+        findings.push(Finding::of(
+            &TAG_LIMITS,
             key.locations.key.clone(),
             format!(
                 "key {}: {} tags, AWS allows at most {MAX_TAGS} (kmsctl adds 3 of its own)",
@@ -258,31 +347,31 @@ fn check_tags(key: &DesiredKey, env_name: &str, rules: &Rules, findings: &mut Ve
     // What the files declare, before kmsctl adds its own tags (which a user may not set).
     for (name, value) in &key.declared_tags {
         let location = tag_at(name);
-        if name.is_empty() || name.chars().count() > MAX_TAG_KEY {
-            findings.push(Finding::error(
-                "tag-limits",
+        if name.is_empty() || name.chars().count() > MAX_TAG_KEY_CHARS {
+            findings.push(Finding::of(
+                &TAG_LIMITS,
                 location.clone(),
                 format!(
-                    "key {}: tag key {name:?} must be 1–{MAX_TAG_KEY} characters",
+                    "key {}: tag key {name:?} must be 1–{MAX_TAG_KEY_CHARS} characters",
                     key.id
                 ),
                 "shorten the tag key",
             ));
         }
-        if value.chars().count() > MAX_TAG_VALUE {
-            findings.push(Finding::error(
-                "tag-limits",
+        if value.chars().count() > MAX_TAG_VALUE_CHARS {
+            findings.push(Finding::of(
+                &TAG_LIMITS,
                 location.clone(),
                 format!(
-                    "key {}: the value of tag {name:?} is longer than {MAX_TAG_VALUE} characters",
+                    "key {}: the value of tag {name:?} is longer than {MAX_TAG_VALUE_CHARS} characters",
                     key.id
                 ),
                 "shorten the tag value",
             ));
         }
         if name.to_ascii_lowercase().starts_with("aws:") {
-            findings.push(Finding::error(
-                "tag-limits",
+            findings.push(Finding::of(
+                &TAG_LIMITS,
                 location.clone(),
                 format!(
                     "key {}: tag key {name:?} uses the reserved prefix aws:",
@@ -292,8 +381,8 @@ fn check_tags(key: &DesiredKey, env_name: &str, rules: &Rules, findings: &mut Ve
             ));
         }
         if name.starts_with("kmsctl:") {
-            findings.push(Finding::error(
-                "tag-reserved",
+            findings.push(Finding::of(
+                &TAG_RESERVED,
                 location,
                 format!(
                     "key {}: tag key {name:?} uses the prefix kmsctl:, which kmsctl manages itself",
@@ -311,8 +400,8 @@ pub fn alias_problem(alias: &str) -> Option<String> {
         Some("must start with alias/ followed by a name".into())
     } else if alias.starts_with("alias/aws/") {
         Some("is under alias/aws/, which AWS reserves for its managed keys".into())
-    } else if alias.len() > MAX_ALIAS {
-        Some(format!("is longer than {MAX_ALIAS} characters"))
+    } else if alias.len() > MAX_ALIAS_CHARS {
+        Some(format!("is longer than {MAX_ALIAS_CHARS} characters"))
     } else {
         alias
             .chars()
@@ -325,8 +414,8 @@ pub fn alias_problem(alias: &str) -> Option<String> {
 
 fn check_alias(key: &DesiredKey, alias: &str, findings: &mut Vec<Finding>) {
     if let Some(problem) = alias_problem(alias) {
-        findings.push(Finding::error(
-            "alias-name",
+        findings.push(Finding::of(
+            &ALIAS_NAME,
             key.locations
                 .aliases
                 .get(alias)
@@ -343,8 +432,8 @@ fn check_unique(keys: &[DesiredKey], findings: &mut Vec<Finding>) {
     let mut aliases: BTreeMap<&str, &DesiredKey> = BTreeMap::new();
     for key in keys {
         if let Some(first) = ids.insert(&key.id, key) {
-            findings.push(Finding::error(
-                "key-unique",
+            findings.push(Finding::of(
+                &KEY_UNIQUE,
                 key.locations.key.clone(),
                 format!(
                     "key {} is declared twice (first at {})",
@@ -359,8 +448,8 @@ fn check_unique(keys: &[DesiredKey], findings: &mut Vec<Finding>) {
                 .insert(alias, key)
                 .filter(|first| first.id != key.id)
             {
-                findings.push(Finding::error(
-                    "alias-unique",
+                findings.push(Finding::of(
+                    &ALIAS_UNIQUE,
                     key.locations
                         .aliases
                         .get(alias)

@@ -3,7 +3,9 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType};
-use kmsctl_core::{Action, Address, AttributeChange, Finding, Operation, Ref, ResourceChange};
+use kmsctl_core::{
+    Action, Address, AttributeChange, Finding, Operation, Ref, ResourceChange, Rule,
+};
 use serde_json::Value;
 
 use crate::config::DeclaredState;
@@ -13,6 +15,12 @@ use crate::observe::ObservedKey;
 use crate::ops::KeyOp;
 
 pub const KIND: &str = crate::kinds::KEY;
+
+pub const IMMUTABLE_ATTRIBUTE: Rule = Rule::error(
+    "immutable-attribute",
+    None,
+    "spec, usage, origin and multi-Region are as declared: AWS fixes them at creation",
+);
 
 pub fn address(key: &DesiredKey) -> Address {
     Address::new(KIND, key.name.clone())
@@ -157,8 +165,8 @@ fn immutable(
     want: &str,
     location: Option<&kmsctl_core::Location>,
 ) -> Finding {
-    Finding::error(
-        "immutable-attribute",
+    Finding::of(
+        &IMMUTABLE_ATTRIBUTE,
         location
             .cloned()
             .unwrap_or_else(|| key.locations.key.clone()),

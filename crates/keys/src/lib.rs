@@ -34,6 +34,34 @@ pub use plan::plan;
 /// The name under which this domain keeps its scope in a plan.
 pub const DOMAIN: &str = "kms";
 
+/// The rules this domain's checks report.
+pub const RULES: &[&kmsctl_core::Rule] = &[
+    &guards::KEY_SPEC,
+    &guards::DELETION_WINDOW,
+    &guards::CUSTOM_KEY_STORE_SPEC,
+    &guards::CUSTOM_KEY_STORE_MULTI_REGION,
+    &guards::ROTATION_MANUAL_UNNEEDED,
+    &guards::ROTATION_MANUAL_REQUIRED,
+    &guards::ROTATION_MANUAL_PERIOD,
+    &guards::ROTATION_UNSUPPORTED,
+    &guards::ROTATION_REQUIRED,
+    &guards::ROTATION_PERIOD,
+    &guards::REQUIRED_TAGS,
+    &guards::ENVIRONMENT_TAG,
+    &guards::TAG_LIMITS,
+    &guards::TAG_RESERVED,
+    &guards::ALIAS_NAME,
+    &guards::ALIAS_UNIQUE,
+    &guards::KEY_UNIQUE,
+    &matching::ALIAS_UNMANAGED_KEY,
+    &matching::ALIAS_CONFLICT,
+    &matching::DUPLICATE_KEY,
+    &matching::KEY_UNREADABLE,
+    &alias::ALIAS_TAKEN,
+    &key::IMMUTABLE_ATTRIBUTE,
+    &drift::KEY_PENDING_DELETION,
+];
+
 /// The KMS clients of a connected session.
 pub fn clients(session: &kmsctl_aws::Session) -> KmsClients {
     KmsClients::new(&session.config)

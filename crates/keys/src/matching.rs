@@ -2,7 +2,31 @@
 //! that through its `kmsctl:id` tag (a crash between CreateKey and CreateAlias leaves a tagged
 //! key without alias; it is found and finished, not duplicated).
 
+use kmsctl_core::{Control, Rule};
+
 use crate::observe::{Observation, ObservedKey};
+
+/// Found::Unmanaged: the key lacks kmsctl's tags, so tag-based access control does not cover it.
+pub const ALIAS_UNMANAGED_KEY: Rule = Rule::error(
+    "alias-unmanaged-key",
+    Some(Control::TagAccess),
+    "the alias points to a key kmsctl does not manage (set adopt = true)",
+);
+pub const ALIAS_CONFLICT: Rule = Rule::error(
+    "alias-conflict",
+    None,
+    "the alias points to a key kmsctl manages under another id",
+);
+pub const DUPLICATE_KEY: Rule = Rule::error(
+    "duplicate-key",
+    None,
+    "several live keys carry the key's kmsctl:id",
+);
+pub const KEY_UNREADABLE: Rule = Rule::error(
+    "key-unreadable",
+    None,
+    "the alias points to a key kmsctl may not read",
+);
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Found<'a> {

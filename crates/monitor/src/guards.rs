@@ -2,10 +2,37 @@
 
 use std::collections::BTreeMap;
 
-use kmsctl_core::Finding;
+use kmsctl_core::limits::MAX_SNS_TOPIC_NAME_CHARS;
+use kmsctl_core::{Control, Finding, Rule};
 
 use crate::catalog;
 use crate::config::MonitorDecl;
+
+pub const CONFIG_RULE_IDENTIFIER: Rule = Rule::error(
+    "config-rule-identifier",
+    Some(Control::Monitoring),
+    "an AWS Config managed rule identifier (fix: the nearest valid one)",
+);
+pub const CONFIG_RULE_UNIQUE: Rule = Rule::error(
+    "config-rule-unique",
+    Some(Control::Monitoring),
+    "no config rule name declared twice",
+);
+pub const CONFIG_RULE_FREQUENCY: Rule = Rule::error(
+    "config-rule-frequency",
+    Some(Control::Monitoring),
+    "maximum_execution_frequency is one AWS accepts",
+);
+pub const ALERTS_TOPIC: Rule = Rule::error(
+    "alerts-topic",
+    Some(Control::Monitoring),
+    "the alert topic is an SNS topic name",
+);
+pub const ALERTS_SUBSCRIPTION: Rule = Rule::error(
+    "alerts-subscription",
+    Some(Control::Monitoring),
+    "every subscription is PROTOCOL:ENDPOINT with a protocol SNS knows",
+);
 
 const FREQUENCIES: &[&str] = &[
     "One_Hour",
@@ -37,8 +64,8 @@ pub fn check(monitor: &MonitorDecl) -> Vec<Finding> {
                 Some(nearest) => format!("did you mean identifier = \"{nearest}\"?"),
                 None => "use an AWS Config managed rule identifier (the list is in AWS's Config developer guide)".to_owned(),
             };
-            findings.push(Finding::error(
-                "config-rule-identifier",
+            findings.push(Finding::of(
+                &CONFIG_RULE_IDENTIFIER,
                 file.location(rule.identifier.span()),
                 format!(
                     "config rule {}: {identifier:?} is not an AWS managed rule identifier",
@@ -48,8 +75,8 @@ pub fn check(monitor: &MonitorDecl) -> Vec<Finding> {
             ));
         }
         if names.insert(rule.name.get_ref(), ()).is_some() {
-            findings.push(Finding::error(
-                "config-rule-unique",
+            findings.push(Finding::of(
+                &CONFIG_RULE_UNIQUE,
                 file.location(rule.name.span()),
                 format!("config rule {} is declared twice", rule.name.get_ref()),
                 "give each rule its own name",
@@ -58,8 +85,8 @@ pub fn check(monitor: &MonitorDecl) -> Vec<Finding> {
         if let Some(frequency) = &rule.maximum_execution_frequency
             && !FREQUENCIES.contains(&frequency.get_ref().as_str())
         {
-            findings.push(Finding::error(
-                "config-rule-frequency",
+            findings.push(Finding::of(
+                &CONFIG_RULE_FREQUENCY,
                 file.location(frequency.span()),
                 format!(
                     "maximum_execution_frequency = {:?} is not one AWS accepts",
@@ -73,16 +100,16 @@ pub fn check(monitor: &MonitorDecl) -> Vec<Finding> {
         let alerts = alerts.get_ref();
         let topic = alerts.topic.get_ref();
         if topic.is_empty()
-            || topic.len() > 256
+            || topic.len() > MAX_SNS_TOPIC_NAME_CHARS
             || !topic
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         {
-            findings.push(Finding::error(
-                "alerts-topic",
+            findings.push(Finding::of(
+                &ALERTS_TOPIC,
                 file.location(alerts.topic.span()),
                 format!("topic = {topic:?} is not an SNS topic name"),
-                "use 1–256 letters, digits, '-' and '_'",
+                format!("use 1–{MAX_SNS_TOPIC_NAME_CHARS} letters, digits, '-' and '_'"),
             ));
         }
         for subscription in &alerts.subscriptions {
@@ -94,8 +121,8 @@ pub fn check(monitor: &MonitorDecl) -> Vec<Finding> {
                         PROTOCOLS.contains(&protocol) && !endpoint.is_empty()
                     });
             if !valid {
-                findings.push(Finding::error(
-                    "alerts-subscription",
+                findings.push(Finding::of(
+                    &ALERTS_SUBSCRIPTION,
                     file.location(subscription.span()),
                     format!(
                         "subscription {:?} is not PROTOCOL:ENDPOINT",

@@ -29,6 +29,20 @@ pub use ops::apply_change;
 /// The name under which this domain keeps its scope in a plan.
 pub const DOMAIN: &str = "monitor";
 
+/// The rules this domain's checks report.
+pub const RULES: &[&kmsctl_core::Rule] = &[
+    &guards::CONFIG_RULE_IDENTIFIER,
+    &guards::CONFIG_RULE_UNIQUE,
+    &guards::CONFIG_RULE_FREQUENCY,
+    &guards::ALERTS_TOPIC,
+    &guards::ALERTS_SUBSCRIPTION,
+    &diff::CONFIG_RECORDER_MISSING,
+    &diff::CONFIG_RECORDER_STOPPED,
+    &diff::CONFIG_RECORDER_NAME,
+    &topic_key::ALERTS_TOPIC_KEY,
+    &topic_key::ALERTS_TOPIC_KEY_POLICY,
+];
+
 /// The clients of the three services monitoring spans.
 #[derive(Debug, Clone)]
 pub struct Clients {

@@ -6,9 +6,20 @@
 use std::path::PathBuf;
 
 use kmsctl_core::policy::{PolicyDocument, Principals, Statement, action_matches};
-use kmsctl_core::{Finding, Location};
+use kmsctl_core::{Control, Finding, Location, Rule};
 
 use crate::config::AlertsDecl;
+
+pub const ALERTS_TOPIC_KEY: Rule = Rule::error(
+    "alerts-topic-key",
+    Some(Control::Monitoring),
+    "topic_key names exactly one key of the environment",
+);
+pub const ALERTS_TOPIC_KEY_POLICY: Rule = Rule::error(
+    "alerts-topic-key-policy",
+    Some(Control::Monitoring),
+    "the topic key's policy lets events.amazonaws.com use kms:GenerateDataKey* and kms:Decrypt",
+);
 
 /// One key of the environment, as `topic_key` may name it.
 #[derive(Debug, Clone)]
@@ -66,8 +77,8 @@ pub fn resolve(
                 .iter()
                 .filter_map(|c| c.aliases.first().map(String::as_str))
                 .collect();
-            return Err(Box::new(Finding::error(
-                "alerts-topic-key",
+            return Err(Box::new(Finding::of(
+                &ALERTS_TOPIC_KEY,
                 location,
                 format!("topic_key = {name:?} names no key of this environment"),
                 if known.is_empty() {
@@ -82,8 +93,8 @@ pub fn resolve(
                 .iter()
                 .filter_map(|c| c.aliases.first().map(String::as_str))
                 .collect();
-            return Err(Box::new(Finding::error(
-                "alerts-topic-key",
+            return Err(Box::new(Finding::of(
+                &ALERTS_TOPIC_KEY,
                 location,
                 format!(
                     "topic_key = {name:?} matches {} keys: {}",
@@ -104,8 +115,8 @@ pub fn resolve(
             .policy_file
             .as_ref()
             .map_or_else(|| "the key policy".to_owned(), |f| f.display().to_string());
-        return Err(Box::new(Finding::error(
-            "alerts-topic-key-policy",
+        return Err(Box::new(Finding::of(
+            &ALERTS_TOPIC_KEY_POLICY,
             location,
             format!(
                 "topic_key {}: its key policy does not let EventBridge ({EVENTS}) use it for {}: alerts to the encrypted topic would be dropped",

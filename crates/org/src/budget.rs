@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-pub const MAX_POLICIES_PER_TARGET: usize = 5;
+use kmsctl_core::limits::MAX_ORG_POLICIES_PER_TARGET;
 
 /// What one target would carry of one policy type after apply.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,12 +22,12 @@ impl Budget {
     }
 
     pub fn over(&self) -> bool {
-        self.attached.len() > MAX_POLICIES_PER_TARGET
+        self.attached.len() > MAX_ORG_POLICIES_PER_TARGET
     }
 
     pub fn describe(&self) -> String {
         format!(
-            "{} policies would be attached ({}); AWS allows {MAX_POLICIES_PER_TARGET} per target",
+            "{} policies would be attached ({}); AWS allows {MAX_ORG_POLICIES_PER_TARGET} per target",
             self.attached.len(),
             self.attached.iter().cloned().collect::<Vec<_>>().join(", ")
         )

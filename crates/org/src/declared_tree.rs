@@ -5,13 +5,24 @@
 
 use std::collections::BTreeMap;
 
-use kmsctl_core::Finding;
 use kmsctl_core::source::SourceFile;
+use kmsctl_core::{Finding, Rule};
 use serde::Deserialize;
 use toml::Spanned;
 
 use crate::ou_tree::{OrgTree, Ou};
 use crate::target::Target;
+
+pub const ORG_TREE: Rule = Rule::error(
+    "org-tree",
+    None,
+    "[tree] ids are well-formed, every OU's parent is declared, every account sits in a declared OU",
+);
+pub const ORG_TREE_MISMATCH: Rule = Rule::error(
+    "org-tree-mismatch",
+    None,
+    "[tree] says what AWS Organizations says (plan)",
+);
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -30,12 +41,7 @@ pub struct DeclaredTree {
 pub fn build(file: &SourceFile, declared: &DeclaredTree) -> Result<OrgTree, Vec<Finding>> {
     let mut findings = Vec::new();
     let mut error = |span: std::ops::Range<usize>, message: String, fix: &str| {
-        findings.push(Finding::error(
-            "org-tree",
-            file.location(span),
-            message,
-            fix,
-        ));
+        findings.push(Finding::of(&ORG_TREE, file.location(span), message, fix));
     };
     if !valid_id(declared.org_id.get_ref(), "o-") {
         error(
@@ -171,8 +177,8 @@ impl DeclaredTree {
 pub fn compare(file: &SourceFile, declared: &DeclaredTree, live: &OrgTree) -> Vec<Finding> {
     let mut findings = Vec::new();
     let mut differ = |span: std::ops::Range<usize>, what: String, fix: String| {
-        findings.push(Finding::error(
-            "org-tree-mismatch",
+        findings.push(Finding::of(
+            &ORG_TREE_MISMATCH,
             file.location(span),
             what,
             fix,

@@ -10,12 +10,23 @@ use kmsctl_core::policy::catalog::Catalog;
 use kmsctl_core::policy::eval::{self, Principal, Request};
 use kmsctl_core::policy::{self, Statement};
 use kmsctl_core::source::SourceFile;
-use kmsctl_core::{Finding, Location};
+use kmsctl_core::{Finding, Location, Rule};
 
 use crate::config::{OrganizationFile, PolicyType};
 use crate::guards::RenderedPolicy;
 use crate::ou_tree::OrgTree;
 use crate::target::Target;
+
+pub const ORG_DEPLOYER_DENIED: Rule = Rule::error_or_warning(
+    "org-deployer-denied",
+    None,
+    "no SCP or RCP denies the deployer what kmsctl needs to restore a control (an error), or another action kmsctl calls (a warning)",
+);
+pub const ORG_DEPLOYER_KNOWINGLY_DENIED: Rule = Rule::error_or_warning(
+    "org-deployer-knowingly-denied",
+    None,
+    "deployer_knowingly_denied names actions in full (an error), ones kmsctl calls (a warning)",
+);
 
 /// What kmsctl calls when it plans and applies environments.
 pub const KMSCTL_ACTIONS: &[&str] = &[
@@ -205,8 +216,8 @@ fn report(
     };
     let mut findings = Vec::new();
     if !restore.is_empty() {
-        findings.push(Finding::error(
-            "org-deployer-denied",
+        findings.push(Finding::of(
+            &ORG_DEPLOYER_DENIED,
             at.clone(),
             format!(
                 "{kind} {} statement {label} denies the deployer {deployers} {} ({whose} {accounts}): kmsctl could not restore these controls when they drift",
@@ -220,8 +231,8 @@ fn report(
         ));
     }
     if !other.is_empty() {
-        findings.push(Finding::warning(
-            "org-deployer-denied",
+        findings.push(Finding::warning_of(
+            &ORG_DEPLOYER_DENIED,
             at,
             format!(
                 "{kind} {} statement {label} denies the deployer {deployers} {} ({whose} {accounts}): kmsctl could not apply those changes",
@@ -251,15 +262,15 @@ fn knowingly_denied_names(ctx: &Context<'_>) -> Vec<Finding> {
                 .nearest_action(service, action)
                 .map(|a| format!(" (did you mean \"{}:{a}\"?)", service.to_lowercase()))
                 .unwrap_or_default();
-            findings.push(Finding::error(
-                "org-deployer-knowingly-denied",
+            findings.push(Finding::of(
+                &ORG_DEPLOYER_KNOWINGLY_DENIED,
                 at,
                 format!("deployer_knowingly_denied: {name:?} is not an action{nearest}"),
                 "name each action in full, without wildcards: \"kms:CreateKey\"",
             ));
         } else if !KMSCTL_ACTIONS.iter().any(|a| a.eq_ignore_ascii_case(name)) {
-            findings.push(Finding::warning(
-                "org-deployer-knowingly-denied",
+            findings.push(Finding::warning_of(
+                &ORG_DEPLOYER_KNOWINGLY_DENIED,
                 at,
                 format!("deployer_knowingly_denied: kmsctl never calls {name}"),
                 format!("remove it; kmsctl calls {}", KMSCTL_ACTIONS.join(", ")),

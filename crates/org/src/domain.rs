@@ -41,7 +41,8 @@ pub struct Whole;
 
 impl<'a> Domain for Organization<'a> {
     const NAME: &'static str = "organizations";
-    const KINDS: &'static [&'static str] = &crate::kinds::ALL;
+    const KINDS: &'static [kmsctl_core::ResourceKind] = &crate::kinds::KINDS;
+    const RULES: &'static [&'static kmsctl_core::Rule] = crate::RULES;
 
     type Clients = Client;
     type Desired = DesiredOrganization<'a>;

@@ -11,13 +11,64 @@ use std::path::Path;
 
 use kmsctl_core::policy::{self, PolicyDocument};
 use kmsctl_core::source::SourceFile;
-use kmsctl_core::{Finding, Location};
+use kmsctl_core::{Finding, Location, Rule};
 
 use crate::budget::Budget;
 use crate::config::{OrganizationFile, PolicyType};
 use crate::ou_tree::OrgTree;
 use crate::target::Target;
-use crate::{MAX_POLICY_CHARS, minify, template};
+use crate::{minify, template};
+use kmsctl_core::limits::MAX_ORG_POLICY_CHARS;
+
+pub const ORG_POLICY_TYPE: Rule = Rule::error(
+    "org-policy-type",
+    None,
+    "the policy types attached are in enabled_policy_types",
+);
+pub const ORG_TARGET: Rule = Rule::error(
+    "org-target",
+    None,
+    "every target is root, an OU path, an OU id or an account id, and exists (plan)",
+);
+pub const ORG_POLICY_BUDGET: Rule = Rule::error(
+    "org-policy-budget",
+    None,
+    "AWS's limit of policies of a type on a target, its FullAWSAccess and policies attached by hand included",
+);
+pub const ORG_POLICY_UNKNOWN: Rule = Rule::error(
+    "org-policy-unknown",
+    None,
+    "every attached policy has its file",
+);
+pub const ORG_POLICY_SIZE: Rule = Rule::error(
+    "org-policy-size",
+    None,
+    "AWS's size limit, counted as uploaded (minified)",
+);
+pub const ORG_POLICY_TEMPLATE: Rule = Rule::error(
+    "org-policy-template",
+    None,
+    "every {{ variable }} and {{ ou_path '...' }} renders",
+);
+pub const ORG_POLICY_JSON: Rule = Rule::error(
+    "org-policy-json",
+    None,
+    "the rendered policy is a JSON policy document",
+);
+pub const ORG_POLICY_VERSION: Rule =
+    Rule::error("org-policy-version", None, "Version is 2012-10-17");
+pub const ORG_POLICY_SID: Rule =
+    Rule::error("org-policy-sid", None, "Sids are letters and digits only");
+pub const ORG_POLICY_STATEMENT: Rule = Rule::error(
+    "org-policy-statement",
+    None,
+    "every statement has Action or NotAction",
+);
+pub const ORG_SCP_PRINCIPAL: Rule =
+    Rule::error("org-scp-principal", None, "an SCP takes no Principal");
+pub const ORG_RCP_EFFECT: Rule = Rule::error("org-rcp-effect", None, "an RCP only denies");
+pub const ORG_RCP_PRINCIPAL: Rule =
+    Rule::error("org-rcp-principal", None, "an RCP's Principal is \"*\"");
 
 const STAND_IN_ORG: &str = "o-aaaaaaaaaa";
 const STAND_IN_ROOT: &str = "r-aaaa";
@@ -83,16 +134,16 @@ pub fn check(
         for (target, names) in attachments {
             let at = file.location(target.span());
             if !enabled && !names.is_empty() {
-                findings.push(Finding::error(
-                    "org-policy-type",
+                findings.push(Finding::of(
+                    &ORG_POLICY_TYPE,
                     at.clone(),
                     format!("[{}] attaches policies, but {} is not in enabled_policy_types", kind.table(), kind.api_name()),
                     format!("add \"{}\" to enabled_policy_types: kmsctl enables it on the root before attaching", kind.api_name()),
                 ));
             }
             if let Err(error) = Target::parse(target.get_ref()) {
-                findings.push(Finding::error(
-                    "org-target",
+                findings.push(Finding::of(
+                    &ORG_TARGET,
                     at.clone(),
                     error.to_string(),
                     "fix the target",
@@ -106,8 +157,8 @@ pub fn check(
             };
             let budget = Budget::after_apply(&declared, &kept);
             if budget.over() {
-                findings.push(Finding::error(
-                    "org-policy-budget",
+                findings.push(Finding::of(
+                    &ORG_POLICY_BUDGET,
                     at.clone(),
                     format!("{} on {}: {}", kind.api_name(), target.get_ref(), budget.describe()),
                     "combine policies (one policy may hold many statements) or attach some lower in the tree",
@@ -165,8 +216,8 @@ fn render_policy(
         .join(kind.folder())
         .join(format!("{name}.json"));
     let missing = |message: String| {
-        Finding::error(
-            "org-policy-unknown",
+        Finding::of(
+            &ORG_POLICY_UNKNOWN,
             Location::default(),
             message,
             format!("create {} or fix the name", relative.display()),
@@ -186,11 +237,11 @@ fn render_policy(
     // Measured on its bytes before anything renders or parses it (the exact limit, on the
     // minified upload, is checked below).
     let too_large = |len: usize| {
-        Box::new(Finding::error(
-            "org-policy-size",
+        Box::new(Finding::of(
+            &ORG_POLICY_SIZE,
             at(1),
             format!(
-                "policy {name} is {len} bytes; AWS allows {MAX_POLICY_CHARS} characters as uploaded (minified), and kmsctl does not parse more than {} bytes",
+                "policy {name} is {len} bytes; AWS allows {MAX_ORG_POLICY_CHARS} characters as uploaded (minified), and kmsctl does not parse more than {} bytes",
                 policy::MAX_POLICY_TEXT_BYTES
             ),
             "split it into two policies, or shorten it (wildcards in Action lists, fewer statements)",
@@ -201,8 +252,8 @@ fn render_policy(
     }
     let rendered = template::render(&text, vars, resolve)
         .map_err(|e| {
-            Finding::error(
-                "org-policy-template",
+            Finding::of(
+                &ORG_POLICY_TEMPLATE,
                 at(e.line()),
                 e.to_string(),
                 "declare the variable under [variables], or write {{ ou_path 'root/NAME' }}",
@@ -214,8 +265,8 @@ fn render_policy(
     }
     let minified = minify::minify(&rendered)
         .map_err(|e| {
-            Finding::error(
-                "org-policy-json",
+            Finding::of(
+                &ORG_POLICY_JSON,
                 at(e.line()),
                 format!("policy {name} is not valid JSON: {e}"),
                 "fix the JSON",
@@ -224,8 +275,8 @@ fn render_policy(
         .map_err(Box::new)?;
     let document = policy::parse(&rendered)
         .map_err(|e| {
-            Finding::error(
-                "org-policy-json",
+            Finding::of(
+                &ORG_POLICY_JSON,
                 at(e.line),
                 format!("policy {name}: {e}"),
                 "fix the policy document",
@@ -234,11 +285,11 @@ fn render_policy(
         .map_err(Box::new)?;
     let mut findings = Vec::new();
     let size = minify::size(&minified);
-    if size > MAX_POLICY_CHARS {
-        findings.push(Finding::error(
-            "org-policy-size",
+    if size > MAX_ORG_POLICY_CHARS {
+        findings.push(Finding::of(
+            &ORG_POLICY_SIZE,
             at(1),
-            format!("policy {name} is {size} characters as uploaded (minified; {} as written); AWS allows {MAX_POLICY_CHARS}", minify::size(&text)),
+            format!("policy {name} is {size} characters as uploaded (minified; {} as written); AWS allows {MAX_ORG_POLICY_CHARS}", minify::size(&text)),
             "split it into two policies, or shorten it (wildcards in Action lists, fewer statements)",
         ));
     }
@@ -262,9 +313,9 @@ fn check_grammar(
 ) {
     let at =
         |line: usize, pointer: &str| Location::at_line(file.to_owned(), line).with_pointer(pointer);
-    if document.version.as_deref() != Some(policy::POLICY_VERSION) {
-        findings.push(Finding::error(
-            "org-policy-version",
+    if document.version.as_deref() != Some(policy::POLICY_LANGUAGE_VERSION) {
+        findings.push(Finding::of(
+            &ORG_POLICY_VERSION,
             at(1, "/Version"),
             format!("policy {name}: Version must be \"2012-10-17\""),
             "set \"Version\": \"2012-10-17\"",
@@ -278,8 +329,8 @@ fn check_grammar(
         if let Some(sid) = &statement.sid
             && !sid.chars().all(|c| c.is_ascii_alphanumeric())
         {
-            findings.push(Finding::error(
-                "org-policy-sid",
+            findings.push(Finding::of(
+                &ORG_POLICY_SID,
                 at(statement.line_of("Sid"), &statement.pointer),
                 format!(
                     "policy {name}: Sid {sid:?} must be letters and digits only in an SCP or RCP"
@@ -288,8 +339,8 @@ fn check_grammar(
             ));
         }
         if statement.action.is_none() && statement.not_action.is_none() {
-            findings.push(Finding::error(
-                "org-policy-statement",
+            findings.push(Finding::of(
+                &ORG_POLICY_STATEMENT,
                 at(statement.line, &statement.pointer),
                 format!("policy {name}: statement {label} has no Action or NotAction"),
                 "add an Action list",
@@ -298,12 +349,12 @@ fn check_grammar(
         match kind {
             PolicyType::ServiceControlPolicy => {
                 if statement.principal.is_some() || statement.not_principal.is_some() {
-                    findings.push(Finding::error("org-scp-principal", at(statement.line_of("Principal"), &statement.pointer), format!("policy {name}: statement {label} has a Principal; SCPs apply to the principals of the accounts below their target and take none"), "remove Principal (use aws:PrincipalArn in a Condition to single out principals)"));
+                    findings.push(Finding::of(&ORG_SCP_PRINCIPAL, at(statement.line_of("Principal"), &statement.pointer), format!("policy {name}: statement {label} has a Principal; SCPs apply to the principals of the accounts below their target and take none"), "remove Principal (use aws:PrincipalArn in a Condition to single out principals)"));
                 }
             }
             PolicyType::ResourceControlPolicy => {
                 if !statement.is_deny() {
-                    findings.push(Finding::error("org-rcp-effect", at(statement.line_of("Effect"), &statement.pointer), format!("policy {name}: statement {label} is not a Deny; RCPs only deny (RCPFullAWSAccess is the only Allow)"), "make it a Deny, or move the grant to a key policy"));
+                    findings.push(Finding::of(&ORG_RCP_EFFECT, at(statement.line_of("Effect"), &statement.pointer), format!("policy {name}: statement {label} is not a Deny; RCPs only deny (RCPFullAWSAccess is the only Allow)"), "make it a Deny, or move the grant to a key policy"));
                 }
                 if !statement
                     .principal
@@ -311,7 +362,7 @@ fn check_grammar(
                     .is_some_and(policy::Principals::is_public)
                     || matches!(&statement.principal, Some(policy::Principals::Map(_)))
                 {
-                    findings.push(Finding::error("org-rcp-principal", at(statement.line_of("Principal"), &statement.pointer), format!("policy {name}: statement {label} must have \"Principal\": \"*\"; RCPs name principals through conditions"), "set \"Principal\": \"*\" and narrow it with a Condition"));
+                    findings.push(Finding::of(&ORG_RCP_PRINCIPAL, at(statement.line_of("Principal"), &statement.pointer), format!("policy {name}: statement {label} must have \"Principal\": \"*\"; RCPs name principals through conditions"), "set \"Principal\": \"*\" and narrow it with a Condition"));
                 }
             }
         }

@@ -22,8 +22,27 @@ pub mod ou_tree;
 pub mod target;
 pub mod template;
 
-/// AWS's limit on an SCP or RCP, in characters of the content as uploaded.
-pub const MAX_POLICY_CHARS: usize = 5_120;
+/// The rules this domain's checks report.
+pub const RULES: &[&kmsctl_core::Rule] = &[
+    &declared_tree::ORG_TREE,
+    &declared_tree::ORG_TREE_MISMATCH,
+    &guards::ORG_POLICY_TYPE,
+    &guards::ORG_TARGET,
+    &guards::ORG_POLICY_BUDGET,
+    &guards::ORG_POLICY_UNKNOWN,
+    &guards::ORG_POLICY_SIZE,
+    &guards::ORG_POLICY_TEMPLATE,
+    &guards::ORG_POLICY_JSON,
+    &guards::ORG_POLICY_VERSION,
+    &guards::ORG_POLICY_SID,
+    &guards::ORG_POLICY_STATEMENT,
+    &guards::ORG_SCP_PRINCIPAL,
+    &guards::ORG_RCP_EFFECT,
+    &guards::ORG_RCP_PRINCIPAL,
+    &deployer::ORG_DEPLOYER_DENIED,
+    &deployer::ORG_DEPLOYER_KNOWINGLY_DENIED,
+    &diff::ORG_POLICY_UNMANAGED,
+];
 
 /// The Organizations client of a connected session.
 pub fn client(session: &kmsctl_aws::Session) -> Client {

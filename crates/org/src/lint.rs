@@ -28,7 +28,7 @@ pub fn warnings(rendered: &[RenderedPolicy]) -> Vec<Finding> {
             )
             .into_iter()
             // The size is checked on the exact upload (org-policy-size), with both counts.
-            .filter(|f| f.rule != "policy-size")
+            .filter(|f| f.rule != policy::guards::POLICY_SIZE.id)
             .map(|mut f| {
                 // Lines of the minified upload say nothing: the JSON pointer locates it.
                 f.location.line = None;

@@ -44,7 +44,7 @@ pub fn render(
             break;
         };
         let inner = rest[start + 2..start + len].trim();
-        let line = text[..consumed + start].matches('\n').count() + 1;
+        let line = kmsctl_core::source::line_of(text, consumed + start);
         out.push_str(&rest[..start]);
         match inner.strip_prefix("ou_path") {
             Some(argument) if argument.starts_with(char::is_whitespace) => {

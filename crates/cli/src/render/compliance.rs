@@ -41,14 +41,20 @@ fn subject(resource: &str) -> &str {
     resource.split_once('.').map_or(resource, |(_, n)| n)
 }
 
-/// Per control (in the map's order, then any other a finding names): its rows.
+/// Per control (in the map's order, then any other a finding names): its rows. Findings under
+/// no control are in the drift report only.
 fn rows(report: &DriftReport, controls: &ControlMap) -> Vec<(ControlRef, Vec<Row>)> {
     let mut ids: Vec<String> = controls.controls.iter().map(|c| c.id.clone()).collect();
     for (_, f) in report.findings() {
-        if !ids.contains(&f.control.id) {
-            ids.push(f.control.id.clone());
+        if let Some(control) = &f.control
+            && !ids.contains(&control.id)
+        {
+            ids.push(control.id.clone());
         }
     }
+    let under = |f: &kmsctl_core::drift::DriftFinding, id: &str| {
+        f.control.as_ref().is_some_and(|c| c.id == id)
+    };
     ids.into_iter()
         .map(|id| {
             let mut rows = Vec::new();
@@ -57,7 +63,7 @@ fn rows(report: &DriftReport, controls: &ControlMap) -> Vec<(ControlRef, Vec<Row
                     target
                         .findings
                         .iter()
-                        .filter(|f| f.control.id == id && subject(&f.resource) == subject(resource))
+                        .filter(|f| under(f, &id) && subject(&f.resource) == subject(resource))
                         .collect()
                 };
                 for resource in target.resources.iter().filter(|r| r.control.id == id) {
@@ -76,7 +82,7 @@ fn rows(report: &DriftReport, controls: &ControlMap) -> Vec<(ControlRef, Vec<Row
                     });
                 }
                 // Findings about resources not in the files (unmanaged keys, foreign policies).
-                for f in target.findings.iter().filter(|f| f.control.id == id) {
+                for f in target.findings.iter().filter(|f| under(f, &id)) {
                     if target
                         .resources
                         .iter()

@@ -16,8 +16,8 @@ pub fn render(findings: &[Finding], style: Style) -> String {
         let _ = writeln!(out, "{head}: {}", finding.message);
         let _ = writeln!(out, "  --> {}", finding.location);
         let _ = writeln!(out, "  = fix: {}", finding.fix);
-        if let Some(id) = kmsctl_core::drift::controls::control_of_guard(&finding.rule) {
-            let control = controls().get(id);
+        if let Some(control) = finding.control {
+            let control = controls().of(control);
             let _ = writeln!(
                 out,
                 "  = control {} {} ({})",
@@ -48,8 +48,8 @@ mod tests {
 
     #[test]
     fn finding_names_rule_file_line_and_fix() {
-        let finding = Finding::error(
-            "deletion-window",
+        let finding = Finding::of(
+            &kmsctl_keys::guards::DELETION_WINDOW,
             Location::at_line("environments/dev/keys.toml", 12),
             "key dev/db/payments/encryption: deletion_window_in_days = 7 is below the environment's minimum of 30 days (control 3.4.1)",
             "set deletion_window_in_days to at least 30 (or remove it: the default is 30)",

@@ -65,7 +65,7 @@ fn hostile() -> DriftReport {
             rule: "key-tags".into(),
             resource: "kms_key.app`</code><img src=x onerror=alert(1)>".into(),
             message: format!("tag Team is \"{IMG}\" in AWS, \"{ROW}\" in the files\n## heading"),
-            control: control(),
+            control: Some(control()),
             source,
             evidence,
         }],

@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use super::ControlRef;
 use crate::project_files::ProjectFiles;
+use crate::rule::Control;
 
 /// A project's own control map, relative to its root.
 const FILE: &str = "compliance/controls.toml";
@@ -15,7 +16,7 @@ const BUILT_IN: &str = include_str!("../../data/controls.toml");
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Control {
+pub struct ControlEntry {
     pub id: String,
     pub name: String,
     pub checks: String,
@@ -31,7 +32,7 @@ pub struct Control {
 #[serde(deny_unknown_fields)]
 pub struct ControlMap {
     #[serde(rename = "control")]
-    pub controls: Vec<Control>,
+    pub controls: Vec<ControlEntry>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +65,11 @@ impl ControlMap {
         })
     }
 
+    /// The framework's control, as this map describes it.
+    pub fn of(&self, control: Control) -> ControlRef {
+        self.get(control.id())
+    }
+
     /// The control by id; an id the map lacks still names itself.
     pub fn get(&self, id: &str) -> ControlRef {
         match self.controls.iter().find(|c| c.id == id) {
@@ -82,45 +88,5 @@ impl ControlMap {
                 nist_800_57_pt1: vec![],
             },
         }
-    }
-}
-
-/// The control a guard enforces, for the guards that enforce one of the framework's controls.
-pub fn control_of_guard(rule: &str) -> Option<&'static str> {
-    Some(match rule {
-        r if r.starts_with("rotation-") => "3.3.1",
-        "deletion-window" | "key-pending-deletion" => "3.4.1",
-        "required-tags" | "environment-tag" | "tag-limits" | "tag-reserved" => "3.1.1",
-        "policy-public-principal" | "orgpaths-value" => "3.2.2",
-        r if r.starts_with("config-") || r.starts_with("alerts-") => "MON",
-        r if r.starts_with("hsm-") || r.starts_with("custom-key-store-") => "HSM",
-        _ => return None,
-    })
-}
-
-/// The control a rule or a resource kind enforces.
-pub fn control_of(rule_or_kind: &str) -> &'static str {
-    match rule_or_kind {
-        "rotation-required" | "rotation-period" | "rotation-unsupported" | "kms_key_rotation" => {
-            "3.3.1"
-        }
-        "deletion-window" | "key-pending-deletion" | "drift-key-state" => "3.4.1",
-        "required-tags" | "environment-tag" | "tag-limits" | "tag-reserved" | "drift-tags"
-        | "unmanaged-key" => "3.1.1",
-        "policy-mfa" => "3.2.4",
-        "policy-admin" => "3.2.3",
-        kind if kind.starts_with("hsm")
-            || kind.starts_with("kms_custom_key_store")
-            || kind.starts_with("custom-key-store") =>
-        {
-            "HSM"
-        }
-        kind if ["config_", "sns_", "events_", "config-", "alerts-"]
-            .iter()
-            .any(|p| kind.starts_with(p)) =>
-        {
-            "MON"
-        }
-        _ => "3.2.2",
     }
 }

@@ -10,10 +10,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use controls::{Control, ControlMap};
+pub use controls::{ControlEntry, ControlMap};
 
 /// Version of the report's JSON form. Bump it on any incompatible change.
-pub const REPORT_FORMAT_VERSION: u32 = 1;
+pub const REPORT_FORMAT_VERSION: u32 = 2;
 
 /// What a finding is.
 #[derive(
@@ -67,7 +67,10 @@ pub struct DriftFinding {
     /// The resource's plan address (`kms_key_rotation.db-payments-encryption`) or AWS id.
     pub resource: String,
     pub message: String,
-    pub control: ControlRef,
+    /// The control the finding concerns; absent when it concerns none of the framework's
+    /// controls (an alias moved, a key's description changed, a key kmsctl cannot read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control: Option<ControlRef>,
     /// Where the files declare the resource (for an unmanaged resource: its account).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<SourceRef>,
@@ -180,21 +183,22 @@ impl DriftReport {
 /// reported once, as the violation. The resource is compared on its key (`kms_key.x` and
 /// `kms_key_rotation.x` concern the same key).
 fn dedupe(findings: Vec<DriftFinding>) -> Vec<DriftFinding> {
+    // Findings under no control are never "the same control".
     let subject = |f: &DriftFinding| {
         let name = f
             .resource
             .split_once('.')
             .map_or(f.resource.as_str(), |(_, n)| n);
-        (name.to_owned(), f.control.id.clone())
+        f.control.as_ref().map(|c| (name.to_owned(), c.id.clone()))
     };
     let violated: std::collections::BTreeSet<(String, String)> = findings
         .iter()
         .filter(|f| f.kind == Kind::Violation)
-        .map(subject)
+        .filter_map(subject)
         .collect();
     findings
         .into_iter()
-        .filter(|f| f.kind != Kind::Drift || !violated.contains(&subject(f)))
+        .filter(|f| f.kind != Kind::Drift || !subject(f).is_some_and(|s| violated.contains(&s)))
         .collect()
 }
 

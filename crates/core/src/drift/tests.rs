@@ -6,7 +6,7 @@ fn finding(kind: Kind, resource: &str, control: &str) -> DriftFinding {
         rule: "r".into(),
         resource: resource.into(),
         message: "m".into(),
-        control: ControlMap::built_in().get(control),
+        control: Some(ControlMap::built_in().get(control)),
         source: None,
         evidence: BTreeMap::new(),
     }
@@ -39,7 +39,7 @@ fn drift_that_is_also_a_violation_of_the_same_control_is_reported_once_as_the_vi
     );
     let kinds: Vec<(Kind, &str)> = report
         .findings()
-        .map(|(_, f)| (f.kind, f.control.id.as_str()))
+        .map(|(_, f)| (f.kind, f.control.as_ref().map_or("", |c| c.id.as_str())))
         .collect();
     assert_eq!(
         kinds,
@@ -65,8 +65,6 @@ fn every_control_of_the_seed_maps_to_requirements() {
         assert!(!control.nist_800_53_r5.is_empty(), "{id}");
     }
     assert_eq!(map.get("3.3.1").pci_dss_v4, ["3.6.1", "3.7.4"]);
-    assert_eq!(controls::control_of("kms_key_rotation"), "3.3.1");
-    assert_eq!(controls::control_of("events_target"), "MON");
 }
 
 #[test]

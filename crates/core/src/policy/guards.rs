@@ -7,18 +7,46 @@ use super::deployer::{DEPLOYER_KEY_ACTIONS, Deployer, Loss, assumed_deployers, l
 use super::model::{PolicyDocument, Principals, Statement};
 use super::public::{Exposure, exposure};
 use crate::finding::{Finding, Location};
+use crate::limits::MAX_KEY_POLICY_BYTES;
+use crate::rule::{Control, Rule};
 
 /// The only policy language version that supports policy variables and current features.
-pub const POLICY_VERSION: &str = "2012-10-17";
-/// AWS KMS refuses key policies larger than 32 KB.
-pub const MAX_KEY_POLICY_BYTES: usize = 32_768;
+pub const POLICY_LANGUAGE_VERSION: &str = "2012-10-17";
+
+pub const POLICY_VERSION: Rule = Rule::error("policy-version", None, "Version is 2012-10-17");
+pub const POLICY_SIZE: Rule = Rule::error(
+    "policy-size",
+    None,
+    "AWS's size limits: a key policy after templating, an SCP or RCP minified",
+);
+pub const POLICY_UNKNOWN_FIELD: Rule = Rule::error(
+    "policy-unknown-field",
+    None,
+    "every element is one AWS knows (Version, Id, Statement, Sid, Effect, ...)",
+);
+pub const POLICY_SID_UNIQUE: Rule = Rule::error("policy-sid-unique", None, "no Sid used twice");
+pub const POLICY_STATEMENT: Rule = Rule::error(
+    "policy-statement",
+    None,
+    "every statement has Effect, Principal, Action or NotAction, and Resource",
+);
+pub const POLICY_LOCKOUT: Rule = Rule::error(
+    "policy-lockout",
+    None,
+    "the deployer keeps kms:PutKeyPolicy, kms:DescribeKey and kms:GetKeyPolicy after every Deny",
+);
+pub const POLICY_PUBLIC_PRINCIPAL: Rule = Rule::error(
+    "policy-public-principal",
+    Some(Control::EnvironmentBoundaries),
+    "no Allow to Principal \"*\" unless a condition keeps callers from outside out",
+);
 
 /// The `policy-size` error when a key policy of `raw_len_bytes` (after templating) is larger
 /// than AWS KMS accepts. Needs no parsing: callers check it first.
 pub fn key_policy_size(raw_len_bytes: usize, file: &Path) -> Option<Finding> {
     (raw_len_bytes > MAX_KEY_POLICY_BYTES).then(|| {
-        Finding::error(
-            "policy-size",
+        Finding::of(
+            &POLICY_SIZE,
             Location::at_line(file, 1).with_pointer(""),
             format!(
                 "the policy is {raw_len_bytes} bytes after templating; AWS KMS accepts at most \
@@ -55,22 +83,22 @@ pub fn check_key_policy_for(
     let mut findings = Vec::new();
 
     match doc.version.as_deref() {
-        Some(POLICY_VERSION) => {}
-        Some(other) => findings.push(Finding::error(
-            "policy-version",
+        Some(POLICY_LANGUAGE_VERSION) => {}
+        Some(other) => findings.push(Finding::of(
+            &POLICY_VERSION,
             at(doc.line_of("Version"), "/Version"),
-            format!("the policy Version is \"{other}\", not \"{POLICY_VERSION}\""),
+            format!("the policy Version is \"{other}\", not \"{POLICY_LANGUAGE_VERSION}\""),
             format!(
-                "set \"Version\": \"{POLICY_VERSION}\"; older versions do not support policy \
+                "set \"Version\": \"{POLICY_LANGUAGE_VERSION}\"; older versions do not support policy \
                  variables such as ${{aws:username}}"
             ),
         )),
-        None => findings.push(Finding::error(
-            "policy-version",
+        None => findings.push(Finding::of(
+            &POLICY_VERSION,
             at(1, "/Version"),
             "the policy has no Version",
             format!(
-                "add \"Version\": \"{POLICY_VERSION}\" at the top level; without it IAM uses the \
+                "add \"Version\": \"{POLICY_LANGUAGE_VERSION}\" at the top level; without it IAM uses the \
                  2008 language, which treats policy variables as literal text"
             ),
         )),
@@ -82,8 +110,8 @@ pub fn check_key_policy_for(
 
     for (pointer, line) in &doc.unknown_fields {
         let name = pointer.rsplit('/').next().unwrap_or(pointer);
-        findings.push(Finding::error(
-            "policy-unknown-field",
+        findings.push(Finding::of(
+            &POLICY_UNKNOWN_FIELD,
             at(*line, pointer),
             format!("\"{name}\" is not a policy element; AWS rejects the policy"),
             "fix the spelling (elements are case-sensitive: Version, Id, Statement, Sid, Effect, \
@@ -96,8 +124,8 @@ pub fn check_key_policy_for(
     for st in &doc.statements {
         let Some(sid) = st.sid_name() else { continue };
         if let Some(first) = sids.get(sid) {
-            findings.push(Finding::error(
-                "policy-sid-unique",
+            findings.push(Finding::of(
+                &POLICY_SID_UNIQUE,
                 at(st.line_of("Sid"), &format!("{}/Sid", st.pointer)),
                 format!(
                     "Sid \"{sid}\" is already used by the statement at {}",
@@ -139,8 +167,8 @@ pub fn check_key_policy_for(
                 limiting_keys.join(", ")
             )
         };
-        findings.push(Finding::error(
-            "policy-public-principal",
+        findings.push(Finding::of(
+            &POLICY_PUBLIC_PRINCIPAL,
             at(
                 st.line_of("Principal"),
                 &format!("{}/Principal", st.pointer),
@@ -182,8 +210,8 @@ fn statement_shape(
             Some(field) => (st.line_of(field), format!("{}/{field}", st.pointer)),
             None => (st.line, st.pointer.clone()),
         };
-        findings.push(Finding::error(
-            "policy-statement",
+        findings.push(Finding::of(
+            &POLICY_STATEMENT,
             at(line, &pointer),
             message,
             fix,
@@ -310,8 +338,8 @@ fn lockout(
         None => assumed_deployers(doc),
     };
     let Some(first) = candidates.first() else {
-        findings.push(Finding::error(
-            "policy-lockout",
+        findings.push(Finding::of(
+            &POLICY_LOCKOUT,
             at(doc.line_of("Statement"), "/Statement"),
             format!(
                 "no Allow statement grants {} to a named principal (\"*\" and services do not \
@@ -333,8 +361,8 @@ fn lockout(
     }
     for loss in lost {
         match loss {
-            Loss::Denied { statement, actions } => findings.push(Finding::error(
-                "policy-lockout",
+            Loss::Denied { statement, actions } => findings.push(Finding::of(
+                &POLICY_LOCKOUT,
                 at(statement.line, &statement.pointer),
                 format!(
                     "{} denies the deployer {} {}: kmsctl could not {} again (as the evaluation \
@@ -353,8 +381,8 @@ fn lockout(
                     actions.join(", ")
                 ),
             )),
-            Loss::NotGranted { actions } => findings.push(Finding::error(
-                "policy-lockout",
+            Loss::NotGranted { actions } => findings.push(Finding::of(
+                &POLICY_LOCKOUT,
                 at(doc.line_of("Statement"), "/Statement"),
                 format!(
                     "no statement allows the deployer {} {}: neither an Allow naming it nor one to \

@@ -5,8 +5,90 @@
 use std::path::Path;
 
 use super::catalog::{Catalog, KeyType};
+use super::guards::{POLICY_SIZE, POLICY_VERSION};
 use super::model::{PolicyDocument, Principals, Statement};
 use crate::finding::{Finding, Location};
+use crate::limits::MAX_ORG_POLICY_CHARS;
+use crate::rule::{Control, Rule};
+
+pub const POLICY_JSON: Rule = Rule::error(
+    "policy-json",
+    None,
+    "one JSON object with Version and Statement",
+);
+pub const UNKNOWN_SERVICE: Rule = Rule::error(
+    "unknown-service",
+    None,
+    "every action's service prefix exists (fix: the nearest name)",
+);
+pub const UNKNOWN_ACTION: Rule = Rule::error(
+    "unknown-action",
+    None,
+    "every action pattern matches an action of its service (fix: the nearest name)",
+);
+pub const UNKNOWN_CONDITION_KEY: Rule = Rule::error(
+    "unknown-condition-key",
+    None,
+    "every condition key exists (fix: the nearest name)",
+);
+pub const INVALID_OPERATOR: Rule = Rule::error(
+    "invalid-operator",
+    None,
+    "every condition operator is an IAM operator",
+);
+pub const OPERATOR_TYPE: Rule = Rule::error(
+    "operator-type",
+    None,
+    "an operator of the condition key's type (no Numeric operator on a String key)",
+);
+pub const SET_OPERATOR_SINGLE_VALUED: Rule = Rule::warning(
+    "set-operator-single-valued",
+    None,
+    "ForAnyValue/ForAllValues only on multi-valued keys",
+);
+pub const PLAIN_OPERATOR_MULTI_VALUED: Rule = Rule::warning(
+    "plain-operator-multi-valued",
+    None,
+    "no plain operator on a multi-valued key",
+);
+pub const NEGATED_OPERATOR_ABSENT_KEY: Rule = Rule::warning(
+    "negated-operator-absent-key",
+    None,
+    "no negated operator without IfExists in a Deny on an aws: key requests may lack",
+);
+pub const ORGPATHS_VALUE: Rule = Rule::error(
+    "orgpaths-value",
+    Some(Control::EnvironmentBoundaries),
+    "aws:PrincipalOrgPaths (and Resource/Source) values are org paths by id",
+);
+pub const POLICY_SID: Rule = Rule::error(
+    "policy-sid",
+    None,
+    "SCP and RCP Sids are letters and digits only",
+);
+pub const PRINCIPAL_FORM: Rule = Rule::error(
+    "principal-form",
+    None,
+    "principals are accounts, IAM or STS ARNs or service principals",
+);
+pub const NOTPRINCIPAL_ALLOW: Rule = Rule::error(
+    "notprincipal-allow",
+    Some(Control::EnvironmentBoundaries),
+    "no Allow with NotPrincipal (it grants everyone not listed, anonymous callers included)",
+);
+pub const KEY_POLICY_RESOURCE: Rule = Rule::error(
+    "key-policy-resource",
+    None,
+    "a key policy's Resource is \"*\"",
+);
+pub const SCP_PRINCIPAL: Rule = Rule::error("scp-principal", None, "an SCP takes no Principal");
+pub const RCP_ALLOW: Rule = Rule::error("rcp-allow", None, "an RCP only denies");
+pub const RCP_PRINCIPAL: Rule = Rule::error("rcp-principal", None, "an RCP's Principal is \"*\"");
+pub const RCP_SERVICE: Rule = Rule::error(
+    "rcp-service",
+    None,
+    "an RCP names only services RCPs support",
+);
 
 /// What kind of policy a file is: the rules differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,19 +182,20 @@ impl<'a> Operator<'a> {
 }
 
 /// The size error for policy text too large to be worth parsing, measured on its bytes before
-/// anything parses it: a key policy over [`super::MAX_KEY_POLICY_BYTES`] (what AWS KMS accepts),
+/// anything parses it: a key policy over [`crate::limits::MAX_KEY_POLICY_BYTES`] (what AWS KMS accepts),
 /// an SCP or RCP over [`super::MAX_POLICY_TEXT_BYTES`] (its AWS limit, 5,120 characters, is on the
 /// minified form, so it is checked after parsing).
 pub fn check_size(raw: &str, kind: PolicyKind, file: &Path) -> Option<Finding> {
     match kind {
         PolicyKind::Key => super::guards::key_policy_size(raw.len(), file),
         PolicyKind::Scp | PolicyKind::Rcp => (raw.len() > super::MAX_POLICY_TEXT_BYTES).then(|| {
-            Finding::error(
-                "policy-size",
+            Finding::of(
+                &POLICY_SIZE,
                 Location::at_line(file, 1).with_pointer(""),
                 format!(
-                    "the policy is {} bytes as written; AWS accepts at most 5,120 characters \
-                     (minified) for an SCP or RCP, and kmsctl does not parse more than {} bytes",
+                    "the policy is {} bytes as written; AWS accepts at most {MAX_ORG_POLICY_CHARS} \
+                     characters (minified) for an SCP or RCP, and kmsctl does not parse more than {} \
+                     bytes",
                     raw.len(),
                     super::MAX_POLICY_TEXT_BYTES
                 ),
@@ -129,8 +212,8 @@ pub fn lint_text(raw: &str, kind: PolicyKind, file: &Path) -> Vec<Finding> {
     }
     match super::parse(raw) {
         Ok(doc) => lint(&doc, raw, kind, file),
-        Err(error) => vec![Finding::error(
-            "policy-json",
+        Err(error) => vec![Finding::of(
+            &POLICY_JSON,
             Location::at_line(file, error.line),
             format!("not a policy document: {}", error.message),
             "fix the JSON: one object with Version and Statement",
@@ -166,8 +249,8 @@ pub fn lint_for(
             && let Some(resources) = &st.resource
             && resources.iter().any(|r| r != "*")
         {
-            findings.push(Finding::error(
-                "key-policy-resource",
+            findings.push(Finding::of(
+                &KEY_POLICY_RESOURCE,
                 at(st.line_of("Resource"), &format!("{}/Resource", st.pointer)),
                 format!("{}: a key policy's Resource is the key itself and must be \"*\", not {resources:?}", name(st)),
                 "set \"Resource\": \"*\"",
@@ -191,9 +274,9 @@ fn organization_policy(
     at: &impl Fn(usize, &str) -> Location,
 ) -> Vec<Finding> {
     let mut findings = Vec::new();
-    if doc.version.as_deref() != Some(super::POLICY_VERSION) {
-        findings.push(Finding::error(
-            "policy-version",
+    if doc.version.as_deref() != Some(super::POLICY_LANGUAGE_VERSION) {
+        findings.push(Finding::of(
+            &POLICY_VERSION,
             at(doc.line_of("Version"), "/Version"),
             format!(
                 "the policy Version is {:?}, not \"2012-10-17\"",
@@ -205,12 +288,12 @@ fn organization_policy(
     let minified = serde_json::from_str::<serde_json::Value>(raw)
         .map(|v| v.to_string())
         .unwrap_or_default();
-    if minified.chars().count() > 5_120 {
-        findings.push(Finding::error(
-            "policy-size",
+    if minified.chars().count() > MAX_ORG_POLICY_CHARS {
+        findings.push(Finding::of(
+            &POLICY_SIZE,
             at(1, ""),
             format!(
-                "the policy is {} characters minified; AWS accepts at most 5,120 for an SCP or RCP",
+                "the policy is {} characters minified; AWS accepts at most {MAX_ORG_POLICY_CHARS} for an SCP or RCP",
                 minified.chars().count()
             ),
             "split it into two policies, or shorten action and resource lists with wildcards",
@@ -225,32 +308,32 @@ fn organization_policy(
         if let Some(sid) = st.sid_name()
             && !sid.chars().all(|c| c.is_ascii_alphanumeric())
         {
-            findings.push(Finding::error(
-                "policy-sid",
+            findings.push(Finding::of(
+                &POLICY_SID,
                 at(st.line_of("Sid"), &format!("{}/Sid", st.pointer)),
                 format!("Sid {sid:?}: {label}'s Sids may hold only letters and digits"),
                 "remove spaces and punctuation from the Sid (key policies allow them, organization policies do not)",
             ));
         }
         match kind {
-            PolicyKind::Scp if st.principal.is_some() || st.not_principal.is_some() => findings.push(Finding::error(
-                "scp-principal",
+            PolicyKind::Scp if st.principal.is_some() || st.not_principal.is_some() => findings.push(Finding::of(
+                &SCP_PRINCIPAL,
                 at(st.line, &st.pointer),
                 format!("{}: an SCP applies to the principals of the accounts below it and takes no Principal", name(st)),
                 "remove Principal/NotPrincipal; scope the statement with conditions (aws:PrincipalArn) instead",
             )),
             PolicyKind::Rcp => {
                 if st.is_allow() {
-                    findings.push(Finding::error(
-                        "rcp-allow",
+                    findings.push(Finding::of(
+                        &RCP_ALLOW,
                         at(st.line_of("Effect"), &format!("{}/Effect", st.pointer)),
                         format!("{}: RCPs only deny; an Allow grants nothing (only AWS's RCPFullAWSAccess allows)", name(st)),
                         "make it a Deny with the conditions that describe what to block",
                     ));
                 }
                 if !st.principal.as_ref().is_some_and(|p| matches!(p, Principals::Wildcard)) {
-                    findings.push(Finding::error(
-                        "rcp-principal",
+                    findings.push(Finding::of(
+                        &RCP_PRINCIPAL,
                         at(st.line_of("Principal"), &format!("{}/Principal", st.pointer)),
                         format!("{}: an RCP's Principal must be \"*\"", name(st)),
                         "set \"Principal\": \"*\" and narrow with conditions such as aws:PrincipalOrgID",
@@ -281,8 +364,8 @@ fn actions(
             continue;
         }
         let Some((service, pattern)) = action.split_once(':') else {
-            out.push(Finding::error(
-                "unknown-action",
+            out.push(Finding::of(
+                &UNKNOWN_ACTION,
                 location.clone(),
                 format!("{}: {action:?} is not SERVICE:ACTION", name(st)),
                 "write actions as service:Action, e.g. kms:Decrypt",
@@ -290,8 +373,8 @@ fn actions(
             continue;
         };
         match catalog.matching_actions(service, pattern) {
-            None => out.push(Finding::error(
-                "unknown-service",
+            None => out.push(Finding::of(
+                &UNKNOWN_SERVICE,
                 location.clone(),
                 format!("{}: {service:?} is not an AWS service prefix", name(st)),
                 catalog.nearest_service(service).map_or(
@@ -299,8 +382,8 @@ fn actions(
                     |n| format!("did you mean {n}:{pattern}?"),
                 ),
             )),
-            Some(found) if found.is_empty() => out.push(Finding::error(
-                "unknown-action",
+            Some(found) if found.is_empty() => out.push(Finding::of(
+                &UNKNOWN_ACTION,
                 location.clone(),
                 format!("{}: {action} matches no action of {service}", name(st)),
                 catalog.nearest_action(service, pattern).map_or(
@@ -313,8 +396,8 @@ fn actions(
             Some(_) => {}
         }
         if kind == PolicyKind::Rcp && !catalog.rcp_supports(service) {
-            out.push(Finding::error(
-                "rcp-service",
+            out.push(Finding::of(
+                &RCP_SERVICE,
                 location.clone(),
                 format!("{}: RCPs do not support {service}", name(st)),
                 "keep RCP statements to the services RCPs support (S3, STS, KMS, SQS, Secrets Manager, ...)",
@@ -335,8 +418,8 @@ fn conditions(
             &format!("{}/Condition/{operator_text}", st.pointer),
         );
         let Some(operator) = Operator::parse(operator_text) else {
-            out.push(Finding::error(
-                "invalid-operator",
+            out.push(Finding::of(
+                &INVALID_OPERATOR,
                 location,
                 format!("{}: {operator_text:?} is not a condition operator", name(st)),
                 "use an IAM condition operator (StringEquals, ArnLike, NumericLessThan, Bool, IpAddress, Null, ...), optionally with ForAnyValue:/ForAllValues: and IfExists",
@@ -362,8 +445,8 @@ fn conditions(
             .contains(&meant.as_str())
             {
                 for value in values.iter().filter(|v| !is_org_path(v)) {
-                    out.push(Finding::error(
-                        "orgpaths-value",
+                    out.push(Finding::of(
+                        &ORGPATHS_VALUE,
                         location.clone(),
                         format!("{}: {key_text} value {value:?} is not an organization path: it never matches", name(st)),
                         "org paths are ids, not OU names: o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/ (end with /* to include OUs below); organization.toml policies can write {{ ou_path 'root/dev' }}",
@@ -376,8 +459,8 @@ fn conditions(
                 } else {
                     " No request carries it, so the condition never matches as intended."
                 };
-                out.push(Finding::error(
-                    "unknown-condition-key",
+                out.push(Finding::of(
+                    &UNKNOWN_CONDITION_KEY,
                     location.clone(),
                     format!("{}: {key_text} is not a condition key.{absent}", name(st)),
                     catalog.nearest_key(key_text).map_or(
@@ -392,8 +475,8 @@ fn conditions(
                     || (family == KeyType::String && key.kind == KeyType::Arn)
                     || (family == KeyType::Arn && key.kind == KeyType::String);
                 if !compatible {
-                    out.push(Finding::error(
-                        "operator-type",
+                    out.push(Finding::of(
+                        &OPERATOR_TYPE,
                         location.clone(),
                         format!("{}: {operator_text} compares {key_text} as {family:?}, but it holds a {:?} value: the condition never matches", name(st), key.kind),
                         format!("use a {:?} operator for {key_text}", key.kind),
@@ -401,14 +484,14 @@ fn conditions(
                 }
             }
             match (operator.set, key.multi_valued) {
-                (Some(set), false) => out.push(Finding::warning(
-                    "set-operator-single-valued",
+                (Some(set), false) => out.push(Finding::of(
+                    &SET_OPERATOR_SINGLE_VALUED,
                     location.clone(),
                     format!("{}: {set} on {key_text}, a single-valued key", name(st)),
                     format!("drop {set}: — set operators are for multi-valued keys; on single-valued ones they can match unexpectedly (ForAllValues is true when the key is absent)"),
                 )),
-                (None, true) if operator.base != "Null" => out.push(Finding::warning(
-                    "plain-operator-multi-valued",
+                (None, true) if operator.base != "Null" => out.push(Finding::of(
+                    &PLAIN_OPERATOR_MULTI_VALUED,
                     location.clone(),
                     format!("{}: {operator_text} on {key_text}, a multi-valued key", name(st)),
                     format!("use ForAnyValue:{operator_text} (any value matches) or ForAllValues:{operator_text} (every value matches)"),
@@ -422,8 +505,8 @@ fn conditions(
                 && !key.always_present
                 && key.name.starts_with("aws:")
             {
-                out.push(Finding::warning(
-                    "negated-operator-absent-key",
+                out.push(Finding::of(
+                    &NEGATED_OPERATOR_ABSENT_KEY,
                     location.clone(),
                     format!(
                         "{}: {operator_text} on {key_text} in a Deny is true for every request without that key (AWS services, callers outside an organization...)",
@@ -461,8 +544,8 @@ fn principals(
     out: &mut Vec<Finding>,
 ) {
     if st.not_principal.is_some() && st.is_allow() {
-        out.push(Finding::error(
-            "notprincipal-allow",
+        out.push(Finding::of(
+            &NOTPRINCIPAL_ALLOW,
             at(st.line_of("NotPrincipal"), &format!("{}/NotPrincipal", st.pointer)),
             format!("{}: Allow with NotPrincipal grants the action to everyone not listed, anonymous callers included", name(st)),
             "name the principals to allow with Principal instead",
@@ -492,8 +575,8 @@ fn principals(
                 _ => false,
             };
             if !valid {
-                out.push(Finding::error(
-                    "principal-form",
+                out.push(Finding::of(
+                    &PRINCIPAL_FORM,
                     location.clone(),
                     format!("{}: {principal_type} principal {value:?} is not a valid principal", name(st)),
                     "use an account id, arn:PARTITION:iam::ACCOUNT:root|role/NAME|user/NAME, or a service principal such as rds.amazonaws.com",

@@ -19,7 +19,7 @@ pub mod catalog;
 pub mod deployer;
 mod diff;
 pub mod eval;
-mod guards;
+pub mod guards;
 pub mod lint;
 mod model;
 mod parse;
@@ -32,7 +32,7 @@ pub use deployer::Deployer;
 pub use diff::{
     ChangeKind, DOCUMENT, FieldChange, StatementChange, attribute_changes, diff, render_diff,
 };
-pub use guards::{MAX_KEY_POLICY_BYTES, POLICY_VERSION, check_key_policy, check_key_policy_for};
+pub use guards::{POLICY_LANGUAGE_VERSION, check_key_policy, check_key_policy_for};
 pub use model::{Conditions, PolicyDocument, Principals, Statement, semantically_equal};
 pub use parse::{MAX_POLICY_TEXT_BYTES, PolicyParseError, line_of_pointer, parse};
 pub use wildcard::action_matches;

@@ -8,6 +8,8 @@ use jsonc_parser::{CollectOptions, ParseOptions, parse_to_ast};
 use serde::{Deserialize, Serialize};
 
 use super::model::{Conditions, PolicyDocument, Principals, Statement};
+use crate::limits::{MAX_KEY_POLICY_BYTES, MAX_ORG_POLICY_CHARS};
+use crate::source::LineIndex;
 
 /// Why a policy document could not be parsed: a JSON syntax error or a member of the
 /// wrong type. Line and column are 1-based.
@@ -43,33 +45,6 @@ fn strict_options() -> ParseOptions {
         allow_bare_decimal_point_numbers: false,
         allow_non_finite_numbers: false,
         allow_extended_string_escapes: false,
-    }
-}
-
-/// Byte offset → 1-based line and column.
-pub(crate) struct LineIndex<'t> {
-    text: &'t str,
-    starts: Vec<usize>,
-}
-
-impl<'t> LineIndex<'t> {
-    pub(crate) fn new(text: &'t str) -> Self {
-        let starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
-        Self { text, starts }
-    }
-
-    pub(crate) fn line(&self, offset: usize) -> usize {
-        self.starts.partition_point(|&start| start <= offset)
-    }
-
-    /// Column in characters.
-    pub(crate) fn column(&self, offset: usize) -> usize {
-        let start = self.starts[self.line(offset) - 1];
-        self.text
-            .get(start..offset)
-            .map_or(1, |prefix| prefix.chars().count() + 1)
     }
 }
 
@@ -119,7 +94,10 @@ pub fn parse(text: &str) -> Result<PolicyDocument, PolicyParseError> {
         });
     }
     let lines = LineIndex::new(text);
-    let parser = Parser { lines: &lines };
+    let parser = Parser {
+        lines: &lines,
+        text,
+    };
     match root {
         Value::Object(root) => parser.document(&root),
         other => Err(parser.error(
@@ -136,8 +114,8 @@ pub fn parse(text: &str) -> Result<PolicyDocument, PolicyParseError> {
 pub(crate) fn too_large_message(len: usize) -> String {
     format!(
         "the policy is {len} bytes; kmsctl parses at most {MAX_POLICY_TEXT_BYTES} bytes of policy \
-         text (AWS accepts at most {} bytes for a key policy, 5,120 characters for an SCP or RCP)",
-        super::MAX_KEY_POLICY_BYTES
+         text (AWS accepts at most {MAX_KEY_POLICY_BYTES} bytes for a key policy, \
+         {MAX_ORG_POLICY_CHARS} characters for an SCP or RCP)"
     )
 }
 
@@ -205,14 +183,16 @@ fn kind(value: &Value<'_>) -> &'static str {
 type PResult<T> = Result<T, PolicyParseError>;
 
 struct Parser<'a, 't> {
-    lines: &'a LineIndex<'t>,
+    lines: &'a LineIndex,
+    text: &'t str,
 }
 
 impl Parser<'_, '_> {
     fn error(&self, offset: usize, message: impl Into<String>) -> PolicyParseError {
+        let (line, column) = self.lines.line_column(self.text, offset);
         PolicyParseError {
-            line: self.lines.line(offset),
-            column: self.lines.column(offset),
+            line,
+            column,
             message: message.into(),
         }
     }
@@ -737,16 +717,5 @@ mod tests {
     fn line_of_pointer_unescapes_tokens() {
         let text = "{\n\"a/b\": {\n\"c~d\": [\n1,\n2]}}";
         assert_eq!(line_of_pointer(text, "/a~1b/c~0d/1"), Some(5));
-    }
-
-    #[test]
-    fn line_index_lines_and_columns() {
-        let idx = LineIndex::new("ab\né€x\n");
-        assert_eq!((idx.line(0), idx.column(0)), (1, 1));
-        assert_eq!((idx.line(2), idx.column(2)), (1, 3));
-        assert_eq!((idx.line(3), idx.column(3)), (2, 1));
-        // 'x' is after two multi-byte characters: byte 3 + 2 + 3 = 8.
-        assert_eq!((idx.line(8), idx.column(8)), (2, 3));
-        assert_eq!(idx.line(10), 3);
     }
 }

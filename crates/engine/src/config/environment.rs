@@ -5,6 +5,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use kmsctl_core::environment::{EnvironmentSettings, OrganizationPlace, Rules};
+use kmsctl_core::limits::{
+    MAX_PENDING_WINDOW_DAYS, MAX_ROTATION_PERIOD_DAYS, MIN_PENDING_WINDOW_DAYS,
+    MIN_ROTATION_PERIOD_DAYS, PENDING_WINDOW_DAYS, ROTATION_PERIOD_DAYS,
+};
 use kmsctl_core::source::SourceFile;
 use kmsctl_hsm::config::HsmDecl;
 use kmsctl_keys::KeyDecl;
@@ -23,7 +27,7 @@ struct EnvironmentFile {
     account_id: Option<Spanned<String>>,
     region: Option<Spanned<String>>,
     assume_role_arn: Option<Spanned<String>>,
-    variables: Option<Spanned<BTreeMap<String, String>>>,
+    variables: Option<Spanned<BTreeMap<Spanned<String>, String>>>,
     tags: Option<Spanned<BTreeMap<String, String>>>,
     rules: Option<Spanned<Rules>>,
     #[serde(default)]
@@ -47,6 +51,10 @@ pub struct LoadedEnvironment {
     pub files: Vec<SourceFile>,
     /// Where `[rules]` is declared, if it is.
     pub rules_location: Option<kmsctl_core::Location>,
+    /// Where `account_id` is set: account-wide findings point there.
+    pub account_location: kmsctl_core::Location,
+    /// Where each of `[variables]` is set.
+    pub variable_locations: BTreeMap<String, kmsctl_core::Location>,
     /// Each `[[key]]` with the index of its file in `files`.
     pub keys: Vec<(usize, Spanned<KeyDecl>)>,
     /// `[[config_rule]]`, `[alerts]` and `[config_recorder]`.
@@ -175,8 +183,8 @@ pub fn from_sources(
         .map(|file| {
             let (text, found) = kmsctl_core::secrets::redact(&file.text);
             secrets.extend(found.into_iter().map(|s| {
-                kmsctl_core::Finding::error(
-                    "secret-in-file",
+                kmsctl_core::Finding::of(
+                    &kmsctl_core::secrets::SECRET_IN_FILE,
                     kmsctl_core::Location::at_line(file.path.clone(), s.line),
                     format!("`{}` holds a secret in a file kmsctl reads (its value is not shown)", s.key),
                     "remove it and rotate that secret (it was written to a file): kmsctl reads secrets from environment variables only; for the key store's kmsuser password, name the variable: password_env = \"KMSCTL_HSM_PASSWORD\"",
@@ -325,12 +333,28 @@ pub fn from_sources(
     let rules_location = rules
         .as_ref()
         .map(|r| files[r.file].location(r.value.span()));
+    let account_location = files[account_id.file].location(account_id.value.span());
+    let mut variable_locations = BTreeMap::new();
+    let variables: BTreeMap<String, String> = match variables {
+        Some(seen) => {
+            let file = &files[seen.file];
+            seen.value
+                .into_inner()
+                .into_iter()
+                .map(|(name, value)| {
+                    variable_locations.insert(name.get_ref().clone(), file.location(name.span()));
+                    (name.into_inner(), value)
+                })
+                .collect()
+        }
+        None => BTreeMap::new(),
+    };
     let settings = EnvironmentSettings {
         name: name.value.into_inner(),
         account_id: account_id.value.into_inner(),
         region: region.value.into_inner(),
         assume_role_arn: role.map(|r| r.value.into_inner()),
-        variables: variables.map(|v| v.value.into_inner()).unwrap_or_default(),
+        variables,
         tags: tags.map(|t| t.value.into_inner()).unwrap_or_default(),
         rules: rules.map(|r| r.value.into_inner()).unwrap_or_default(),
         organization: None,
@@ -344,6 +368,8 @@ pub fn from_sources(
         path: display_dir.display().to_string(),
         files,
         rules_location,
+        account_location,
+        variable_locations,
         keys,
         monitor,
         hsm,
@@ -355,26 +381,30 @@ pub fn from_sources(
 /// Rules no key could satisfy are a mistake in the rules, not in every key.
 fn check_rules(rules: &Seen<Rules>, files: &[SourceFile]) -> Result<()> {
     let value = rules.value.get_ref();
-    let problem = if !(7..=30).contains(&value.min_deletion_window_days) {
+    let problem = if !PENDING_WINDOW_DAYS.contains(&value.min_deletion_window_days) {
         Some((
             format!(
-                "min_deletion_window_days = {} is outside AWS's 7–30 days: no key could satisfy it",
+                "min_deletion_window_days = {} is outside AWS's {MIN_PENDING_WINDOW_DAYS}–{MAX_PENDING_WINDOW_DAYS} days: no key could satisfy it",
                 value.min_deletion_window_days
             ),
-            "set min_deletion_window_days between 7 and 30 (30 enforces the longest window AWS allows)",
+            format!(
+                "set min_deletion_window_days between {MIN_PENDING_WINDOW_DAYS} and {MAX_PENDING_WINDOW_DAYS} ({MAX_PENDING_WINDOW_DAYS} enforces the longest window AWS allows)"
+            ),
         ))
-    } else if !(90..=2560).contains(&value.max_rotation_period_days) {
+    } else if !ROTATION_PERIOD_DAYS.contains(&value.max_rotation_period_days) {
         Some((
             format!(
-                "max_rotation_period_days = {} is outside AWS's 90–2560 days: no key could satisfy it",
+                "max_rotation_period_days = {} is outside AWS's {MIN_ROTATION_PERIOD_DAYS}–{MAX_ROTATION_PERIOD_DAYS} days: no key could satisfy it",
                 value.max_rotation_period_days
             ),
-            "set max_rotation_period_days between 90 and 2560",
+            format!(
+                "set max_rotation_period_days between {MIN_ROTATION_PERIOD_DAYS} and {MAX_ROTATION_PERIOD_DAYS}"
+            ),
         ))
     } else if value.environment_tag.trim().is_empty() {
         Some((
             "environment_tag is empty".to_owned(),
-            "name the tag that must equal the environment name, e.g. \"Environment\"",
+            "name the tag that must equal the environment name, e.g. \"Environment\"".to_owned(),
         ))
     } else {
         None
@@ -392,5 +422,38 @@ fn check_rules(rules: &Seen<Rules>, files: &[SourceFile]) -> Result<()> {
             )
             .help(help))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_account_and_each_variable_are_located_where_they_are_set() {
+        let files = vec![
+            SourceFile::new(
+                "environments/dev/environment.toml",
+                "name = \"dev\"\nregion = \"us-east-1\"\n# account_id = \"000000000000\" (old)\naccount_id = \"111111111111\"\n",
+            ),
+            SourceFile::new(
+                "environments/dev/variables.toml",
+                "[variables]\nteam = \"payments\"\n\n  dev_org_path = \"o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/\"\n",
+            ),
+        ];
+        let env = from_sources("dev", Path::new("environments/dev"), files).expect("loads");
+        assert_eq!(
+            env.account_location.to_string(),
+            "environments/dev/environment.toml:4"
+        );
+        let at = |name: &str| env.variable_locations.get(name).map(ToString::to_string);
+        assert_eq!(
+            at("team").as_deref(),
+            Some("environments/dev/variables.toml:2")
+        );
+        assert_eq!(
+            at("dev_org_path").as_deref(),
+            Some("environments/dev/variables.toml:4")
+        );
     }
 }

@@ -6,17 +6,36 @@ use std::collections::BTreeMap;
 use kmsctl_core::domain::Domain;
 use kmsctl_core::drift::{
     CheckedResource, ControlMap, DriftFinding, Kind, SourceRef, TargetReport, TargetStatus,
-    controls::control_of,
 };
-use kmsctl_core::{Action, Finding, ResourceChange};
+use kmsctl_core::{Action, Control, Finding, ResourceChange, Rule};
+use kmsctl_keys::guards::REQUIRED_TAGS;
+use kmsctl_keys::{key, key_policy, rotation};
+use kmsctl_monitor::kinds::{CONFIG_RULE, EVENTS_RULE};
 use serde_json::{Value, json};
 
 use super::source_ref;
 use crate::Context;
 use crate::error::{Error, Result};
 use crate::plan::{EnvClients, make_observed, target_of};
-use crate::prepare::Prepared;
+use crate::prepare::{CUSTOM_KEY_STORE_UNKNOWN, Prepared};
+use crate::rules;
 use crate::target::{Planned, connect, now};
+
+pub const DRIFT_TAGS: Rule = Rule::drift(
+    "drift-tags",
+    Some(Control::TagAccess),
+    "a managed key's tags differ from the files",
+);
+pub const DRIFT_KEY_STATE: Rule = Rule::drift(
+    "drift-key-state",
+    Some(Control::DeletionProtection),
+    "a managed key's state (enabled, disabled, pending deletion, gone) differs from the files",
+);
+pub const UNMANAGED_KEY: Rule = Rule::drift(
+    "unmanaged-key",
+    Some(Control::TagAccess),
+    "a customer managed key in an environment's account without kmsctl:managed",
+);
 
 pub async fn check(
     ctx: &Context,
@@ -50,7 +69,7 @@ pub async fn check(
                 rule: f.rule.clone(),
                 resource: f.rule.clone(),
                 message: f.message.clone(),
-                control: controls.get(control_of(&f.rule)),
+                control: f.control.map(|c| controls.of(c)),
                 source: Some(source_ref(&f.location)),
                 evidence: BTreeMap::new(),
             }))
@@ -67,10 +86,10 @@ pub async fn check(
         for violation in kmsctl_keys::Keys::violations(&desired, observation) {
             findings.push(DriftFinding {
                 kind: Kind::Violation,
-                rule: violation.rule.to_owned(),
+                rule: violation.rule.id.to_owned(),
                 resource: violation.address,
                 message: violation.message,
-                control: controls.get(control_of(violation.rule)),
+                control: violation.rule.control.map(|c| controls.of(c)),
                 source: Some(
                     violation
                         .declared
@@ -86,7 +105,7 @@ pub async fn check(
         for key in unmanaged {
             findings.push(DriftFinding {
                 kind: Kind::Unmanaged,
-                rule: "unmanaged-key".into(),
+                rule: UNMANAGED_KEY.id.into(),
                 resource: key.arn.clone(),
                 message: format!(
                     "customer managed key {}{} in account {} is not managed by kmsctl ({})",
@@ -99,7 +118,7 @@ pub async fn check(
                     settings.account_id,
                     key.state
                 ),
-                control: controls.get(control_of("unmanaged-key")),
+                control: UNMANAGED_KEY.control.map(|c| controls.of(c)),
                 source: Some(account_source(prepared)),
                 evidence: BTreeMap::from([
                     ("key_id".to_owned(), json!(key.key_id)),
@@ -132,17 +151,12 @@ pub fn drift_of(change: &ResourceChange, controls: &ControlMap) -> DriftFinding 
         change.action,
         Action::ScheduleDeletion | Action::CancelDeletion
     ) || change.attributes.iter().any(|a| a.name == "state");
-    let rule = if tags_only {
-        "drift-tags".to_owned()
-    } else if kind == "kms_key" && deletion {
-        "drift-key-state".to_owned()
+    let (rule, control) = if tags_only {
+        (DRIFT_TAGS.id.to_owned(), DRIFT_TAGS.control)
+    } else if kind == key::KIND && deletion {
+        (DRIFT_KEY_STATE.id.to_owned(), DRIFT_KEY_STATE.control)
     } else {
-        format!("drift-{}", kind.replace('_', "-"))
-    };
-    let control = if tags_only || (kind == "kms_key" && deletion) {
-        control_of(&rule)
-    } else {
-        control_of(kind)
+        (rules::drift_rule_id(kind), rules::kind_control(kind))
     };
     let differences: Vec<String> = change
         .attributes
@@ -179,7 +193,7 @@ pub fn drift_of(change: &ResourceChange, controls: &ControlMap) -> DriftFinding 
                 format!(" ({})", differences.join("; "))
             }
         ),
-        control: controls.get(control),
+        control: control.map(|c| controls.of(c)),
         source: change.source.as_ref().map(source_ref),
         evidence,
     }
@@ -187,22 +201,7 @@ pub fn drift_of(change: &ResourceChange, controls: &ControlMap) -> DriftFinding 
 
 /// The line declaring the environment's account: where an account-wide finding points.
 pub fn account_source(prepared: &Prepared) -> SourceRef {
-    for file in &prepared.env.files {
-        if let Some(index) = file
-            .text
-            .lines()
-            .position(|l| l.trim_start().starts_with("account_id"))
-        {
-            return SourceRef {
-                file: file.path.to_string_lossy().replace('\\', "/"),
-                line: Some(index + 1),
-            };
-        }
-    }
-    SourceRef {
-        file: format!("{}/environment.toml", prepared.env.path),
-        line: None,
-    }
+    source_ref(&prepared.env.account_location)
 }
 
 /// Every declared key, per control it falls under, with what was observed.
@@ -216,14 +215,18 @@ fn checked_resources(
     for key in &prepared.keys {
         let live = kmsctl_keys::matching::find(observation, &key.id, &key.alias).key();
         let source = Some(source_ref(&key.locations.key));
-        let mut push = |resource: String, control: &str, evidence: BTreeMap<String, Value>| {
-            out.push(CheckedResource {
-                resource,
-                control: controls.get(control),
-                source: source.clone(),
-                evidence,
-            });
-        };
+        // A resource is checked under each control it falls under.
+        let mut push =
+            |resource: String, control: Option<Control>, evidence: BTreeMap<String, Value>| {
+                if let Some(control) = control {
+                    out.push(CheckedResource {
+                        resource,
+                        control: controls.of(control),
+                        source: source.clone(),
+                        evidence,
+                    });
+                }
+            };
         let observed =
             |f: &dyn Fn(&kmsctl_keys::observe::ObservedKey) -> Value| live.map_or(Value::Null, f);
         let tags: BTreeMap<String, Value> = rules
@@ -231,11 +234,15 @@ fn checked_resources(
             .iter()
             .map(|t| (format!("tags.{t}"), observed(&|k| json!(k.tags.get(t)))))
             .collect();
-        push(format!("kms_key.{}", key.name), "3.1.1", tags);
+        push(
+            format!("{}.{}", key::KIND, key.name),
+            REQUIRED_TAGS.control,
+            tags,
+        );
         if key.rotation.is_some() {
             push(
-                format!("kms_key_rotation.{}", key.name),
-                "3.3.1",
+                format!("{}.{}", rotation::KIND, key.name),
+                rules::kind_control(rotation::KIND),
                 BTreeMap::from([
                     (
                         "rotation_enabled".to_owned(),
@@ -249,8 +256,8 @@ fn checked_resources(
             );
         } else if let Some(days) = key.manual_rotation_days {
             push(
-                format!("kms_key_rotation.{}", key.name),
-                "3.3.1",
+                format!("{}.{}", rotation::KIND, key.name),
+                rules::kind_control(rotation::KIND),
                 BTreeMap::from([
                     ("manual_rotation_days".to_owned(), json!(days)),
                     ("origin".to_owned(), observed(&|k| json!(k.origin))),
@@ -258,8 +265,8 @@ fn checked_resources(
             );
         }
         push(
-            format!("kms_key.{}", key.name),
-            "3.4.1",
+            format!("{}.{}", key::KIND, key.name),
+            DRIFT_KEY_STATE.control,
             BTreeMap::from([
                 ("state".to_owned(), observed(&|k| json!(k.state))),
                 (
@@ -269,32 +276,34 @@ fn checked_resources(
             ]),
         );
         push(
-            format!("kms_key_policy.{}", key.name),
-            "3.2.2",
+            format!("{}.{}", key_policy::KIND, key.name),
+            rules::kind_control(key_policy::KIND),
             BTreeMap::from([("statements".to_owned(), json!(key.policy.statements))]),
         );
         if key.custom_key_store.is_some() {
             push(
-                format!("kms_key.{}", key.name),
-                "HSM",
+                format!("{}.{}", key::KIND, key.name),
+                CUSTOM_KEY_STORE_UNKNOWN.control,
                 BTreeMap::from([("origin".to_owned(), observed(&|k| json!(k.origin)))]),
             );
         }
     }
     let monitor = &prepared.monitor;
-    for rule in &monitor.rules {
-        out.push(CheckedResource {
-            resource: format!("config_rule.{}", rule.name),
-            control: controls.get("MON"),
-            source: Some(source_ref(&rule.location)),
-            evidence: BTreeMap::from([("identifier".to_owned(), json!(rule.identifier))]),
-        });
+    if let Some(control) = rules::kind_control(CONFIG_RULE) {
+        for rule in &monitor.rules {
+            out.push(CheckedResource {
+                resource: format!("{CONFIG_RULE}.{}", rule.name),
+                control: controls.of(control),
+                source: Some(source_ref(&rule.location)),
+                evidence: BTreeMap::from([("identifier".to_owned(), json!(rule.identifier))]),
+            });
+        }
     }
-    if let Some(alerts) = &monitor.alerts {
+    if let (Some(alerts), Some(control)) = (&monitor.alerts, rules::kind_control(EVENTS_RULE)) {
         for rule in &alerts.rules {
             out.push(CheckedResource {
-                resource: format!("events_rule.{}", rule.name),
-                control: controls.get("MON"),
+                resource: format!("{EVENTS_RULE}.{}", rule.name),
+                control: controls.of(control),
                 source: Some(source_ref(&alerts.location)),
                 evidence: BTreeMap::from([("severity".to_owned(), json!(rule.severity.name()))]),
             });

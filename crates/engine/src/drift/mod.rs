@@ -6,6 +6,9 @@
 mod environment;
 mod organization;
 
+pub use environment::{DRIFT_KEY_STATE, DRIFT_TAGS, UNMANAGED_KEY};
+pub use organization::UNMANAGED_ORG_POLICY;
+
 use futures::stream::{self, StreamExt};
 use kmsctl_core::drift::{ControlMap, DriftReport, Kind, SourceRef, TargetReport, TargetStatus};
 

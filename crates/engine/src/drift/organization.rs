@@ -4,10 +4,12 @@
 use std::collections::BTreeMap;
 
 use kmsctl_core::drift::{
-    CheckedResource, ControlMap, DriftFinding, Kind, TargetReport, TargetStatus,
+    CheckedResource, ControlMap, ControlRef, DriftFinding, Kind, TargetReport, TargetStatus,
 };
 use kmsctl_core::source::SourceFile;
+use kmsctl_core::{Control, Rule};
 use kmsctl_org::config::{OrganizationFile, PolicyType};
+use kmsctl_org::diff::KIND_ATTACHMENT;
 use kmsctl_org::target::Target as OrgTarget;
 use serde_json::json;
 
@@ -16,14 +18,27 @@ use super::source_ref;
 use crate::Context;
 use crate::error::{Error, Result};
 use crate::organization::{make_observed, target};
+use crate::rules;
 use crate::target::{Planned, now};
 
-/// The control a policy enforces: its `control` setting, or environment boundaries.
-fn policy_control<'a>(org: &'a OrganizationFile, name: &str) -> &'a str {
-    org.policy
-        .get(name)
-        .and_then(|p| p.control.as_deref())
-        .unwrap_or("3.2.2")
+pub const UNMANAGED_ORG_POLICY: Rule = Rule::drift(
+    "unmanaged-org-policy",
+    Some(Control::EnvironmentBoundaries),
+    "an SCP or RCP attached to a target organization.toml manages that no file declares",
+);
+
+/// The control of a policy's resource of `kind`: the policy's `control` setting, else the
+/// kind's.
+fn policy_control(
+    controls: &ControlMap,
+    org: &OrganizationFile,
+    name: &str,
+    kind: &str,
+) -> Option<ControlRef> {
+    match org.policy.get(name).and_then(|p| p.control.as_deref()) {
+        Some(id) => Some(controls.get(id)),
+        None => rules::kind_control(kind).map(|c| controls.of(c)),
+    }
 }
 
 pub async fn check(
@@ -43,9 +58,9 @@ pub async fn check(
                 // org_policy.scp/NAME, org_attachment.scp/NAME@TARGET: the policy's own control.
                 let name = change.address.name.split_once('/').map_or("", |(_, n)| n);
                 let policy = name.split('@').next().unwrap_or(name);
-                finding.control = controls.get(policy_control(org, policy));
+                finding.control = policy_control(controls, org, policy, &change.address.kind);
                 if finding.source.is_none() {
-                    finding.source = Some(source_ref(&declaration(file, policy)));
+                    finding.source = Some(source_ref(&declaration(file, org, policy)));
                 }
                 findings.push(finding);
             }
@@ -79,13 +94,16 @@ pub async fn check(
                 let at = source_ref(&file.location(spanned_target.span()));
                 for name in &declared {
                     let attached = observed.attached_to(kind, &id).any(|p| p.name == *name);
+                    let Some(control) = policy_control(controls, org, name, KIND_ATTACHMENT) else {
+                        continue;
+                    };
                     resources.push(CheckedResource {
                         resource: format!(
-                            "org_attachment.{}/{name}@{}",
+                            "{KIND_ATTACHMENT}.{}/{name}@{}",
                             short(kind),
                             spanned_target.get_ref()
                         ),
-                        control: controls.get(policy_control(org, name)),
+                        control,
                         source: Some(at.clone()),
                         evidence: BTreeMap::from([
                             ("attached".to_owned(), json!(attached)),
@@ -102,7 +120,7 @@ pub async fn check(
                     }
                     findings.push(DriftFinding {
                         kind: Kind::Unmanaged,
-                        rule: "unmanaged-org-policy".into(),
+                        rule: UNMANAGED_ORG_POLICY.id.into(),
                         resource: format!("{} {} ({})", kind.api_name(), policy.name, policy.id),
                         message: format!(
                             "{} {} ({}) is attached to {} and kmsctl does not manage it",
@@ -111,7 +129,7 @@ pub async fn check(
                             policy.id,
                             spanned_target.get_ref()
                         ),
-                        control: controls.get("3.2.2"),
+                        control: UNMANAGED_ORG_POLICY.control.map(|c| controls.of(c)),
                         source: Some(at.clone()),
                         evidence: BTreeMap::from([
                             ("policy_id".to_owned(), json!(policy.id)),
@@ -141,11 +159,32 @@ fn short(kind: PolicyType) -> &'static str {
     }
 }
 
-/// The first line of organization.toml naming the policy, else the file.
-fn declaration(file: &SourceFile, policy: &str) -> kmsctl_core::Location {
-    let quoted = format!("\"{policy}\"");
-    match file.text.lines().position(|l| l.contains(&quoted)) {
-        Some(index) => kmsctl_core::Location::at_line(file.path.clone(), index + 1),
-        None => kmsctl_core::Location::file(file.path.clone()),
+/// Where organization.toml first attaches the policy, else the file.
+fn declaration(file: &SourceFile, org: &OrganizationFile, policy: &str) -> kmsctl_core::Location {
+    PolicyType::ALL
+        .into_iter()
+        .flat_map(|kind| org.attachments(kind).values().flatten())
+        .filter(|name| name.get_ref() == policy)
+        .map(|name| name.span())
+        .min_by_key(|span| span.start)
+        .map_or_else(
+            || kmsctl_core::Location::file(file.path.clone()),
+            |span| file.location(span),
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_policy_is_declared_where_it_is_first_attached() {
+        let text = "account_id = \"123456789012\"\nregion = \"us-east-1\"\n\n[service_control_policies]\n\"root/prod\" = [\"boundary\"]\nroot = [\"mfa\",\n  \"boundary\"]\n\n[policy.boundary]\ndescription = \"the \\\"mfa\\\" one is elsewhere\"\n";
+        let file = SourceFile::new("organization/organization.toml", text);
+        let org: OrganizationFile = toml::from_str(text).expect("parses");
+        let at = |policy: &str| declaration(&file, &org, policy).to_string();
+        assert_eq!(at("boundary"), "organization/organization.toml:5");
+        assert_eq!(at("mfa"), "organization/organization.toml:6");
+        assert_eq!(at("gone"), "organization/organization.toml");
     }
 }

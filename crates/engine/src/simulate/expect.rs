@@ -2,13 +2,24 @@
 //! `organization/`) that state an access decision the policies must give. `validate` and `plan`
 //! answer each offline; one that does not hold is a violation naming the deciding statements.
 
-use kmsctl_core::Finding;
 use kmsctl_core::source::SourceFile;
+use kmsctl_core::{Finding, Rule};
 use toml::Spanned;
 
 pub use crate::config::expect::{ContextValue, ExpectDecl, ExpectFile, Expected, PrincipalDecl};
 
 use super::{Answer, Identity, Question, World};
+
+pub const EXPECT_FAILED: Rule = Rule::error(
+    "expect-failed",
+    None,
+    "a boundary test ([[expect]]) gets the decision it states",
+);
+pub const EXPECT_INVALID: Rule = Rule::error(
+    "expect-invalid",
+    None,
+    "a boundary test can be answered (its principal, key and OU are known)",
+);
 
 /// The question an expectation asks.
 pub fn question_of(decl: &ExpectDecl) -> Question {
@@ -48,15 +59,15 @@ pub fn check(world: &mut World<'_>, file: &SourceFile, decls: &[&Spanned<ExpectD
         let at = file.location(expect.name.span());
         let name = expect.name.get_ref();
         match world.answer(&question_of(expect)) {
-            Err(why) => checked.findings.push(Finding::error(
-                "expect-invalid",
+            Err(why) => checked.findings.push(Finding::of(
+                &EXPECT_INVALID,
                 at,
                 format!("expectation {name:?} cannot be answered: {}", why.message),
                 why.fix,
             )),
             Ok(answer) if expect.decision.met_by(answer.decision.outcome) => checked.held += 1,
-            Ok(answer) => checked.findings.push(Finding::error(
-                "expect-failed",
+            Ok(answer) => checked.findings.push(Finding::of(
+                &EXPECT_FAILED,
                 at,
                 failure(name, expect.decision, &answer),
                 "change the policies so they give the expected decision (the statements named decide it), or correct the expectation if the intent changed",

@@ -9,7 +9,9 @@ use serde_json::Value;
 use crate::config::DeclaredState;
 use crate::desired::DesiredKey;
 use crate::handle::KeyHandle;
-use crate::matching::{Found, find};
+use crate::matching::{
+    ALIAS_CONFLICT, ALIAS_UNMANAGED_KEY, DUPLICATE_KEY, Found, KEY_UNREADABLE, find,
+};
 use crate::observe::{Observation, ObservedKey, Scope};
 use crate::rotation::LiveRotation;
 use crate::{alias, key, key_policy, rotation};
@@ -35,20 +37,20 @@ pub fn diff(environment: &str, keys: &[DesiredKey], observation: &Observation) -
             Found::Absent => create(desired, observation, environment, &mut out),
             Found::Managed(live) => existing(desired, live, false, observation, environment, &mut out),
             Found::Unmanaged(live) if desired.adopt => existing(desired, live, true, observation, environment, &mut out),
-            Found::Unmanaged(live) => out.findings.push(Finding::error(
-                "alias-unmanaged-key",
+            Found::Unmanaged(live) => out.findings.push(Finding::of(
+                &ALIAS_UNMANAGED_KEY,
                 desired.locations.key.clone(),
                 format!("alias {} points to key {}, which kmsctl does not manage", desired.alias, live.key_id),
                 "set adopt = true on this [[key]] to take the key over (kmsctl tags it, then manages it), or choose another alias",
             )),
-            Found::Conflict(live, other) => out.findings.push(Finding::error(
-                "alias-conflict",
+            Found::Conflict(live, other) => out.findings.push(Finding::of(
+                &ALIAS_CONFLICT,
                 desired.locations.key.clone(),
                 format!("alias {} points to key {}, which kmsctl manages as {other}", desired.alias, live.key_id),
                 "give this key another alias, or fix the entry that declares the other key",
             )),
-            Found::Duplicate(found) => out.findings.push(Finding::error(
-                "duplicate-key",
+            Found::Duplicate(found) => out.findings.push(Finding::of(
+                &DUPLICATE_KEY,
                 desired.locations.key.clone(),
                 format!(
                     "{} live keys carry kmsctl:id = {}: {}",
@@ -58,8 +60,8 @@ pub fn diff(environment: &str, keys: &[DesiredKey], observation: &Observation) -
                 ),
                 "keep one: schedule the others for deletion in AWS (or remove their kmsctl:* tags), then plan again",
             )),
-            Found::Unreadable(key_id, reason) => out.findings.push(Finding::error(
-                "key-unreadable",
+            Found::Unreadable(key_id, reason) => out.findings.push(Finding::of(
+                &KEY_UNREADABLE,
                 desired.locations.key.clone(),
                 format!("alias {} points to key {key_id}, which kmsctl cannot read: {reason}", desired.alias),
                 "let the deployer role call kms:DescribeKey, kms:GetKeyPolicy and kms:ListResourceTags on the key",

@@ -8,6 +8,8 @@ mod alerts;
 mod config_rule;
 mod recorder;
 
+pub use recorder::{CONFIG_RECORDER_MISSING, CONFIG_RECORDER_NAME, CONFIG_RECORDER_STOPPED};
+
 use std::collections::BTreeMap;
 
 use kmsctl_core::{

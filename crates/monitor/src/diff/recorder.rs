@@ -1,7 +1,7 @@
 //! `config_recorder`: the region's AWS Config recorder and delivery channel. Config rules
 //! evaluate nothing without one; kmsctl manages it only when `[config_recorder]` declares it.
 
-use kmsctl_core::{Action, Address, AttributeChange, Finding};
+use kmsctl_core::{Action, Address, AttributeChange, Control, Finding, Rule};
 use serde_json::json;
 
 use super::{MonitorDiff, change};
@@ -9,6 +9,22 @@ use crate::desired::DesiredMonitor;
 use crate::kinds::CONFIG_RECORDER;
 use crate::observe::ObservedMonitor;
 use crate::ops::MonitorOp;
+
+pub const CONFIG_RECORDER_MISSING: Rule = Rule::error(
+    "config-recorder-missing",
+    Some(Control::Monitoring),
+    "config rules have a configuration recorder in the region (or [config_recorder] declares one)",
+);
+pub const CONFIG_RECORDER_STOPPED: Rule = Rule::error(
+    "config-recorder-stopped",
+    Some(Control::Monitoring),
+    "the region's configuration recorder is recording",
+);
+pub const CONFIG_RECORDER_NAME: Rule = Rule::error(
+    "config-recorder-name",
+    Some(Control::Monitoring),
+    "the declared recorder's name is the region's recorder's (AWS allows one per region)",
+);
 
 pub(super) fn diff(desired: &DesiredMonitor, observed: &ObservedMonitor, out: &mut MonitorDiff) {
     let live = observed.recorder.as_ref();
@@ -23,8 +39,8 @@ pub(super) fn diff(desired: &DesiredMonitor, observed: &ObservedMonitor, out: &m
             desired.account_id
         );
         match live {
-            None => out.findings.push(Finding::error(
-                "config-recorder-missing",
+            None => out.findings.push(Finding::of(
+                &CONFIG_RECORDER_MISSING,
                 first_rule.location.clone(),
                 format!(
                     "AWS Config has no configuration recorder in {} of account {}: the declared config rules would never evaluate",
@@ -32,8 +48,8 @@ pub(super) fn diff(desired: &DesiredMonitor, observed: &ObservedMonitor, out: &m
                 ),
                 fix,
             )),
-            Some(recorder) if !recorder.recording => out.findings.push(Finding::error(
-                "config-recorder-stopped",
+            Some(recorder) if !recorder.recording => out.findings.push(Finding::of(
+                &CONFIG_RECORDER_STOPPED,
                 first_rule.location.clone(),
                 format!(
                     "the configuration recorder {:?} in {} is not recording: the declared config rules would never evaluate",
@@ -83,8 +99,8 @@ pub(super) fn diff(desired: &DesiredMonitor, observed: &ObservedMonitor, out: &m
         return;
     };
     if live.name != wanted.name {
-        out.findings.push(Finding::error(
-            "config-recorder-name",
+        out.findings.push(Finding::of(
+            &CONFIG_RECORDER_NAME,
             wanted.location.clone(),
             format!(
                 "the region already has a configuration recorder named {:?}, and AWS allows one per region",

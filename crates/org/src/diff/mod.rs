@@ -9,6 +9,7 @@ use kmsctl_core::policy;
 use kmsctl_core::source::SourceFile;
 use kmsctl_core::{
     Action, Address, AttributeChange, Finding, Location, Operation, Ref, Reference, ResourceChange,
+    Rule,
 };
 
 use crate::budget::Budget;
@@ -19,6 +20,12 @@ use crate::ops::OrgOp;
 use crate::target::Target;
 
 pub use crate::kinds::{KIND_ATTACHMENT, KIND_POLICY, KIND_POLICY_TYPE};
+
+pub const ORG_POLICY_UNMANAGED: Rule = Rule::error(
+    "org-policy-unmanaged",
+    None,
+    "no policy kmsctl does not manage already has a declared policy's name",
+);
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OrgDiff {
@@ -149,8 +156,8 @@ pub fn diff(
                 );
             }
             Some(live) if !live.is_managed() && !live.aws_managed => {
-                out.findings.push(Finding::error(
-                    "org-policy-unmanaged",
+                out.findings.push(Finding::of(
+                    &ORG_POLICY_UNMANAGED,
                     Location::file(policy.file.clone()),
                     format!("a {} named {} ({}) exists and kmsctl does not manage it", policy.kind.api_name(), policy.name, live.id),
                     "rename the policy file, or tag the policy kmsctl:managed = \"true\" in AWS to hand it to kmsctl",
@@ -203,8 +210,8 @@ pub fn diff(
             let target_id = match target_id {
                 Ok(id) => id,
                 Err(message) => {
-                    out.findings.push(Finding::error(
-                        "org-target",
+                    out.findings.push(Finding::of(
+                        &crate::guards::ORG_TARGET,
                         at,
                         format!("target {}: {message}", target.get_ref()),
                         "fix the target, or create the OU first",
@@ -220,8 +227,8 @@ pub fn diff(
                 .collect();
             let budget = Budget::after_apply(&declared, &kept);
             if budget.over() {
-                out.findings.push(Finding::error(
-                    "org-policy-budget",
+                out.findings.push(Finding::of(
+                    &crate::guards::ORG_POLICY_BUDGET,
                     at.clone(),
                     format!("{} on {}: {}", kind.api_name(), target.get_ref(), budget.describe()),
                     "combine policies, attach some lower in the tree, or detach the ones attached by hand",

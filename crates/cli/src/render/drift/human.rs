@@ -1,6 +1,6 @@
 use kmsctl_core::drift::{DriftReport, Kind, TargetStatus};
 
-use super::{at, requirements};
+use super::{at, control_line};
 use crate::render::style::Style;
 
 pub fn render(report: &DriftReport, style: Style) -> String {
@@ -43,10 +43,8 @@ pub fn render(report: &DriftReport, style: Style) -> String {
             out.push_str(&format!("  {kind}[{}] {}\n", finding.rule, finding.message));
             out.push_str(&format!("    --> {}\n", at(finding.source.as_ref())));
             out.push_str(&format!(
-                "    = control {} {} ({})\n",
-                finding.control.id,
-                finding.control.name,
-                requirements(&finding.control)
+                "    = {}\n",
+                control_line(finding.control.as_ref())
             ));
         }
     }

@@ -1,7 +1,7 @@
 use kmsctl_core::drift::{DriftReport, TargetStatus};
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-use super::{at, requirements};
+use super::{at, control_line};
 
 /// One test suite per target, one test case per resource checked (and per finding about a
 /// resource not in the files, such as an unmanaged key); failures for findings.
@@ -58,14 +58,12 @@ pub fn render(report: &DriftReport) -> Result<String, String> {
                         .iter()
                         .map(|f| {
                             format!(
-                                "{} [{}] {}\n  at {}\n  control {} {} ({})",
+                                "{} [{}] {}\n  at {}\n  {}",
                                 f.kind.name(),
                                 f.rule,
                                 f.message,
                                 at(f.source.as_ref()),
-                                f.control.id,
-                                f.control.name,
-                                requirements(&f.control)
+                                control_line(f.control.as_ref())
                             )
                         })
                         .collect::<Vec<_>>()

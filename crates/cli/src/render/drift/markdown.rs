@@ -46,12 +46,15 @@ pub fn render(report: &DriftReport) -> String {
         out.push_str("\n| kind | target | resource | control | finding | declared at |\n|---|---|---|---|---|---|\n");
         for (target, f) in report.findings() {
             out.push_str(&format!(
-                "| {} | {} | {} | {} {} | {} | {} |\n",
+                "| {} | {} | {} | {} | {} | {} |\n",
                 f.kind.name(),
                 md(&target.target),
                 code(&f.resource),
-                md(&f.control.id),
-                md(&f.control.name),
+                f.control.as_ref().map_or("—".to_owned(), |c| format!(
+                    "{} {}",
+                    md(&c.id),
+                    md(&c.name)
+                )),
                 md(&f.message),
                 code(&at(f.source.as_ref()))
             ));

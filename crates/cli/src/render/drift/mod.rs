@@ -47,6 +47,19 @@ pub fn requirements(control: &kmsctl_core::drift::ControlRef) -> String {
     parts.join(" · ")
 }
 
+/// `control 3.3.1 Automatic key rotation (PCI DSS v4.0 3.6.1, ...)`, or that there is none.
+pub fn control_line(control: Option<&kmsctl_core::drift::ControlRef>) -> String {
+    match control {
+        Some(control) => format!(
+            "control {} {} ({})",
+            control.id,
+            control.name,
+            requirements(control)
+        ),
+        None => "no framework control".to_owned(),
+    }
+}
+
 pub fn at(source: Option<&kmsctl_core::drift::SourceRef>) -> String {
     match source {
         Some(s) => match s.line {

@@ -23,20 +23,29 @@ pub fn render(report: &DriftReport, root: &Path) -> Result<String, String> {
                 .name(finding.rule.clone())
                 .short_description(
                     MultiformatMessageString::builder()
-                        .text(format!(
-                            "{} ({}: {})",
-                            finding.kind.name(),
-                            finding.control.id,
-                            finding.control.name
-                        ))
+                        .text(match &finding.control {
+                            Some(control) => format!(
+                                "{} ({}: {})",
+                                finding.kind.name(),
+                                control.id,
+                                control.name
+                            ),
+                            None => finding.kind.name().to_owned(),
+                        })
                         .build(),
                 )
                 .properties(
                     PropertyBag::builder()
-                        .tags(vec![
-                            finding.kind.name().to_owned(),
-                            format!("control-{}", finding.control.id),
-                        ])
+                        .tags(
+                            std::iter::once(finding.kind.name().to_owned())
+                                .chain(
+                                    finding
+                                        .control
+                                        .as_ref()
+                                        .map(|c| format!("control-{}", c.id)),
+                                )
+                                .collect::<Vec<_>>(),
+                        )
                         .build(),
                 )
                 .build()
@@ -51,14 +60,20 @@ pub fn render(report: &DriftReport, root: &Path) -> Result<String, String> {
             .level(level)
             .message(
                 Message::builder()
-                    .text(format!(
-                        "{}: {} (control {} {}; {})",
-                        target.target,
-                        finding.message,
-                        finding.control.id,
-                        finding.control.name,
-                        requirements(&finding.control)
-                    ))
+                    .text(match &finding.control {
+                        Some(control) => format!(
+                            "{}: {} (control {} {}; {})",
+                            target.target,
+                            finding.message,
+                            control.id,
+                            control.name,
+                            requirements(control)
+                        ),
+                        None => format!(
+                            "{}: {} (no framework control)",
+                            target.target, finding.message
+                        ),
+                    })
                     .build(),
             )
             .partial_fingerprints(BTreeMap::from([(
@@ -67,13 +82,22 @@ pub fn render(report: &DriftReport, root: &Path) -> Result<String, String> {
             )]))
             .properties(
                 PropertyBag::builder()
-                    .additional_properties(BTreeMap::from([
-                        ("kind".to_owned(), serde_json::json!(finding.kind.name())),
-                        ("target".to_owned(), serde_json::json!(target.target)),
-                        ("resource".to_owned(), serde_json::json!(finding.resource)),
-                        ("control".to_owned(), serde_json::json!(finding.control)),
-                        ("evidence".to_owned(), serde_json::json!(finding.evidence)),
-                    ]))
+                    .additional_properties(
+                        BTreeMap::from([
+                            ("kind".to_owned(), serde_json::json!(finding.kind.name())),
+                            ("target".to_owned(), serde_json::json!(target.target)),
+                            ("resource".to_owned(), serde_json::json!(finding.resource)),
+                            ("evidence".to_owned(), serde_json::json!(finding.evidence)),
+                        ])
+                        .into_iter()
+                        .chain(
+                            finding
+                                .control
+                                .as_ref()
+                                .map(|c| ("control".to_owned(), serde_json::json!(c))),
+                        )
+                        .collect::<BTreeMap<_, _>>(),
+                    )
                     .build(),
             )
             .build();

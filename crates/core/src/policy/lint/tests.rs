@@ -1,8 +1,9 @@
 use std::path::Path;
 
 use super::*;
+use crate::limits::MAX_KEY_POLICY_BYTES;
+use crate::policy::parse;
 use crate::policy::test_fixtures::DEFAULT_KEY_POLICY;
-use crate::policy::{MAX_KEY_POLICY_BYTES, parse};
 
 fn lint_text(text: &str, kind: PolicyKind) -> Vec<Finding> {
     lint(
