@@ -4,7 +4,9 @@
 //! files → `Desired` ─┐
 //!                    ├─ `diff` (pure) → changes → plan → `apply_change`, one change at a time
 //! AWS → `Observed` ──┘      └─ fingerprints of what the changes touch (staleness)
-//!                           └─ `violations`: live state that breaks a guard (drift)
+//!                           └─ drift: `violations` (live state that breaks a guard), `checked`
+//!                              (what was checked under which control), `unmanaged` (live
+//!                              resources no file declares), `drift_rule` (how a change is filed)
 //!
 //! Links between domains (a key store id from hsm to keys, a topic key from keys to monitor) are
 //! typed edges the engine applies between domains; a domain never imports another.
@@ -42,6 +44,42 @@ pub struct Violation {
     pub message: String,
     pub evidence: BTreeMap<String, Value>,
     /// Where the resource is declared, when it is.
+    pub declared: Option<Location>,
+}
+
+/// A declared resource as drift reports it checked: under a control, with what was observed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checked {
+    pub resource: String,
+    /// The control's id in the control map: a framework control's (`Control::id`), or one a
+    /// file names (an organization policy's `control`).
+    pub control: String,
+    pub declared: Option<Location>,
+    pub evidence: BTreeMap<String, Value>,
+}
+
+/// A live resource in the domain's reach that no file declares.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unmanaged {
+    pub rule: &'static Rule,
+    /// What it is (an ARN, `SERVICE_CONTROL_POLICY name (id)`).
+    pub resource: String,
+    pub message: String,
+    /// Where the finding points: the line that puts the resource in reach (the account, the
+    /// attachment's target).
+    pub declared: Option<Location>,
+    pub evidence: BTreeMap<String, Value>,
+}
+
+/// How drift files a planned change when the domain knows better than `drift-KIND` under the
+/// kind's control: a more precise rule, a control a file names, where it is declared.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DriftRule {
+    /// A rule id; `None`: the default.
+    pub rule: Option<&'static Rule>,
+    /// A control id; `None`: the rule's, else the kind's.
+    pub control: Option<String>,
+    /// Where the resource is declared, when the change does not say.
     pub declared: Option<Location>,
 }
 
@@ -125,5 +163,26 @@ pub trait Domain {
     /// Live resources that break a guard although they match the files (drift violations).
     fn violations(_desired: &Self::Desired, _observed: &Self::Observed) -> Vec<Violation> {
         Vec::new()
+    }
+
+    /// Every declared resource under each control it falls under, with what was observed: the
+    /// drift report's evidence that a control was checked, not only that nothing was found.
+    fn checked(_desired: &Self::Desired, _observed: &Self::Observed) -> Vec<Checked> {
+        Vec::new()
+    }
+
+    /// How drift files a planned change of this domain, where it knows better than the default.
+    fn drift_rule(_desired: &Self::Desired, _change: &ResourceChange) -> DriftRule {
+        DriftRule::default()
+    }
+
+    /// Live resources in the domain's reach that no file declares (may read AWS again).
+    async fn unmanaged(
+        _clients: &Self::Clients,
+        _desired: &Self::Desired,
+        _observed: &Self::Observed,
+        _parallelism: usize,
+    ) -> Result<Vec<Unmanaged>, Self::ObserveError> {
+        Ok(Vec::new())
     }
 }

@@ -15,7 +15,7 @@ pub mod error;
 pub mod links;
 pub mod lock;
 pub mod organization;
-mod parts;
+pub mod parts;
 pub mod plan;
 pub mod prepare;
 pub mod project;

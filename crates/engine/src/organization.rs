@@ -11,7 +11,7 @@ use kmsctl_org::{DesiredOrganization, Organization};
 use crate::Context;
 use crate::config::organization::without_secrets;
 use crate::error::{Error, Result};
-use crate::parts::Parts;
+use crate::parts::{Evidence, Parts};
 use crate::project::ORGANIZATION_EXPECT_FILE as EXPECT_FILE;
 pub use crate::project::ORGANIZATION_TARGET as TARGET;
 use crate::target::{Planned, connect};
@@ -65,15 +65,17 @@ pub fn target(org: &OrganizationFile) -> Target {
 
 /// Offline guards, then observe, render with the real OU ids, check again, and diff.
 pub async fn make(ctx: &Context, file: &SourceFile, org: &OrganizationFile) -> Result<Planned> {
-    Ok(make_observed(ctx, file, org).await?.0)
+    Ok(make_observed(ctx, file, org, false).await?.0)
 }
 
-/// The plan, and the organization as observed for it (drift detection checks it further).
+/// The plan and, with `drift`, the organization's drift evidence (`None` when the offline guards
+/// refuse the files).
 pub async fn make_observed(
     ctx: &Context,
     file: &SourceFile,
     org: &OrganizationFile,
-) -> Result<(Planned, Option<kmsctl_org::observe::ObservedOrg>)> {
+    drift: bool,
+) -> Result<(Planned, Option<Evidence>)> {
     let (offline_rendered, mut offline) =
         kmsctl_org::guards::check(&ctx.project.files, file, org, None);
     if !offline.iter().any(Finding::is_error) {
@@ -98,7 +100,12 @@ pub async fn make_observed(
             }
             tree => Error::new(tree.to_string()),
         })?;
-    let mut parts = Parts::new(Vec::new());
-    parts.add::<Organization>(&part.scope, &part.observed, part.diff)?;
-    Ok((parts.into_planned(target), Some(part.observed)))
+    let mut parts = Parts::for_drift(Vec::new(), drift);
+    parts.add::<Organization>(&desired, &part.scope, &part.observed, part.diff)?;
+    parts
+        .add_unmanaged::<Organization>(&client, &desired, &part.observed, ctx.parallelism)
+        .await
+        .map_err(|e| Error::new(format!("reading the organization failed: {e}")))?;
+    let evidence = parts.take_evidence();
+    Ok((parts.into_planned(target), evidence))
 }

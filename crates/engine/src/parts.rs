@@ -1,10 +1,10 @@
 //! The generic part of planning any target: each domain's diff, the fingerprints of what its
-//! changes touch and its scope, gathered into one plan.
+//! changes touch and its scope, gathered into one plan; for drift, each domain's evidence too.
 
 use std::collections::BTreeMap;
 
-use kmsctl_core::domain::Domain;
-use kmsctl_core::{Finding, Observed, Plan, Target};
+use kmsctl_core::domain::{Checked, Domain, DriftRule, Unmanaged, Violation};
+use kmsctl_core::{Address, Finding, Observed, Plan, Target};
 
 use crate::error::{Error, Result};
 use crate::target::{Planned, new_plan};
@@ -17,6 +17,17 @@ pub struct Parts {
     pub notes: Vec<kmsctl_core::Note>,
     pub findings: Vec<Finding>,
     scope: BTreeMap<String, serde_json::Value>,
+    evidence: Option<Evidence>,
+}
+
+/// What drift reports beyond the plan's changes, from every domain of the target.
+#[derive(Debug, Default)]
+pub struct Evidence {
+    pub violations: Vec<Violation>,
+    pub checked: Vec<Checked>,
+    pub unmanaged: Vec<Unmanaged>,
+    /// How each change is filed, where its domain knows better than the default.
+    pub rules: BTreeMap<Address, DriftRule>,
 }
 
 impl Parts {
@@ -27,17 +38,37 @@ impl Parts {
             notes: Vec::new(),
             findings,
             scope: BTreeMap::new(),
+            evidence: None,
+        }
+    }
+
+    /// Parts that also gather each domain's drift evidence.
+    pub fn for_drift(findings: Vec<Finding>, drift: bool) -> Self {
+        Self {
+            evidence: drift.then(Evidence::default),
+            ..Self::new(findings)
         }
     }
 
     /// One domain's diff, with the fingerprints of what its changes touch and its scope.
     pub fn add<D: Domain>(
         &mut self,
+        desired: &D::Desired,
         scope: &D::Scope,
         observed: &D::Observed,
         diff: impl Into<kmsctl_core::domain::Diff>,
     ) -> Result<()> {
         let diff = diff.into();
+        if let Some(evidence) = &mut self.evidence {
+            evidence.violations.extend(D::violations(desired, observed));
+            evidence.checked.extend(D::checked(desired, observed));
+            for change in &diff.changes {
+                let rule = D::drift_rule(desired, change);
+                if rule != DriftRule::default() {
+                    evidence.rules.insert(change.address.clone(), rule);
+                }
+            }
+        }
         let prints = D::fingerprints(scope, observed, &diff.changes);
         self.observed
             .extend(diff.changes.iter().map(|change| Observed {
@@ -52,6 +83,26 @@ impl Parts {
         self.notes.extend(diff.notes);
         self.findings.extend(diff.findings);
         Ok(())
+    }
+
+    /// For drift: the live resources of the domain's reach that no file declares.
+    pub async fn add_unmanaged<D: Domain>(
+        &mut self,
+        clients: &D::Clients,
+        desired: &D::Desired,
+        observed: &D::Observed,
+        parallelism: usize,
+    ) -> std::result::Result<(), D::ObserveError> {
+        if let Some(evidence) = &mut self.evidence {
+            let found = D::unmanaged(clients, desired, observed, parallelism).await?;
+            evidence.unmanaged.extend(found);
+        }
+        Ok(())
+    }
+
+    /// The drift evidence gathered (`None` unless made [`Parts::for_drift`]).
+    pub fn take_evidence(&mut self) -> Option<Evidence> {
+        self.evidence.take()
     }
 
     /// A plan, or a refusal when a domain found an error only the live state reveals.

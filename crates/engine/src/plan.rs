@@ -6,7 +6,7 @@ use kmsctl_core::{Finding, Target};
 use crate::Context;
 use crate::error::{Error, Result};
 use crate::links;
-use crate::parts::Parts;
+use crate::parts::{Evidence, Parts};
 use crate::prepare::{Prepared, prepare};
 use crate::target::{Planned, connect};
 use kmsctl_core::domain::{Domain, DomainPlan};
@@ -83,10 +83,11 @@ pub async fn make_with(
     prepared: &Prepared,
     clients: &EnvClients,
 ) -> Result<Planned> {
-    Ok(make_observed(ctx, prepared, clients).await?.0)
+    Ok(make_observed(ctx, prepared, clients, false).await?.0)
 }
 
-/// The plan, and the keys as observed for it (drift detection checks them further).
+/// The plan and, with `drift`, every domain's drift evidence (`None` when the offline guards
+/// refuse the files: nothing was read).
 ///
 /// The domains in the order their links need: CloudHSM first (whether the key store is
 /// connected decides which of its keys this plan can create), then keys and monitoring at once;
@@ -95,14 +96,15 @@ pub async fn make_observed(
     ctx: &Context,
     prepared: &Prepared,
     clients: &EnvClients,
-) -> Result<(Planned, Option<kmsctl_keys::Observation>)> {
+    drift: bool,
+) -> Result<(Planned, Option<Evidence>)> {
     if prepared.findings.iter().any(Finding::is_error) {
         return Ok((Planned::Refused(prepared.findings.clone()), None));
     }
     let target = target_of(prepared);
     let failed =
         |e: &dyn std::fmt::Display| Error::new(format!("reading {} failed: {e}", target.label()));
-    let mut parts = Parts::new(prepared.findings.clone());
+    let mut parts = Parts::for_drift(prepared.findings.clone(), drift);
     let hsm = match &prepared.hsm {
         Some(desired) => {
             let hsm = Hsm::plan(clients.hsm()?, desired, ctx.parallelism)
@@ -122,6 +124,8 @@ pub async fn make_observed(
     let settings = &prepared.env.settings;
     let desired_keys = DesiredKeys {
         environment: &settings.name,
+        account_id: &settings.account_id,
+        account_location: &prepared.env.account_location,
         rules: &settings.rules,
         keys: if in_store {
             &store_keys
@@ -135,11 +139,20 @@ pub async fn make_observed(
     );
     let keys = keys.map_err(|e| failed(&e))?;
     let monitor = monitor.map_err(|e| failed(&e))?;
-    if let Some(hsm) = hsm {
-        parts.add::<Hsm>(&hsm.scope, &hsm.observed, hsm.diff)?;
+    if let (Some(hsm), Some(desired)) = (hsm, &prepared.hsm) {
+        parts.add::<Hsm>(desired, &hsm.scope, &hsm.observed, hsm.diff)?;
     }
     let key_changes_start = parts.changes.len();
-    parts.add::<Keys>(&keys.scope, &keys.observed, keys.diff)?;
+    parts.add::<Keys>(&desired_keys, &keys.scope, &keys.observed, keys.diff)?;
+    parts
+        .add_unmanaged::<Keys>(
+            &clients.keys,
+            &desired_keys,
+            &keys.observed,
+            ctx.parallelism,
+        )
+        .await
+        .map_err(|e| failed(&e))?;
     parts.notes.extend(held_back);
     for (key_id, reason) in &keys.observed.unreadable {
         parts.notes.push(kmsctl_core::Note::new(
@@ -154,7 +167,7 @@ pub async fn make_observed(
             if let Some(key) = &prepared.topic_key {
                 links::after_topic_key(&mut diff.changes, &parts.changes[key_changes_start..], key);
             }
-            parts.add::<Monitor>(&monitor.scope, &monitor.observed, diff)?;
+            parts.add::<Monitor>(&prepared.monitor, &monitor.scope, &monitor.observed, diff)?;
         }
         None => parts.notes.push(kmsctl_core::Note::new(
             kmsctl_core::NoteLevel::Verbose,
@@ -162,7 +175,8 @@ pub async fn make_observed(
             "monitoring was not read: the environment declares none and the caller may not read AWS Config or EventBridge",
         )),
     }
-    Ok((parts.into_planned(target), Some(keys.observed)))
+    let evidence = parts.take_evidence();
+    Ok((parts.into_planned(target), evidence))
 }
 
 /// Observes and diffs the environment's monitoring. With nothing declared it is still read, so

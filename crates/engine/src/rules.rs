@@ -20,9 +20,6 @@ pub const RULES: &[&Rule] = &[
     &expect::EXPECT_FAILED,
     &expect::EXPECT_INVALID,
     &drift::DRIFT_TAGS,
-    &drift::DRIFT_KEY_STATE,
-    &drift::UNMANAGED_KEY,
-    &drift::UNMANAGED_ORG_POLICY,
 ];
 
 /// Every crate's list of rules.

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use kmsctl_aws::{ApplyError, AwsError};
-use kmsctl_core::domain::{self, Domain};
+use kmsctl_core::domain::{self, Checked, Domain};
 use kmsctl_core::{Address, Outputs, ResourceChange};
 
 use crate::{Clients, DesiredHsm, HsmDiff, ObservedHsmSetup, Scope};
@@ -71,5 +71,9 @@ impl Domain for Hsm {
         outputs: &Outputs,
     ) -> Result<BTreeMap<String, String>, ApplyError> {
         crate::ops::apply_change(clients, change, outputs).await
+    }
+
+    fn checked(desired: &DesiredHsm, observed: &ObservedHsmSetup) -> Vec<Checked> {
+        crate::drift::checked(desired, observed)
     }
 }

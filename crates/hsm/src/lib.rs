@@ -8,6 +8,7 @@ pub mod connection;
 pub mod desired;
 pub mod diff;
 pub mod domain;
+pub mod drift;
 pub mod ec2;
 pub mod guards;
 pub mod kinds;

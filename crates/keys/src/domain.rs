@@ -3,9 +3,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use kmsctl_aws::{ApplyError, KmsClients};
-use kmsctl_core::domain::{self, Domain, DomainPlan, Violation};
+use kmsctl_core::domain::{self, Checked, Domain, DomainPlan, DriftRule, Unmanaged, Violation};
 use kmsctl_core::environment::Rules;
-use kmsctl_core::{Address, Outputs, ResourceChange};
+use kmsctl_core::{Address, Location, Outputs, ResourceChange};
 
 use crate::desired::DesiredKey;
 use crate::diff::KeysDiff;
@@ -18,6 +18,9 @@ pub struct Keys<'a>(std::marker::PhantomData<&'a ()>);
 #[derive(Debug, Clone, Copy)]
 pub struct DesiredKeys<'a> {
     pub environment: &'a str,
+    pub account_id: &'a str,
+    /// The line declaring the account: where account-wide drift findings point.
+    pub account_location: &'a Location,
     pub rules: &'a Rules,
     pub keys: &'a [DesiredKey],
 }
@@ -103,8 +106,32 @@ impl<'a> Domain for Keys<'a> {
                 rule: v.rule,
                 message: v.message,
                 evidence: v.evidence,
-                declared: v.declared.map(|i| desired.keys[i].locations.key.clone()),
+                declared: Some(v.declared.map_or_else(
+                    || desired.account_location.clone(),
+                    |i| desired.keys[i].locations.key.clone(),
+                )),
             })
             .collect()
+    }
+
+    fn checked(desired: &Self::Desired, observed: &Observation) -> Vec<Checked> {
+        crate::drift::checked(desired.rules, desired.keys, observed)
+    }
+
+    fn drift_rule(_desired: &Self::Desired, change: &ResourceChange) -> DriftRule {
+        crate::drift::drift_rule(change)
+    }
+
+    async fn unmanaged(
+        clients: &KmsClients,
+        desired: &Self::Desired,
+        observed: &Observation,
+        parallelism: usize,
+    ) -> Result<Vec<Unmanaged>, ObserveError> {
+        let keys = crate::drift::unmanaged_keys(clients, observed, parallelism).await?;
+        Ok(keys
+            .into_iter()
+            .map(|k| crate::drift::unmanaged(k, desired.account_id, desired.account_location))
+            .collect())
     }
 }

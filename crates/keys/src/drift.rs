@@ -1,22 +1,37 @@
 //! Checks of the live state for drift detection: guards the observed keys break even when the
-//! files are right (violations), and customer managed keys kmsctl does not manage.
+//! files are right (violations), what was checked under each control, how a key's planned change
+//! is filed, and customer managed keys kmsctl does not manage.
 
 use std::collections::BTreeMap;
 
 use kmsctl_aws::{AwsError, KmsClients, failed, map_bounded};
+use kmsctl_core::domain::{Checked, DriftRule, Unmanaged};
 use kmsctl_core::environment::Rules;
-use kmsctl_core::{Control, Rule};
+use kmsctl_core::{Action, Control, Location, ResourceChange, Rule};
 use serde_json::{Value, json};
 
 use crate::desired::{DesiredKey, TAG_MANAGED};
-use crate::guards::{ENVIRONMENT_TAG, REQUIRED_TAGS, ROTATION_PERIOD, ROTATION_REQUIRED};
+use crate::guards::{
+    CUSTOM_KEY_STORE_SPEC, ENVIRONMENT_TAG, REQUIRED_TAGS, ROTATION_PERIOD, ROTATION_REQUIRED,
+};
 use crate::observe::{Observation, ObservedKey};
-use crate::{key, rotation};
+use crate::{key, key_policy, kinds, rotation};
 
 pub const KEY_PENDING_DELETION: Rule = Rule::drift(
     "key-pending-deletion",
     Some(Control::DeletionProtection),
     "a live key is scheduled for deletion that no file asks for",
+);
+
+pub const DRIFT_KEY_STATE: Rule = Rule::drift(
+    "drift-key-state",
+    Some(Control::DeletionProtection),
+    "a managed key's state (enabled, disabled, pending deletion, gone) differs from the files",
+);
+pub const UNMANAGED_KEY: Rule = Rule::drift(
+    "unmanaged-key",
+    Some(Control::TagAccess),
+    "a customer managed key in an environment's account without kmsctl:managed",
 );
 
 /// A guard an observed key breaks.
@@ -246,4 +261,130 @@ pub async fn unmanaged_keys(
             k
         })
         .collect())
+}
+
+/// A key's change of state (deletion scheduled or cancelled, enabled or disabled) is filed under
+/// deletion protection, not under the key's description.
+pub fn drift_rule(change: &ResourceChange) -> DriftRule {
+    let state = matches!(
+        change.action,
+        Action::ScheduleDeletion | Action::CancelDeletion
+    ) || change.attributes.iter().any(|a| a.name == "state");
+    let tags_only = !change.attributes.is_empty()
+        && change.attributes.iter().all(|a| a.name.starts_with("tags"));
+    DriftRule {
+        rule: (change.address.kind == key::KIND && state && !tags_only).then_some(&DRIFT_KEY_STATE),
+        ..DriftRule::default()
+    }
+}
+
+/// Every declared key, per control it falls under, with what was observed.
+pub fn checked(rules: &Rules, keys: &[DesiredKey], observation: &Observation) -> Vec<Checked> {
+    let control_of = |kind: &str| {
+        kinds::KINDS
+            .iter()
+            .find(|k| k.name == kind)
+            .and_then(|k| k.control)
+    };
+    let mut out = Vec::new();
+    for key in keys {
+        let live = crate::matching::find(observation, &key.id, &key.alias).key();
+        // A resource is checked under each control it falls under.
+        let mut push =
+            |resource: String, control: Option<Control>, evidence: BTreeMap<String, Value>| {
+                if let Some(control) = control {
+                    out.push(Checked {
+                        resource,
+                        control: control.id().to_owned(),
+                        declared: Some(key.locations.key.clone()),
+                        evidence,
+                    });
+                }
+            };
+        let observed = |f: &dyn Fn(&ObservedKey) -> Value| live.map_or(Value::Null, f);
+        let tags: BTreeMap<String, Value> = rules
+            .required_tags
+            .iter()
+            .map(|t| (format!("tags.{t}"), observed(&|k| json!(k.tags.get(t)))))
+            .collect();
+        push(
+            format!("{}.{}", key::KIND, key.name),
+            REQUIRED_TAGS.control,
+            tags,
+        );
+        if key.rotation.is_some() {
+            push(
+                format!("{}.{}", rotation::KIND, key.name),
+                control_of(rotation::KIND),
+                BTreeMap::from([
+                    (
+                        "rotation_enabled".to_owned(),
+                        observed(&|k| json!(k.rotation_enabled)),
+                    ),
+                    (
+                        "rotation_period_in_days".to_owned(),
+                        observed(&|k| json!(k.rotation_period_days)),
+                    ),
+                ]),
+            );
+        } else if let Some(days) = key.manual_rotation_days {
+            push(
+                format!("{}.{}", rotation::KIND, key.name),
+                control_of(rotation::KIND),
+                BTreeMap::from([
+                    ("manual_rotation_days".to_owned(), json!(days)),
+                    ("origin".to_owned(), observed(&|k| json!(k.origin))),
+                ]),
+            );
+        }
+        push(
+            format!("{}.{}", key::KIND, key.name),
+            DRIFT_KEY_STATE.control,
+            BTreeMap::from([
+                ("state".to_owned(), observed(&|k| json!(k.state))),
+                (
+                    "deletion_window_in_days".to_owned(),
+                    json!(key.deletion_window_days),
+                ),
+            ]),
+        );
+        push(
+            format!("{}.{}", key_policy::KIND, key.name),
+            control_of(key_policy::KIND),
+            BTreeMap::from([("statements".to_owned(), json!(key.policy.statements))]),
+        );
+        if key.custom_key_store.is_some() {
+            push(
+                format!("{}.{}", key::KIND, key.name),
+                CUSTOM_KEY_STORE_SPEC.control,
+                BTreeMap::from([("origin".to_owned(), observed(&|k| json!(k.origin)))]),
+            );
+        }
+    }
+    out
+}
+
+/// An unmanaged key as a drift finding, pointing at the line declaring the account.
+pub fn unmanaged(key: UnmanagedKey, account_id: &str, account: &Location) -> Unmanaged {
+    Unmanaged {
+        rule: &UNMANAGED_KEY,
+        message: format!(
+            "customer managed key {}{} in account {account_id} is not managed by kmsctl ({})",
+            key.key_id,
+            if key.aliases.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", key.aliases.join(", "))
+            },
+            key.state
+        ),
+        declared: Some(account.clone()),
+        evidence: BTreeMap::from([
+            ("key_id".to_owned(), json!(key.key_id)),
+            ("state".to_owned(), json!(key.state)),
+            ("description".to_owned(), json!(key.description)),
+            ("aliases".to_owned(), json!(key.aliases)),
+        ]),
+        resource: key.arn,
+    }
 }

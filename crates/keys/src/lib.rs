@@ -60,6 +60,8 @@ pub const RULES: &[&kmsctl_core::Rule] = &[
     &alias::ALIAS_TAKEN,
     &key::IMMUTABLE_ATTRIBUTE,
     &drift::KEY_PENDING_DELETION,
+    &drift::DRIFT_KEY_STATE,
+    &drift::UNMANAGED_KEY,
 ];
 
 /// The KMS clients of a connected session.

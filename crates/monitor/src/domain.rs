@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use kmsctl_aws::{ApplyError, AwsError};
-use kmsctl_core::domain::{self, Domain};
+use kmsctl_core::domain::{self, Checked, Domain};
 use kmsctl_core::{Address, Outputs, ResourceChange};
 
 use crate::{Clients, DesiredMonitor, MonitorDiff, ObservedMonitor, Scope};
@@ -69,5 +69,9 @@ impl Domain for Monitor {
         outputs: &Outputs,
     ) -> Result<BTreeMap<String, String>, ApplyError> {
         crate::ops::apply_change(clients, change, outputs).await
+    }
+
+    fn checked(desired: &DesiredMonitor, _observed: &ObservedMonitor) -> Vec<Checked> {
+        crate::drift::checked(desired)
     }
 }

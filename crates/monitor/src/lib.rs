@@ -11,6 +11,7 @@ pub mod config;
 pub mod desired;
 pub mod diff;
 pub mod domain;
+pub mod drift;
 pub mod guards;
 pub mod kinds;
 pub mod list;

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use kmsctl_aws::{ApplyError, AwsError};
-use kmsctl_core::domain::{self, Domain};
+use kmsctl_core::domain::{self, Checked, Domain, DriftRule, Unmanaged};
 use kmsctl_core::fingerprint::fingerprint;
 use kmsctl_core::project_files::ProjectFiles;
 use kmsctl_core::source::SourceFile;
@@ -108,5 +108,22 @@ impl<'a> Domain for Organization<'a> {
         outputs: &Outputs,
     ) -> Result<BTreeMap<String, String>, ApplyError> {
         crate::ops::apply_change(client, change, outputs).await
+    }
+
+    fn checked(desired: &Self::Desired, observed: &ObservedOrg) -> Vec<Checked> {
+        crate::drift::checked(desired.file, desired.org, observed)
+    }
+
+    fn drift_rule(desired: &Self::Desired, change: &ResourceChange) -> DriftRule {
+        crate::drift::drift_rule(desired.file, desired.org, change)
+    }
+
+    async fn unmanaged(
+        _client: &Client,
+        desired: &Self::Desired,
+        observed: &ObservedOrg,
+        _parallelism: usize,
+    ) -> Result<Vec<Unmanaged>, ObserveError> {
+        Ok(crate::drift::unmanaged(desired.file, desired.org, observed))
     }
 }

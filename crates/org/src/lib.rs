@@ -11,6 +11,7 @@ pub mod declared_tree;
 pub mod deployer;
 pub mod diff;
 pub mod domain;
+pub mod drift;
 pub mod guards;
 pub mod kinds;
 pub mod levels;
@@ -42,6 +43,7 @@ pub const RULES: &[&kmsctl_core::Rule] = &[
     &deployer::ORG_DEPLOYER_DENIED,
     &deployer::ORG_DEPLOYER_KNOWINGLY_DENIED,
     &diff::ORG_POLICY_UNMANAGED,
+    &drift::UNMANAGED_ORG_POLICY,
 ];
 
 /// The Organizations client of a connected session.

@@ -6,16 +6,27 @@
 mod environment;
 mod organization;
 
-pub use environment::{DRIFT_KEY_STATE, DRIFT_TAGS, UNMANAGED_KEY};
-pub use organization::UNMANAGED_ORG_POLICY;
-
 use futures::stream::{self, StreamExt};
-use kmsctl_core::drift::{ControlMap, DriftReport, Kind, SourceRef, TargetReport, TargetStatus};
+use kmsctl_core::domain::DriftRule;
+use kmsctl_core::drift::{
+    CheckedResource, ControlMap, DriftFinding, DriftReport, Kind, SourceRef, TargetReport,
+    TargetStatus,
+};
+use kmsctl_core::{Control, ResourceChange, Rule, Target};
+use serde_json::{Value, json};
 
 use crate::Context;
 use crate::error::{Error, Result};
+use crate::parts::Evidence;
 use crate::plan::Loaded;
+use crate::rules;
 use crate::target::now;
+
+pub const DRIFT_TAGS: Rule = Rule::drift(
+    "drift-tags",
+    Some(Control::TagAccess),
+    "a managed resource's tags differ from the files",
+);
 
 /// Targets checked at once: each runs its own bounded reads.
 const CONCURRENT_TARGETS: usize = 4;
@@ -109,5 +120,188 @@ pub fn source_ref(location: &kmsctl_core::Location) -> SourceRef {
     SourceRef {
         file: location.file.to_string_lossy().replace('\\', "/"),
         line: location.line,
+    }
+}
+
+/// One target's report from its plan's changes and its domains' evidence (none when nothing
+/// was read): drift, then violations, then unmanaged resources; and what was checked.
+fn report(
+    target: Target,
+    observed_at: String,
+    changes: &[ResourceChange],
+    evidence: Option<Evidence>,
+    controls: &ControlMap,
+) -> TargetReport {
+    let evidence = evidence.unwrap_or_default();
+    let mut findings: Vec<DriftFinding> = changes
+        .iter()
+        .map(|change| drift_of(change, evidence.rules.get(&change.address), controls))
+        .collect();
+    let control = |rule: &Rule| rule.control.map(|c| controls.of(c));
+    findings.extend(evidence.violations.into_iter().map(|v| DriftFinding {
+        kind: Kind::Violation,
+        rule: v.rule.id.to_owned(),
+        resource: v.address,
+        message: v.message,
+        control: control(v.rule),
+        source: v.declared.as_ref().map(source_ref),
+        evidence: v.evidence,
+    }));
+    findings.extend(evidence.unmanaged.into_iter().map(|u| DriftFinding {
+        kind: Kind::Unmanaged,
+        rule: u.rule.id.to_owned(),
+        resource: u.resource,
+        message: u.message,
+        control: control(u.rule),
+        source: u.declared.as_ref().map(source_ref),
+        evidence: u.evidence,
+    }));
+    let resources = evidence
+        .checked
+        .into_iter()
+        .map(|c| CheckedResource {
+            resource: c.resource,
+            control: controls.get(&c.control),
+            source: c.declared.as_ref().map(source_ref),
+            evidence: c.evidence,
+        })
+        .collect();
+    TargetReport {
+        target: target.label(),
+        account_id: target.account_id,
+        region: target.region,
+        status: TargetStatus::Checked,
+        error: None,
+        observed_at,
+        resources,
+        findings,
+    }
+}
+
+/// A planned change as a drift finding: what differs, observed against declared. Filed under
+/// its domain's rule when it has one, `drift-tags` when only tags differ, else `drift-KIND`
+/// under the kind's control.
+pub fn drift_of(
+    change: &ResourceChange,
+    filed: Option<&DriftRule>,
+    controls: &ControlMap,
+) -> DriftFinding {
+    let kind = change.address.kind.as_str();
+    let tags_only = !change.attributes.is_empty()
+        && change.attributes.iter().all(|a| a.name.starts_with("tags"));
+    let (rule, control) = match filed.and_then(|f| f.rule) {
+        Some(rule) => (rule.id.to_owned(), rule.control),
+        None if tags_only => (DRIFT_TAGS.id.to_owned(), DRIFT_TAGS.control),
+        None => (rules::drift_rule_id(kind), rules::kind_control(kind)),
+    };
+    let control = match filed.and_then(|f| f.control.as_deref()) {
+        Some(id) => Some(controls.get(id)),
+        None => control.map(|c| controls.of(c)),
+    };
+    let source = change
+        .source
+        .as_ref()
+        .or(filed.and_then(|f| f.declared.as_ref()));
+    let differences: Vec<String> = change
+        .attributes
+        .iter()
+        .filter(|a| !a.known_after_apply)
+        .map(|a| {
+            let show =
+                |v: &Option<Value>| v.as_ref().map_or("(none)".to_owned(), |v| v.to_string());
+            format!("{}: {} → {}", a.name, show(&a.before), show(&a.after))
+        })
+        .collect();
+    let evidence = change
+        .attributes
+        .iter()
+        .filter(|a| !a.known_after_apply)
+        .map(|a| {
+            (
+                a.name.clone(),
+                json!({"observed": a.before, "declared": a.after}),
+            )
+        })
+        .collect();
+    DriftFinding {
+        kind: Kind::Drift,
+        rule,
+        resource: change.address.to_string(),
+        message: format!(
+            "{} differs from the files: it {}{}",
+            change.address,
+            change.action.describe(),
+            if differences.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", differences.join("; "))
+            }
+        ),
+        control,
+        source: source.map(source_ref),
+        evidence,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use kmsctl_core::{Action, Address, AttributeChange, Location};
+
+    use super::*;
+
+    fn change(kind: &str, attribute: &str) -> ResourceChange {
+        ResourceChange {
+            address: Address::new(kind, "payments"),
+            action: Action::Update,
+            attributes: vec![AttributeChange::new(
+                attribute,
+                Some(json!("a")),
+                Some(json!("b")),
+            )],
+            depends_on: vec![],
+            operations: vec![],
+            source: None,
+        }
+    }
+
+    #[test]
+    fn a_change_is_filed_under_its_domains_rule_else_tags_else_its_kind() {
+        let controls = ControlMap::built_in();
+        let filed = DriftRule {
+            rule: Some(&kmsctl_keys::drift::DRIFT_KEY_STATE),
+            ..DriftRule::default()
+        };
+        let finding = drift_of(&change("kms_key", "state"), Some(&filed), &controls);
+        assert_eq!(finding.rule, "drift-key-state");
+        assert_eq!(finding.control.map(|c| c.id), Some("3.4.1".to_owned()));
+
+        let finding = drift_of(&change("kms_key", "tags.team"), None, &controls);
+        assert_eq!(finding.rule, DRIFT_TAGS.id);
+        assert_eq!(finding.control.map(|c| c.id), Some("3.1.1".to_owned()));
+
+        let finding = drift_of(&change("kms_key_rotation", "enabled"), None, &controls);
+        assert_eq!(finding.rule, "drift-kms-key-rotation");
+        assert_eq!(finding.control.map(|c| c.id), Some("3.3.1".to_owned()));
+        assert_eq!(finding.source, None);
+    }
+
+    #[test]
+    fn a_domain_may_name_the_control_and_the_declaring_line() {
+        let controls = ControlMap::built_in();
+        let filed = DriftRule {
+            rule: None,
+            control: Some("3.2.4".to_owned()),
+            declared: Some(Location::at_line("organization/organization.toml", 7)),
+        };
+        let finding = drift_of(&change("org_policy", "content"), Some(&filed), &controls);
+        assert_eq!(finding.rule, "drift-org-policy");
+        assert_eq!(finding.control.map(|c| c.id), Some("3.2.4".to_owned()));
+        assert_eq!(
+            finding.source,
+            Some(SourceRef {
+                file: "organization/organization.toml".to_owned(),
+                line: Some(7),
+            })
+        );
     }
 }
