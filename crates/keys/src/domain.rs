@@ -99,19 +99,7 @@ impl<'a> Domain for Keys<'a> {
     }
 
     fn violations(desired: &Self::Desired, observed: &Observation) -> Vec<Violation> {
-        crate::drift::violations(desired.environment, desired.rules, desired.keys, observed)
-            .into_iter()
-            .map(|v| Violation {
-                address: v.address,
-                rule: v.rule,
-                message: v.message,
-                evidence: v.evidence,
-                declared: Some(v.declared.map_or_else(
-                    || desired.account_location.clone(),
-                    |i| desired.keys[i].locations.key.clone(),
-                )),
-            })
-            .collect()
+        crate::drift::violations(desired, observed)
     }
 
     fn checked(desired: &Self::Desired, observed: &Observation) -> Vec<Checked> {

@@ -5,11 +5,12 @@
 use std::collections::BTreeMap;
 
 use kmsctl_aws::{AwsError, KmsClients, failed, map_bounded};
-use kmsctl_core::domain::{Checked, DriftRule, Unmanaged};
+use kmsctl_core::domain::{Checked, DriftRule, Unmanaged, Violation};
 use kmsctl_core::environment::Rules;
 use kmsctl_core::{Action, Control, Location, ResourceChange, Rule};
 use serde_json::{Value, json};
 
+use crate::DesiredKeys;
 use crate::desired::{DesiredKey, TAG_MANAGED};
 use crate::guards::{
     CUSTOM_KEY_STORE_SPEC, ENVIRONMENT_TAG, REQUIRED_TAGS, ROTATION_PERIOD, ROTATION_REQUIRED,
@@ -34,26 +35,16 @@ pub const UNMANAGED_KEY: Rule = Rule::drift(
     "a customer managed key in an environment's account without kmsctl:managed",
 );
 
-/// A guard an observed key breaks.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Violation {
-    /// The plan address of what breaks it (`kms_key_rotation.db-payments-encryption`).
-    pub address: String,
-    pub rule: &'static Rule,
-    pub message: String,
-    pub evidence: BTreeMap<String, Value>,
-    /// The declared key, when there is one (its file and line).
-    pub declared: Option<usize>,
-}
-
 /// The guards of control 3.1.1 (tags), 3.3.1 (rotation) and 3.4.1 (deletion) on every live key
 /// this environment manages.
-pub fn violations(
-    environment: &str,
-    rules: &Rules,
-    keys: &[DesiredKey],
-    observation: &Observation,
-) -> Vec<Violation> {
+/// Each points at its declared key's line, or at the account's for a key no file declares.
+pub fn violations(desired: &DesiredKeys<'_>, observation: &Observation) -> Vec<Violation> {
+    let DesiredKeys {
+        environment,
+        rules,
+        keys,
+        ..
+    } = *desired;
     let mut out = Vec::new();
     for live in observation.keys.values() {
         // Keys tagged for this environment, and the declared keys' live keys, whatever their tags say.
@@ -65,6 +56,10 @@ pub fn violations(
             continue;
         }
         let name = declared.map_or_else(|| live.key_id.clone(), |i| keys[i].name.clone());
+        let at = Some(declared.map_or_else(
+            || desired.account_location.clone(),
+            |i| keys[i].locations.key.clone(),
+        ));
         let key_address = format!("{}.{name}", key::KIND);
         let evidence = |pairs: &[(&str, Value)]| -> BTreeMap<String, Value> {
             let mut map: BTreeMap<String, Value> = pairs
@@ -87,7 +82,7 @@ pub fn violations(
                     env_tag.map_or("no environment's".to_owned(), |v| format!("{v}'s"))
                 ),
                 evidence: evidence(&[(rules.environment_tag.as_str(), json!(env_tag))]),
-                declared,
+                declared: at.clone(),
             });
         }
         let missing: Vec<&str> = rules
@@ -106,10 +101,10 @@ pub fn violations(
                     missing.join(", ")
                 ),
                 evidence: evidence(&[("missing_tags", json!(missing))]),
-                declared,
+                declared: at.clone(),
             });
         }
-        check_rotation(live, rules, &name, declared, &mut out);
+        check_rotation(live, rules, &name, &at, &mut out);
         let declared_deletion = declared
             .is_some_and(|i| keys[i].state == crate::config::DeclaredState::PendingDeletion);
         if live.pending_deletion() && !declared_deletion {
@@ -128,7 +123,7 @@ pub fn violations(
                     ("state", json!(live.state)),
                     ("deletion_date", json!(live.deletion_date)),
                 ]),
-                declared,
+                declared: at.clone(),
             });
         }
     }
@@ -139,7 +134,7 @@ fn check_rotation(
     live: &ObservedKey,
     rules: &Rules,
     name: &str,
-    declared: Option<usize>,
+    at: &Option<Location>,
     out: &mut Vec<Violation>,
 ) {
     if !rules.require_rotation || !live.rotatable() || live.pending_deletion() {
@@ -163,7 +158,7 @@ fn check_rotation(
                 live.key_id
             ),
             evidence,
-            declared,
+            declared: at.clone(),
         });
     } else if let Some(period) = live
         .rotation_period_days
@@ -177,7 +172,7 @@ fn check_rotation(
                 live.key_id, rules.max_rotation_period_days
             ),
             evidence,
-            declared,
+            declared: at.clone(),
         });
     }
 }
