@@ -20,7 +20,7 @@ use kmsctl::commands::Context;
 use kmsctl::exit::Exit;
 use kmsctl::render::plan as render_plan;
 use kmsctl::render::style::Style;
-use kmsctl_engine::plan::{EnvClients, make_with};
+use kmsctl_engine::plan::{EnvClients, make_with, make_with_evidence};
 use kmsctl_engine::prepare::prepare;
 use kmsctl_engine::project::Project;
 use kmsctl_engine::target::Planned;
@@ -155,6 +155,61 @@ async fn the_plan_shows_the_lifecycle_and_stops_at_the_operator_gate() {
     );
     assert!(!text.contains("kms_key.db-payments-encryption"), "{text}");
     assert_eq!(plan.changes.len(), 2);
+}
+
+#[tokio::test]
+async fn drift_checks_the_cluster_and_the_keys_this_plan_holds_back_until_the_store_is_ready() {
+    let (_dir, ctx) = project();
+    let fake = FakeAws::new(&SUBNETS);
+    let prepared = prepare(&ctx, "env/prod-hsm").expect("prepared");
+    let clients = EnvClients {
+        keys: kms(&[]),
+        monitor: monitor(),
+        hsm: Some(fake.clients(BTreeMap::new())),
+    };
+    let (planned, evidence) = make_with_evidence(&ctx, &prepared, &clients, true)
+        .await
+        .expect("plan");
+    let Planned::Plan(plan) = planned else {
+        panic!("the plan was refused");
+    };
+    // The store's key is not in this plan (no store yet), but drift still checks it.
+    assert!(
+        !plan
+            .changes
+            .iter()
+            .any(|c| c.address.to_string() == "kms_key.db-payments-encryption")
+    );
+    let evidence = evidence.expect("drift evidence");
+    let checked: Vec<(&str, &str)> = evidence
+        .checked
+        .iter()
+        .map(|c| (c.resource.as_str(), c.control.as_str()))
+        .collect();
+    for expected in [
+        ("hsm_cluster.prod-cloudhsm-cluster", "HSM"),
+        ("kms_key.db-payments-encryption", "3.4.1"),
+        ("kms_key.db-payments-encryption", "HSM"),
+        ("kms_key_policy.db-payments-encryption", "3.2.2"),
+    ] {
+        assert!(checked.contains(&expected), "{expected:?} in {checked:?}");
+    }
+    let cluster = evidence
+        .checked
+        .iter()
+        .find(|c| c.resource.starts_with("hsm_cluster."))
+        .expect("cluster");
+    assert_eq!(
+        cluster.evidence["state"],
+        serde_json::Value::Null,
+        "not made yet"
+    );
+    assert_eq!(cluster.evidence["hsm_count"], serde_json::json!(2));
+    // Without drift, nothing more than the plan is gathered.
+    let (_, none) = make_with_evidence(&ctx, &prepared, &clients, false)
+        .await
+        .expect("plan");
+    assert!(none.is_none());
 }
 
 #[tokio::test]

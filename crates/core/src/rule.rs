@@ -1,7 +1,7 @@
 //! Rules and the framework's controls. Every rule kmsctl reports is a constant declared beside
 //! its check (`pub const DELETION_WINDOW: Rule = ...`); findings are built from the constant, so
-//! a misspelt rule does not compile. Each crate lists its rules in `RULES`; the CLI, which sees
-//! every crate, assembles the registry.
+//! a misspelt rule does not compile. Each crate lists its rules in `RULES`; the engine, which sees
+//! every crate, assembles the registry (`kmsctl_engine::rules`).
 
 use crate::finding::Severity;
 
@@ -136,6 +136,20 @@ pub struct ResourceKind {
     pub name: &'static str,
     /// `None`: drift of this kind concerns none of the framework's controls.
     pub control: Option<Control>,
+}
+
+impl ResourceKind {
+    /// The control of `kind` in `kinds` (a domain's table, or all of them); a kind not found
+    /// concerns no control.
+    pub fn control_in<'a>(
+        kinds: impl IntoIterator<Item = &'a ResourceKind>,
+        kind: &str,
+    ) -> Option<Control> {
+        kinds
+            .into_iter()
+            .find(|k| k.name == kind)
+            .and_then(|k| k.control)
+    }
 }
 
 #[cfg(test)]

@@ -65,12 +65,12 @@ pub fn target(org: &OrganizationFile) -> Target {
 
 /// Offline guards, then observe, render with the real OU ids, check again, and diff.
 pub async fn make(ctx: &Context, file: &SourceFile, org: &OrganizationFile) -> Result<Planned> {
-    Ok(make_observed(ctx, file, org, false).await?.0)
+    Ok(make_with_evidence(ctx, file, org, false).await?.0)
 }
 
-/// The plan and, with `drift`, the organization's drift evidence (`None` when the offline guards
-/// refuse the files).
-pub async fn make_observed(
+/// The plan and, with `drift`, the organization's drift evidence (`None` without `drift`, or when
+/// the offline guards refuse the files).
+pub async fn make_with_evidence(
     ctx: &Context,
     file: &SourceFile,
     org: &OrganizationFile,
@@ -100,7 +100,7 @@ pub async fn make_observed(
             }
             tree => Error::new(tree.to_string()),
         })?;
-    let mut parts = Parts::for_drift(Vec::new(), drift);
+    let mut parts = Parts::new(Vec::new()).with_evidence(drift);
     parts.add::<Organization>(&desired, &part.scope, &part.observed, part.diff)?;
     parts
         .add_unmanaged::<Organization>(&client, &desired, &part.observed, ctx.parallelism)

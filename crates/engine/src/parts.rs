@@ -26,7 +26,8 @@ pub struct Evidence {
     pub violations: Vec<Violation>,
     pub checked: Vec<Checked>,
     pub unmanaged: Vec<Unmanaged>,
-    /// How each change is filed, where its domain knows better than the default.
+    /// How each change is filed, where its domain knows better than the default (by address: a
+    /// plan holds one change per address).
     pub rules: BTreeMap<Address, DriftRule>,
 }
 
@@ -42,12 +43,10 @@ impl Parts {
         }
     }
 
-    /// Parts that also gather each domain's drift evidence.
-    pub fn for_drift(findings: Vec<Finding>, drift: bool) -> Self {
-        Self {
-            evidence: drift.then(Evidence::default),
-            ..Self::new(findings)
-        }
+    /// With `drift`: also gather each domain's drift evidence.
+    pub fn with_evidence(mut self, drift: bool) -> Self {
+        self.evidence = drift.then(Evidence::default);
+        self
     }
 
     /// One domain's diff, with the fingerprints of what its changes touch and its scope.
@@ -100,7 +99,7 @@ impl Parts {
         Ok(())
     }
 
-    /// The drift evidence gathered (`None` unless made [`Parts::for_drift`]).
+    /// The drift evidence gathered (`None` unless [`Parts::with_evidence`]).
     pub fn take_evidence(&mut self) -> Option<Evidence> {
         self.evidence.take()
     }

@@ -83,16 +83,16 @@ pub async fn make_with(
     prepared: &Prepared,
     clients: &EnvClients,
 ) -> Result<Planned> {
-    Ok(make_observed(ctx, prepared, clients, false).await?.0)
+    Ok(make_with_evidence(ctx, prepared, clients, false).await?.0)
 }
 
-/// The plan and, with `drift`, every domain's drift evidence (`None` when the offline guards
-/// refuse the files: nothing was read).
+/// The plan and, with `drift`, every domain's drift evidence (`None` without `drift`, or when the
+/// offline guards refuse the files: nothing was read).
 ///
 /// The domains in the order their links need: CloudHSM first (whether the key store is
 /// connected decides which of its keys this plan can create), then keys and monitoring at once;
 /// the topic's key links monitoring to keys.
-pub async fn make_observed(
+pub async fn make_with_evidence(
     ctx: &Context,
     prepared: &Prepared,
     clients: &EnvClients,
@@ -104,7 +104,7 @@ pub async fn make_observed(
     let target = target_of(prepared);
     let failed =
         |e: &dyn std::fmt::Display| Error::new(format!("reading {} failed: {e}", target.label()));
-    let mut parts = Parts::for_drift(prepared.findings.clone(), drift);
+    let mut parts = Parts::new(prepared.findings.clone()).with_evidence(drift);
     let hsm = match &prepared.hsm {
         Some(desired) => {
             let hsm = Hsm::plan(clients.hsm()?, desired, ctx.parallelism)
@@ -142,15 +142,15 @@ pub async fn make_observed(
     if let (Some(hsm), Some(desired)) = (hsm, &prepared.hsm) {
         parts.add::<Hsm>(desired, &hsm.scope, &hsm.observed, hsm.diff)?;
     }
+    // Drift judges the live keys against every declared key, held back from this plan or not.
+    let all_keys = DesiredKeys {
+        keys: &prepared.keys,
+        ..desired_keys
+    };
     let key_changes_start = parts.changes.len();
-    parts.add::<Keys>(&desired_keys, &keys.scope, &keys.observed, keys.diff)?;
+    parts.add::<Keys>(&all_keys, &keys.scope, &keys.observed, keys.diff)?;
     parts
-        .add_unmanaged::<Keys>(
-            &clients.keys,
-            &desired_keys,
-            &keys.observed,
-            ctx.parallelism,
-        )
+        .add_unmanaged::<Keys>(&clients.keys, &all_keys, &keys.observed, ctx.parallelism)
         .await
         .map_err(|e| failed(&e))?;
     parts.notes.extend(held_back);

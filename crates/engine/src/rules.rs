@@ -49,7 +49,7 @@ pub fn kinds() -> impl Iterator<Item = &'static ResourceKind> {
 /// The control drift of a resource kind concerns. Every kind a domain owns is in its table (its
 /// `owns` reads the table), so a kind not found concerns no control.
 pub fn kind_control(kind: &str) -> Option<Control> {
-    kinds().find(|k| k.name == kind).and_then(|k| k.control)
+    ResourceKind::control_in(kinds(), kind)
 }
 
 /// The rule id of drift in a resource of `kind` (`kms_key_policy` → `drift-kms-key-policy`).

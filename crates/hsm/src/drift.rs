@@ -3,21 +3,22 @@
 
 use std::collections::BTreeMap;
 
-use kmsctl_core::Control;
+use kmsctl_core::ResourceKind;
 use kmsctl_core::domain::Checked;
 use serde_json::{Value, json};
 
 use crate::DesiredHsm;
-use crate::kinds::{KIND_CLUSTER, KIND_KEY_STORE};
+use crate::kinds::{KIND_CLUSTER, KIND_KEY_STORE, KINDS};
 use crate::observe::ObservedHsmSetup;
 
 pub fn checked(desired: &DesiredHsm, observed: &ObservedHsmSetup) -> Vec<Checked> {
-    let control = Control::Hsm.id().to_owned();
+    let control = |kind| ResourceKind::control_in(&KINDS, kind).map(|c| c.id().to_owned());
     let cluster = observed.cluster.as_ref();
     let observed_or_null = |value: Option<Value>| value.unwrap_or(Value::Null);
-    let mut out = vec![Checked {
+    let mut out = Vec::new();
+    out.extend(control(KIND_CLUSTER).map(|control| Checked {
         resource: format!("{KIND_CLUSTER}.{}", desired.cluster.name),
-        control: control.clone(),
+        control,
         declared: Some(desired.cluster.location.clone()),
         evidence: BTreeMap::from([
             ("hsm_count".to_owned(), json!(desired.cluster.hsm_count)),
@@ -37,8 +38,8 @@ pub fn checked(desired: &DesiredHsm, observed: &ObservedHsmSetup) -> Vec<Checked
                 })),
             ),
         ]),
-    }];
-    if let Some(store) = &desired.store {
+    }));
+    if let (Some(store), Some(control)) = (&desired.store, control(KIND_KEY_STORE)) {
         let live = observed.store.as_ref();
         out.push(Checked {
             resource: format!("{KIND_KEY_STORE}.{}", store.name),

@@ -7,14 +7,12 @@ use std::collections::BTreeMap;
 use kmsctl_aws::{AwsError, KmsClients, failed, map_bounded};
 use kmsctl_core::domain::{Checked, DriftRule, Unmanaged, Violation};
 use kmsctl_core::environment::Rules;
-use kmsctl_core::{Action, Control, Location, ResourceChange, Rule};
+use kmsctl_core::{Action, Control, Location, ResourceChange, ResourceKind, Rule};
 use serde_json::{Value, json};
 
 use crate::DesiredKeys;
 use crate::desired::{DesiredKey, TAG_MANAGED};
-use crate::guards::{
-    CUSTOM_KEY_STORE_SPEC, ENVIRONMENT_TAG, REQUIRED_TAGS, ROTATION_PERIOD, ROTATION_REQUIRED,
-};
+use crate::guards::{ENVIRONMENT_TAG, REQUIRED_TAGS, ROTATION_PERIOD, ROTATION_REQUIRED};
 use crate::observe::{Observation, ObservedKey};
 use crate::{key, key_policy, kinds, rotation};
 
@@ -275,12 +273,7 @@ pub fn drift_rule(change: &ResourceChange) -> DriftRule {
 
 /// Every declared key, per control it falls under, with what was observed.
 pub fn checked(rules: &Rules, keys: &[DesiredKey], observation: &Observation) -> Vec<Checked> {
-    let control_of = |kind: &str| {
-        kinds::KINDS
-            .iter()
-            .find(|k| k.name == kind)
-            .and_then(|k| k.control)
-    };
+    let control_of = |kind: &str| ResourceKind::control_in(&kinds::KINDS, kind);
     let mut out = Vec::new();
     for key in keys {
         let live = crate::matching::find(observation, &key.id, &key.alias).key();
@@ -351,7 +344,7 @@ pub fn checked(rules: &Rules, keys: &[DesiredKey], observation: &Observation) ->
         if key.custom_key_store.is_some() {
             push(
                 format!("{}.{}", key::KIND, key.name),
-                CUSTOM_KEY_STORE_SPEC.control,
+                Some(Control::Hsm),
                 BTreeMap::from([("origin".to_owned(), observed(&|k| json!(k.origin)))]),
             );
         }

@@ -3,25 +3,29 @@
 
 use std::collections::BTreeMap;
 
-use kmsctl_core::Control;
+use kmsctl_core::ResourceKind;
 use kmsctl_core::domain::Checked;
 use serde_json::json;
 
 use crate::DesiredMonitor;
-use crate::kinds::{CONFIG_RULE, EVENTS_RULE};
+use crate::kinds::{CONFIG_RULE, EVENTS_RULE, KINDS};
 
+/// Each declared rule under its kind's control (a kind of no control is not reported).
 pub fn checked(desired: &DesiredMonitor) -> Vec<Checked> {
-    let control = Control::Monitoring.id();
-    let config_rules = desired.rules.iter().map(|rule| Checked {
-        resource: format!("{CONFIG_RULE}.{}", rule.name),
-        control: control.to_owned(),
-        declared: Some(rule.location.clone()),
-        evidence: BTreeMap::from([("identifier".to_owned(), json!(rule.identifier))]),
+    let control = |kind| ResourceKind::control_in(&KINDS, kind).map(|c| c.id().to_owned());
+    let config_rules = control(CONFIG_RULE).into_iter().flat_map(|control| {
+        desired.rules.iter().map(move |rule| Checked {
+            resource: format!("{CONFIG_RULE}.{}", rule.name),
+            control: control.clone(),
+            declared: Some(rule.location.clone()),
+            evidence: BTreeMap::from([("identifier".to_owned(), json!(rule.identifier))]),
+        })
     });
-    let alert_rules = desired.alerts.iter().flat_map(|alerts| {
-        alerts.rules.iter().map(|rule| Checked {
+    let alerts = control(EVENTS_RULE).zip(desired.alerts.as_ref());
+    let alert_rules = alerts.into_iter().flat_map(|(control, alerts)| {
+        alerts.rules.iter().map(move |rule| Checked {
             resource: format!("{EVENTS_RULE}.{}", rule.name),
-            control: control.to_owned(),
+            control: control.clone(),
             declared: Some(alerts.location.clone()),
             evidence: BTreeMap::from([("severity".to_owned(), json!(rule.severity.name()))]),
         })

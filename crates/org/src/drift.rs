@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use kmsctl_core::domain::{Checked, DriftRule, Unmanaged};
 use kmsctl_core::source::SourceFile;
-use kmsctl_core::{Control, Location, ResourceChange, Rule};
+use kmsctl_core::{Control, Location, ResourceChange, ResourceKind, Rule};
 use serde_json::json;
 
 use crate::config::{OrganizationFile, PolicyType};
@@ -25,11 +25,7 @@ pub const UNMANAGED_ORG_POLICY: Rule = Rule::drift(
 fn policy_control(org: &OrganizationFile, name: &str, kind: &str) -> Option<String> {
     match org.policy.get(name).and_then(|p| p.control.clone()) {
         Some(id) => Some(id),
-        None => KINDS
-            .iter()
-            .find(|k| k.name == kind)
-            .and_then(|k| k.control)
-            .map(|c| c.id().to_owned()),
+        None => ResourceKind::control_in(&KINDS, kind).map(|c| c.id().to_owned()),
     }
 }
 

@@ -9,7 +9,7 @@ use kmsctl_core::drift::{ControlMap, DriftFinding, Kind, TargetReport};
 use super::{report, source_ref};
 use crate::Context;
 use crate::error::{Error, Result};
-use crate::plan::{EnvClients, make_observed, target_of};
+use crate::plan::{EnvClients, make_with_evidence, target_of};
 use crate::prepare::Prepared;
 use crate::target::{Planned, connect, now};
 
@@ -33,7 +33,7 @@ pub async fn check(
     let session = connect(ctx, &target).await?;
     let clients = EnvClients::new(ctx, &session, prepared.hsm.is_some());
     let observed_at = now();
-    let (planned, evidence) = make_observed(ctx, prepared, &clients, true).await?;
+    let (planned, evidence) = make_with_evidence(ctx, prepared, &clients, true).await?;
     let (changes, refused): (&[_], Vec<DriftFinding>) = match &planned {
         Planned::Plan(plan) => (&plan.changes, Vec::new()),
         // What only the live state reveals (an alias on a foreign key, no Config recorder):

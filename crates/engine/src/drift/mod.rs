@@ -181,7 +181,7 @@ fn report(
 /// A planned change as a drift finding: what differs, observed against declared. Filed under
 /// its domain's rule when it has one, `drift-tags` when only tags differ, else `drift-KIND`
 /// under the kind's control.
-pub fn drift_of(
+fn drift_of(
     change: &ResourceChange,
     filed: Option<&DriftRule>,
     controls: &ControlMap,

@@ -8,7 +8,7 @@ use kmsctl_org::config::OrganizationFile;
 use super::report;
 use crate::Context;
 use crate::error::{Error, Result};
-use crate::organization::{make_observed, target};
+use crate::organization::{make_with_evidence, target};
 use crate::target::{Planned, now};
 
 pub async fn check(
@@ -19,7 +19,7 @@ pub async fn check(
 ) -> Result<TargetReport> {
     let target = target(org);
     let observed_at = now();
-    let (planned, evidence) = make_observed(ctx, file, org, true).await?;
+    let (planned, evidence) = make_with_evidence(ctx, file, org, true).await?;
     match &planned {
         Planned::Plan(plan) => Ok(report(
             target,
