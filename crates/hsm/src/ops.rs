@@ -57,12 +57,13 @@ impl<Id> HsmOp<Id> {
     }
 
     /// What kmsctl relies on today: the SDK's standard retries repeat a call after a lost
-    /// answer; no error means "not yet"; the long processes are waited for by polling.
+    /// answer, except the two creates that have no idempotency token (sent once); no error means
+    /// "not yet"; the long processes are waited for by polling.
     pub fn semantics(&self) -> Semantics {
         match self {
             Self::CreateCluster { .. } => Semantics {
                 lost_answer: LostAnswer::Unrecovered(
-                    "a repeat makes a second cluster with the same Name tag; the next plan takes the first one DescribeClusters lists",
+                    "sent once (a repeat would bill a second cluster): after a lost answer apply stops, and the next plan finds the cluster by its Name tag",
                 ),
                 not_yet: NotYet::Never,
                 confirm: Some(Confirm {
@@ -72,7 +73,7 @@ impl<Id> HsmOp<Id> {
             },
             Self::CreateHsm { .. } => Semantics {
                 lost_answer: LostAnswer::Unrecovered(
-                    "a repeat adds another HSM; the next plan counts the cluster's HSMs and warns when there are more than hsm_count",
+                    "sent once (a repeat would bill another HSM): after a lost answer apply stops, and the next plan counts the cluster's HSMs",
                 ),
                 not_yet: NotYet::Never,
                 confirm: Some(Confirm {
@@ -136,6 +137,14 @@ fn waited_too_long(what: &str, state: &str, waited: Duration, hint: &str) -> App
     })
 }
 
+/// CreateCluster and CreateHsm take no idempotency token: the SDK's retry after a timeout or a
+/// 5xx (an answer lost after AWS acted) would bill a second cluster or HSM. They are sent once;
+/// the next plan finds what a lost answer made.
+fn sent_once() -> aws_sdk_cloudhsmv2::config::Builder {
+    aws_sdk_cloudhsmv2::config::Builder::default()
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+}
+
 async fn run(clients: &Clients, op: HsmOp<String>) -> Result<Produced, ApplyError> {
     match op {
         HsmOp::CreateCluster {
@@ -152,6 +161,8 @@ async fn run(clients: &Clients, op: HsmOp<String>) -> Result<Produced, ApplyErro
                 .set_subnet_ids(Some(subnet_ids))
                 .set_source_backup_id(source_backup_id)
                 .set_tag_list(Some(tags))
+                .customize()
+                .config_override(sent_once())
                 .send()
                 .await
                 .map_err(failed("cloudhsmv2:CreateCluster"))?;
@@ -177,6 +188,8 @@ async fn run(clients: &Clients, op: HsmOp<String>) -> Result<Produced, ApplyErro
                 .create_hsm()
                 .cluster_id(&cluster_id)
                 .availability_zone(&availability_zone)
+                .customize()
+                .config_override(sent_once())
                 .send()
                 .await
                 .map_err(failed("cloudhsmv2:CreateHsm"))?;

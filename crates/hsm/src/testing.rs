@@ -72,6 +72,22 @@ pub struct State {
     pub passwords_received: Vec<String>,
     /// Every call made, in order (`cloudhsmv2:CreateHsm us-east-1b`).
     pub calls: Vec<String>,
+    /// How many of the next CreateCluster and CreateHsm answers are lost after AWS acted: the
+    /// cluster or HSM is made and the caller gets a 500.
+    pub lose_create_answers: usize,
+}
+
+/// An answer lost after AWS acted, as the SDK sees it: a 500 its standard retries repeat.
+fn lost_answer<O, E>(s: &mut State) -> Option<MockResponse<O, E>> {
+    if s.lose_create_answers == 0 {
+        return None;
+    }
+    s.lose_create_answers -= 1;
+    let response = aws_smithy_runtime_api::http::Response::new(
+        aws_smithy_runtime_api::http::StatusCode::try_from(500).expect("500"),
+        SdkBody::from(r#"{"__type":"CloudHsmInternalFailureException","message":"lost"}"#),
+    );
+    Some(MockResponse::Http(response))
 }
 
 #[derive(Debug, Clone, Default)]
@@ -120,8 +136,8 @@ impl FakeAws {
 
     fn cloudhsm(&self) -> aws_sdk_cloudhsmv2::Client {
         let state = self.state.clone();
-        let create_cluster =
-            mock!(aws_sdk_cloudhsmv2::Client::create_cluster).then_compute_output(move |input| {
+        let create_cluster = mock!(aws_sdk_cloudhsmv2::Client::create_cluster)
+            .then_compute_response(move |input| {
                 let mut s = state
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -143,18 +159,23 @@ impl FakeAws {
                     hsms: vec![],
                     subnets,
                 });
-                CreateClusterOutput::builder()
-                    .cluster(
-                        Cluster::builder()
-                            .cluster_id(id)
-                            .state(ClusterState::CreateInProgress)
-                            .build(),
-                    )
-                    .build()
+                if let Some(lost) = lost_answer(&mut s) {
+                    return lost;
+                }
+                MockResponse::Output(
+                    CreateClusterOutput::builder()
+                        .cluster(
+                            Cluster::builder()
+                                .cluster_id(id)
+                                .state(ClusterState::CreateInProgress)
+                                .build(),
+                        )
+                        .build(),
+                )
             });
         let state = self.state.clone();
         let create_hsm =
-            mock!(aws_sdk_cloudhsmv2::Client::create_hsm).then_compute_output(move |input| {
+            mock!(aws_sdk_cloudhsmv2::Client::create_hsm).then_compute_response(move |input| {
                 let mut s = state
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -174,16 +195,21 @@ impl FakeAws {
                     subnet,
                     state: "CREATE_IN_PROGRESS".into(),
                 });
-                CreateHsmOutput::builder()
-                    .hsm(
-                        Hsm::builder()
-                            .hsm_id(id)
-                            .availability_zone(az)
-                            .state(HsmState::CreateInProgress)
-                            .build()
-                            .expect("hsm"),
-                    )
-                    .build()
+                if let Some(lost) = lost_answer(&mut s) {
+                    return lost;
+                }
+                MockResponse::Output(
+                    CreateHsmOutput::builder()
+                        .hsm(
+                            Hsm::builder()
+                                .hsm_id(id)
+                                .availability_zone(az)
+                                .state(HsmState::CreateInProgress)
+                                .build()
+                                .expect("hsm"),
+                        )
+                        .build(),
+                )
             });
         let state = self.state.clone();
         let describe =
@@ -207,10 +233,12 @@ impl FakeAws {
                     .set_clusters(Some(answer))
                     .build()
             });
+        // The SDK's standard retries, as a session has them: a call kmsctl sends once must say so.
         mock_client!(
             aws_sdk_cloudhsmv2,
             RuleMode::MatchAny,
-            [&create_cluster, &create_hsm, &describe]
+            [&create_cluster, &create_hsm, &describe],
+            |config| config.retry_config(RetryConfig::standard().with_max_attempts(3))
         )
     }
 

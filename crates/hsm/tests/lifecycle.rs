@@ -359,3 +359,44 @@ impl std::io::Write for Writer {
         Ok(())
     }
 }
+
+#[tokio::test]
+async fn a_lost_create_answer_is_not_repeated_and_the_next_plan_finds_what_it_made() {
+    let fake = FakeAws::new(&SUBNETS);
+    let clients = fake.clients(BTreeMap::new());
+    let desired = shipped();
+    let first = plan(&clients, &desired).await;
+    // AWS makes the cluster, and its answer is lost (a 500 the SDK would retry).
+    fake.state().lose_create_answers = 1;
+    let error = apply(&clients, &first)
+        .await
+        .expect_err("the answer was lost");
+    assert!(error.contains("CreateCluster"), "{error}");
+    assert_eq!(
+        fake.state().calls,
+        ["cloudhsmv2:CreateCluster"],
+        "sent once: a repeat would bill a second cluster"
+    );
+    assert_eq!(fake.state().clusters.len(), 1);
+
+    // The next plan finds the cluster by its Name tag, still being created: no second cluster,
+    // nothing to do yet. Once it is UNINITIALIZED, its first HSM; that answer is lost too, and the
+    // plan after it counts the HSM.
+    let second = plan(&clients, &desired).await;
+    assert!(second.changes.is_empty(), "{:?}", shown(&second));
+    let third = plan(&clients, &desired).await;
+    assert_eq!(shown(&third), ["+ hsm.prod-cloudhsm-cluster/us-east-1a"]);
+    fake.state().lose_create_answers = 1;
+    apply(&clients, &third)
+        .await
+        .expect_err("the answer was lost");
+    let fourth = plan(&clients, &desired).await;
+    assert!(fourth.changes.is_empty(), "{:?}", shown(&fourth));
+    assert_eq!(
+        fake.state().calls,
+        [
+            "cloudhsmv2:CreateCluster",
+            "cloudhsmv2:CreateHsm us-east-1a"
+        ]
+    );
+}
