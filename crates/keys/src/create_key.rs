@@ -24,7 +24,9 @@ pub struct Request {
 }
 
 /// Refusals for rate, before AWS acted: with SDK retries off, CreateKey makes its own.
-const RATE_LIMITED: &[&str] = &["ThrottlingException", "LimitExceededException"];
+/// Not `LimitExceededException`: in KMS it is a resource quota (100,000 keys per account and
+/// Region, "Resource quotas" in the KMS developer guide) that no repeat gets past.
+const RATE_LIMITED: &[&str] = &["ThrottlingException"];
 
 /// Attempts of one CreateKey, the first included.
 const CREATE_ATTEMPTS: u32 = 10;
@@ -196,6 +198,11 @@ mod tests {
             CreateFailure::Ambiguous
         );
         assert_eq!(classify(Some("TagException")), CreateFailure::Final);
+        assert_eq!(
+            classify(Some("LimitExceededException")),
+            CreateFailure::Final,
+            "the key quota is full: repeating cannot help"
+        );
         assert!(
             backoff(1) >= Duration::from_millis(250) && backoff(1) <= Duration::from_millis(500)
         );
