@@ -263,10 +263,8 @@ pub fn drift_rule(change: &ResourceChange) -> DriftRule {
         change.action,
         Action::ScheduleDeletion | Action::CancelDeletion
     ) || change.attributes.iter().any(|a| a.name == "state");
-    let tags_only = !change.attributes.is_empty()
-        && change.attributes.iter().all(|a| a.name.starts_with("tags"));
     DriftRule {
-        rule: (change.address.kind == key::KIND && state && !tags_only).then_some(&DRIFT_KEY_STATE),
+        rule: (change.address.kind == key::KIND && state).then_some(&DRIFT_KEY_STATE),
         ..DriftRule::default()
     }
 }

@@ -179,7 +179,7 @@ fn report(
 }
 
 /// A planned change as a drift finding: what differs, observed against declared. Filed under
-/// its domain's rule when it has one, `drift-tags` when only tags differ, else `drift-KIND`
+/// `drift-tags` when only tags differ, else its domain's rule when it has one, else `drift-KIND`
 /// under the kind's control.
 fn drift_of(
     change: &ResourceChange,
@@ -190,8 +190,8 @@ fn drift_of(
     let tags_only = !change.attributes.is_empty()
         && change.attributes.iter().all(|a| a.name.starts_with("tags"));
     let (rule, control) = match filed.and_then(|f| f.rule) {
+        _ if tags_only => (DRIFT_TAGS.id.to_owned(), DRIFT_TAGS.control),
         Some(rule) => (rule.id.to_owned(), rule.control),
-        None if tags_only => (DRIFT_TAGS.id.to_owned(), DRIFT_TAGS.control),
         None => (rules::drift_rule_id(kind), rules::kind_control(kind)),
     };
     let control = match filed.and_then(|f| f.control.as_deref()) {
@@ -265,7 +265,7 @@ mod tests {
     }
 
     #[test]
-    fn a_change_is_filed_under_its_domains_rule_else_tags_else_its_kind() {
+    fn a_change_is_filed_under_tags_if_only_tags_differ_else_its_domains_rule_else_its_kind() {
         let controls = ControlMap::built_in();
         let filed = DriftRule {
             rule: Some(&kmsctl_keys::drift::DRIFT_KEY_STATE),
@@ -277,6 +277,8 @@ mod tests {
 
         let finding = drift_of(&change("kms_key", "tags.team"), None, &controls);
         assert_eq!(finding.rule, DRIFT_TAGS.id);
+        let finding = drift_of(&change("kms_key", "tags.team"), Some(&filed), &controls);
+        assert_eq!(finding.rule, DRIFT_TAGS.id, "only tags differ: tags first");
         assert_eq!(finding.control.map(|c| c.id), Some("3.1.1".to_owned()));
 
         let finding = drift_of(&change("kms_key_rotation", "enabled"), None, &controls);
