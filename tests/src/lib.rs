@@ -2,11 +2,14 @@
 //! its own AWS account, the `kmsctl` binary, and an SDK client for out-of-band changes.
 //!
 //! Tests share one emulator and isolate themselves by account: each project gets an account
-//! id of its own and reaches it through `assume_role_arn`, which the emulator honours.
+//! id of its own and reaches it through `assume_role_arn`, which the emulator honours. Like a
+//! real account, each one gets a CloudTrail trail logging management events the first time a
+//! command of its project reaches the emulator (kmsctl refuses alerts without one).
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 /// Set by `cargo xtask ci` to share one running emulator across every test process.
 pub const ENDPOINT_VAR: &str = "KMSCTL_TEST_EMULATOR";
@@ -98,6 +101,12 @@ pub struct TestProject {
     /// Where kmsctl and the SDK client send requests: the emulator unless a test sets another
     /// (the fault proxy in front of it). Offline tests never start the emulator.
     endpoint: OnceLock<String>,
+    /// Whether the project's accounts get a trail (see [`TestProject::without_trail`]).
+    trail: bool,
+    /// The accounts of environments added to the project, besides `account`.
+    added: Mutex<Vec<String>>,
+    /// The accounts given a trail so far.
+    trailed: Mutex<BTreeSet<String>>,
 }
 
 impl TestProject {
@@ -121,6 +130,7 @@ impl TestProject {
     /// that account.
     pub fn add_environment(&self, name: &str, shipped_account: &str) -> String {
         let account = fresh_account();
+        self.added.lock().expect("accounts").push(account.clone());
         let folder = self.path().join("environments").join(name);
         copy_dir(&repo_root().join("environments").join(name), &folder);
         for file in ["environment.toml", "monitor.toml"] {
@@ -195,12 +205,46 @@ impl TestProject {
             dir,
             account: fresh_account(),
             endpoint: OnceLock::new(),
+            trail: true,
+            added: Mutex::new(Vec::new()),
+            trailed: Mutex::new(BTreeSet::new()),
         }
     }
 
-    /// The endpoint this project's commands use (the emulator by default).
+    /// A project whose accounts get no CloudTrail trail: for the tests of `cloudtrail-missing`
+    /// (they make the trails they need with [`xtask::emulator::cloudtrail`]).
+    pub fn without_trail(mut self) -> Self {
+        self.trail = false;
+        self
+    }
+
+    /// Gives each of the project's accounts, once, the trail a real account would have: multi-
+    /// Region, logging management events ([`xtask::emulator::cloudtrail::provision_trail`]).
+    /// Made at the emulator itself, never through a fault proxy the commands may use, so no
+    /// proxy counts these calls.
+    fn provision_trails(&self) {
+        let accounts: Vec<String> = std::iter::once(self.account.clone())
+            .chain(self.added.lock().expect("accounts").iter().cloned())
+            .collect();
+        let mut trailed = self.trailed.lock().expect("trailed accounts");
+        for account in accounts {
+            if trailed.contains(&account) {
+                continue;
+            }
+            xtask::emulator::cloudtrail::provision_trail(&endpoint(), &account, "us-east-1")
+                .unwrap_or_else(|e| panic!("a trail for account {account}: {e}"));
+            trailed.insert(account);
+        }
+    }
+
+    /// The endpoint this project's commands use (the emulator by default). The project is online
+    /// from then on: its accounts get their trail.
     pub fn endpoint(&self) -> &str {
-        self.endpoint.get_or_init(endpoint)
+        let endpoint = self.endpoint.get_or_init(endpoint);
+        if self.trail {
+            self.provision_trails();
+        }
+        endpoint
     }
 
     /// Sends this project's commands to `endpoint` (e.g. a fault proxy); call before any command.
@@ -279,6 +323,9 @@ impl TestProject {
 
     /// Runs kmsctl with extra environment variables.
     pub fn kmsctl_with(&self, endpoint: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
+        if self.trail && answers(endpoint) {
+            self.provision_trails();
+        }
         let mut command = Command::new(kmsctl_bin());
         command
             .args(args)
@@ -287,10 +334,19 @@ impl TestProject {
         xtask::emulator::configure_command(&mut command, endpoint);
         command
             .env("AWS_MAX_ATTEMPTS", "1")
+            // The emulator shows a write at once: an apply that waits long for it to show is a
+            // plan that does not converge, and fails below rather than slowing the suite.
+            .env("KMSCTL_PROPAGATION_TIMEOUT", "20")
             .env_remove("KMSCTL_ROOT")
             .env_remove("NO_COLOR")
             .envs(env.iter().copied());
-        Run::from(command.output().expect("kmsctl runs"))
+        let run = Run::from(command.output().expect("kmsctl runs"));
+        assert!(
+            !run.stderr.contains("does not show all that was applied"),
+            "the plan right after apply is not clean: {}",
+            run.stderr
+        );
+        run
     }
 
     /// SDK configuration inside this project's account, for out-of-band changes and checks. It
@@ -406,6 +462,26 @@ pub async fn account_config(account: &str) -> aws_config::SdkConfig {
         .build()
         .await;
     loader().credentials_provider(provider).load().await
+}
+
+/// Whether something listens at `endpoint` (the emulator, or a proxy in front of it); the closed
+/// port offline tests give kmsctl does not.
+fn answers(endpoint: &str) -> bool {
+    use std::net::ToSocketAddrs;
+    let authority = endpoint
+        .split("://")
+        .nth(1)
+        .unwrap_or(endpoint)
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    authority
+        .to_socket_addrs()
+        .into_iter()
+        .flatten()
+        .any(|addr| {
+            std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2)).is_ok()
+        })
 }
 
 fn copy_dir(from: &Path, to: &Path) {

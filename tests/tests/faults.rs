@@ -91,8 +91,8 @@ async fn a_call_that_keeps_failing_stops_the_run_with_the_aws_error_and_what_was
     assert!(run.stderr.contains("Not applied (2)"), "{}", run.stderr);
     assert_eq!(
         proxy.counts()["kms:TagResource"].received,
-        3,
-        "bounded: three attempts"
+        6,
+        "bounded: three attempts for each of the two keys (applied side by side)"
     );
     assert!(
         started.elapsed().as_secs() < 30,

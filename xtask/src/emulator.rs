@@ -8,9 +8,11 @@
 //! - [`shared_for_tests`] is the one emulator of a test process.
 //! - [`reset`] wipes all of an emulator's state; [`env_vars`] and [`ENV_VARS_TO_REMOVE`] point an AWS SDK or
 //!   the `kmsctl` binary at it.
+//! - [`cloudtrail`] gives an account the CloudTrail trail kmsctl's alerts need.
 //!
 //! Everything here is Unix-only (it relies on `sh` and `kill`).
 
+pub mod cloudtrail;
 mod env;
 mod error;
 mod install;

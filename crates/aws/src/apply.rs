@@ -2,22 +2,14 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::time::Duration;
 
 use kmsctl_core::{DomainOp, Outputs, ResourceChange, Semantics};
 
 use crate::error::ApplyError;
+use crate::propagation::Propagation;
 
 /// What a change's operations produced: `key_id`, `arn`, `policy_id`...
 pub type Produced = BTreeMap<String, String>;
-
-/// Attempts of a call while AWS answers "not yet" (its semantics' codes), the first included.
-const NOT_YET_ATTEMPTS: u32 = 6;
-
-/// Wait before attempt `attempt + 1`: 500 ms, doubling.
-fn not_yet_backoff(attempt: u32) -> Duration {
-    Duration::from_millis(250 << attempt.min(10))
-}
 
 /// Carries out one planned change: decodes each operation as the domain's `Op` (refusing one it
 /// does not know), resolves its references and runs it, in order. Later operations of a change
@@ -26,6 +18,7 @@ fn not_yet_backoff(attempt: u32) -> Duration {
 pub async fn apply_operations<Op, F, Fut>(
     change: &ResourceChange,
     outputs: &Outputs,
+    propagation: &Propagation,
     mut run: F,
 ) -> Result<Produced, ApplyError>
 where
@@ -38,11 +31,9 @@ where
     for operation in &change.operations {
         let planned: Op = operation.decode().map_err(ApplyError::malformed)?;
         let resolved: Op::Resolved = operation.resolve(&known).map_err(ApplyError::malformed)?;
-        let made = call(
-            planned.name(),
-            planned.semantics(),
-            || run(resolved.clone()),
-        )
+        let made = call(propagation, planned.name(), planned.semantics(), || {
+            run(resolved.clone())
+        })
         .await?;
         produced.extend(made);
         known.insert(change.address.clone(), produced.clone());
@@ -51,31 +42,30 @@ where
 }
 
 /// Makes one call, and makes it again, with backoff, while AWS answers with a code the call's
-/// semantics leave to this loop as "not yet".
-async fn call<F, Fut>(name: &str, semantics: Semantics, mut once: F) -> Result<Produced, ApplyError>
+/// semantics leave to this loop as "not yet", within the propagation window.
+async fn call<F, Fut>(
+    propagation: &Propagation,
+    name: &str,
+    semantics: Semantics,
+    once: F,
+) -> Result<Produced, ApplyError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Produced, ApplyError>>,
 {
-    let mut attempt = 0u32;
-    loop {
-        attempt += 1;
-        match once().await {
-            Err(ApplyError::Aws(error))
-                if semantics.not_yet.repeated_by_apply(error.code())
-                    && attempt < NOT_YET_ATTEMPTS =>
-            {
-                tracing::debug!(operation = name, attempt, %error, "not yet: making the call again");
-                tokio::time::sleep(not_yet_backoff(attempt)).await;
-            }
-            other => return other,
-        }
-    }
+    let not_yet = |error: &ApplyError| match error {
+        ApplyError::Aws(error) => semantics
+            .not_yet
+            .repeated_by_apply(error.code(), &error.to_string()),
+        ApplyError::Malformed(_) => false,
+    };
+    propagation.retry(name, not_yet, once).await
 }
 
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
+    use std::time::Duration;
 
     use kmsctl_core::semantics::NotYet;
     use kmsctl_core::{Action, Address, Operation, Ref, Reference};
@@ -114,6 +104,10 @@ mod tests {
         }
     }
 
+    fn window() -> Propagation {
+        Propagation::new(Duration::from_secs(20))
+    }
+
     fn thing() -> Address {
         Address::new("thing", "a")
     }
@@ -146,8 +140,11 @@ mod tests {
             },
         ]);
         let mut used = Vec::new();
-        let produced =
-            apply_operations::<TestOp, _, _>(&change, &Outputs::new(), |op: TestOp<String>| {
+        let produced = apply_operations::<TestOp, _, _>(
+            &change,
+            &Outputs::new(),
+            &window(),
+            |op: TestOp<String>| {
                 used.push(op.clone());
                 async move {
                     Ok(match op {
@@ -155,19 +152,21 @@ mod tests {
                         _ => Produced::new(),
                     })
                 }
-            })
-            .await
-            .expect("applies");
+            },
+        )
+        .await
+        .expect("applies");
         assert_eq!(used, [TestOp::Make, TestOp::Use { id: "t-1".into() }]);
         assert_eq!(produced, Produced::from([("id".into(), "t-1".into())]));
     }
 
     #[tokio::test(start_paused = true)]
-    async fn not_yet_codes_are_repeated_a_bounded_number_of_times() {
+    async fn not_yet_codes_are_repeated_within_the_propagation_window() {
         let calls = AtomicU32::new(0);
         let applied = apply_operations::<TestOp, _, _>(
             &change(&[TestOp::Busy]),
             &Outputs::new(),
+            &window(),
             |_: TestOp<String>| {
                 let n = calls.fetch_add(1, Ordering::SeqCst);
                 async move {
@@ -184,9 +183,11 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 3);
 
         calls.store(0, Ordering::SeqCst);
+        let started = tokio::time::Instant::now();
         let always = apply_operations::<TestOp, _, _>(
             &change(&[TestOp::Busy]),
             &Outputs::new(),
+            &window(),
             |_: TestOp<String>| {
                 calls.fetch_add(1, Ordering::SeqCst);
                 async { Err::<Produced, _>(busy()) }
@@ -194,7 +195,12 @@ mod tests {
         )
         .await;
         assert!(always.is_err());
-        assert_eq!(calls.load(Ordering::SeqCst), NOT_YET_ATTEMPTS);
+        let waited = started.elapsed();
+        assert!(
+            waited >= window().timeout && waited < window().timeout + Duration::from_secs(1),
+            "gave up at the end of the window: {waited:?}"
+        );
+        assert!(calls.load(Ordering::SeqCst) > 3);
     }
 
     #[tokio::test(start_paused = true)]
@@ -203,6 +209,7 @@ mod tests {
         let applied = apply_operations::<TestOp, _, _>(
             &change(&[TestOp::Make]),
             &Outputs::new(),
+            &window(),
             |_: TestOp<String>| {
                 calls.fetch_add(1, Ordering::SeqCst);
                 async { Err::<Produced, _>(busy()) }
@@ -220,12 +227,16 @@ mod tests {
             serde_json::from_value(serde_json::json!({"op": "Drop", "id": "t-1"})).expect("json");
         change.operations.insert(0, forged);
         let mut calls = 0;
-        let applied =
-            apply_operations::<TestOp, _, _>(&change, &Outputs::new(), |_: TestOp<String>| {
+        let applied = apply_operations::<TestOp, _, _>(
+            &change,
+            &Outputs::new(),
+            &window(),
+            |_: TestOp<String>| {
                 calls += 1;
                 async { Ok(Produced::new()) }
-            })
-            .await;
+            },
+        )
+        .await;
         assert!(matches!(applied, Err(ApplyError::Malformed(_))));
         assert_eq!(calls, 0);
     }

@@ -10,6 +10,7 @@ use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
 use crate::error::AwsError;
+use crate::propagation::Propagation;
 
 /// How to reach one target's account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +20,8 @@ pub struct AwsSettings {
     /// Attempts per call, the first included. Throttling, 5xx and transient network errors are
     /// retried with exponential backoff and jitter by the SDK's standard retry mode.
     pub max_attempts: u32,
+    /// How long a write is given to become visible (see [`Propagation`]).
+    pub propagation_timeout: Duration,
 }
 
 impl AwsSettings {
@@ -29,6 +32,7 @@ impl AwsSettings {
             region: region.into(),
             assume_role_arn,
             max_attempts: Self::DEFAULT_MAX_ATTEMPTS,
+            propagation_timeout: Propagation::DEFAULT_TIMEOUT,
         }
     }
 }
@@ -39,6 +43,8 @@ pub struct Session {
     pub config: SdkConfig,
     pub account_id: String,
     pub caller_arn: String,
+    /// How this run waits for AWS's eventual consistency; every domain's clients carry a copy.
+    pub propagation: Propagation,
 }
 
 impl Session {
@@ -116,5 +122,6 @@ pub async fn connect(settings: &AwsSettings) -> Result<Session, AwsError> {
         account_id: identity.account().unwrap_or_default().to_owned(),
         caller_arn: identity.arn().unwrap_or_default().to_owned(),
         config,
+        propagation: Propagation::new(settings.propagation_timeout),
     })
 }

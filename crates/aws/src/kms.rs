@@ -6,6 +6,8 @@ use aws_config::retry::RetryConfig;
 use aws_sdk_kms::Client;
 use aws_sdk_kms::config::retry::RetryPartition;
 
+use crate::retry_codes::{ErrorCodes, KMS_QUOTA};
+
 /// One KMS client per operation that kmsctl calls in bulk. AWS applies a request quota per
 /// operation (DescribeKey 100/s, GetKeyPolicy 30/s, ...), so each has its own retry partition
 /// (its own retry quota) and its own [`Governor`], which learns the operation's rate from
@@ -21,6 +23,8 @@ pub struct KmsClients {
     pub write: Client,
     /// The Resource Groups Tagging API: tags of many keys per call.
     pub tagging: aws_sdk_resourcegroupstagging::Client,
+    /// How apply waits for what it wrote to become visible.
+    pub propagation: crate::Propagation,
 }
 
 impl KmsClients {
@@ -29,7 +33,8 @@ impl KmsClients {
         let http = config.http_client().or_else(default_http_client);
         let kms = |partition: &'static str| {
             let mut conf = aws_sdk_kms::config::Builder::from(config)
-                .retry_partition(RetryPartition::new(partition));
+                .retry_partition(RetryPartition::new(partition))
+                .retry_classifier(ErrorCodes::new("KMS resource quota", &[], KMS_QUOTA));
             if let Some(http) = http.clone() {
                 let governed = GovernedHttpClient::new(http, Governor::new(partition));
                 conf = conf.http_client(governed);
@@ -44,6 +49,7 @@ impl KmsClients {
             list: kms("kms-List"),
             write: kms("kms-write"),
             tagging: aws_sdk_resourcegroupstagging::Client::new(config),
+            propagation: crate::Propagation::default(),
         }
     }
 
@@ -57,6 +63,7 @@ impl KmsClients {
             list: kms.clone(),
             write: kms,
             tagging,
+            propagation: crate::Propagation::default(),
         }
     }
 }

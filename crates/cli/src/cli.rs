@@ -71,7 +71,7 @@ pub struct GlobalArgs {
     /// Project root (default: the nearest folder, from here up, holding environments/ or organization/).
     #[arg(long, global = true, value_name = "DIR", env = "KMSCTL_ROOT")]
     pub root: Option<PathBuf>,
-    /// AWS reads in flight at once.
+    /// AWS reads in flight at once, and changes apply makes at once (at most 16).
     #[arg(long, global = true, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: u16,
     /// Attempts per AWS call (throttling and transient errors are retried with backoff).
@@ -80,6 +80,10 @@ pub struct GlobalArgs {
     /// How long apply waits on AWS for a cluster, an HSM or a key store connection, in minutes.
     #[arg(long, global = true, default_value_t = 45, value_parser = clap::value_parser!(u64).range(1..=600))]
     pub wait_timeout: u64,
+    /// How long AWS is given to make a write visible (a new key, a changed policy, a role
+    /// made seconds ago), in seconds: kmsctl waits this long before it concludes.
+    #[arg(long, global = true, default_value_t = 120, env = "KMSCTL_PROPAGATION_TIMEOUT", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub propagation_timeout: u64,
     /// Show notes that are only details (e.g. values AWS did not report).
     #[arg(short, long, global = true)]
     pub verbose: bool,

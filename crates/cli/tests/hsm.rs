@@ -71,10 +71,31 @@ fn project() -> (tempfile::TempDir, Context) {
 
 /// KMS for the keys domain: an account without keys or aliases, plus `extra` rules.
 fn kms(extra: &[&aws_smithy_mocks::Rule]) -> kmsctl_keys::KmsClients {
+    kms_listing(&[], extra)
+}
+
+/// KMS clients whose ListKeys answers `listed`.
+fn kms_listing(
+    listed: &'static [&'static str],
+    extra: &[&aws_smithy_mocks::Rule],
+) -> kmsctl_keys::KmsClients {
     let aliases = mock!(aws_sdk_kms::Client::list_aliases)
         .then_output(|| ListAliasesOutput::builder().build());
-    let keys =
-        mock!(aws_sdk_kms::Client::list_keys).then_output(|| ListKeysOutput::builder().build());
+    let keys = mock!(aws_sdk_kms::Client::list_keys).then_output(|| {
+        ListKeysOutput::builder()
+            .set_keys(Some(
+                listed
+                    .iter()
+                    .map(|id| {
+                        aws_sdk_kms::types::KeyListEntry::builder()
+                            .key_id(*id)
+                            .key_arn(format!("arn:aws:kms:us-east-1:222222222222:key/{id}"))
+                            .build()
+                    })
+                    .collect(),
+            ))
+            .build()
+    });
     let mut rules = vec![&aliases, &keys];
     rules.extend_from_slice(extra);
     let kms = mock_client!(aws_sdk_kms, RuleMode::MatchAny, rules);
@@ -110,6 +131,13 @@ fn monitor() -> kmsctl_monitor::Clients {
             Vec::<&aws_smithy_mocks::Rule>::new()
         ),
         events: mock_client!(aws_sdk_eventbridge, RuleMode::MatchAny, [&event_rules]),
+        // No [alerts]: no trail is read.
+        cloudtrail: mock_client!(
+            aws_sdk_cloudtrail,
+            RuleMode::MatchAny,
+            Vec::<&aws_smithy_mocks::Rule>::new()
+        ),
+        propagation: kmsctl_aws::Propagation::default(),
     }
 }
 
@@ -274,6 +302,35 @@ async fn with_the_cluster_initialized_it_plans_hsms_store_connect_and_the_stores
 
 #[tokio::test]
 async fn rotate_makes_a_key_in_the_store_moves_the_alias_and_keeps_the_old_key() {
+    assert_eq!(rotate(false).await, rotation_calls(1));
+}
+
+/// The CreateKey answer is lost after KMS made the key. The look-up finds the new key by the
+/// identity it was made with, never the old key (which still carries the declared kmsctl:id
+/// while both exist): the aliases move to the new key and the old one is kept.
+#[tokio::test]
+async fn rotate_with_a_lost_create_key_answer_moves_the_aliases_to_the_new_key() {
+    assert_eq!(rotate(true).await, rotation_calls(1));
+}
+
+/// What a rotation of the prod-hsm key calls, with `creates` CreateKey calls.
+fn rotation_calls(creates: usize) -> Vec<String> {
+    let today = time_today();
+    let mut calls = vec![
+        "CreateKey origin=AWS_CLOUDHSM store=cks-1234 id=prod-hsm/db/payments/encryption+successor-of-old-key policy=true".to_owned();
+        creates
+    ];
+    calls.extend([
+        format!("UpdateAlias {ALIAS} -> new-key"),
+        format!("TagResource old-key kmsctl:rotated-at={today},kmsctl:superseded-by=new-key"),
+        "UntagResource old-key kmsctl:id".to_owned(),
+        "TagResource new-key kmsctl:id=prod-hsm/db/payments/encryption".to_owned(),
+    ]);
+    calls
+}
+
+/// Runs `kmsctl rotate` on stubbed clients; returns the KMS writes made, in order.
+async fn rotate(lose_first_create_answer: bool) -> Vec<String> {
     let (_dir, ctx) = project();
     let fake = FakeAws::new(&SUBNETS);
     fake.state().stores.push(kmsctl_hsm::testing::FakeStore {
@@ -303,7 +360,8 @@ async fn rotate_makes_a_key_in_the_store_moves_the_alias_and_keeps_the_old_key()
                 .build()
         });
     let seen = calls.clone();
-    let create = mock!(aws_sdk_kms::Client::create_key).then_compute_output(move |input| {
+    let lost = std::sync::atomic::AtomicBool::new(lose_first_create_answer);
+    let create = mock!(aws_sdk_kms::Client::create_key).then_compute_response(move |input| {
         let tags: BTreeMap<&str, &str> = input
             .tags()
             .iter()
@@ -318,13 +376,42 @@ async fn rotate_makes_a_key_in_the_store_moves_the_alias_and_keeps_the_old_key()
                 .policy()
                 .is_some_and(|p| p.contains("Allow RDS Service to Use the Key")),
         ));
-        CreateKeyOutput::builder()
-            .key_metadata(
-                KeyMetadata::builder()
-                    .key_id("new-key")
-                    .arn("arn:aws:kms:us-east-1:222222222222:key/new-key")
+        if lost.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            // KMS made the key; the caller sees an internal failure.
+            return aws_smithy_mocks::MockResponse::Http(
+                aws_smithy_runtime_api::http::Response::new(
+                    aws_smithy_runtime_api::http::StatusCode::try_from(500).expect("500"),
+                    aws_smithy_types::body::SdkBody::from(
+                        r#"{"__type":"KMSInternalException","message":"lost"}"#,
+                    ),
+                ),
+            );
+        }
+        aws_smithy_mocks::MockResponse::Output(
+            CreateKeyOutput::builder()
+                .key_metadata(
+                    KeyMetadata::builder()
+                        .key_id("new-key")
+                        .arn("arn:aws:kms:us-east-1:222222222222:key/new-key")
+                        .build()
+                        .expect("metadata"),
+                )
+                .build(),
+        )
+    });
+    // Both keys are listed; the old one still carries the declared id.
+    let tags = mock!(aws_sdk_kms::Client::list_resource_tags).then_compute_output(|input| {
+        let id = match input.key_id() {
+            Some("new-key") => "prod-hsm/db/payments/encryption+successor-of-old-key",
+            _ => "prod-hsm/db/payments/encryption",
+        };
+        aws_sdk_kms::operation::list_resource_tags::ListResourceTagsOutput::builder()
+            .tags(
+                aws_sdk_kms::types::Tag::builder()
+                    .tag_key("kmsctl:id")
+                    .tag_value(id)
                     .build()
-                    .expect("metadata"),
+                    .expect("tag"),
             )
             .build()
     });
@@ -361,7 +448,10 @@ async fn rotate_makes_a_key_in_the_store_moves_the_alias_and_keeps_the_old_key()
         UntagResourceOutput::builder().build()
     });
     let clients = EnvClients {
-        keys: kms(&[&describe, &create, &update_alias, &tag, &untag]),
+        keys: kms_listing(
+            &["old-key", "new-key"],
+            &[&describe, &create, &update_alias, &tag, &untag, &tags],
+        ),
         monitor: monitor(),
         hsm: Some(fake.clients(BTreeMap::new())),
     };
@@ -370,16 +460,7 @@ async fn rotate_makes_a_key_in_the_store_moves_the_alias_and_keeps_the_old_key()
         .await
         .expect("rotates");
     assert_eq!(exit, Exit::Ok);
-    let today = time_today();
-    assert_eq!(
-        *calls.lock().expect("calls"),
-        [
-            "CreateKey origin=AWS_CLOUDHSM store=cks-1234 id=prod-hsm/db/payments/encryption policy=true".to_owned(),
-            format!("UpdateAlias {ALIAS} -> new-key"),
-            format!("TagResource old-key kmsctl:rotated-at={today},kmsctl:superseded-by=new-key"),
-            "UntagResource old-key kmsctl:id".to_owned(),
-        ]
-    );
+    calls.lock().expect("calls").clone()
 }
 
 #[tokio::test]

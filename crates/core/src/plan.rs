@@ -280,6 +280,11 @@ impl Plan {
     pub fn apply_order(&self) -> Result<Vec<usize>, OrderError> {
         apply_order(&self.changes)
     }
+
+    /// For each change, the changes of this plan it waits for (see [`dependencies`]).
+    pub fn dependencies(&self) -> Result<Vec<BTreeSet<usize>>, OrderError> {
+        dependencies(&self.changes)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -290,8 +295,9 @@ pub enum OrderError {
     Cycle(String),
 }
 
-/// Orders changes so that dependencies run first (Kahn's algorithm, stable by plan order).
-pub fn apply_order(changes: &[ResourceChange]) -> Result<Vec<usize>, OrderError> {
+/// For each change, the indices of the changes it waits for: its declared dependencies in the
+/// plan, and every change whose output its operations reference.
+pub fn dependencies(changes: &[ResourceChange]) -> Result<Vec<BTreeSet<usize>>, OrderError> {
     let index: BTreeMap<&Address, usize> = changes
         .iter()
         .enumerate()
@@ -322,6 +328,12 @@ pub fn apply_order(changes: &[ResourceChange]) -> Result<Vec<usize>, OrderError>
         deps.remove(&waiting_on.len());
         waiting_on.push(deps);
     }
+    Ok(waiting_on)
+}
+
+/// Orders changes so that dependencies run first (Kahn's algorithm, stable by plan order).
+pub fn apply_order(changes: &[ResourceChange]) -> Result<Vec<usize>, OrderError> {
+    let waiting_on = dependencies(changes)?;
     let mut order = Vec::with_capacity(changes.len());
     let mut done = vec![false; changes.len()];
     while order.len() < changes.len() {

@@ -23,6 +23,10 @@ pub enum LostAnswer {
     /// A repeat could act twice, so it is not repeated blindly: the operation's own run looks
     /// for what the call made (this way) and makes it again only when nothing is found.
     LookUp(&'static str),
+    /// The SDK's retries repeat it; a repeat after a lost answer fails with "already done"
+    /// (AlreadyExists, Duplicate..., NotAttached), which the run checks against what was asked
+    /// (this way) and takes as done.
+    RepeatIsChecked(&'static str),
     /// A repeat could act twice or fail, and apply has no way to look: what happens then.
     Unrecovered(&'static str),
 }
@@ -46,10 +50,31 @@ impl NotYet {
         }
     }
 
-    /// Whether the apply loop is to make the call again after an error with `code`.
-    pub fn repeated_by_apply(&self, code: Option<&str>) -> bool {
-        matches!(self, Self::RepeatedByApply(codes) if code.is_some_and(|c| codes.contains(&c)))
+    /// Whether the apply loop is to make the call again after an error with `code` and
+    /// `message`.
+    pub fn repeated_by_apply(&self, code: Option<&str>, message: &str) -> bool {
+        matches!(self, Self::RepeatedByApply(_)) && self.means_not_yet(code, message)
     }
+
+    /// Whether an error with `code` and `message` is one of this call's "not yet" answers.
+    /// `MalformedPolicyDocumentException` is two answers under one code: a principal IAM does
+    /// not know yet (made seconds ago: not yet), and KMS's lockout safety check (final).
+    pub fn means_not_yet(&self, code: Option<&str>, message: &str) -> bool {
+        code.is_some_and(|c| self.codes().contains(&c))
+            && !(code == Some(MALFORMED_POLICY) && is_lockout_refusal(message))
+    }
+}
+
+/// The code KMS answers both an unknown principal and its lockout safety check with.
+pub const MALFORMED_POLICY: &str = "MalformedPolicyDocumentException";
+
+/// KMS's words when the policy would lock the caller out ("The new key policy will not allow
+/// you to update the key policy in the future."; "Default key policy" in the KMS developer
+/// guide, `BypassPolicyLockoutSafetyCheck` in the API reference). Waiting cannot fix that one.
+pub fn is_lockout_refusal(message: &str) -> bool {
+    message
+        .to_ascii_lowercase()
+        .contains("will not allow you to update the key policy")
 }
 
 /// A read that confirms a call took effect: which call, and what it waits for. Made by the
@@ -90,7 +115,9 @@ impl Semantics {
         }
         let described = match self.lost_answer {
             LostAnswer::Repeat => "-",
-            LostAnswer::LookUp(how) | LostAnswer::Unrecovered(how) => how,
+            LostAnswer::LookUp(how)
+            | LostAnswer::RepeatIsChecked(how)
+            | LostAnswer::Unrecovered(how) => how,
         };
         if described.trim().is_empty() {
             return Err(
@@ -115,13 +142,27 @@ mod tests {
     #[test]
     fn only_the_apply_loop_repeats_on_its_codes() {
         let loop_ = NotYet::RepeatedByApply(&["ConcurrentModificationException"]);
-        assert!(loop_.repeated_by_apply(Some("ConcurrentModificationException")));
-        assert!(!loop_.repeated_by_apply(Some("AccessDeniedException")));
-        assert!(!loop_.repeated_by_apply(None));
+        assert!(loop_.repeated_by_apply(Some("ConcurrentModificationException"), ""));
+        assert!(!loop_.repeated_by_apply(Some("AccessDeniedException"), ""));
+        assert!(!loop_.repeated_by_apply(None, ""));
         let run = NotYet::RepeatedByRun(&["MalformedPolicyDocumentException"]);
-        assert!(!run.repeated_by_apply(Some("MalformedPolicyDocumentException")));
+        assert!(!run.repeated_by_apply(Some("MalformedPolicyDocumentException"), ""));
+        assert!(run.means_not_yet(Some("MalformedPolicyDocumentException"), ""));
         assert_eq!(run.codes(), ["MalformedPolicyDocumentException"]);
         assert!(NotYet::Never.codes().is_empty());
+    }
+
+    #[test]
+    fn an_unknown_principal_is_not_yet_and_the_lockout_check_is_final() {
+        let put = NotYet::RepeatedByApply(&[MALFORMED_POLICY]);
+        assert!(put.repeated_by_apply(
+            Some(MALFORMED_POLICY),
+            "MalformedPolicyDocumentException: Policy contains a statement with one or more invalid principals."
+        ));
+        assert!(!put.repeated_by_apply(
+            Some(MALFORMED_POLICY),
+            "MalformedPolicyDocumentException: The new key policy will not allow you to update the key policy in the future."
+        ));
     }
 
     #[test]

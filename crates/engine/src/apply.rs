@@ -299,7 +299,7 @@ fn first_difference(saved: &Plan, now: &Plan) -> String {
 pub enum Appliers {
     /// An environment: its keys, monitoring and CloudHSM.
     Environment(Box<crate::plan::EnvClients>),
-    Organization(kmsctl_org::Client),
+    Organization(kmsctl_org::Clients),
 }
 
 impl Appliers {
@@ -309,6 +309,15 @@ impl Appliers {
             Loaded::Environment(prepared) => Self::Environment(Box::new(
                 crate::plan::EnvClients::new(ctx, session, prepared.hsm.is_some()),
             )),
+        }
+    }
+
+    /// How many changes apply makes at once: Organizations answers concurrent writes with
+    /// ConcurrentModificationException, so its changes go one at a time.
+    pub fn concurrency(&self, parallelism: usize) -> usize {
+        match self {
+            Self::Organization(_) => 1,
+            Self::Environment(_) => parallelism.clamp(1, 16),
         }
     }
 
@@ -351,4 +360,58 @@ async fn apply_with<D: Domain>(
     D::apply_change(clients, change, outputs)
         .await
         .map_err(|e| e.to_string())
+}
+
+/// What the plan right after an apply shows of the changes it made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settled {
+    /// AWS shows every change: the next plan has none of them.
+    Shown,
+    /// After the propagation timeout, AWS still does not show these (addresses), or could not
+    /// be read (the error).
+    NotYet(Vec<String>),
+}
+
+/// Waits until AWS shows what apply wrote: plans again (the code path of `plan`) until the plan
+/// has none of the applied changes left, within the propagation timeout. Each call's
+/// confirming read (`Semantics::confirm`) is made here, for every change at once, as the
+/// plan's own reads: a write counts as shown only when the next plan would not make it again.
+pub async fn wait_settled(ctx: &Context, loaded: &Loaded, applied: &Plan) -> Settled {
+    let addresses: std::collections::BTreeSet<&kmsctl_core::Address> =
+        applied.changes.iter().map(|c| &c.address).collect();
+    let propagation = kmsctl_aws::Propagation {
+        timeout: ctx.propagation_timeout,
+        report: Some(ctx.on_wait.clone()),
+    };
+    let last = std::sync::Mutex::new(Vec::new());
+    let shown = propagation
+        .wait_until("AWS to show every change applied", || async {
+            let pending: Vec<String> = match loaded.plan(ctx).await {
+                Ok(Planned::Plan(plan)) => plan
+                    .changes
+                    .iter()
+                    .filter(|c| addresses.contains(&c.address))
+                    .map(|c| c.address.to_string())
+                    .collect(),
+                Ok(Planned::Refused(findings)) => findings
+                    .iter()
+                    .filter(|f| f.is_error())
+                    .map(|f| format!("{} ({})", f.message, f.rule))
+                    .collect(),
+                Err(error) => vec![error.to_string()],
+            };
+            let settled = pending.is_empty().then_some(());
+            *last
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = pending;
+            Ok::<_, std::convert::Infallible>(settled)
+        })
+        .await;
+    match shown {
+        Ok(Some(())) => Settled::Shown,
+        _ => Settled::NotYet(
+            last.into_inner()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        ),
+    }
 }

@@ -16,5 +16,7 @@ pub struct Context {
     pub max_attempts: u32,
     /// How long apply waits on CloudHSM and KMS before giving up.
     pub wait_timeout: Duration,
+    /// How long AWS is given to make a write visible (`kmsctl_aws::Propagation`).
+    pub propagation_timeout: Duration,
     pub on_wait: WaitReport,
 }

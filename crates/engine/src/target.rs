@@ -26,13 +26,15 @@ pub async fn connect(ctx: &Context, target: &Target) -> Result<Session> {
         region: target.region.clone(),
         assume_role_arn: target.assume_role_arn.clone(),
         max_attempts: ctx.max_attempts,
+        propagation_timeout: ctx.propagation_timeout,
     };
-    let session = kmsctl_aws::connect(&settings).await.map_err(|e| {
+    let mut session = kmsctl_aws::connect(&settings).await.map_err(|e| {
         Error::new(e.to_string()).help("check the AWS credentials (AWS_PROFILE, environment variables, SSO) and assume_role_arn")
     })?;
     session
         .require_account(&target.label(), &target.account_id)
         .map_err(|e| Error::new(e.to_string()))?;
+    session.propagation.report = Some(ctx.on_wait.clone());
     Ok(session)
 }
 

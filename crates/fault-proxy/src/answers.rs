@@ -49,13 +49,37 @@ pub(crate) fn bad_gateway(message: &str) -> Response<Bytes> {
     json(StatusCode::BAD_GATEWAY, body.to_string())
 }
 
-fn error(service: &str, status: StatusCode, code: &'static str, message: &str) -> Response<Bytes> {
+/// An `Error` rule's answer: `code` with `status` (500 if it is not a valid status) and `message`, or a
+/// default message.
+pub(crate) fn injected_error(
+    service: &str,
+    status: u16,
+    code: &str,
+    message: Option<&str>,
+) -> Response<Bytes> {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    error(
+        service,
+        status,
+        code,
+        message.unwrap_or("Injected by fault-proxy"),
+    )
+}
+
+/// The service's error `code` in its own protocol: JSON `{"__type", "message"}` with `x-amzn-errortype`,
+/// or the query protocols' XML `ErrorResponse`.
+pub(crate) fn error(
+    service: &str,
+    status: StatusCode,
+    code: &str,
+    message: &str,
+) -> Response<Bytes> {
     if is_json_protocol(service) {
-        let body = format!(r#"{{"__type":"{code}","message":"{message}"}}"#);
+        let body = serde_json::json!({"__type": code, "message": message}).to_string();
         let mut response = json(status, body);
-        response
-            .headers_mut()
-            .insert("x-amzn-errortype", HeaderValue::from_static(code));
+        if let Ok(value) = HeaderValue::from_str(code) {
+            response.headers_mut().insert("x-amzn-errortype", value);
+        }
         response
     } else {
         let kind = if status.is_server_error() {
@@ -63,12 +87,28 @@ fn error(service: &str, status: StatusCode, code: &'static str, message: &str) -
         } else {
             "Sender"
         };
+        let (code, message) = (xml_escape(code), xml_escape(message));
         let body = format!(
             "<ErrorResponse><Error><Type>{kind}</Type><Code>{code}</Code><Message>{message}</Message></Error>\
              <RequestId>{REQUEST_ID}</RequestId></ErrorResponse>"
         );
         build(status, "text/xml", body)
     }
+}
+
+fn xml_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 pub(crate) fn json(status: StatusCode, body: String) -> Response<Bytes> {
@@ -120,6 +160,35 @@ mod tests {
                 .unwrap()
                 .contains("<Code>Throttled</Code>")
         );
+    }
+
+    #[test]
+    fn injected_errors() {
+        let r = injected_error(
+            "organizations",
+            400,
+            "ConcurrentModificationException",
+            None,
+        );
+        assert_eq!(r.status(), 400);
+        assert_eq!(
+            r.headers()["x-amzn-errortype"],
+            "ConcurrentModificationException"
+        );
+        let body: serde_json::Value = serde_json::from_slice(r.body()).unwrap();
+        assert_eq!(body["__type"], "ConcurrentModificationException");
+        let r = injected_error("sns", 404, "NotFound", Some("Topic <x> & \"y\""));
+        assert_eq!(r.status(), 404);
+        assert_eq!(
+            std::str::from_utf8(r.body()).unwrap(),
+            "<ErrorResponse><Error><Type>Sender</Type><Code>NotFound</Code>\
+             <Message>Topic &lt;x&gt; &amp; &quot;y&quot;</Message></Error>\
+             <RequestId>fault-proxy</RequestId></ErrorResponse>"
+        );
+        let r = injected_error("kms", 42, "X", Some(r#"say "hi""#));
+        assert_eq!(r.status(), 500);
+        let body: serde_json::Value = serde_json::from_slice(r.body()).unwrap();
+        assert_eq!(body["message"], r#"say "hi""#, "escaped as JSON");
     }
 
     #[test]

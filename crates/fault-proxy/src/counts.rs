@@ -26,6 +26,37 @@ pub struct OpCounts {
     /// Total latency injected, in milliseconds.
     #[serde(default)]
     pub latency_ms: u64,
+    /// Errors injected without forwarding by `Error` rules and `NewPrincipals` refusals.
+    #[serde(default)]
+    pub injected: u64,
+    /// Requests answered not-found, or list answers that left something out, because of `Unseen`.
+    #[serde(default)]
+    pub unseen: u64,
+    /// Reads answered from before a write (`StaleReads`).
+    #[serde(default)]
+    pub stale: u64,
+    /// `tagging:GetResources` answers changed by `TaggingLag`.
+    #[serde(default)]
+    pub lagged: u64,
+    /// Answers showing `PENDING_ENABLE`, and attachments refused, because of `PendingEnable`.
+    #[serde(default)]
+    pub pending: u64,
+}
+
+impl OpCounts {
+    /// Adds the counters of `other` to these.
+    pub(crate) fn add_realism(&mut self, other: &OpCounts) {
+        self.injected += other.injected;
+        self.unseen += other.unseen;
+        self.stale += other.stale;
+        self.lagged += other.lagged;
+        self.pending += other.pending;
+    }
+
+    /// Whether any realism counter is set.
+    pub(crate) fn has_realism(&self) -> bool {
+        self.injected + self.unseen + self.stale + self.lagged + self.pending > 0
+    }
 }
 
 #[derive(Default)]

@@ -11,6 +11,38 @@
 //! - [`Fault::ShufflePolicies`] rewrites the policy documents in `kms:GetKeyPolicy` and
 //!   `organizations:DescribePolicy` answers (same document, other key order and whitespace).
 //!
+//! - [`Fault::Error`] answers the service's error with a given code and status, in its own protocol.
+//!
+//! ## Realistic AWS
+//!
+//! Real AWS is eventually consistent; the emulator is not. These rules are stateful (their state lives in
+//! the proxy and starts afresh when the rules are replaced), each with its window in milliseconds:
+//!
+//! - [`Fault::Unseen`]: what a matching create made (a KMS key or alias, an Organizations policy or
+//!   attachment, a new Config rule, an SNS topic or subscription, a new EventBridge rule or target) is
+//!   invisible for `ms`: reads naming it answer the service's not-found error (KMS `NotFoundException`,
+//!   Organizations `PolicyNotFoundException`, Config `NoSuchConfigRuleException`, SNS `NotFound`,
+//!   EventBridge `ResourceNotFoundException`), list answers leave it out, and KMS writes naming a new key
+//!   answer `NotFoundException`. Put-style creates (`config:PutConfigRule`, `events:PutRule`,
+//!   `events:PutTargets`, `sns:CreateTopic`) count as creates when the proxy has not seen the name before.
+//! - [`Fault::StaleReads`]: for `ms` after a matching successful write, reads naming the written resource
+//!   (by `KeyId`, `PolicyId`, `TargetId`, `ConfigRuleName`, rule `Name`, `TopicArn`...) answer what the same
+//!   read answered before the write, when the proxy saw one.
+//! - [`Fault::TaggingLag`]: `tagging:GetResources` answers the tags of `ms` ago, and keeps listing for `ms`
+//!   a resource that stopped being listed.
+//! - [`Fault::NewPrincipals`]: for `ms` after the rules are set, KMS refuses key policies naming the given
+//!   principals (`MalformedPolicyDocumentException`).
+//! - [`Fault::PendingEnable`]: `organizations:EnablePolicyType` takes `ms` to complete: the root shows
+//!   `PENDING_ENABLE` and `AttachPolicy` of that type answers `PolicyTypeNotEnabledException`.
+//!
+//! [`realistic`]`(window_ms)` turns the whole mode on for every service (`Unseen` and `StaleReads` with the
+//! window, `TaggingLag` three times it, `PendingEnable` with it, and Organizations'
+//! `ConcurrentModificationException` on 5% of its requests); the binary's `--realistic MS` starts with it.
+//! [`lost_create_answers`] loses the first answer of each create that `Unseen` tracks. The resources of a
+//! request are scoped by account (learned from the `sts:AssumeRole` answers that went through the proxy)
+//! and region. What realistic rules did is counted in [`OpCounts`] (`unseen`, `stale`, `lagged`,
+//! `pending`, `injected`).
+//!
 //! Operations are named `service:Operation` with the SigV4 signing name as service (`kms:CreateKey`,
 //! `tagging:GetResources`, `sts:AssumeRole`; `unknown` for what cannot be told).
 //!
@@ -26,7 +58,9 @@
 mod answers;
 mod counts;
 mod op;
+mod presets;
 mod prng;
+mod realism;
 mod rules;
 mod server;
 mod shuffle;
@@ -40,6 +74,7 @@ use serde::Deserialize;
 use tokio::sync::oneshot;
 
 pub use counts::OpCounts;
+pub use presets::{lost_create_answers, realistic};
 pub use rules::{Fault, Rule};
 
 use server::Shared;

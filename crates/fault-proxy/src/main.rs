@@ -1,22 +1,26 @@
-//! `fault-proxy --upstream URL [--port N] [--seed N] [--rules FILE.json] [--exit-on-stdin-close]`
+//! `fault-proxy --upstream URL [--port N] [--seed N] [--rules FILE.json] [--realistic MS]
+//! [--exit-on-stdin-close]`
 //!
 //! Starts the fault-injection proxy, prints one line `fault-proxy listening on http://127.0.0.1:PORT` and
 //! serves until killed (or, with `--exit-on-stdin-close`, until its standard input closes). Configure it over
-//! HTTP: see the `fault_proxy` library's documentation for the control endpoint.
+//! HTTP: see the `fault_proxy` library's documentation for the control endpoint. `--realistic MS` starts
+//! with the realistic-AWS preset (`fault_proxy::realistic(MS)`), followed by the rules of `--rules` if any.
 
 use std::io::{Read, Write};
 use std::process::ExitCode;
 
-use fault_proxy::{Proxy, parse_rules};
+use fault_proxy::{Proxy, parse_rules, realistic};
 
 const USAGE: &str = "usage: fault-proxy --upstream http://127.0.0.1:PORT [--port N] [--seed N] \
-                     [--rules FILE.json] [--exit-on-stdin-close]";
+                     [--rules FILE.json] [--realistic MS] [--exit-on-stdin-close]";
 
 struct Options {
     upstream: String,
     port: u16,
     seed: u64,
     rules: Option<String>,
+    /// The window of the realistic-AWS preset.
+    realistic: Option<u64>,
     exit_on_stdin_close: bool,
 }
 
@@ -25,6 +29,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
     let mut port = 0;
     let mut seed = 0;
     let mut rules = None;
+    let mut realistic = None;
     let mut exit_on_stdin_close = false;
     while let Some(arg) = args.next() {
         let (name, inline) = match arg.split_once('=') {
@@ -52,6 +57,13 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
                     .map_err(|e| format!("--seed: {e}"))?;
             }
             "--rules" => rules = Some(value("a file")?),
+            "--realistic" => {
+                realistic = Some(
+                    value("a window in milliseconds")?
+                        .parse()
+                        .map_err(|e| format!("--realistic: {e}"))?,
+                );
+            }
             "--exit-on-stdin-close" => exit_on_stdin_close = true,
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
@@ -62,6 +74,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
         port,
         seed,
         rules,
+        realistic,
         exit_on_stdin_close,
     })
 }
@@ -78,7 +91,8 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let rules = match &options.rules {
+    let mut rules = options.realistic.map(realistic).unwrap_or_default();
+    rules.extend(match &options.rules {
         None => Vec::new(),
         Some(path) => match std::fs::read(path)
             .map_err(|e| e.to_string())
@@ -90,7 +104,7 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         },
-    };
+    });
     let proxy = match Proxy::start_on_port(&options.upstream, rules, options.seed, options.port) {
         Ok(proxy) => proxy,
         Err(e) => {
@@ -145,6 +159,13 @@ mod tests {
             parse(&["--upstream=u", "--rules", "r.json", "--exit-on-stdin-close"]).expect("valid");
         assert_eq!(o.rules.as_deref(), Some("r.json"));
         assert!(o.exit_on_stdin_close);
+        assert_eq!(o.realistic, None);
+        let o = parse(&["--upstream=u", "--realistic", "1500"]).expect("valid");
+        assert_eq!(o.realistic, Some(1500));
+        let o = parse(&["--upstream=u", "--realistic=20"]).expect("valid");
+        assert_eq!(o.realistic, Some(20));
+        assert!(parse(&["--upstream=u", "--realistic", "soon"]).is_err());
+        assert!(parse(&["--upstream=u", "--realistic"]).is_err());
         assert!(parse(&[]).is_err());
         assert!(parse(&["--upstream"]).is_err());
         assert!(parse(&["--upstream", "u", "--port", "x"]).is_err());

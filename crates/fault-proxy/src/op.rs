@@ -23,6 +23,32 @@ pub(crate) fn signing_service(headers: &HeaderMap, query: Option<&str>) -> Optio
     scope_service(credential.split("%2F").flat_map(|s| s.split("%2f")))
 }
 
+/// The access key id and region of a signed request's credential scope (`AKID/DATE/REGION/SERVICE/...`).
+pub(crate) fn access_key_and_region(
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Option<(String, String)> {
+    let parts: Vec<String> = if let Some(auth) = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        let start = auth.find("Credential=")? + "Credential=".len();
+        let credential = auth[start..].split([',', ' ']).next().unwrap_or_default();
+        credential.split('/').map(str::to_string).collect()
+    } else {
+        let credential = form_field(query?, "X-Amz-Credential")?;
+        credential
+            .split("%2F")
+            .flat_map(|s| s.split("%2f"))
+            .map(str::to_string)
+            .collect()
+    };
+    match parts.as_slice() {
+        [key, _, region, ..] if !key.is_empty() => Some((key.clone(), region.clone())),
+        _ => None,
+    }
+}
+
 /// `AKID/DATE/REGION/SERVICE/aws4_request` → `SERVICE`.
 fn scope_service<'a>(mut parts: impl Iterator<Item = &'a str>) -> Option<String> {
     let service = parts.nth(3)?;
@@ -102,6 +128,10 @@ mod tests {
         assert_eq!(service.as_deref(), Some("kms"));
         assert_eq!(target_operation(&h), Some("CreateKey"));
         assert_eq!(
+            access_key_and_region(&h, None),
+            Some(("testing".to_string(), "us-east-1".to_string()))
+        );
+        assert_eq!(
             op_name(service.as_deref(), target_operation(&h)),
             "kms:CreateKey"
         );
@@ -134,6 +164,11 @@ mod tests {
             signing_service(&HeaderMap::new(), Some(query)).as_deref(),
             Some("sts")
         );
+        assert_eq!(
+            access_key_and_region(&HeaderMap::new(), Some(query)),
+            Some(("AKID".to_string(), "us-east-1".to_string()))
+        );
+        assert_eq!(access_key_and_region(&HeaderMap::new(), None), None);
         assert!(is_query_protocol("sns") && is_json_protocol("organizations"));
     }
 

@@ -5,9 +5,13 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
+use bytes::Bytes;
+use http::Response;
 use serde::{Deserialize, Serialize};
 
+use crate::answers;
 use crate::prng::Prng;
+use crate::realism::Realism;
 
 /// What a rule does to a request it matches.
 ///
@@ -33,6 +37,35 @@ pub enum Fault {
     /// Re-serialises the policy document in answers of `kms:GetKeyPolicy` (`Policy`) and
     /// `organizations:DescribePolicy` (`Policy.Content`) with shuffled keys and other whitespace.
     ShufflePolicies,
+    /// Answers the service's error `code` with HTTP `status` (and `message`, or a default one), without
+    /// forwarding: `{"kind": "Error", "code": "ConcurrentModificationException", "status": 400}`.
+    Error {
+        code: String,
+        status: u16,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+    },
+    /// Realistic AWS: a resource created by a matching operation (`kms:CreateKey`, `kms:CreateAlias`,
+    /// `organizations:CreatePolicy`, `organizations:AttachPolicy`, `config:PutConfigRule` of a new rule,
+    /// `sns:CreateTopic`, `sns:Subscribe`, `events:PutRule` of a new rule, `events:PutTargets` of new
+    /// targets) stays invisible for `ms` after the create's answer: reads naming it answer the service's
+    /// not-found error, list answers leave it out, and KMS writes naming a new key answer `NotFoundException`.
+    Unseen { ms: u64 },
+    /// Realistic AWS: for `ms` after a successful matching write naming a resource, reads naming that
+    /// resource answer what the same read (same operation, same body) answered before, when the proxy has
+    /// that answer.
+    StaleReads { ms: u64 },
+    /// Realistic AWS: matching `tagging:GetResources` answers give each resource's tags as they were `ms` ago
+    /// (a resource that disappeared less than `ms` ago is still listed with its last tags).
+    TaggingLag { ms: u64 },
+    /// Realistic AWS: for `ms` after the rules are set, a matching `kms:CreateKey` or `kms:PutKeyPolicy`
+    /// whose policy names one of `arns` as a principal answers `MalformedPolicyDocumentException` (AWS
+    /// does not know a principal created moments ago), without forwarding.
+    NewPrincipals { arns: Vec<String>, ms: u64 },
+    /// Realistic AWS: a matching `organizations:EnablePolicyType` is forwarded, but for `ms` the type shows
+    /// `PENDING_ENABLE` in the root (its answer, `ListRoots`) and `AttachPolicy` of a policy of that type
+    /// answers `PolicyTypeNotEnabledException`.
+    PendingEnable { ms: u64 },
 }
 
 impl Fault {
@@ -41,10 +74,17 @@ impl Fault {
         match self {
             Fault::Latency { .. } => Stage::Latency,
             Fault::Quota { .. } => Stage::Quota,
-            Fault::Throttle | Fault::Status { .. } | Fault::Reset | Fault::DropResponse => {
-                Stage::Answer
-            }
+            Fault::Throttle
+            | Fault::Status { .. }
+            | Fault::Reset
+            | Fault::DropResponse
+            | Fault::Error { .. } => Stage::Answer,
             Fault::ShufflePolicies => Stage::Shuffle,
+            Fault::Unseen { .. }
+            | Fault::StaleReads { .. }
+            | Fault::TaggingLag { .. }
+            | Fault::NewPrincipals { .. }
+            | Fault::PendingEnable { .. } => Stage::Realism,
         }
     }
 }
@@ -55,6 +95,8 @@ enum Stage {
     Quota,
     Answer,
     Shuffle,
+    /// Stateful, applied by [`crate::realism`].
+    Realism,
 }
 
 fn default_probability() -> f64 {
@@ -140,6 +182,8 @@ pub(crate) enum Action {
     Status(u16),
     Reset,
     DropResponse,
+    /// An `Error` rule fired: the index of the rule in the rule set.
+    Error(usize),
 }
 
 impl Plan {
@@ -219,11 +263,15 @@ impl ActiveRule {
 /// The rules in force, with their counters (`times`) and token buckets.
 pub(crate) struct RuleSet {
     rules: Vec<ActiveRule>,
+    /// The state of the realistic-AWS rules; `None` when there is none.
+    realism: Option<Realism>,
 }
 
 impl RuleSet {
     pub fn new(rules: Vec<Rule>) -> RuleSet {
+        let realism = Realism::for_rules(&rules);
         RuleSet {
+            realism,
             rules: rules
                 .into_iter()
                 .map(|rule| ActiveRule {
@@ -242,6 +290,37 @@ impl RuleSet {
 
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
+    }
+
+    /// The realistic-AWS state, when a realistic rule is in force.
+    pub fn realism(&self) -> Option<&Realism> {
+        self.realism.as_ref()
+    }
+
+    /// The first realistic rule matching `op` that `select` accepts (it returns what the caller needs of
+    /// the fault) and that fires (probability drawn, `times` taken).
+    pub fn fire<T>(
+        &self,
+        op: &str,
+        prng: &Prng,
+        select: impl Fn(&Fault) -> Option<T>,
+    ) -> Option<T> {
+        self.rules
+            .iter()
+            .filter(|r| r.stage == Stage::Realism && r.rule.matches(op) && !r.exhausted())
+            .find_map(|r| select(&r.rule.fault).filter(|_| r.fires(prng)))
+    }
+
+    /// The answer of the `Error` rule at `index` (see [`Action::Error`]).
+    pub fn error_answer(&self, index: usize, service: &str) -> Response<Bytes> {
+        match self.rules.get(index).map(|r| &r.rule.fault) {
+            Some(Fault::Error {
+                code,
+                status,
+                message,
+            }) => answers::injected_error(service, *status, code, message.as_deref()),
+            _ => answers::status(service, 500),
+        }
     }
 
     /// Decides what happens to a request for `op`. `shufflable` says whether the answer carries a policy.
@@ -274,14 +353,19 @@ impl RuleSet {
             return plan;
         }
 
-        for rule in matching().filter(|r| r.stage == Stage::Answer) {
-            if rule.exhausted() || !rule.fires(prng) {
+        for (index, rule) in self.rules.iter().enumerate() {
+            if rule.stage != Stage::Answer
+                || !rule.rule.matches(op)
+                || rule.exhausted()
+                || !rule.fires(prng)
+            {
                 continue;
             }
             plan.action = match rule.rule.fault {
                 Fault::Throttle => Action::Throttle,
                 Fault::Status { code } => Action::Status(code),
                 Fault::Reset => Action::Reset,
+                Fault::Error { .. } => Action::Error(index),
                 _ => Action::DropResponse,
             };
             break;
@@ -339,6 +423,77 @@ mod tests {
         let back: Vec<Rule> =
             serde_json::from_str(&serde_json::to_string(&rules).unwrap()).unwrap();
         assert_eq!(back, rules);
+    }
+
+    #[test]
+    fn realistic_faults_serde_format() {
+        let json = r#"[{"operation":"organizations:*","fault":{"kind":"Error","code":"ConcurrentModificationException","status":400},"probability":0.05},
+            {"operation":"*","fault":{"kind":"Unseen","ms":1500}},
+            {"operation":"*","fault":{"kind":"StaleReads","ms":1500}},
+            {"operation":"tagging:GetResources","fault":{"kind":"TaggingLag","ms":4500}},
+            {"operation":"kms:*","fault":{"kind":"NewPrincipals","arns":["arn:aws:iam::1:role/r"],"ms":1500}},
+            {"operation":"organizations:EnablePolicyType","fault":{"kind":"PendingEnable","ms":1500}}]"#;
+        let rules: Vec<Rule> = serde_json::from_str(json).unwrap();
+        assert_eq!(
+            rules[0],
+            Rule::with_probability(
+                "organizations:*",
+                Fault::Error {
+                    code: "ConcurrentModificationException".into(),
+                    status: 400,
+                    message: None
+                },
+                0.05
+            )
+        );
+        assert_eq!(rules[1].fault, Fault::Unseen { ms: 1500 });
+        assert_eq!(
+            rules[4].fault,
+            Fault::NewPrincipals {
+                arns: vec!["arn:aws:iam::1:role/r".into()],
+                ms: 1500
+            }
+        );
+        let text = serde_json::to_string(&rules).unwrap();
+        assert!(!text.contains("message"), "no message: none written");
+        let back: Vec<Rule> = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, rules);
+        assert!(serde_json::from_str::<Fault>(r#"{"kind":"Error","code":"X"}"#).is_err());
+    }
+
+    #[test]
+    fn error_rules_answer_and_realistic_rules_fire_only_through_fire() {
+        let set = RuleSet::new(vec![
+            Rule::always("kms:*", Fault::Unseen { ms: 5 }),
+            Rule::times(
+                "kms:ListKeys",
+                Fault::Error {
+                    code: "KMSInternalException".into(),
+                    status: 500,
+                    message: Some("boom".into()),
+                },
+                1,
+            ),
+        ]);
+        let prng = Prng::new(1);
+        let plan = set.plan("kms:ListKeys", false, &prng);
+        assert_eq!(plan.action, Action::Error(1));
+        let answer = set.error_answer(1, "kms");
+        assert_eq!(answer.status(), 500);
+        assert_eq!(
+            answer.body().as_ref(),
+            br#"{"__type":"KMSInternalException","message":"boom"}"#
+        );
+        assert_eq!(set.plan("kms:ListKeys", false, &prng), Plan::PASS, "times");
+        assert_eq!(set.plan("kms:CreateKey", false, &prng), Plan::PASS);
+        assert!(set.realism().is_some());
+        let unseen = |f: &Fault| match f {
+            Fault::Unseen { ms } => Some(*ms),
+            _ => None,
+        };
+        assert_eq!(set.fire("kms:CreateKey", &prng, unseen), Some(5));
+        assert_eq!(set.fire("sns:CreateTopic", &prng, unseen), None);
+        assert!(RuleSet::new(vec![]).realism().is_none());
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! The HTTP/1.1 server side (hyper), the forwarding client (hyper-util's pooled client) and the control
 //! endpoint.
 
+use std::collections::HashMap;
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
@@ -24,9 +25,10 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
 use crate::answers;
-use crate::counts::Counters;
+use crate::counts::{Counters, OpCounts};
 use crate::op;
 use crate::prng::Prng;
+use crate::realism::{self, Before, Call, Scope};
 use crate::rules::{Action, Rule, RuleSet};
 use crate::shuffle::shuffle_answer;
 
@@ -43,6 +45,8 @@ pub(crate) struct Shared {
     rules: RwLock<Arc<RuleSet>>,
     pub counts: Counters,
     prng: Prng,
+    /// Access key id → account, learned from `sts:AssumeRole` answers (kept when the rules change).
+    accounts: Mutex<HashMap<String, String>>,
 }
 
 impl Shared {
@@ -67,6 +71,7 @@ impl Shared {
             rules: RwLock::new(Arc::new(RuleSet::new(rules))),
             counts: Counters::default(),
             prng: Prng::new(seed),
+            accounts: Mutex::new(HashMap::new()),
         })
     }
 
@@ -76,6 +81,25 @@ impl Shared {
 
     pub fn set_rules(&self, rules: Vec<Rule>) {
         *self.rules.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(RuleSet::new(rules));
+    }
+
+    /// The account and region a request works in.
+    fn scope(&self, headers: &HeaderMap, query: Option<&str>) -> Scope {
+        let (key, region) = op::access_key_and_region(headers, query).unwrap_or_default();
+        let accounts = self.accounts.lock().unwrap_or_else(PoisonError::into_inner);
+        let account = accounts
+            .get(&key)
+            .map_or(realism::DEFAULT_ACCOUNT, String::as_str);
+        Scope::new(account, &region)
+    }
+
+    fn learn_account(&self, answer: &[u8]) {
+        if let Some((key, account)) = realism::assumed_role(answer) {
+            self.accounts
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(key, account);
+        }
     }
 
     fn upstream_uri(&self, path_and_query: Option<&PathAndQuery>) -> Result<Uri, http::Error> {
@@ -211,7 +235,6 @@ impl Handler {
         } else {
             rules.plan(&op, op::carries_policy(&op), &shared.prng)
         };
-        drop(rules);
 
         if plan.latency_ms > 0 {
             shared.counts.update(&op, |c| {
@@ -229,12 +252,40 @@ impl Handler {
                 shared.counts.update(&op, |c| c.status += 1);
                 return Ok(whole(answers::status(service, code)));
             }
+            Action::Error(index) => {
+                shared.counts.update(&op, |c| c.injected += 1);
+                return Ok(whole(rules.error_answer(index, service)));
+            }
             Action::Reset => {
                 shared.counts.update(&op, |c| c.reset += 1);
                 reset.store(true, Ordering::Release);
                 return Err(CloseConnection);
             }
             Action::Forward | Action::DropResponse => {}
+        }
+
+        // Realistic AWS: look at the whole request, maybe answer instead of forwarding.
+        let mut body = body;
+        let mut realistic = None;
+        if let Some(realism) = rules.realism()
+            && realism::handles(service)
+        {
+            let bytes = match body {
+                Either::Left(incoming) => incoming.collect().await.map_err(|_| CloseConnection)?,
+                Either::Right(full) => full.collect().await.map_err(|_| CloseConnection)?,
+            }
+            .to_bytes();
+            body = Either::Right(Full::new(bytes.clone()));
+            let call = Call::new(&op, shared.scope(&parts.headers, parts.uri.query()), bytes);
+            let mut effects = OpCounts::default();
+            let before = realism.before(&rules, &shared.prng, &call, Instant::now(), &mut effects);
+            if effects.has_realism() {
+                shared.counts.update(&op, |c| c.add_realism(&effects));
+            }
+            match before {
+                Before::Answer(answer) => return Ok(whole(answer)),
+                Before::Forward(after) => realistic = Some((realism, call, after)),
+            }
         }
 
         strip_hop_by_hop(&mut parts.headers);
@@ -256,33 +307,61 @@ impl Handler {
         };
         shared.counts.update(&op, |c| c.forwarded += 1);
 
-        if plan.action == Action::DropResponse {
-            // Let the upstream finish (the change happens), then hang up on the client.
-            let _ = response.into_body().collect().await;
-            shared.counts.update(&op, |c| c.dropped += 1);
-            return Err(CloseConnection);
-        }
-
         let (mut parts, body) = response.into_parts();
         strip_hop_by_hop(&mut parts.headers);
-        if plan.shuffle && parts.status == StatusCode::OK {
-            let bytes = body
+        let learn_account = op == "sts:AssumeRole" && parts.status == StatusCode::OK;
+        let realistic = realistic.filter(|_| parts.status.is_success());
+        let body: ProxyBody = if plan.shuffle && parts.status == StatusCode::OK
+            || learn_account
+            || realistic.is_some()
+        {
+            let mut bytes = body
                 .collect()
                 .await
                 .map_err(|_| CloseConnection)?
                 .to_bytes();
-            let bytes = match shuffle_answer(&op, &bytes, &shared.prng) {
-                Some(rewritten) => {
-                    parts
-                        .headers
-                        .insert(header::CONTENT_LENGTH, HeaderValue::from(rewritten.len()));
-                    Bytes::from(rewritten)
+            if learn_account {
+                shared.learn_account(&bytes);
+            }
+            if let Some((realism, call, after)) = &realistic {
+                let mut effects = OpCounts::default();
+                if let Some(rewritten) = realism.after(
+                    call,
+                    after,
+                    &parts.headers,
+                    &bytes,
+                    Instant::now(),
+                    &mut effects,
+                ) {
+                    bytes = rewritten;
                 }
-                None => bytes,
-            };
-            return Ok(Response::from_parts(parts, Either::Right(Full::new(bytes))));
+                if effects.has_realism() {
+                    shared.counts.update(&op, |c| c.add_realism(&effects));
+                }
+            }
+            if plan.shuffle
+                && parts.status == StatusCode::OK
+                && let Some(rewritten) = shuffle_answer(&op, &bytes, &shared.prng)
+            {
+                bytes = Bytes::from(rewritten);
+            }
+            parts
+                .headers
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+            Either::Right(Full::new(bytes))
+        } else {
+            Either::Left(body)
+        };
+
+        if plan.action == Action::DropResponse {
+            // The upstream finished (the change happened): hang up on the client.
+            if let Either::Left(body) = body {
+                let _ = body.collect().await;
+            }
+            shared.counts.update(&op, |c| c.dropped += 1);
+            return Err(CloseConnection);
         }
-        Ok(Response::from_parts(parts, Either::Left(body)))
+        Ok(Response::from_parts(parts, body))
     }
 
     /// `GET counts`, `POST reset-counts`, `GET rules`, `POST rules` (`{"rules": [...]}`).

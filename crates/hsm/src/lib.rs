@@ -108,6 +108,8 @@ pub struct Clients {
     pub kms: aws_sdk_kms::Client,
     pub waits: Waits,
     pub secrets: Secrets,
+    /// How apply waits for what it wrote to become visible.
+    pub propagation: kmsctl_aws::Propagation,
 }
 
 /// The CloudHSM clients of a connected session.
@@ -118,5 +120,6 @@ pub fn clients(session: &kmsctl_aws::Session, waits: Waits) -> Clients {
         kms: aws_sdk_kms::Client::new(&session.config),
         waits,
         secrets: Secrets::Environment,
+        propagation: session.propagation.clone(),
     }
 }

@@ -62,8 +62,8 @@ impl<Id> HsmOp<Id> {
     pub fn semantics(&self) -> Semantics {
         match self {
             Self::CreateCluster { .. } => Semantics {
-                lost_answer: LostAnswer::Unrecovered(
-                    "sent once (a repeat would bill a second cluster): after a lost answer apply stops, and the next plan finds the cluster by its Name tag",
+                lost_answer: LostAnswer::LookUp(
+                    "sent once (a repeat would bill a second cluster): after a lost answer the cluster carrying its Name tag is looked up (DescribeClusters, polled until the propagation timeout) and taken; when none shows, apply stops without a repeat and the next plan looks again",
                 ),
                 not_yet: NotYet::Never,
                 confirm: Some(Confirm {
@@ -72,8 +72,8 @@ impl<Id> HsmOp<Id> {
                 }),
             },
             Self::CreateHsm { .. } => Semantics {
-                lost_answer: LostAnswer::Unrecovered(
-                    "sent once (a repeat would bill another HSM): after a lost answer apply stops, and the next plan counts the cluster's HSMs",
+                lost_answer: LostAnswer::LookUp(
+                    "sent once (a repeat would bill another HSM): after a lost answer an HSM of the cluster in that AZ that was not there before the call is looked up (DescribeClusters, polled until the propagation timeout) and taken; when none shows, apply stops without a repeat and the next plan counts the cluster's HSMs",
                 ),
                 not_yet: NotYet::Never,
                 confirm: Some(Confirm {
@@ -123,7 +123,10 @@ pub async fn apply_change(
     change: &ResourceChange,
     outputs: &Outputs,
 ) -> Result<Produced, ApplyError> {
-    kmsctl_aws::apply_operations::<HsmOp, _, _>(change, outputs, |op| run(clients, op)).await
+    kmsctl_aws::apply_operations::<HsmOp, _, _>(change, outputs, &clients.propagation, |op| {
+        run(clients, op)
+    })
+    .await
 }
 
 fn waited_too_long(what: &str, state: &str, waited: Duration, hint: &str) -> ApplyError {
@@ -154,6 +157,10 @@ async fn run(clients: &Clients, op: HsmOp<String>) -> Result<Produced, ApplyErro
             tags,
         } => {
             let tags = kmsctl_aws::sdk_tags(&tags, |k, v| Tag::builder().key(k).value(v).build())?;
+            let name = tags
+                .iter()
+                .find(|t| t.key() == "Name")
+                .map(|t| t.value().to_owned());
             let created = clients
                 .cloudhsm
                 .create_cluster()
@@ -165,12 +172,30 @@ async fn run(clients: &Clients, op: HsmOp<String>) -> Result<Produced, ApplyErro
                 .config_override(sent_once())
                 .send()
                 .await
-                .map_err(failed("cloudhsmv2:CreateCluster"))?;
-            let id = created
-                .cluster()
-                .and_then(|c| c.cluster_id())
-                .unwrap_or_default()
-                .to_owned();
+                .map_err(failed("cloudhsmv2:CreateCluster"));
+            let id = match created {
+                Ok(created) => created
+                    .cluster()
+                    .and_then(|c| c.cluster_id())
+                    .unwrap_or_default()
+                    .to_owned(),
+                Err(error) if answer_lost(&error) => match &name {
+                    Some(name) => look_up(
+                        clients,
+                        &format!("the cluster {name} a lost CreateCluster answer may have made"),
+                        |c| {
+                            c.tag_list()
+                                .iter()
+                                .any(|t| t.key() == "Name" && t.value() == name)
+                                .then(|| c.cluster_id().unwrap_or_default().to_owned())
+                        },
+                    )
+                    .await?
+                    .ok_or(error)?,
+                    None => return Err(error.into()),
+                },
+                Err(error) => return Err(error.into()),
+            };
             wait_cluster(
                 clients,
                 &id,
@@ -183,6 +208,7 @@ async fn run(clients: &Clients, op: HsmOp<String>) -> Result<Produced, ApplyErro
             cluster_id,
             availability_zone,
         } => {
+            let before = hsm_ids(clients, &cluster_id).await?;
             let created = clients
                 .cloudhsm
                 .create_hsm()
@@ -192,11 +218,34 @@ async fn run(clients: &Clients, op: HsmOp<String>) -> Result<Produced, ApplyErro
                 .config_override(sent_once())
                 .send()
                 .await
-                .map_err(failed("cloudhsmv2:CreateHsm"))?;
-            let id = created
-                .hsm()
-                .map(|h| h.hsm_id().to_owned())
-                .unwrap_or_default();
+                .map_err(failed("cloudhsmv2:CreateHsm"));
+            let id = match created {
+                Ok(created) => created
+                    .hsm()
+                    .map(|h| h.hsm_id().to_owned())
+                    .unwrap_or_default(),
+                Err(error) if answer_lost(&error) => {
+                    let what = format!(
+                        "the HSM in {availability_zone} a lost CreateHsm answer may have made"
+                    );
+                    look_up(clients, &what, |c| {
+                        (c.cluster_id() == Some(cluster_id.as_str()))
+                            .then(|| {
+                                c.hsms()
+                                    .iter()
+                                    .find(|h| {
+                                        h.availability_zone() == Some(availability_zone.as_str())
+                                            && !before.iter().any(|b| b == h.hsm_id())
+                                    })
+                                    .map(|h| h.hsm_id().to_owned())
+                            })
+                            .flatten()
+                    })
+                    .await?
+                    .ok_or(error)?
+                }
+                Err(error) => return Err(error.into()),
+            };
             wait_hsm(clients, &cluster_id, &id).await?;
             Ok(BTreeMap::from([("hsm_id".to_owned(), id)]))
         }
@@ -251,6 +300,56 @@ async fn run(clients: &Clients, op: HsmOp<String>) -> Result<Produced, ApplyErro
     }
 }
 
+/// Whether a failed create may have acted: its answer was lost (no code: a timeout, a dropped
+/// connection) or AWS failed internally.
+fn answer_lost(error: &AwsError) -> bool {
+    match error.code() {
+        None => true,
+        Some(code) => code.contains("Internal") || code.contains("ServiceUnavailable"),
+    }
+}
+
+/// Polls DescribeClusters until `found` picks something out of a cluster, within the
+/// propagation timeout: what a lost create answer made shows there once AWS is consistent.
+async fn look_up(
+    clients: &Clients,
+    what: &str,
+    found: impl Fn(&aws_sdk_cloudhsmv2::types::Cluster) -> Option<String>,
+) -> Result<Option<String>, AwsError> {
+    let found = &found;
+    clients
+        .propagation
+        .wait_until(what, || async move {
+            let pages: Vec<_> = clients
+                .cloudhsm
+                .describe_clusters()
+                .into_paginator()
+                .send()
+                .try_collect()
+                .await
+                .map_err(failed("cloudhsmv2:DescribeClusters"))?;
+            Ok(pages.iter().flat_map(|p| p.clusters()).find_map(found))
+        })
+        .await
+}
+
+/// The ids of the HSMs a cluster has now.
+async fn hsm_ids(clients: &Clients, cluster_id: &str) -> Result<Vec<String>, AwsError> {
+    let out = clients
+        .cloudhsm
+        .describe_clusters()
+        .filters("clusterIds", vec![cluster_id.to_owned()])
+        .send()
+        .await
+        .map_err(failed("cloudhsmv2:DescribeClusters"))?;
+    Ok(out
+        .clusters()
+        .iter()
+        .flat_map(|c| c.hsms())
+        .map(|h| h.hsm_id().to_owned())
+        .collect())
+}
+
 async fn wait_cluster(
     clients: &Clients,
     id: &str,
@@ -269,6 +368,18 @@ async fn wait_cluster(
         let state = cluster.and_then(|c| c.state());
         if state.is_some_and(|s| done.contains(s)) {
             return Ok(());
+        }
+        // A cluster made seconds ago is briefly absent from DescribeClusters.
+        if state.is_none() && started.elapsed() < clients.propagation.timeout {
+            tick(
+                clients,
+                started,
+                &format!("cluster {id}"),
+                "not listed yet",
+                "run plan again later",
+            )
+            .await?;
+            continue;
         }
         let Some(state) = state.filter(|s| **s != ClusterState::Deleted) else {
             return Err(ApplyError::Aws(AwsError::Call {
@@ -315,6 +426,17 @@ async fn wait_hsm(clients: &Clients, cluster_id: &str, hsm_id: &str) -> Result<(
         let state = hsm.and_then(|h| h.state());
         match state {
             Some(HsmState::Active) => return Ok(()),
+            // An HSM made seconds ago is briefly absent from its cluster's description.
+            None if started.elapsed() < clients.propagation.timeout => {
+                tick(
+                    clients,
+                    started,
+                    &format!("HSM {hsm_id}"),
+                    "not listed yet",
+                    "run plan again later: it counts the HSM once ACTIVE",
+                )
+                .await?
+            }
             None | Some(HsmState::Degraded | HsmState::Deleted) => {
                 return Err(ApplyError::Aws(AwsError::Call {
                     operation: "cloudhsmv2:CreateHsm".into(),

@@ -5,7 +5,7 @@
 //! rejects), so tests of it run here. Transient states advance one step per Describe call, as
 //! AWS's do over minutes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -75,6 +75,11 @@ pub struct State {
     /// How many of the next CreateCluster and CreateHsm answers are lost after AWS acted: the
     /// cluster or HSM is made and the caller gets a 500.
     pub lose_create_answers: usize,
+    /// For how many DescribeClusters answers a cluster or HSM just made is left out (AWS is
+    /// eventually consistent: a new resource is briefly absent from describes).
+    pub describe_lag: usize,
+    /// Ids of new clusters and HSMs → describes left before they show.
+    unseen: BTreeMap<String, usize>,
 }
 
 /// An answer lost after AWS acted, as the SDK sees it: a 500 its standard retries repeat.
@@ -131,6 +136,7 @@ impl FakeAws {
                 progress: Arc::new(|_| {}),
             },
             secrets: Secrets::Fixed(secrets),
+            propagation: kmsctl_aws::Propagation::new(Duration::from_secs(5)),
         }
     }
 
@@ -148,6 +154,8 @@ impl FakeAws {
                     .filter_map(|sub| Some((s.subnets.get(sub)?.clone(), sub.clone())))
                     .collect();
                 s.calls.push("cloudhsmv2:CreateCluster".into());
+                let lag = s.describe_lag;
+                s.unseen.insert(id.clone(), lag);
                 s.clusters.push(FakeCluster {
                     id: id.clone(),
                     state: "CREATE_IN_PROGRESS".into(),
@@ -189,6 +197,13 @@ impl FakeAws {
                     .find(|c| Some(c.id.as_str()) == input.cluster_id())
                     .expect("CreateHsm on a cluster that exists");
                 let subnet = cluster.subnets.get(&az).cloned().unwrap_or_default();
+                let lag = s.describe_lag;
+                s.unseen.insert(id.clone(), lag);
+                let cluster = s
+                    .clusters
+                    .iter_mut()
+                    .find(|c| Some(c.id.as_str()) == input.cluster_id())
+                    .expect("CreateHsm on a cluster that exists");
                 cluster.hsms.push(FakeHsm {
                     id: id.clone(),
                     az: az.clone(),
@@ -217,14 +232,32 @@ impl FakeAws {
                 let mut s = state
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
-                let answer = s.clusters.iter().map(to_cluster).collect::<Vec<_>>();
-                // Transient states end one Describe later.
+                let unseen: BTreeSet<String> = s
+                    .unseen
+                    .iter()
+                    .filter(|(_, left)| **left > 0)
+                    .map(|(id, _)| id.clone())
+                    .collect();
+                for left in s.unseen.values_mut() {
+                    *left = left.saturating_sub(1);
+                }
+                let answer = s
+                    .clusters
+                    .iter()
+                    .filter(|c| !unseen.contains(&c.id))
+                    .map(|c| {
+                        let mut shown = c.clone();
+                        shown.hsms.retain(|h| !unseen.contains(&h.id));
+                        to_cluster(&shown)
+                    })
+                    .collect::<Vec<_>>();
+                // Transient states end one Describe after they were shown.
                 for cluster in &mut s.clusters {
-                    if cluster.state == "CREATE_IN_PROGRESS" {
+                    if cluster.state == "CREATE_IN_PROGRESS" && !unseen.contains(&cluster.id) {
                         cluster.state = "UNINITIALIZED".into();
                     }
                     for hsm in &mut cluster.hsms {
-                        if hsm.state == "CREATE_IN_PROGRESS" {
+                        if hsm.state == "CREATE_IN_PROGRESS" && !unseen.contains(&hsm.id) {
                             hsm.state = "ACTIVE".into();
                         }
                     }

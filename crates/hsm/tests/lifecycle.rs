@@ -361,42 +361,57 @@ impl std::io::Write for Writer {
 }
 
 #[tokio::test]
-async fn a_lost_create_answer_is_not_repeated_and_the_next_plan_finds_what_it_made() {
+async fn a_lost_create_answer_is_looked_up_not_repeated_while_describes_lag() {
     let fake = FakeAws::new(&SUBNETS);
     let clients = fake.clients(BTreeMap::new());
     let desired = shipped();
+    // A cluster or HSM just made is absent from the next two DescribeClusters answers.
+    fake.state().describe_lag = 2;
     let first = plan(&clients, &desired).await;
-    // AWS makes the cluster, and its answer is lost (a 500 the SDK would retry).
-    fake.state().lose_create_answers = 1;
-    let error = apply(&clients, &first)
+    // AWS makes the cluster and its first HSM, and both answers are lost (a 500 the SDK would
+    // retry).
+    fake.state().lose_create_answers = 2;
+    apply(&clients, &first)
         .await
-        .expect_err("the answer was lost");
-    assert!(error.contains("CreateCluster"), "{error}");
-    assert_eq!(
-        fake.state().calls,
-        ["cloudhsmv2:CreateCluster"],
-        "sent once: a repeat would bill a second cluster"
-    );
-    assert_eq!(fake.state().clusters.len(), 1);
-
-    // The next plan finds the cluster by its Name tag, still being created: no second cluster,
-    // nothing to do yet. Once it is UNINITIALIZED, its first HSM; that answer is lost too, and the
-    // plan after it counts the HSM.
-    let second = plan(&clients, &desired).await;
-    assert!(second.changes.is_empty(), "{:?}", shown(&second));
-    let third = plan(&clients, &desired).await;
-    assert_eq!(shown(&third), ["+ hsm.prod-cloudhsm-cluster/us-east-1a"]);
-    fake.state().lose_create_answers = 1;
-    apply(&clients, &third)
-        .await
-        .expect_err("the answer was lost");
-    let fourth = plan(&clients, &desired).await;
-    assert!(fourth.changes.is_empty(), "{:?}", shown(&fourth));
+        .expect("what the lost answers made is looked up and taken");
     assert_eq!(
         fake.state().calls,
         [
             "cloudhsmv2:CreateCluster",
             "cloudhsmv2:CreateHsm us-east-1a"
-        ]
+        ],
+        "each sent once: a repeat would bill a second cluster or HSM"
     );
+    assert_eq!(fake.state().clusters.len(), 1);
+    assert_eq!(fake.state().clusters[0].hsms.len(), 1);
+    let next = plan(&clients, &desired).await;
+    assert!(
+        !shown(&next)
+            .iter()
+            .any(|c| c.contains("cluster") && c.starts_with('+')),
+        "{:?}",
+        shown(&next)
+    );
+    assert!(
+        !shown(&next).iter().any(|c| c.contains("us-east-1a")),
+        "{:?}",
+        shown(&next)
+    );
+}
+
+#[tokio::test]
+async fn a_lost_answer_whose_cluster_never_shows_stops_apply_without_a_repeat() {
+    let fake = FakeAws::new(&SUBNETS);
+    let mut clients = fake.clients(BTreeMap::new());
+    clients.propagation = kmsctl_aws::Propagation::new(std::time::Duration::from_secs(1));
+    let desired = shipped();
+    let first = plan(&clients, &desired).await;
+    // The cluster stays out of every describe for longer than the propagation timeout.
+    fake.state().describe_lag = usize::MAX;
+    fake.state().lose_create_answers = 1;
+    let error = apply(&clients, &first)
+        .await
+        .expect_err("nothing found: apply stops");
+    assert!(error.contains("CreateCluster"), "{error}");
+    assert_eq!(fake.state().calls, ["cloudhsmv2:CreateCluster"]);
 }

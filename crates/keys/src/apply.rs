@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use aws_sdk_kms::error::ProvideErrorMetadata;
 use aws_sdk_kms::types::Tag;
 use kmsctl_aws::{KmsClients, Produced, failed};
 use kmsctl_core::{Outputs, ResourceChange};
@@ -15,11 +16,39 @@ pub async fn apply_change(
     change: &ResourceChange,
     outputs: &Outputs,
 ) -> Result<Produced, ApplyError> {
-    kmsctl_aws::apply_operations::<KeyOp, _, _>(change, outputs, |op| run(clients, op)).await
+    kmsctl_aws::apply_operations::<KeyOp, _, _>(change, outputs, &clients.propagation, |op| {
+        run(clients, op)
+    })
+    .await
 }
 
 fn tag_list(tags: &BTreeMap<String, String>) -> Result<Vec<Tag>, ApplyError> {
     kmsctl_aws::sdk_tags(tags, |k, v| Tag::builder().tag_key(k).tag_value(v).build())
+}
+
+/// Whether `alias_name` names the key `key_id`, read as soon as the alias is visible.
+async fn alias_names_key(clients: &KmsClients, alias_name: &str, key_id: &str) -> Result<(), ()> {
+    let target = clients
+        .propagation
+        .wait_until(&format!("{alias_name} to be readable"), || async {
+            match clients
+                .describe_key
+                .describe_key()
+                .key_id(alias_name)
+                .send()
+                .await
+            {
+                Ok(described) => Ok(Some(described.key_metadata.map(|m| m.key_id))),
+                Err(error) if error.code() == Some("NotFoundException") => Ok(None),
+                Err(_) => Err(()),
+            }
+        })
+        .await?;
+    if target.flatten().as_deref() == Some(key_id) {
+        Ok(())
+    } else {
+        Err(())
+    }
 }
 
 /// Makes the call; returns the outputs it produced (`key_id`, `arn`).
@@ -168,14 +197,25 @@ async fn run(clients: &KmsClients, op: KeyOp<String>) -> Result<Produced, ApplyE
             alias_name,
             target_key_id,
         } => {
-            clients
+            let made = clients
                 .write
                 .create_alias()
                 .alias_name(&alias_name)
-                .target_key_id(target_key_id)
+                .target_key_id(&target_key_id)
                 .send()
                 .await
-                .map_err(failed("kms:CreateAlias"))?;
+                .map_err(failed("kms:CreateAlias"));
+            match made {
+                Ok(_) => {}
+                // The SDK repeated a call whose answer was lost (its semantics): the first made
+                // the alias. Taken only when it names the planned key.
+                Err(error) if error.code() == Some("AlreadyExistsException") => {
+                    alias_names_key(clients, &alias_name, &target_key_id)
+                        .await
+                        .map_err(|()| error)?;
+                }
+                Err(error) => return Err(error.into()),
+            }
             ("alias_name", alias_name)
         }
         KeyOp::UpdateAlias {

@@ -1,12 +1,15 @@
 //! CreateKey, the one KMS call a blind repeat would make twice: its own attempts, and the
 //! look-up after a lost answer that its semantics declare.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use aws_sdk_kms::error::ProvideErrorMetadata;
 use aws_sdk_kms::types::{KeySpec, KeyUsageType, OriginType, Tag};
 use kmsctl_aws::{AwsError, KmsClients, Produced};
+
+use kmsctl_core::semantics::{MALFORMED_POLICY, is_lockout_refusal};
 
 use crate::ops::{ApplyError, CREATE_KEY_NOT_YET};
 
@@ -43,9 +46,12 @@ enum CreateFailure {
     Final,
 }
 
-fn classify(code: Option<&str>) -> CreateFailure {
+fn classify(code: Option<&str>, message: &str) -> CreateFailure {
     match code {
         None => CreateFailure::Ambiguous,
+        Some(code) if is_lockout_refusal(message) && code == MALFORMED_POLICY => {
+            CreateFailure::Final
+        }
         Some(code) if RATE_LIMITED.contains(&code) || CREATE_KEY_NOT_YET.contains(&code) => {
             CreateFailure::NotMade
         }
@@ -75,11 +81,11 @@ fn backoff(attempt: u32) -> Duration {
 /// CreateKey has no idempotency token, so the SDK must not retry it: a retry after a lost answer
 /// would make a second key. This loop is the named exception to "retries are configuration"
 /// (its semantics say so: a look-up after a lost answer, its own repeats).
-/// After an ambiguous failure it looks for the key by its `kmsctl:id` tag through consistent APIs
-/// (ListKeys + ListResourceTags) and takes it; it creates again only when no such key exists.
-/// Throttling and the "not yet" codes (`MalformedPolicyDocumentException`: the IAM
-/// eventual-consistency window of a principal made seconds before) mean no key was made: those
-/// are simply retried.
+/// After an ambiguous failure it looks for the key by its `kmsctl:id` tag (ListKeys +
+/// ListResourceTags) and takes it. A key made seconds ago is not yet in ListKeys, so the look-up
+/// polls for the whole propagation window before it concludes that nothing was made and creates
+/// again. Throttling and the "not yet" codes (`MalformedPolicyDocumentException` for a principal
+/// IAM does not know yet, not KMS's lockout check) mean no key was made: those are retried.
 pub async fn create_key(clients: &KmsClients, request: Request) -> Result<Produced, ApplyError> {
     let Request {
         id,
@@ -92,6 +98,7 @@ pub async fn create_key(clients: &KmsClients, request: Request) -> Result<Produc
         custom_key_store_id,
     } = request;
     let mut last_error = None;
+    let search = Search::default();
     for attempt in 1..=CREATE_ATTEMPTS {
         let result = clients
             .write
@@ -124,18 +131,28 @@ pub async fn create_key(clients: &KmsClients, request: Request) -> Result<Produc
             }
             Err(error) => error,
         };
-        let failure = classify(error.code());
+        let failure = classify(error.code(), error.message().unwrap_or_default());
         let error = AwsError::call("kms:CreateKey", error);
         tracing::warn!(attempt, ?failure, %error, "CreateKey failed");
         if failure == CreateFailure::Final {
             return Err(error.into());
         }
         last_error = Some(error);
-        tokio::time::sleep(backoff(attempt)).await;
-        if failure == CreateFailure::Ambiguous
-            && let Some(found) = find_by_id_tag(clients, &id).await?
-        {
-            return Ok(found);
+        if failure == CreateFailure::Ambiguous {
+            let what = format!("the key a lost CreateKey answer may have made (kmsctl:id {id})");
+            let found = clients
+                .propagation
+                .wait_until(&what, || search.next(clients, &id))
+                .await?;
+            if let Some(found) = found {
+                tracing::info!(
+                    key_id = found["key_id"],
+                    "found the key a lost CreateKey answer had made"
+                );
+                return Ok(found);
+            }
+        } else {
+            tokio::time::sleep(backoff(attempt)).await;
         }
     }
     Err(last_error.map_or_else(
@@ -144,34 +161,60 @@ pub async fn create_key(clients: &KmsClients, request: Request) -> Result<Produc
     ))
 }
 
-/// The key carrying `kmsctl:id = id`, read through consistent APIs.
-async fn find_by_id_tag(
-    clients: &KmsClients,
-    id: &str,
-) -> Result<Option<BTreeMap<String, String>>, ApplyError> {
-    let keys = crate::list::list_keys(&clients.list).await?;
-    let candidates: Vec<(String, String)> = keys
-        .iter()
-        .filter_map(|k| {
-            Some((
-                k.key_id()?.to_owned(),
-                k.key_arn().unwrap_or_default().to_owned(),
-            ))
+/// The look-up of the key carrying `kmsctl:id = id`, polled: each poll lists the keys and reads
+/// the tags of those it has not read yet, so polling a large account costs one ListKeys per
+/// poll (ListKeys pages hold 1,000 keys) plus the keys that appeared since.
+#[derive(Default)]
+struct Search {
+    /// Keys whose tags were read and do not carry the id.
+    not_it: Mutex<HashSet<String>>,
+}
+
+impl Search {
+    async fn next(&self, clients: &KmsClients, id: &str) -> Result<Option<Produced>, ApplyError> {
+        let keys = crate::list::list_keys(&clients.list).await?;
+        let not_it = self
+            .not_it
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let candidates: Vec<(String, String)> = keys
+            .iter()
+            .filter_map(|k| {
+                Some((
+                    k.key_id()?.to_owned(),
+                    k.key_arn().unwrap_or_default().to_owned(),
+                ))
+            })
+            .filter(|(key_id, _)| !not_it.contains(key_id))
+            .collect();
+        let read = kmsctl_aws::map_bounded(candidates, 16, |(key_id, arn)| async move {
+            let tags = crate::list::list_resource_tags(&clients.list_resource_tags, &key_id).await;
+            // A key just listed may not be readable yet: it is read again at the next poll.
+            let ours = tags.ok().map(|tags| {
+                tags.iter()
+                    .any(|t| t.tag_key == crate::desired::TAG_ID && t.tag_value == id)
+            });
+            Ok::<_, AwsError>((key_id, arn, ours))
         })
-        .collect();
-    let found = kmsctl_aws::map_bounded(candidates, 16, |(key_id, arn)| async move {
-        let tags = crate::list::list_resource_tags(&clients.list_resource_tags, &key_id).await;
-        let ours = tags.is_ok_and(|tags| {
-            tags.iter()
-                .any(|t| t.tag_key == crate::desired::TAG_ID && t.tag_value == id)
-        });
-        Ok::<_, AwsError>(ours.then_some((key_id, arn)))
-    })
-    .await?;
-    Ok(found.into_iter().flatten().next().map(|(key_id, arn)| {
-        tracing::info!(key_id, "found the key a lost CreateKey answer had made");
-        BTreeMap::from([("key_id".to_owned(), key_id), ("arn".to_owned(), arn)])
-    }))
+        .await?;
+        let mut found = None;
+        for (key_id, arn, ours) in read {
+            match ours {
+                Some(true) => found = Some((key_id, arn)),
+                Some(false) => {
+                    self.not_it
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .insert(key_id);
+                }
+                None => {}
+            }
+        }
+        Ok(found.map(|(key_id, arn)| {
+            BTreeMap::from([("key_id".to_owned(), key_id), ("arn".to_owned(), arn)])
+        }))
+    }
 }
 
 #[cfg(test)]
@@ -181,27 +224,38 @@ mod tests {
     #[test]
     fn create_failures_are_classified_by_what_they_say_about_the_key() {
         assert_eq!(
-            classify(Some("ThrottlingException")),
+            classify(Some("ThrottlingException"), ""),
             CreateFailure::NotMade
         );
         assert_eq!(
-            classify(Some("MalformedPolicyDocumentException")),
+            classify(
+                Some("MalformedPolicyDocumentException"),
+                "Policy contains a statement with one or more invalid principals."
+            ),
             CreateFailure::NotMade
         );
-        assert_eq!(classify(None), CreateFailure::Ambiguous);
+        assert_eq!(classify(None, ""), CreateFailure::Ambiguous);
         assert_eq!(
-            classify(Some("KMSInternalException")),
+            classify(Some("KMSInternalException"), ""),
             CreateFailure::Ambiguous
         );
         assert_eq!(
-            classify(Some("ServiceUnavailableException")),
+            classify(Some("ServiceUnavailableException"), ""),
             CreateFailure::Ambiguous
         );
-        assert_eq!(classify(Some("TagException")), CreateFailure::Final);
+        assert_eq!(classify(Some("TagException"), ""), CreateFailure::Final);
         assert_eq!(
-            classify(Some("LimitExceededException")),
+            classify(Some("LimitExceededException"), ""),
             CreateFailure::Final,
             "the key quota is full: repeating cannot help"
+        );
+        assert_eq!(
+            classify(
+                Some("MalformedPolicyDocumentException"),
+                "The new key policy will not allow you to update the key policy in the future."
+            ),
+            CreateFailure::Final,
+            "KMS's lockout safety check: waiting cannot fix it"
         );
         assert!(
             backoff(1) >= Duration::from_millis(250) && backoff(1) <= Duration::from_millis(500)
@@ -224,7 +278,7 @@ mod tests {
         let codes = op.semantics().not_yet.codes();
         assert!(!codes.is_empty());
         for code in codes {
-            assert_eq!(classify(Some(code)), CreateFailure::NotMade, "{code}");
+            assert_eq!(classify(Some(code), ""), CreateFailure::NotMade, "{code}");
         }
     }
 }

@@ -183,6 +183,15 @@ pub struct UnmanagedKey {
     pub state: String,
     pub description: String,
     pub aliases: Vec<String>,
+    /// AWS's words when the key could not be read (its policy does not let the deployer
+    /// describe it or read its tags): whether kmsctl manages it is unknown.
+    pub unreadable: Option<String>,
+}
+
+/// Refusals that say the deployer may not read the key: one such key is a finding, not the end
+/// of the run.
+fn refused(error: &AwsError) -> bool {
+    matches!(error.code(), Some("AccessDeniedException" | "AccessDenied"))
 }
 
 /// Customer managed keys of the account that kmsctl does not manage (AWS managed keys excluded).
@@ -214,20 +223,44 @@ pub async fn unmanaged_keys(
         }
     }
     let found = map_bounded(unknown, parallelism, |(id, _)| async move {
-        let described = clients
+        let unreadable = |error: AwsError| UnmanagedKey {
+            arn: String::new(),
+            state: "unreadable".to_owned(),
+            description: String::new(),
+            key_id: id.clone(),
+            aliases: vec![],
+            unreadable: Some(error.to_string()),
+        };
+        let described = match clients
             .describe_key
             .describe_key()
             .key_id(&id)
             .send()
             .await
-            .map_err(failed("kms:DescribeKey"))?;
+            .map_err(failed("kms:DescribeKey"))
+        {
+            Ok(described) => described,
+            // A key deleted since it was listed is no finding.
+            Err(error) if error.code() == Some("NotFoundException") => return Ok(None),
+            Err(error) if refused(&error) => return Ok(Some(unreadable(error))),
+            Err(error) => return Err(error),
+        };
         let Some(metadata) = described.key_metadata() else {
             return Ok(None);
         };
         if metadata.key_manager().is_some_and(|m| m.as_str() == "AWS") {
             return Ok(None);
         }
-        let tags = crate::list::list_resource_tags(&clients.list_resource_tags, &id).await?;
+        let tags = match crate::list::list_resource_tags(&clients.list_resource_tags, &id).await {
+            Ok(tags) => tags,
+            Err(error) if refused(&error) => {
+                return Ok(Some(UnmanagedKey {
+                    arn: metadata.arn().unwrap_or_default().to_owned(),
+                    ..unreadable(error)
+                }));
+            }
+            Err(error) => return Err(error),
+        };
         if tags
             .iter()
             .any(|t| t.tag_key() == TAG_MANAGED && t.tag_value() == "true")
@@ -243,6 +276,7 @@ pub async fn unmanaged_keys(
             description: metadata.description().unwrap_or_default().to_owned(),
             key_id: id,
             aliases: vec![],
+            unreadable: None,
         }))
     })
     .await?;
@@ -352,6 +386,31 @@ pub fn checked(rules: &Rules, keys: &[DesiredKey], observation: &Observation) ->
 
 /// An unmanaged key as a drift finding, pointing at the line declaring the account.
 pub fn unmanaged(key: UnmanagedKey, account_id: &str, account: &Location) -> Unmanaged {
+    if let Some(reason) = &key.unreadable {
+        return Unmanaged {
+            rule: &crate::matching::KEY_UNREADABLE,
+            message: format!(
+                "key {}{} in account {account_id} cannot be read by the deployer, so kmsctl cannot tell whether it manages it: {reason}",
+                key.key_id,
+                if key.aliases.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", key.aliases.join(", "))
+                },
+            ),
+            declared: Some(account.clone()),
+            evidence: BTreeMap::from([
+                ("key_id".to_owned(), json!(key.key_id)),
+                ("aws_error".to_owned(), json!(reason)),
+                ("aliases".to_owned(), json!(key.aliases)),
+            ]),
+            resource: if key.arn.is_empty() {
+                key.key_id
+            } else {
+                key.arn
+            },
+        };
+    }
     Unmanaged {
         rule: &UNMANAGED_KEY,
         message: format!(

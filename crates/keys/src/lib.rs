@@ -66,7 +66,10 @@ pub const RULES: &[&kmsctl_core::Rule] = &[
 
 /// The KMS clients of a connected session.
 pub fn clients(session: &kmsctl_aws::Session) -> KmsClients {
-    KmsClients::new(&session.config)
+    KmsClients {
+        propagation: session.propagation.clone(),
+        ..KmsClients::new(&session.config)
+    }
 }
 
 pub use kmsctl_aws::KmsClients;

@@ -63,7 +63,17 @@ pub fn find<'a>(observation: &'a Observation, id: &str, alias: &str) -> Found<'a
         .filter(|k| k.managed_id() == Some(id))
         .collect();
     match tagged.as_slice() {
-        [] => Found::Absent,
+        [] => match observation.unreadable_ids.get(id) {
+            Some(key_id) => Found::Unreadable(
+                key_id.clone(),
+                observation
+                    .unreadable
+                    .get(key_id)
+                    .cloned()
+                    .unwrap_or_default(),
+            ),
+            None => Found::Absent,
+        },
         [key] => Found::Managed(key),
         _ => Found::Duplicate(tagged),
     }

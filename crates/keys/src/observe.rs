@@ -124,6 +124,10 @@ pub struct Observation {
     pub aliases: BTreeMap<String, Option<String>>,
     /// Keys that could not be read, with the reason; reported, never touched.
     pub unreadable: BTreeMap<String, String>,
+    /// The `kmsctl:id` the tagging API gives unreadable keys → the key: a declared key that is
+    /// one of them is unreadable, not absent (a plan must not create it a second time).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unreadable_ids: BTreeMap<String, String>,
 }
 
 impl Observation {
@@ -224,18 +228,27 @@ pub async fn observe(
         options.parallelism,
         |(key_id, tags)| {
             let aliases = aliases_of.get(&key_id).cloned().unwrap_or_default();
-            async move { describe(clients, key_id, tags, aliases).await }
+            let id_tag = tags
+                .as_ref()
+                .and_then(|t| t.get(crate::desired::TAG_ID).cloned());
+            async move {
+                let (key_id, result) = describe(clients, key_id, tags, aliases).await?;
+                Ok::<_, AwsError>((key_id, result, id_tag))
+            }
         },
     )
     .await?;
-    for (key_id, result) in read {
+    for (key_id, result, id_tag) in read {
         match result {
             Ok(Some(key)) => {
                 observation.keys.insert(key_id, key);
             }
             // Gone since it was listed, or an AWS managed key: nothing to manage.
             Ok(None) => {}
-            Err(reason) if alias_targets.contains(&key_id) => {
+            Err(reason) if alias_targets.contains(&key_id) || id_tag.is_some() => {
+                if let Some(id) = id_tag {
+                    observation.unreadable_ids.insert(id, key_id.clone());
+                }
                 observation.unreadable.insert(key_id, reason);
             }
             Err(reason) => tracing::info!(key_id, reason, "skipped a key kmsctl cannot read"),

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_kms::types::{KeySpec, KeyUsageType};
 pub use kmsctl_aws::ApplyError;
-use kmsctl_core::semantics::{LostAnswer, NotYet};
+use kmsctl_core::semantics::{Confirm, LostAnswer, NotYet};
 use kmsctl_core::{DomainOp, Ref, Semantics};
 use serde::{Deserialize, Serialize};
 
@@ -77,8 +77,31 @@ pub enum KeyOp<K = Ref<String>> {
 }
 
 /// The codes on which CreateKey is made again: a principal the key policy names that IAM does
-/// not know yet (made seconds before) is refused as a malformed policy, though nothing was made.
+/// not know yet (made seconds before) is refused as a malformed policy, though nothing was made
+/// (KMS's lockout safety check says the same code in other words: that one is final, see
+/// `kmsctl_core::semantics::is_lockout_refusal`).
 pub const CREATE_KEY_NOT_YET: &[&str] = &["MalformedPolicyDocumentException"];
+
+/// A key made, enabled or taken out of pending deletion seconds ago is not yet known in its new
+/// state to every KMS host: calls naming it answer these until it is ("AWS KMS eventual
+/// consistency" in the KMS developer guide; terraform-provider-aws retries the same codes
+/// after CreateKey, `internal/service/kms/key.go`).
+const KEY_NOT_YET: &[&str] = &[
+    "NotFoundException",
+    "KMSInvalidStateException",
+    "DisabledException",
+];
+
+/// PutKeyPolicy: a key not yet visible, and a principal IAM does not know yet.
+const KEY_POLICY_NOT_YET: &[&str] = &[
+    "NotFoundException",
+    "KMSInvalidStateException",
+    "DisabledException",
+    "MalformedPolicyDocumentException",
+];
+
+/// Calls whose repeat on a key in a settled state is final: only "not found" is "not yet".
+const KEY_UNSEEN: &[&str] = &["NotFoundException"];
 
 impl<K> KeyOp<K> {
     pub fn name(&self) -> &'static str {
@@ -99,44 +122,71 @@ impl<K> KeyOp<K> {
         }
     }
 
-    /// What kmsctl relies on today. Every call but CreateKey goes through the SDK's standard
-    /// retries, which repeat it after a lost answer.
+    /// How each call is made on an eventually consistent KMS. Every call but CreateKey goes
+    /// through the SDK's standard retries, which repeat it after a lost answer; what apply
+    /// wrote is confirmed by reading it back (`confirm`) before apply ends.
     pub fn semantics(&self) -> Semantics {
+        let not_yet = |codes| NotYet::RepeatedByApply(codes);
+        let confirm = |read, until| Some(Confirm { read, until });
         match self {
             Self::CreateKey { .. } => Semantics {
                 lost_answer: LostAnswer::LookUp(
-                    "the key carrying the kmsctl:id tag, through ListKeys and ListResourceTags (consistent); SDK retries are off for CreateKey",
+                    "the key carrying the kmsctl:id tag, through ListKeys and ListResourceTags, polled until the propagation timeout before a second CreateKey; SDK retries are off for CreateKey",
                 ),
                 not_yet: NotYet::RepeatedByRun(CREATE_KEY_NOT_YET),
-                confirm: None,
+                confirm: confirm("kms:DescribeKey", "the key is found"),
             },
             // Setting what is already set changes nothing.
-            Self::UpdateKeyDescription { .. }
-            | Self::TagResource { .. }
-            | Self::UntagResource { .. }
-            | Self::EnableKey { .. }
-            | Self::DisableKey { .. }
-            | Self::PutKeyPolicy { .. }
-            | Self::EnableKeyRotation { .. }
-            | Self::DisableKeyRotation { .. }
-            | Self::UpdateAlias { .. } => Semantics::REPEAT,
+            Self::UpdateKeyDescription { .. } => Semantics {
+                not_yet: not_yet(KEY_NOT_YET),
+                confirm: confirm("kms:DescribeKey", "the description is the new one"),
+                ..Semantics::REPEAT
+            },
+            Self::TagResource { .. } | Self::UntagResource { .. } => Semantics {
+                not_yet: not_yet(KEY_NOT_YET),
+                confirm: confirm("kms:ListResourceTags", "the tags are the new ones"),
+                ..Semantics::REPEAT
+            },
+            Self::EnableKey { .. } | Self::DisableKey { .. } => Semantics {
+                not_yet: not_yet(KEY_NOT_YET),
+                confirm: confirm("kms:DescribeKey", "the key state is the new one"),
+                ..Semantics::REPEAT
+            },
+            Self::PutKeyPolicy { .. } => Semantics {
+                not_yet: not_yet(KEY_POLICY_NOT_YET),
+                confirm: confirm("kms:GetKeyPolicy", "the policy is the one put"),
+                ..Semantics::REPEAT
+            },
+            Self::EnableKeyRotation { .. } | Self::DisableKeyRotation { .. } => Semantics {
+                not_yet: not_yet(KEY_NOT_YET),
+                confirm: confirm("kms:GetKeyRotationStatus", "rotation is as set"),
+                ..Semantics::REPEAT
+            },
+            Self::UpdateAlias { .. } => Semantics {
+                not_yet: not_yet(KEY_NOT_YET),
+                confirm: confirm("kms:ListAliases", "the alias names the new key"),
+                ..Semantics::REPEAT
+            },
             Self::ScheduleKeyDeletion { .. } => Semantics {
                 lost_answer: LostAnswer::Unrecovered(
                     "a repeat finds the key already pending deletion and fails (KMSInvalidStateException); the next plan sees the key pending deletion and plans nothing",
                 ),
-                ..Semantics::REPEAT
+                not_yet: not_yet(KEY_UNSEEN),
+                confirm: confirm("kms:DescribeKey", "the key is PendingDeletion"),
             },
             Self::CancelKeyDeletion { .. } => Semantics {
                 lost_answer: LostAnswer::Unrecovered(
                     "a repeat finds the key no longer pending deletion and fails (KMSInvalidStateException); the next plan sees it Disabled and plans what is left",
                 ),
-                ..Semantics::REPEAT
+                not_yet: not_yet(KEY_UNSEEN),
+                confirm: confirm("kms:DescribeKey", "the key is Disabled"),
             },
             Self::CreateAlias { .. } => Semantics {
-                lost_answer: LostAnswer::Unrecovered(
-                    "a repeat fails with AlreadyExistsException; the next plan finds the alias on its key and plans nothing",
+                lost_answer: LostAnswer::RepeatIsChecked(
+                    "a repeat fails with AlreadyExistsException: the alias is read (DescribeKey on it) and taken when it names the planned key",
                 ),
-                ..Semantics::REPEAT
+                not_yet: not_yet(KEY_NOT_YET),
+                confirm: confirm("kms:ListAliases", "the alias is listed on its key"),
             },
         }
     }

@@ -1,5 +1,6 @@
 //! kmsctl's monitoring domain: AWS Config managed rules (and the configuration recorder they
-//! need) and CloudTrail-driven EventBridge alerts to an SNS topic, per environment.
+//! need) and CloudTrail-driven EventBridge alerts to an SNS topic, per environment, with the
+//! check that a CloudTrail trail delivers the KMS events those alerts match.
 //!
 //! Pure parts: the catalog of AWS managed rule identifiers (with the nearest valid name for a
 //! typo), the seed's severity table, the EventBridge patterns per severity and a matcher, the
@@ -40,16 +41,21 @@ pub const RULES: &[&kmsctl_core::Rule] = &[
     &diff::CONFIG_RECORDER_MISSING,
     &diff::CONFIG_RECORDER_STOPPED,
     &diff::CONFIG_RECORDER_NAME,
+    &diff::CLOUDTRAIL_MISSING,
     &topic_key::ALERTS_TOPIC_KEY,
     &topic_key::ALERTS_TOPIC_KEY_POLICY,
 ];
 
-/// The clients of the three services monitoring spans.
+/// The clients of the services monitoring spans.
 #[derive(Debug, Clone)]
 pub struct Clients {
     pub config: aws_sdk_config::Client,
     pub sns: aws_sdk_sns::Client,
     pub events: aws_sdk_eventbridge::Client,
+    /// Read only: whether a trail delivers the KMS events the alerts match.
+    pub cloudtrail: aws_sdk_cloudtrail::Client,
+    /// How apply waits for what it wrote to become visible.
+    pub propagation: kmsctl_aws::Propagation,
 }
 
 /// The monitoring clients of a connected session.
@@ -58,5 +64,7 @@ pub fn clients(session: &kmsctl_aws::Session) -> Clients {
         config: aws_sdk_config::Client::new(&session.config),
         sns: kmsctl_aws::sns::sns_client(&session.config),
         events: aws_sdk_eventbridge::Client::new(&session.config),
+        cloudtrail: aws_sdk_cloudtrail::Client::new(&session.config),
+        propagation: session.propagation.clone(),
     }
 }

@@ -1,6 +1,7 @@
-//! Listing calls of the monitoring services (AWS Config, SNS, EventBridge), every page read.
-//! Config and SNS come with SDK paginators; EventBridge's list operations have none in the
-//! service model, so their page loops live here and nowhere else.
+//! Listing calls of the monitoring services (AWS Config, SNS, EventBridge, CloudTrail), every
+//! page read. Config and SNS come with SDK paginators; EventBridge's list operations have none in
+//! the service model, so their page loops live here and nowhere else. CloudTrail's DescribeTrails
+//! is not paged: one answer holds every trail.
 
 use std::collections::BTreeMap;
 
@@ -130,4 +131,20 @@ pub async fn rule_tags(client: &aws_sdk_eventbridge::Client, arn: &str) -> Resul
         .iter()
         .map(|t| (t.key().to_owned(), t.value().to_owned()))
         .collect())
+}
+
+/// Every trail DescribeTrails lists in the client's region: the region's own and, with shadow
+/// trails included, the copies of multi-Region trails made elsewhere and of organization trails.
+/// (ListTrails pages, but names only name, ARN and home region; DescribeTrails answers at once,
+/// with whether a trail is multi-Region or the organization's.)
+pub async fn trails(
+    client: &aws_sdk_cloudtrail::Client,
+) -> Result<Vec<aws_sdk_cloudtrail::types::Trail>, AwsError> {
+    let out = client
+        .describe_trails()
+        .include_shadow_trails(true)
+        .send()
+        .await
+        .map_err(|e| AwsError::call("cloudtrail:DescribeTrails", e))?;
+    Ok(out.trail_list().to_vec())
 }

@@ -2,6 +2,8 @@
 //! channel, every Config rule with its tags, kmsctl's EventBridge alert rules (by name prefix)
 //! with their targets and tags, and the alert topic with its attributes, tags and subscriptions.
 //! Topics that kmsctl's rules target are read too, so a renamed topic's predecessor is found.
+//! When the environment declares alerts, the CloudTrail trails that log its region are read too
+//! (status and event selectors): the alerts fire only if one of them logs KMS's write events.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -20,6 +22,8 @@ pub struct Scope {
     pub environment: String,
     pub account_id: String,
     pub region: String,
+    /// The alert topic: `Some` exactly when the environment declares `[alerts]`, and then the
+    /// region's CloudTrail trails are read too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub topic: Option<String>,
 }
@@ -95,12 +99,74 @@ pub struct ObservedEventRule {
     pub targets: BTreeMap<String, String>,
 }
 
+/// A CloudTrail trail as DescribeTrails lists it in the environment's region, with its status
+/// and event selectors. kmsctl never changes trails: they serve the whole account (or the
+/// organization); the alerts only need one.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ObservedTrail {
+    pub name: String,
+    pub arn: String,
+    pub home_region: String,
+    pub multi_region: bool,
+    /// An organization trail: made in the management account, it logs every member account.
+    pub organization: bool,
+    /// `GetTrailStatus`'s `IsLogging`. Read only for trails that log the region (see
+    /// [`ObservedTrail::logs_region`]); `false` for the others.
+    pub logging: bool,
+    /// Basic event selectors (`GetEventSelectors`); a trail has these or advanced ones. Read
+    /// only for trails that log the region, like `logging`.
+    pub event_selectors: Vec<TrailEventSelector>,
+    pub advanced_event_selectors: Vec<TrailAdvancedSelector>,
+}
+
+impl ObservedTrail {
+    /// Whether the trail logs events made in `region`: its home region's, or every region's.
+    /// (An organization trail logs the member accounts, in the regions it logs.)
+    pub fn logs_region(&self, region: &str) -> bool {
+        self.multi_region || self.home_region == region
+    }
+}
+
+/// A basic event selector. `None` fields are AWS's defaults: management events included, read
+/// and write.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TrailEventSelector {
+    /// `All`, `ReadOnly` or `WriteOnly`.
+    pub read_write_type: Option<String>,
+    pub include_management_events: Option<bool>,
+    /// Event sources whose management events the trail does not log (`kms.amazonaws.com`).
+    pub exclude_management_event_sources: Vec<String>,
+}
+
+/// An advanced event selector: an event is logged when it matches every field selector.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TrailAdvancedSelector {
+    pub name: Option<String>,
+    pub field_selectors: Vec<TrailFieldSelector>,
+}
+
+/// One field of an advanced event selector, with its operators.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TrailFieldSelector {
+    /// `eventCategory`, `eventSource`, `readOnly`, ...
+    pub field: String,
+    pub equals: Vec<String>,
+    pub starts_with: Vec<String>,
+    pub ends_with: Vec<String>,
+    pub not_equals: Vec<String>,
+    pub not_starts_with: Vec<String>,
+    pub not_ends_with: Vec<String>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ObservedMonitor {
     pub recorder: Option<ObservedRecorder>,
     pub rules: Vec<ObservedRule>,
     pub topics: Vec<ObservedTopic>,
     pub event_rules: Vec<ObservedEventRule>,
+    /// The trails listed in the region; `None`: not read, as the environment declares no
+    /// alerts (then kmsctl makes no CloudTrail call).
+    pub trails: Option<Vec<ObservedTrail>>,
 }
 
 /// Whether kmsctl manages a resource for `environment`: only those are updated without
@@ -171,12 +237,21 @@ pub async fn observe(
     scope: &Scope,
     parallelism: usize,
 ) -> Result<ObservedMonitor, AwsError> {
-    let (recorder, rules, event_rules) = tokio::join!(
+    let trails = async {
+        match scope.topic {
+            Some(_) => trails(&clients.cloudtrail, &scope.region, parallelism)
+                .await
+                .map(Some),
+            None => Ok(None),
+        }
+    };
+    let (recorder, rules, event_rules, trails) = tokio::join!(
         recorder(&clients.config),
         config_rules(&clients.config, parallelism),
         event_rules(&clients.events, &scope.environment, parallelism),
+        trails,
     );
-    let (recorder, rules, event_rules) = (recorder?, rules?, event_rules?);
+    let (recorder, rules, event_rules, trails) = (recorder?, rules?, event_rules?, trails?);
     let mut topic_arns: BTreeSet<String> = event_rules
         .iter()
         .filter(|r| managed_by(&r.tags, &scope.environment))
@@ -199,6 +274,7 @@ pub async fn observe(
         rules,
         topics,
         event_rules,
+        trails,
     })
 }
 
@@ -362,4 +438,130 @@ async fn topic(
         tags,
         subscriptions,
     }))
+}
+
+/// The trails listed in `region`, with the status and event selectors of each one that logs it.
+/// A trail deleted between the listing and these reads is left out.
+async fn trails(
+    client: &aws_sdk_cloudtrail::Client,
+    region: &str,
+    parallelism: usize,
+) -> Result<Vec<ObservedTrail>, AwsError> {
+    let listed = monitoring::trails(client).await?;
+    let found = map_bounded(listed, parallelism, |trail| async move {
+        let mut observed = ObservedTrail {
+            name: trail.name().unwrap_or_default().to_owned(),
+            arn: trail.trail_arn().unwrap_or_default().to_owned(),
+            home_region: trail.home_region().unwrap_or(region).to_owned(),
+            multi_region: trail.is_multi_region_trail().unwrap_or(false),
+            organization: trail.is_organization_trail().unwrap_or(false),
+            ..ObservedTrail::default()
+        };
+        if !observed.logs_region(region) || observed.arn.is_empty() {
+            return Ok(Some(observed));
+        }
+        let (status, selectors) = tokio::join!(
+            trail_status(client, &observed.arn, &observed.home_region),
+            trail_selectors(client, &observed.arn, &observed.home_region),
+        );
+        let (Some(logging), Some((basic, advanced))) = (status?, selectors?) else {
+            return Ok(None);
+        };
+        observed.logging = logging;
+        observed.event_selectors = basic;
+        observed.advanced_event_selectors = advanced;
+        Ok(Some(observed))
+    })
+    .await?;
+    Ok(found.into_iter().flatten().collect())
+}
+
+/// A trail is read in its home region, by ARN: that is where it lives (a shadow copy's status
+/// and selectors are the trail's), and how AWS asks for organization trails to be named.
+fn in_home_region(home_region: &str) -> aws_sdk_cloudtrail::config::Builder {
+    aws_sdk_cloudtrail::config::Builder::default().region(aws_sdk_cloudtrail::config::Region::new(
+        home_region.to_owned(),
+    ))
+}
+
+/// `IsLogging`; `None` when the trail is gone.
+async fn trail_status(
+    client: &aws_sdk_cloudtrail::Client,
+    arn: &str,
+    home_region: &str,
+) -> Result<Option<bool>, AwsError> {
+    match client
+        .get_trail_status()
+        .name(arn)
+        .customize()
+        .config_override(in_home_region(home_region))
+        .send()
+        .await
+    {
+        Ok(out) => Ok(Some(out.is_logging().unwrap_or(false))),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_trail_not_found_exception()) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(AwsError::call("cloudtrail:GetTrailStatus", e)),
+    }
+}
+
+type Selectors = (Vec<TrailEventSelector>, Vec<TrailAdvancedSelector>);
+
+/// The trail's basic and advanced event selectors; `None` when the trail is gone.
+async fn trail_selectors(
+    client: &aws_sdk_cloudtrail::Client,
+    arn: &str,
+    home_region: &str,
+) -> Result<Option<Selectors>, AwsError> {
+    let out = match client
+        .get_event_selectors()
+        .trail_name(arn)
+        .customize()
+        .config_override(in_home_region(home_region))
+        .send()
+        .await
+    {
+        Ok(out) => out,
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_trail_not_found_exception()) =>
+        {
+            return Ok(None);
+        }
+        Err(e) => return Err(AwsError::call("cloudtrail:GetEventSelectors", e)),
+    };
+    let basic = out
+        .event_selectors()
+        .iter()
+        .map(|s| TrailEventSelector {
+            read_write_type: s.read_write_type().map(|t| t.as_str().to_owned()),
+            include_management_events: s.include_management_events(),
+            exclude_management_event_sources: s.exclude_management_event_sources().to_vec(),
+        })
+        .collect();
+    let advanced = out
+        .advanced_event_selectors()
+        .iter()
+        .map(|s| TrailAdvancedSelector {
+            name: s.name().map(str::to_owned),
+            field_selectors: s
+                .field_selectors()
+                .iter()
+                .map(|f| TrailFieldSelector {
+                    field: f.field().to_owned(),
+                    equals: f.equals().to_vec(),
+                    starts_with: f.starts_with().to_vec(),
+                    ends_with: f.ends_with().to_vec(),
+                    not_equals: f.not_equals().to_vec(),
+                    not_starts_with: f.not_starts_with().to_vec(),
+                    not_ends_with: f.not_ends_with().to_vec(),
+                })
+                .collect(),
+        })
+        .collect();
+    Ok(Some((basic, advanced)))
 }

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use aws_sdk_config::types as config;
 use aws_sdk_eventbridge::types as events;
 pub use kmsctl_aws::ApplyError;
-use kmsctl_aws::{Produced, failed};
-use kmsctl_core::semantics::LostAnswer;
+use kmsctl_aws::{AwsError, Produced, failed};
+use kmsctl_core::semantics::{Confirm, LostAnswer, NotYet};
 use kmsctl_core::{DomainOp, Outputs, Ref, ResourceChange, Semantics};
 use serde::{Deserialize, Serialize};
 
@@ -123,35 +123,130 @@ impl<A> MonitorOp<A> {
         }
     }
 
-    /// What kmsctl relies on today: the SDK's standard retries repeat a call after a lost
-    /// answer, taken as harmless (Put* sets the same thing again, CreateTopic by name returns
-    /// the topic, Subscribe to the same endpoint returns the subscription); nothing is looked up
-    /// or read back, and no error means "not yet".
+    /// How each call is made on an eventually consistent AWS. The SDK's standard retries repeat
+    /// a call after a lost answer, taken as harmless (Put* sets the same thing again,
+    /// CreateTopic by name returns the topic, Subscribe to the same endpoint returns the
+    /// subscription); a delete's "already gone" is taken as done; the codes AWS answers while
+    /// a role, a recorder or a topic made seconds ago propagates are "not yet".
     pub fn semantics(&self) -> Semantics {
-        match self {
-            Self::PutConfigurationRecorder { .. }
-            | Self::PutDeliveryChannel { .. }
-            | Self::StartConfigurationRecorder { .. }
-            | Self::PutConfigRule { .. }
-            | Self::TagConfigResource { .. }
-            | Self::CreateTopic { .. }
-            | Self::SetTopicAttribute { .. }
-            | Self::TagTopic { .. }
-            | Self::DeleteTopic { .. }
-            | Self::Subscribe { .. }
-            | Self::Unsubscribe { .. }
-            | Self::PutRule { .. }
-            | Self::TagRule { .. }
-            | Self::DeleteRule { .. }
-            | Self::PutTargets { .. }
-            | Self::RemoveTargets { .. } => Semantics::REPEAT,
-            Self::DeleteConfigRule { .. } => Semantics {
-                lost_answer: LostAnswer::Unrecovered(
-                    "a repeat after the rule is gone fails with NoSuchConfigRuleException; the next plan no longer sees the rule",
+        let (not_yet, confirm): (&'static [&'static str], _) = match self {
+            Self::PutConfigurationRecorder { .. } => (
+                RECORDER_NOT_YET,
+                (
+                    "config:DescribeConfigurationRecorders",
+                    "the recorder is as put",
                 ),
-                ..Semantics::REPEAT
+            ),
+            Self::PutDeliveryChannel { .. } => (
+                CHANNEL_NOT_YET,
+                ("config:DescribeDeliveryChannels", "the channel is as put"),
+            ),
+            Self::StartConfigurationRecorder { .. } => (
+                START_NOT_YET,
+                (
+                    "config:DescribeConfigurationRecorderStatus",
+                    "the recorder is recording",
+                ),
+            ),
+            Self::PutConfigRule { .. } => (
+                RULE_NOT_YET,
+                ("config:DescribeConfigRules", "the rule is as put"),
+            ),
+            Self::TagConfigResource { .. } => (
+                CONFIG_UNSEEN,
+                ("config:ListTagsForResource", "the tags are the new ones"),
+            ),
+            Self::DeleteConfigRule { .. } => (
+                CONFIG_RULE_BUSY,
+                ("config:DescribeConfigRules", "the rule is gone"),
+            ),
+            Self::CreateTopic { .. } => (NEVER, ("sns:ListTopics", "the topic is listed")),
+            Self::SetTopicAttribute { .. } => (
+                TOPIC_UNSEEN,
+                ("sns:GetTopicAttributes", "the attribute is the new value"),
+            ),
+            Self::TagTopic { .. } => (
+                TOPIC_UNSEEN,
+                ("sns:ListTagsForResource", "the tags are the new ones"),
+            ),
+            Self::DeleteTopic { .. } => (NEVER, ("sns:ListTopics", "the topic is gone")),
+            Self::Subscribe { .. } => (
+                TOPIC_UNSEEN,
+                ("sns:ListSubscriptionsByTopic", "the subscription is listed"),
+            ),
+            Self::Unsubscribe { .. } => (
+                NEVER,
+                ("sns:ListSubscriptionsByTopic", "the subscription is gone"),
+            ),
+            Self::PutRule { .. } => (NEVER, ("events:DescribeRule", "the rule is as put")),
+            Self::TagRule { .. } => (
+                EVENTS_UNSEEN,
+                ("events:ListTagsForResource", "the tags are the new ones"),
+            ),
+            Self::DeleteRule { .. } => (NEVER, ("events:ListRules", "the rule is gone")),
+            Self::PutTargets { .. } => (
+                EVENTS_UNSEEN,
+                ("events:ListTargetsByRule", "the target is listed"),
+            ),
+            Self::RemoveTargets { .. } => {
+                (NEVER, ("events:ListTargetsByRule", "the target is gone"))
+            }
+        };
+        let lost_answer = match self {
+            Self::DeleteConfigRule { .. } => LostAnswer::RepeatIsChecked(
+                "a repeat after the rule is gone fails with NoSuchConfigRuleException: taken as done",
+            ),
+            Self::Unsubscribe { .. } => LostAnswer::RepeatIsChecked(
+                "a repeat after the subscription is gone fails with NotFound: taken as done",
+            ),
+            _ => LostAnswer::Repeat,
+        };
+        Semantics {
+            lost_answer,
+            not_yet: if not_yet.is_empty() {
+                NotYet::Never
+            } else {
+                NotYet::RepeatedByApply(not_yet)
             },
+            confirm: Some(Confirm {
+                read: confirm.0,
+                until: confirm.1,
+            }),
         }
+    }
+}
+
+const NEVER: &[&str] = &[];
+
+/// A role made seconds ago is not yet assumable by AWS Config (terraform-provider-aws retries
+/// these, `internal/service/configservice/configuration_recorder.go`, `delivery_channel.go`,
+/// `config_rule.go`): and a recorder put seconds ago is not yet seen by the calls that need it.
+const RECORDER_NOT_YET: &[&str] = &["InvalidRoleException"];
+const CHANNEL_NOT_YET: &[&str] = &[
+    "InsufficientDeliveryPolicyException",
+    "NoAvailableConfigurationRecorderException",
+];
+const START_NOT_YET: &[&str] = &[
+    "NoAvailableDeliveryChannelException",
+    "NoSuchConfigurationRecorderException",
+];
+const RULE_NOT_YET: &[&str] = &[
+    "InsufficientPermissionsException",
+    "NoAvailableConfigurationRecorderException",
+];
+const CONFIG_UNSEEN: &[&str] = &["ResourceNotFoundException"];
+/// A rule being evaluated or deleted answers ResourceInUseException until that ends.
+const CONFIG_RULE_BUSY: &[&str] = &["ResourceInUseException"];
+/// A topic made seconds ago: SNS's "not found" (`NotFound`, the SDK's NotFoundException).
+const TOPIC_UNSEEN: &[&str] = &["NotFound", "NotFoundException"];
+const EVENTS_UNSEEN: &[&str] = &["ResourceNotFoundException"];
+
+/// The call's error, unless it is the "already done" answer `done` of a repeat.
+fn unless_done<T>(result: Result<T, AwsError>, done: &[&str]) -> Result<(), AwsError> {
+    match result {
+        Ok(_) => Ok(()),
+        Err(error) if error.code().is_some_and(|code| done.contains(&code)) => Ok(()),
+        Err(error) => Err(error),
     }
 }
 
@@ -173,7 +268,10 @@ pub async fn apply_change(
     change: &ResourceChange,
     outputs: &Outputs,
 ) -> Result<Produced, ApplyError> {
-    kmsctl_aws::apply_operations::<MonitorOp, _, _>(change, outputs, |op| run(clients, op)).await
+    kmsctl_aws::apply_operations::<MonitorOp, _, _>(change, outputs, &clients.propagation, |op| {
+        run(clients, op)
+    })
+    .await
 }
 
 fn malformed(e: impl std::fmt::Display) -> ApplyError {
@@ -311,13 +409,14 @@ async fn run(clients: &Clients, op: MonitorOp<String>) -> Result<Produced, Apply
                 .map_err(failed("config:TagResource"))?;
         }
         MonitorOp::DeleteConfigRule { name } => {
-            clients
+            let deleted = clients
                 .config
                 .delete_config_rule()
                 .config_rule_name(name)
                 .send()
                 .await
-                .map_err(failed("config:DeleteConfigRule"))?;
+                .map_err(failed("config:DeleteConfigRule"));
+            unless_done(deleted, &["NoSuchConfigRuleException"])?;
         }
         MonitorOp::CreateTopic {
             name,
@@ -393,13 +492,14 @@ async fn run(clients: &Clients, op: MonitorOp<String>) -> Result<Produced, Apply
             )]));
         }
         MonitorOp::Unsubscribe { subscription_arn } => {
-            clients
+            let unsubscribed = clients
                 .sns
                 .unsubscribe()
                 .subscription_arn(subscription_arn)
                 .send()
                 .await
-                .map_err(failed("sns:Unsubscribe"))?;
+                .map_err(failed("sns:Unsubscribe"));
+            unless_done(unsubscribed, TOPIC_UNSEEN)?;
         }
         MonitorOp::PutRule {
             name,

@@ -28,7 +28,9 @@ pub const ORG_DEPLOYER_KNOWINGLY_DENIED: Rule = Rule::error_or_warning(
     "deployer_knowingly_denied names actions in full (an error), ones kmsctl calls (a warning)",
 );
 
-/// What kmsctl calls when it plans and applies environments.
+/// What kmsctl calls when it plans and applies environments: KMS, and CloudTrail's reads of
+/// the check that a trail delivers the KMS events an environment's alerts match
+/// (`cloudtrail-missing`).
 pub const KMSCTL_ACTIONS: &[&str] = &[
     "kms:CreateKey",
     "kms:PutKeyPolicy",
@@ -49,6 +51,9 @@ pub const KMSCTL_ACTIONS: &[&str] = &[
     "kms:ListResourceTags",
     "kms:ListKeys",
     "kms:ListAliases",
+    "cloudtrail:DescribeTrails",
+    "cloudtrail:GetTrailStatus",
+    "cloudtrail:GetEventSelectors",
 ];
 
 /// The actions kmsctl needs to restore a control that drifted, and so must never be denied to
@@ -380,8 +385,11 @@ fn principal_of(ctx: &Context<'_>, arn: &str, account: &str, place: &Place) -> P
     }
 }
 
+/// Whether `action` is made on no key: KMS's calls on no key, and every other service's (RCPs,
+/// which guard keys here, skip them).
 fn on_no_key(action: &str) -> bool {
     matches!(action, "kms:CreateKey" | "kms:ListKeys" | "kms:ListAliases")
+        || !action.starts_with("kms:")
 }
 
 /// The request kmsctl makes for `action`, on a key in the place's account: what it sends
@@ -675,6 +683,26 @@ deployer_role_arn = "{DEPLOYER}"
         assert_eq!(
             found[0].message,
             "RCP guard statement AdminsOnly denies the deployer arn:aws:iam::111122223333:role/kmsctl-deployer kms:PutKeyPolicy (keys in account 111122223333): kmsctl could not restore these controls when they drift"
+        );
+    }
+
+    #[test]
+    fn denying_the_trail_checks_reads_is_a_warning_and_no_rcp_concern() {
+        let found =
+            scp(r#"{"Sid":"NoTrails","Effect":"Deny","Action":"cloudtrail:*","Resource":"*"}"#);
+        assert!(errors(&found).is_empty(), "{found:?}");
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].message.contains(
+                "cloudtrail:DescribeTrails, cloudtrail:GetEventSelectors, cloudtrail:GetTrailStatus"
+            ),
+            "{}",
+            found[0].message
+        );
+        let rcp = r#"{"Effect":"Deny","Principal":"*","Action":"cloudtrail:*","Resource":"*"}"#;
+        assert_eq!(
+            findings_with("", PolicyType::ResourceControlPolicy, rcp),
+            vec![]
         );
     }
 

@@ -9,7 +9,7 @@ use kmsctl_core::project_files::ProjectFiles;
 use kmsctl_core::source::SourceFile;
 use kmsctl_core::{Address, Outputs, ResourceChange};
 
-use crate::Client;
+use crate::Clients;
 use crate::config::OrganizationFile;
 use crate::observe::ObservedOrg;
 use crate::ou_tree::OuError;
@@ -44,7 +44,7 @@ impl<'a> Domain for Organization<'a> {
     const KINDS: &'static [kmsctl_core::ResourceKind] = &crate::kinds::KINDS;
     const RULES: &'static [&'static kmsctl_core::Rule] = crate::RULES;
 
-    type Clients = Client;
+    type Clients = Clients;
     type Desired = DesiredOrganization<'a>;
     type Scope = Whole;
     type Observed = ObservedOrg;
@@ -58,7 +58,7 @@ impl<'a> Domain for Organization<'a> {
     }
 
     async fn observe(
-        client: &Client,
+        client: &Clients,
         _scope: &Whole,
         parallelism: usize,
     ) -> Result<ObservedOrg, ObserveError> {
@@ -103,7 +103,7 @@ impl<'a> Domain for Organization<'a> {
     }
 
     async fn apply_change(
-        client: &Client,
+        client: &Clients,
         change: &ResourceChange,
         outputs: &Outputs,
     ) -> Result<BTreeMap<String, String>, ApplyError> {
@@ -119,7 +119,7 @@ impl<'a> Domain for Organization<'a> {
     }
 
     async fn unmanaged(
-        _client: &Client,
+        _client: &Clients,
         desired: &Self::Desired,
         observed: &ObservedOrg,
         _parallelism: usize,

@@ -47,9 +47,36 @@ pub const RULES: &[&kmsctl_core::Rule] = &[
 ];
 
 /// The Organizations client of a connected session.
-pub fn client(session: &kmsctl_aws::Session) -> Client {
-    Client::new(&session.config)
+pub fn client(session: &kmsctl_aws::Session) -> Clients {
+    let config = aws_sdk_organizations::config::Builder::from(&session.config)
+        .retry_classifier(ErrorCodes::new(
+            "Organizations busy",
+            ORGANIZATIONS_BUSY,
+            &[],
+        ))
+        .build();
+    Clients {
+        organizations: Client::from_conf(config),
+        propagation: session.propagation.clone(),
+    }
 }
 
 pub use aws_sdk_organizations::Client;
+use kmsctl_aws::retry_codes::{ErrorCodes, ORGANIZATIONS_BUSY};
+
+/// The Organizations client, and how apply waits for what it wrote to become visible. It
+/// dereferences to the SDK client, which every read takes.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    pub organizations: Client,
+    pub propagation: kmsctl_aws::Propagation,
+}
+
+impl std::ops::Deref for Clients {
+    type Target = Client;
+
+    fn deref(&self) -> &Client {
+        &self.organizations
+    }
+}
 pub use domain::{DesiredOrganization, Organization};

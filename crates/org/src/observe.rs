@@ -119,8 +119,13 @@ pub async fn observe_tree(client: &Client) -> Result<(OrgTree, BTreeSet<PolicyTy
         .into_iter()
         .filter(|kind| {
             root.policy_types().iter().any(|t| {
+                // Enabling is asynchronous: a type PENDING_ENABLE is on its way, and enabling
+                // it again would fail (its AttachPolicy calls wait for it instead).
                 t.r#type() == Some(&api_type(*kind))
-                    && t.status() == Some(&PolicyTypeStatus::Enabled)
+                    && matches!(
+                        t.status(),
+                        Some(PolicyTypeStatus::Enabled | PolicyTypeStatus::PendingEnable)
+                    )
             })
         })
         .collect();

@@ -4,12 +4,15 @@
 //! `moto_server` of its own (not the one of `cargo xtask emulator`) and records it in
 //! `target/bench/emulator.json`: pid, port, number of keys and the hash of the generated project. A later
 //! run reuses it when it still runs and both match; otherwise it stops it and seeds a new one.
+//!
+//! The realistic measurement applies into empty accounts instead: each apply gets a [`Scratch`] emulator
+//! of its own, stopped when it is dropped.
 
 use std::fs::{self, File};
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -106,7 +109,13 @@ pub fn ensure(
     }
     let _ = fs::remove_file(CacheState::path(bench_dir));
 
-    let (pid, port, endpoint) = start(root, bench_dir)?;
+    let (child, port, endpoint) = start(
+        root,
+        bench_dir,
+        &|port| bench_dir.join(format!("emulator-{port}.log")),
+        true,
+    )?;
+    let pid = child.id();
     let mut state = CacheState {
         pid,
         port,
@@ -163,9 +172,41 @@ fn stop_pid(pid: u32) -> Result<(), String> {
     }
 }
 
-/// Starts a detached `moto_server` (own process group, survives this process) on a free port; its log
-/// is `target/bench/emulator-PORT.log`. Returns (pid, port, endpoint).
-fn start(root: &Path, bench_dir: &Path) -> Result<(u32, u16, String), String> {
+/// An empty emulator of this run: a `moto_server` in this process's group (an interrupted bench takes it
+/// along), stopped when this is dropped.
+pub struct Scratch {
+    pub endpoint: String,
+    child: Child,
+}
+
+impl Scratch {
+    /// Starts one on a free port, with its output in `log`.
+    pub fn start(root: &Path, bench_dir: &Path, log: &Path) -> Result<Self, String> {
+        let (child, _, endpoint) = start(root, bench_dir, &|_| log.to_path_buf(), false)?;
+        Ok(Self { endpoint, child })
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = stop_pid(self.child.id());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts a `moto_server` on a free port, with its output in `log(port)`; `detached`, in a process group of
+/// its own (it survives this process). Returns (process, port, endpoint).
+fn start(
+    root: &Path,
+    bench_dir: &Path,
+    log: &dyn Fn(u16) -> PathBuf,
+    detached: bool,
+) -> Result<(Child, u16, String), String> {
     let moto_server = moto::moto_server_path(root);
     let mut last_error = String::new();
     // The port is free when picked, but something else may take it before moto binds it.
@@ -174,17 +215,21 @@ fn start(root: &Path, bench_dir: &Path) -> Result<(u32, u16, String), String> {
             .and_then(|listener| listener.local_addr())
             .map(|addr| addr.port())
             .map_err(|e| format!("cannot find a free port: {e}"))?;
-        let log = bench_dir.join(format!("emulator-{port}.log"));
+        let log = log(port);
         let output = File::create(&log)
             .and_then(|file| Ok((file.try_clone()?, file)))
             .map_err(|e| format!("cannot create {}: {e}", log.display()))?;
-        let mut child = Command::new(&moto_server)
+        let mut command = Command::new(&moto_server);
+        command
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .current_dir(bench_dir)
             .stdin(Stdio::null())
             .stdout(output.0)
-            .stderr(output.1)
-            .process_group(0)
+            .stderr(output.1);
+        if detached {
+            command.process_group(0);
+        }
+        let mut child = command
             .spawn()
             .map_err(|e| format!("cannot run {}: {e}", moto_server.display()))?;
         let endpoint = format!("http://127.0.0.1:{port}");
@@ -200,7 +245,7 @@ fn start(root: &Path, bench_dir: &Path) -> Result<(u32, u16, String), String> {
             let listening = fs::read_to_string(&log)
                 .is_ok_and(|text| text.contains(&format!("Running on {endpoint}")));
             if listening && moto::is_responding(&endpoint) {
-                return Ok((child.id(), port, endpoint));
+                return Ok((child, port, endpoint));
             }
             if Instant::now() >= deadline {
                 let _ = child.kill();

@@ -1,5 +1,5 @@
-//! The measured clients that run as processes: `kmsctl plan` and the boto3 baseline, each under GNU time
-//! (`/usr/bin/time`) for its CPU time and peak RSS.
+//! The measured clients that run as processes: `kmsctl plan`, `kmsctl apply` (the realistic measurement)
+//! and the boto3 baseline, each under GNU time (`/usr/bin/time`) for its CPU time and peak RSS.
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
@@ -161,6 +161,46 @@ pub fn kmsctl_plan(
             logs.stderr.display(),
             logs.tail()
         ))),
+    }
+}
+
+/// `kmsctl apply env/bench --auto-approve --parallelism 16 --propagation-timeout SECONDS` through
+/// `endpoint`; fails unless it exits 0.
+pub fn kmsctl_apply(
+    kmsctl: &Path,
+    project_dir: &Path,
+    endpoint: &str,
+    log_dir: &Path,
+    name: &str,
+    propagation_timeout: u64,
+) -> Result<Timed, String> {
+    let logs = Logs::new(log_dir, name);
+    let root = project_dir.to_string_lossy();
+    let parallelism = CONCURRENCY.to_string();
+    let propagation_timeout = propagation_timeout.to_string();
+    let args = [
+        "--root",
+        &root,
+        "--no-color",
+        "--parallelism",
+        &parallelism,
+        "--propagation-timeout",
+        &propagation_timeout,
+        "apply",
+        project::TARGET,
+        "--auto-approve",
+    ];
+    let (code, timed) = run_timed(kmsctl, &args, endpoint, &logs)?;
+    if code == 0 {
+        Ok(timed)
+    } else {
+        Err(format!(
+            "`kmsctl apply {} --auto-approve` failed (exit code {code}); see {} and {}:\n{}",
+            project::TARGET,
+            logs.stdout.display(),
+            logs.stderr.display(),
+            logs.tail()
+        ))
     }
 }
 

@@ -6,7 +6,9 @@
 //! - [`scenario`]: the faults of each scenario;
 //! - [`clients`]: `kmsctl plan` and the boto3 baseline, timed; [`floor`]: the minimal client and the
 //!   analytic quota floor;
-//! - [`table`]: results, markdown and targets.
+//! - [`table`]: results, markdown and targets;
+//! - [`realistic`]: the realistic measurement, an apply of N keys into an empty emulator and the plan after
+//!   it, with and without the proxy's realistic-AWS rules, and its table.
 //!
 //! HTTP goes through [`xtask::http`], the client the emulator code uses too.
 
@@ -15,6 +17,7 @@ pub mod clients;
 pub mod floor;
 pub mod project;
 pub mod proxy;
+pub mod realistic;
 pub mod scenario;
 pub mod table;
 

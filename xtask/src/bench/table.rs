@@ -278,6 +278,7 @@ mod tests {
                         received: 2000,
                         forwarded: 1990,
                         throttled: 10,
+                        ..OpCounts::default()
                     },
                 ),
                 (
@@ -286,6 +287,7 @@ mod tests {
                         received: 1000,
                         forwarded: 1000,
                         throttled: 0,
+                        ..OpCounts::default()
                     },
                 ),
             ]

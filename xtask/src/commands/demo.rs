@@ -11,6 +11,9 @@ use super::{Outcome, cargo, cargo_target_dir, display};
 const ENVIRONMENT: &str = "env/dev";
 /// Its folder, for the user to edit.
 const ENVIRONMENT_DIR: &str = "environments/dev";
+/// Its account and region (`environments/dev/environment.toml`).
+const ACCOUNT: &str = "111111111111";
+const REGION: &str = "us-east-1";
 
 /// Runs `kmsctl args...` from the project root against the emulator; returns its exit code.
 fn kmsctl(root: &Path, kmsctl: &Path, endpoint: &str, args: &[&str]) -> Result<i32, String> {
@@ -64,6 +67,14 @@ pub fn run() -> Outcome {
 
     eprintln!("\nresetting the emulator, so that the demo starts from nothing");
     emulator::reset(endpoint).map_err(|e| format!("cannot reset the emulator: {e}"))?;
+    // env/dev declares alerts, which fire only where a CloudTrail trail logs KMS's management
+    // events: a real account has one (kmsctl refuses the plan otherwise, `cloudtrail-missing`).
+    eprintln!(
+        "giving account {ACCOUNT} a multi-Region CloudTrail trail ({}), as a real account has",
+        emulator::cloudtrail::TRAIL
+    );
+    emulator::cloudtrail::provision_trail(endpoint, ACCOUNT, REGION)
+        .map_err(|e| format!("cannot create the demo's CloudTrail trail: {e}"))?;
 
     expect_success(&root, &binary, endpoint, &["validate", ENVIRONMENT])?;
     expect_success(

@@ -4,8 +4,11 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::time::Instant;
 
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+
 use kmsctl_core::{Outputs, Plan, Target};
-use kmsctl_engine::apply::{Appliers, Argument, classify, latest_plan};
+use kmsctl_engine::apply::{Appliers, Argument, Settled, classify, latest_plan};
 use kmsctl_engine::lock::TargetLock;
 use kmsctl_engine::plan::Loaded;
 use kmsctl_engine::target::{Planned, connect, default_plan_path};
@@ -75,6 +78,7 @@ async fn apply_saved(ctx: &Context, path: &Path) -> Result<Exit> {
     let exit = execute(ctx, &plan, &appliers).await;
     if exit == Exit::Ok {
         let _ = std::fs::remove_file(path);
+        settle(ctx, &rechecked.loaded, &plan).await;
     }
     Ok(exit)
 }
@@ -106,8 +110,26 @@ async fn apply_target(ctx: &Context, target: &str, auto_approve: bool) -> Result
     if exit == Exit::Ok {
         // A plan saved earlier for this target no longer describes what is live.
         let _ = std::fs::remove_file(default_plan_path(ctx, &plan.target));
+        settle(ctx, &loaded, &plan).await;
     }
     Ok(exit)
+}
+
+/// Waits until AWS shows what was applied, so that the next plan is clean; says so when it
+/// does not within the propagation timeout (the writes were made: this is not a failure).
+async fn settle(ctx: &Context, loaded: &Loaded, plan: &Plan) {
+    let started = Instant::now();
+    match kmsctl_engine::apply::wait_settled(ctx, loaded, plan).await {
+        Settled::Shown => {
+            tracing::info!(waited = ?started.elapsed(), "AWS shows every change applied");
+        }
+        Settled::NotYet(pending) => eprintln!(
+            "{} after {}s AWS does not show all that was applied yet: {}. The writes were accepted; the next plan may show these again until AWS catches up (run it later, or raise --propagation-timeout).",
+            ctx.err_style.yellow("Warning:"),
+            started.elapsed().as_secs(),
+            pending.join("; ")
+        ),
+    }
 }
 
 pub fn confirm(label: &str) -> Result<bool> {
@@ -129,12 +151,17 @@ pub fn confirm(label: &str) -> Result<bool> {
     Ok(answer.trim() == "yes")
 }
 
-/// Applies every change in dependency order; stops at the first failure and says what was and
-/// was not applied. A rerun of plan/apply picks up from there.
+/// Applies every change in dependency order, independent changes side by side (at most the
+/// appliers' concurrency); at the first failure it starts nothing more, lets the changes in
+/// flight finish, and says what was and was not applied. A rerun of plan/apply picks up from
+/// there.
 pub async fn execute(ctx: &Context, plan: &Plan, appliers: &Appliers) -> Exit {
     let label = plan.target.label();
-    let order = match plan.apply_order() {
-        Ok(order) => order,
+    let (order, waiting_on) = match plan
+        .apply_order()
+        .and_then(|o| Ok((o, plan.dependencies()?)))
+    {
+        Ok(scheduled) => scheduled,
         Err(error) => {
             eprintln!(
                 "{} the plan cannot be ordered: {error}; nothing was changed",
@@ -147,48 +174,80 @@ pub async fn execute(ctx: &Context, plan: &Plan, appliers: &Appliers) -> Exit {
         println!("No changes. {label} matches its configuration.");
         return Exit::Ok;
     }
+    let limit = appliers.concurrency(ctx.parallelism);
     let progress = Progress::new(order.len());
     let mut outputs = Outputs::new();
     let mut applied = Vec::new();
-    for (position, &index) in order.iter().enumerate() {
+    let mut done = vec![false; plan.changes.len()];
+    let mut not_started: Vec<usize> = order.clone();
+    let mut failures = Vec::new();
+    let mut running = FuturesUnordered::new();
+    loop {
+        while failures.is_empty() && running.len() < limit {
+            let Some(position) = not_started
+                .iter()
+                .position(|&i| waiting_on[i].iter().all(|&d| done[d]))
+            else {
+                break;
+            };
+            let index = not_started.remove(position);
+            let change = &plan.changes[index];
+            progress.start(change);
+            // Only what its operations reference: the change's own view of earlier outputs.
+            let known: Outputs = change
+                .referenced()
+                .into_iter()
+                .filter_map(|a| outputs.get(&a).map(|o| (a, o.clone())))
+                .collect();
+            running.push(async move {
+                let started = Instant::now();
+                let result = appliers.apply(change, &known).await;
+                (index, result, started.elapsed())
+            });
+        }
+        let Some((index, result, elapsed)) = running.next().await else {
+            break;
+        };
         let change = &plan.changes[index];
-        progress.start(change);
-        let started = Instant::now();
-        let result = appliers.apply(change, &outputs).await;
         match result {
             Ok(produced) => {
-                progress.done(change, started.elapsed(), &produced);
+                progress.done(change, elapsed, &produced);
                 outputs.insert(change.address.clone(), produced);
                 applied.push(change.address.to_string());
+                done[index] = true;
             }
-            Err(error) => {
-                progress.finish();
-                let style = ctx.err_style;
-                eprintln!(
-                    "\n{} {}: {error}",
-                    style.red(&style.bold("Error:")),
-                    change.address
-                );
-                eprintln!(
-                    "\nApplied ({}): {}",
-                    applied.len(),
-                    if applied.is_empty() {
-                        "none".into()
-                    } else {
-                        applied.join(", ")
-                    }
-                );
-                let left: Vec<String> = order[position..]
-                    .iter()
-                    .map(|&i| plan.changes[i].address.to_string())
-                    .collect();
-                eprintln!("Not applied ({}): {}", left.len(), left.join(", "));
-                eprintln!(
-                    "\nFix the cause, then run `kmsctl plan {label}` again: it picks up from what was applied."
-                );
-                return Exit::Error;
-            }
+            Err(error) => failures.push((change.address.to_string(), error)),
         }
+    }
+    if !failures.is_empty() {
+        progress.finish();
+        let style = ctx.err_style;
+        for (address, error) in &failures {
+            eprintln!("\n{} {address}: {error}", style.red(&style.bold("Error:")));
+        }
+        eprintln!(
+            "\nApplied ({}): {}",
+            applied.len(),
+            if applied.is_empty() {
+                "none".into()
+            } else {
+                applied.join(", ")
+            }
+        );
+        let left: Vec<String> = failures
+            .iter()
+            .map(|(address, _)| address.clone())
+            .chain(
+                not_started
+                    .iter()
+                    .map(|&i| plan.changes[i].address.to_string()),
+            )
+            .collect();
+        eprintln!("Not applied ({}): {}", left.len(), left.join(", "));
+        eprintln!(
+            "\nFix the cause, then run `kmsctl plan {label}` again: it picks up from what was applied."
+        );
+        return Exit::Error;
     }
     progress.finish();
     let summary = plan.summary();

@@ -45,6 +45,7 @@ impl Context {
                 parallelism: usize::from(global.parallelism),
                 max_attempts: global.max_attempts,
                 wait_timeout: std::time::Duration::from_secs(global.wait_timeout * 60),
+                propagation_timeout: std::time::Duration::from_secs(global.propagation_timeout),
                 // Apply's long waits (CloudHSM, KMS) print each poll.
                 on_wait: std::sync::Arc::new(move |message| {
                     eprintln!("  {} {message}", err_style.cyan("waiting:"));

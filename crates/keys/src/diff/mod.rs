@@ -63,7 +63,11 @@ pub fn diff(environment: &str, keys: &[DesiredKey], observation: &Observation) -
             Found::Unreadable(key_id, reason) => out.findings.push(Finding::of(
                 &KEY_UNREADABLE,
                 desired.locations.key.clone(),
-                format!("alias {} points to key {key_id}, which kmsctl cannot read: {reason}", desired.alias),
+                if observation.key_of_alias(&desired.alias) == Some(key_id.as_str()) {
+                    format!("alias {} points to key {key_id}, which kmsctl cannot read: {reason}", desired.alias)
+                } else {
+                    format!("key {key_id} carries the kmsctl:id {} and kmsctl cannot read it (it is not created again): {reason}", desired.id)
+                },
                 "let the deployer role call kms:DescribeKey, kms:GetKeyPolicy and kms:ListResourceTags on the key",
             )),
         }

@@ -456,3 +456,29 @@ fn the_rotation_call_made_is_the_one_compare_names() {
         }
     }
 }
+
+#[test]
+fn a_declared_key_the_deployer_cannot_read_is_refused_and_never_created_again() {
+    let key = desired();
+    let mut observation = observed(vec![]);
+    // The tagging API lists the key with its kmsctl:id; DescribeKey answered AccessDenied.
+    observation.unreadable.insert(
+        "k-locked".into(),
+        "kms:DescribeKey failed: AccessDeniedException: not authorized".into(),
+    );
+    observation
+        .unreadable_ids
+        .insert(key.id.clone(), "k-locked".into());
+    let out = diff("dev", std::slice::from_ref(&key), &observation);
+    assert!(addresses(&out).is_empty(), "{:?}", addresses(&out));
+    let [finding] = out.findings.as_slice() else {
+        panic!("one finding: {:?}", out.findings)
+    };
+    assert_eq!(finding.rule, "key-unreadable");
+    assert!(finding.message.contains("k-locked"), "{}", finding.message);
+    assert!(
+        finding.message.contains("AccessDeniedException"),
+        "{}",
+        finding.message
+    );
+}

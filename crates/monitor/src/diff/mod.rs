@@ -5,9 +5,11 @@
 //! region.
 
 mod alerts;
+pub mod cloudtrail;
 mod config_rule;
 mod recorder;
 
+pub use cloudtrail::CLOUDTRAIL_MISSING;
 pub use recorder::{CONFIG_RECORDER_MISSING, CONFIG_RECORDER_NAME, CONFIG_RECORDER_STOPPED};
 
 use std::collections::BTreeMap;
@@ -23,7 +25,8 @@ use crate::ops::MonitorOp;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MonitorDiff {
     pub changes: Vec<ResourceChange>,
-    /// Errors only the live account reveals (no configuration recorder): they refuse the plan.
+    /// Errors only the live account reveals (no configuration recorder, no trail delivering
+    /// the alerts' events): they refuse the plan.
     pub findings: Vec<Finding>,
     pub notes: Vec<Note>,
 }
@@ -33,6 +36,7 @@ pub fn diff(desired: &DesiredMonitor, observed: &ObservedMonitor) -> MonitorDiff
     recorder::diff(desired, observed, &mut out);
     config_rule::diff(desired, observed, &mut out);
     alerts::diff(desired, observed, &mut out);
+    cloudtrail::diff(desired, observed, &mut out);
     out
 }
 

@@ -7,6 +7,7 @@ use crate::config::tests_support::declaration;
 use crate::desired::{Context, TARGET_ID, build};
 use crate::observe::{
     ObservedEventRule, ObservedRecorder, ObservedRule, ObservedSubscription, ObservedTopic,
+    ObservedTrail, TrailEventSelector,
 };
 
 fn desired() -> DesiredMonitor {
@@ -80,6 +81,16 @@ fn applied(desired: &DesiredMonitor) -> ObservedMonitor {
                 targets: BTreeMap::from([(TARGET_ID.to_owned(), alerts.topic_arn.clone())]),
             })
             .collect(),
+        // The account's trail, which kmsctl only reads.
+        trails: Some(vec![ObservedTrail {
+            name: "management-events".into(),
+            arn: "arn:aws:cloudtrail:eu-west-1:222222222222:trail/management-events".into(),
+            home_region: "eu-west-1".into(),
+            multi_region: true,
+            logging: true,
+            event_selectors: vec![TrailEventSelector::default()],
+            ..ObservedTrail::default()
+        }]),
     }
 }
 

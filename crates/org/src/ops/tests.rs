@@ -55,7 +55,7 @@ fn every_operation_declares_coherent_semantics() {
         assert!(
             semantics
                 .not_yet
-                .repeated_by_apply(Some("ConcurrentModificationException")),
+                .repeated_by_apply(Some("ConcurrentModificationException"), ""),
             "{}",
             op.name()
         );
