@@ -342,7 +342,8 @@ impl TestProject {
             .envs(env.iter().copied());
         let run = Run::from(command.output().expect("kmsctl runs"));
         assert!(
-            !run.stderr.contains("does not show all that was applied"),
+            !run.stderr.contains("does not show all that was applied")
+                && !run.stderr.contains("the plan made to confirm"),
             "the plan right after apply is not clean: {}",
             run.stderr
         );
@@ -543,4 +544,83 @@ pub async fn customer_keys(kms: &aws_sdk_kms::Client) -> Vec<String> {
         }
     }
     ids
+}
+
+/// The account's own AWS Config recorder, delivery channel (bucket `bucket`) and its start, as an
+/// organization's central Config set-up would leave them.
+pub async fn central_recorder(account: &str, bucket: &str) {
+    use aws_sdk_config::types::{ConfigurationRecorder, DeliveryChannel, RecordingGroup};
+    let config = aws_sdk_config::Client::new(&account_config(account).await);
+    config
+        .put_configuration_recorder()
+        .configuration_recorder(
+            ConfigurationRecorder::builder()
+                .name("default")
+                .role_arn(format!("arn:aws:iam::{account}:role/central-config"))
+                .recording_group(RecordingGroup::builder().all_supported(true).build())
+                .build(),
+        )
+        .send()
+        .await
+        .expect("recorder");
+    config
+        .put_delivery_channel()
+        .delivery_channel(
+            DeliveryChannel::builder()
+                .name("default")
+                .s3_bucket_name(bucket)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("channel");
+    config
+        .start_configuration_recorder()
+        .configuration_recorder_name("default")
+        .send()
+        .await
+        .expect("start");
+}
+
+/// The SCPs and RCPs tagged `kmsctl:managed`, by name, with how many targets each is attached to.
+pub async fn managed_org_policies(client: &aws_sdk_organizations::Client) -> Vec<(String, usize)> {
+    let mut out = Vec::new();
+    for kind in [
+        aws_sdk_organizations::types::PolicyType::ServiceControlPolicy,
+        aws_sdk_organizations::types::PolicyType::ResourceControlPolicy,
+    ] {
+        let listed = client
+            .list_policies()
+            .filter(kind)
+            .send()
+            .await
+            .expect("policies");
+        for policy in listed.policies() {
+            let id = policy.id().expect("id");
+            let tags = client
+                .list_tags_for_resource()
+                .resource_id(id)
+                .send()
+                .await
+                .expect("tags");
+            if tags
+                .tags()
+                .iter()
+                .any(|t| t.key() == "kmsctl:managed" && t.value() == "true")
+            {
+                let targets = client
+                    .list_targets_for_policy()
+                    .policy_id(id)
+                    .send()
+                    .await
+                    .expect("targets");
+                out.push((
+                    policy.name().unwrap_or_default().to_owned(),
+                    targets.targets().len(),
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
 }

@@ -1,9 +1,10 @@
 //! `cloudtrail-missing` against the emulator: alerts are planned only where a CloudTrail trail
 //! delivers KMS's write management events of the environment's region. These projects start
 //! without the trail every other test's account gets (`TestProject::without_trail`) and make
-//! the trails each case needs.
+//! the trails each case needs. Through the fault proxy: a denied CloudTrail read is the warning
+//! `cloudtrail-unreadable`, not a refusal; other failures still stop the plan.
 
-use fault_proxy::Proxy;
+use fault_proxy::{Fault, Proxy, Rule};
 use kmsctl_tests::{Run, TestProject, customer_keys, endpoint};
 use serde_json::json;
 use xtask::emulator::cloudtrail::{self, TrailSpec};
@@ -225,5 +226,126 @@ fn an_environment_without_alerts_makes_no_cloudtrail_call() {
             ("cloudtrail:GetEventSelectors".to_owned(), 1),
             ("cloudtrail:GetTrailStatus".to_owned(), 1),
         ]
+    );
+}
+
+/// AWS's answer to a read an SCP denies.
+fn access_denied(account: &str, operation: &str) -> Fault {
+    Fault::Error {
+        code: "AccessDeniedException".into(),
+        status: 400,
+        message: Some(format!(
+            "User: arn:aws:sts::{account}:assumed-role/deployer/kmsctl is not authorized to perform: {operation} with an explicit deny in a service control policy"
+        )),
+    }
+}
+
+#[test]
+fn a_denied_describe_trails_is_a_warning_and_the_alerts_are_planned() {
+    let project = dev();
+    let proxy = Proxy::start(
+        &endpoint(),
+        vec![Rule::always(
+            "cloudtrail:DescribeTrails",
+            access_denied(&project.account, "cloudtrail:DescribeTrails"),
+        )],
+        7,
+    )
+    .expect("the fault proxy starts");
+    project.use_endpoint(&proxy.endpoint());
+
+    let run = project
+        .kmsctl(&["--no-color", "plan", "env/dev", "--detailed-exitcode"])
+        .expect_code(2);
+    assert!(!run.stdout.contains("cloudtrail-missing"), "{}", run.stdout);
+    assert!(!run.stderr.contains("cloudtrail-missing"), "{}", run.stderr);
+    let warning = run
+        .stdout
+        .split("\n\n")
+        .find(|block| block.starts_with("warning[cloudtrail-unreadable]"))
+        .unwrap_or_else(|| panic!("the plan prints the warning\n{}", run.stdout));
+    insta::assert_snapshot!(
+        "describe_trails_denied_warning",
+        warning.replace(&project.account, "ACCOUNT")
+    );
+    assert_eq!(
+        cloudtrail_calls(&proxy),
+        [("cloudtrail:DescribeTrails".to_owned(), 1)],
+        "denied at once: not retried, and no trail to read further"
+    );
+
+    // The warning does not stop apply either.
+    let applied = project
+        .kmsctl(&["apply", "env/dev", "--auto-approve"])
+        .expect_code(0);
+    assert!(
+        applied.stdout.contains("warning[cloudtrail-unreadable]"),
+        "{}",
+        applied.stdout
+    );
+    project.plan_dev(0);
+}
+
+#[test]
+fn a_trail_whose_selectors_are_denied_is_named_in_the_warning() {
+    let project = dev();
+    make_trail(&TrailSpec::management_events(&project.account, "us-east-1"));
+    let proxy = Proxy::start(
+        &endpoint(),
+        vec![Rule::always(
+            "cloudtrail:GetEventSelectors",
+            access_denied(&project.account, "cloudtrail:GetEventSelectors"),
+        )],
+        7,
+    )
+    .expect("the fault proxy starts");
+    project.use_endpoint(&proxy.endpoint());
+    let run = project.plan_dev(2);
+    assert!(
+        run.stdout.contains("warning[cloudtrail-unreadable]"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(&format!(
+            "trail \"{}\" could not be read (cloudtrail:GetEventSelectors was denied: AccessDeniedException: User: arn:aws:sts::{}:assumed-role/deployer/kmsctl is not authorized to perform: cloudtrail:GetEventSelectors",
+            cloudtrail::TRAIL,
+            project.account
+        )),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_cloudtrail_read_that_fails_otherwise_still_stops_the_plan() {
+    let project = dev();
+    make_trail(&TrailSpec::management_events(&project.account, "us-east-1"));
+    let proxy = Proxy::start(
+        &endpoint(),
+        vec![Rule::always(
+            "cloudtrail:GetTrailStatus",
+            Fault::Error {
+                code: "InternalFailure".into(),
+                status: 500,
+                message: Some("We encountered an internal error.".into()),
+            },
+        )],
+        7,
+    )
+    .expect("the fault proxy starts");
+    project.use_endpoint(&proxy.endpoint());
+    let run = project
+        .kmsctl(&["--max-attempts", "2", "plan", "env/dev"])
+        .expect_code(1);
+    assert!(
+        run.stderr.contains("cloudtrail:GetTrailStatus failed"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("cloudtrail-unreadable"),
+        "{}",
+        run.stderr
     );
 }

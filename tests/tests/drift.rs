@@ -5,7 +5,6 @@
 
 use std::process::Command;
 
-use aws_sdk_config::types::{ConfigurationRecorder, DeliveryChannel, RecordingGroup};
 use kmsctl_tests::{TestProject, account_config, key_of_alias, validators};
 use serde_json::Value;
 
@@ -21,46 +20,13 @@ async fn applied_estate() -> Estate {
     let (project, _) = kmsctl_tests::organization_with_ous().await;
     let dev = project.add_environment("dev", "111111111111");
     let prod = project.add_environment("prod", "222222222222");
-    central_recorder(&prod).await;
+    kmsctl_tests::central_recorder(&prod, "central").await;
     for target in ["organization", "env/dev", "env/prod"] {
         project
             .kmsctl(&["apply", target, "--auto-approve"])
             .expect_code(0);
     }
     Estate { project, dev, prod }
-}
-
-async fn central_recorder(account: &str) {
-    let config = aws_sdk_config::Client::new(&account_config(account).await);
-    config
-        .put_configuration_recorder()
-        .configuration_recorder(
-            ConfigurationRecorder::builder()
-                .name("default")
-                .role_arn(format!("arn:aws:iam::{account}:role/central-config"))
-                .recording_group(RecordingGroup::builder().all_supported(true).build())
-                .build(),
-        )
-        .send()
-        .await
-        .expect("recorder");
-    config
-        .put_delivery_channel()
-        .delivery_channel(
-            DeliveryChannel::builder()
-                .name("default")
-                .s3_bucket_name("central")
-                .build(),
-        )
-        .send()
-        .await
-        .expect("channel");
-    config
-        .start_configuration_recorder()
-        .configuration_recorder_name("default")
-        .send()
-        .await
-        .expect("start");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -2,7 +2,6 @@
 //! recorder they need), the alert topic with its policy and subscriptions, and one EventBridge
 //! rule per severity level targeting it.
 
-use aws_sdk_config::types::{ConfigurationRecorder, DeliveryChannel, RecordingGroup};
 use kmsctl_tests::{TestProject, customer_keys};
 use serde_json::Value;
 
@@ -24,38 +23,6 @@ async fn aws(project: &TestProject) -> Aws {
         sns: aws_sdk_sns::Client::new(&config),
         events: aws_sdk_eventbridge::Client::new(&config),
     }
-}
-
-/// The account's own recorder, as an organization's central Config set-up would leave it.
-async fn central_recorder(aws: &Aws, account: &str) {
-    let recorder = ConfigurationRecorder::builder()
-        .name("default")
-        .role_arn(format!("arn:aws:iam::{account}:role/central-config"))
-        .recording_group(RecordingGroup::builder().all_supported(true).build())
-        .build();
-    aws.config
-        .put_configuration_recorder()
-        .configuration_recorder(recorder)
-        .send()
-        .await
-        .expect("recorder");
-    aws.config
-        .put_delivery_channel()
-        .delivery_channel(
-            DeliveryChannel::builder()
-                .name("default")
-                .s3_bucket_name("central-config")
-                .build(),
-        )
-        .send()
-        .await
-        .expect("channel");
-    aws.config
-        .start_configuration_recorder()
-        .configuration_recorder_name("default")
-        .send()
-        .await
-        .expect("start");
 }
 
 fn topic_arn(project: &TestProject, name: &str) -> String {
@@ -152,7 +119,7 @@ fn event_names(pattern: &Value) -> Vec<String> {
 async fn applied_prod() -> (TestProject, Aws) {
     let project = TestProject::environment("prod", "222222222222");
     let aws = aws(&project).await;
-    central_recorder(&aws, &project.account).await;
+    kmsctl_tests::central_recorder(&project.account, "central-config").await;
     let run = project
         .kmsctl(&["apply", "env/prod", "--auto-approve"])
         .expect_code(0);

@@ -10,48 +10,6 @@ async fn organization() -> (TestProject, Client) {
     kmsctl_tests::organization_with_ous().await
 }
 
-async fn managed_policies(client: &Client) -> Vec<(String, usize)> {
-    let mut out = Vec::new();
-    for kind in [
-        aws_sdk_organizations::types::PolicyType::ServiceControlPolicy,
-        aws_sdk_organizations::types::PolicyType::ResourceControlPolicy,
-    ] {
-        let listed = client
-            .list_policies()
-            .filter(kind)
-            .send()
-            .await
-            .expect("policies");
-        for policy in listed.policies() {
-            let id = policy.id().expect("id");
-            let tags = client
-                .list_tags_for_resource()
-                .resource_id(id)
-                .send()
-                .await
-                .expect("tags");
-            if tags
-                .tags()
-                .iter()
-                .any(|t| t.key() == "kmsctl:managed" && t.value() == "true")
-            {
-                let targets = client
-                    .list_targets_for_policy()
-                    .policy_id(id)
-                    .send()
-                    .await
-                    .expect("targets");
-                out.push((
-                    policy.name().unwrap_or_default().to_owned(),
-                    targets.targets().len(),
-                ));
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn apply_creates_attaches_and_tags_every_policy_and_the_next_plan_is_clean() {
     let (project, client) = organization().await;
@@ -63,7 +21,7 @@ async fn apply_creates_attaches_and_tags_every_policy_and_the_next_plan_is_clean
         "{}",
         applied.stdout
     );
-    let policies = managed_policies(&client).await;
+    let policies = kmsctl_tests::managed_org_policies(&client).await;
     let expected: Vec<(String, usize)> = [
         ("automatic_key_rotation", 1),
         ("environment_boundaries", 1),
@@ -129,7 +87,7 @@ async fn removing_a_policy_detaches_then_deletes_it_and_leaves_unmanaged_ones() 
         .expect("a delete");
     assert!(detach < delete, "{}", plan.stdout);
     project.kmsctl(&["apply"]).expect_code(0);
-    let names: Vec<String> = managed_policies(&client)
+    let names: Vec<String> = kmsctl_tests::managed_org_policies(&client)
         .await
         .into_iter()
         .map(|(n, _)| n)

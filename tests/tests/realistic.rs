@@ -167,19 +167,25 @@ async fn a_role_made_seconds_ago_is_waited_for_and_the_lockout_check_is_not() {
     )
     .expect("proxy");
     locked_out.use_endpoint(&proxy.endpoint());
+    let started = std::time::Instant::now();
     let run = locked_out
         .kmsctl(&["apply", "env/dev", "--auto-approve"])
         .expect_code(1);
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "not waited for: {:?}",
+        started.elapsed()
+    );
     assert!(
         run.stderr
             .contains("will not allow you to update the key policy"),
         "{}",
         run.stderr
     );
-    assert_eq!(
-        count(&proxy, "kms:CreateKey", |c| c.received),
-        2,
-        "each key's CreateKey once: the lockout refusal is not repeated"
+    let sent = count(&proxy, "kms:CreateKey", |c| c.received);
+    assert!(
+        (1..=2).contains(&sent),
+        "each key's CreateKey at most once (two keys, side by side): the lockout refusal is not repeated; sent {sent}"
     );
 }
 
@@ -199,31 +205,15 @@ async fn organization_policies_and_attachments_apply_once_and_the_next_plan_is_c
         count(&proxy, "organizations:AttachPolicy", |c| c.dropped),
         1
     );
-    // Seven policies, each once.
-    let mut names = Vec::new();
-    for kind in [
-        aws_sdk_organizations::types::PolicyType::ServiceControlPolicy,
-        aws_sdk_organizations::types::PolicyType::ResourceControlPolicy,
-    ] {
-        let listed = client
-            .list_policies()
-            .filter(kind)
-            .send()
-            .await
-            .expect("policies");
-        names.extend(
-            listed
-                .policies()
-                .iter()
-                .filter(|p| !p.aws_managed())
-                .filter_map(|p| p.name().map(str::to_owned)),
-        );
-    }
-    names.sort();
-    let mut unique = names.clone();
-    unique.dedup();
-    assert_eq!(names, unique, "no policy made twice");
-    assert_eq!(names.len(), 7, "{names:?}");
+    // Seven policies, each once, each attached.
+    let policies = kmsctl_tests::managed_org_policies(&client).await;
+    let mut names: Vec<&str> = policies.iter().map(|(name, _)| name.as_str()).collect();
+    names.dedup();
+    assert_eq!(names.len(), 7, "no policy made twice: {policies:?}");
+    assert!(
+        policies.iter().all(|(_, targets)| *targets >= 1),
+        "{policies:?}"
+    );
 
     project
         .kmsctl(&["plan", "organization", "--detailed-exitcode"])
@@ -234,7 +224,7 @@ async fn organization_policies_and_attachments_apply_once_and_the_next_plan_is_c
 #[tokio::test(flavor = "multi_thread")]
 async fn monitoring_applies_once_and_the_next_plan_and_drift_are_clean() {
     let project = TestProject::environment("prod", "222222222222");
-    central_recorder(&project).await;
+    kmsctl_tests::central_recorder(&project.account, "central-config").await;
     let proxy = realistic_proxy(vec![]);
     project.use_endpoint(&proxy.endpoint());
     project
@@ -287,41 +277,4 @@ async fn monitoring_applies_once_and_the_next_plan_and_drift_are_clean() {
     project
         .kmsctl(&["plan", "env/prod", "--detailed-exitcode"])
         .expect_code(0);
-}
-
-/// The account's own recorder, as an organization's central Config set-up would leave it.
-async fn central_recorder(project: &TestProject) {
-    use aws_sdk_config::types::{ConfigurationRecorder, DeliveryChannel, RecordingGroup};
-    let config = aws_sdk_config::Client::new(&project.sdk_config().await);
-    let recorder = ConfigurationRecorder::builder()
-        .name("default")
-        .role_arn(format!(
-            "arn:aws:iam::{}:role/central-config",
-            project.account
-        ))
-        .recording_group(RecordingGroup::builder().all_supported(true).build())
-        .build();
-    config
-        .put_configuration_recorder()
-        .configuration_recorder(recorder)
-        .send()
-        .await
-        .expect("recorder");
-    config
-        .put_delivery_channel()
-        .delivery_channel(
-            DeliveryChannel::builder()
-                .name("default")
-                .s3_bucket_name("central-config")
-                .build(),
-        )
-        .send()
-        .await
-        .expect("channel");
-    config
-        .start_configuration_recorder()
-        .configuration_recorder_name("default")
-        .send()
-        .await
-        .expect("start");
 }

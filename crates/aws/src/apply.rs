@@ -28,13 +28,18 @@ where
 {
     let mut known = outputs.clone();
     let mut produced = Produced::new();
-    for operation in &change.operations {
-        let planned: Op = operation.decode().map_err(ApplyError::malformed)?;
+    // Every operation decoded before the first call: one this kmsctl does not know changes
+    // nothing.
+    let planned: Vec<Op> = change
+        .operations
+        .iter()
+        .map(|operation| operation.decode())
+        .collect::<Result<_, _>>()
+        .map_err(ApplyError::malformed)?;
+    for (index, (operation, op)) in change.operations.iter().zip(&planned).enumerate() {
         let resolved: Op::Resolved = operation.resolve(&known).map_err(ApplyError::malformed)?;
-        let made = call(propagation, planned.name(), planned.semantics(), || {
-            run(resolved.clone())
-        })
-        .await?;
+        let semantics = op.semantics_after(&planned[..index]);
+        let made = call(propagation, op.name(), semantics, || run(resolved.clone())).await?;
         produced.extend(made);
         known.insert(change.address.clone(), produced.clone());
     }

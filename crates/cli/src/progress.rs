@@ -79,3 +79,13 @@ impl Progress {
         }
     }
 }
+
+impl kmsctl_engine::schedule::Progress for Progress {
+    fn started(&self, change: &ResourceChange) {
+        self.start(change);
+    }
+
+    fn done(&self, change: &ResourceChange, took: Duration, produced: &BTreeMap<String, String>) {
+        Progress::done(self, change, took, produced);
+    }
+}

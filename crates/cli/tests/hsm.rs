@@ -71,31 +71,18 @@ fn project() -> (tempfile::TempDir, Context) {
 
 /// KMS for the keys domain: an account without keys or aliases, plus `extra` rules.
 fn kms(extra: &[&aws_smithy_mocks::Rule]) -> kmsctl_keys::KmsClients {
-    kms_listing(&[], extra)
+    let keys =
+        mock!(aws_sdk_kms::Client::list_keys).then_output(|| ListKeysOutput::builder().build());
+    kms_with(keys, extra)
 }
 
-/// KMS clients whose ListKeys answers `listed`.
-fn kms_listing(
-    listed: &'static [&'static str],
+/// KMS clients whose ListKeys answers as `keys` does, plus `extra` rules.
+fn kms_with(
+    keys: aws_smithy_mocks::Rule,
     extra: &[&aws_smithy_mocks::Rule],
 ) -> kmsctl_keys::KmsClients {
     let aliases = mock!(aws_sdk_kms::Client::list_aliases)
         .then_output(|| ListAliasesOutput::builder().build());
-    let keys = mock!(aws_sdk_kms::Client::list_keys).then_output(|| {
-        ListKeysOutput::builder()
-            .set_keys(Some(
-                listed
-                    .iter()
-                    .map(|id| {
-                        aws_sdk_kms::types::KeyListEntry::builder()
-                            .key_id(*id)
-                            .key_arn(format!("arn:aws:kms:us-east-1:222222222222:key/{id}"))
-                            .build()
-                    })
-                    .collect(),
-            ))
-            .build()
-    });
     let mut rules = vec![&aliases, &keys];
     rules.extend_from_slice(extra);
     let kms = mock_client!(aws_sdk_kms, RuleMode::MatchAny, rules);
@@ -302,7 +289,9 @@ async fn with_the_cluster_initialized_it_plans_hsms_store_connect_and_the_stores
 
 #[tokio::test]
 async fn rotate_makes_a_key_in_the_store_moves_the_alias_and_keeps_the_old_key() {
-    assert_eq!(rotate(false).await, rotation_calls(1));
+    let (calls, kms) = rotate(Before::Nothing).await;
+    assert_eq!(calls, rotation_calls(1));
+    assert_rotated(&kms, &time_today());
 }
 
 /// The CreateKey answer is lost after KMS made the key. The look-up finds the new key by the
@@ -310,27 +299,137 @@ async fn rotate_makes_a_key_in_the_store_moves_the_alias_and_keeps_the_old_key()
 /// while both exist): the aliases move to the new key and the old one is kept.
 #[tokio::test]
 async fn rotate_with_a_lost_create_key_answer_moves_the_aliases_to_the_new_key() {
-    assert_eq!(rotate(true).await, rotation_calls(1));
+    let (calls, kms) = rotate(Before::LoseFirstCreateAnswer).await;
+    assert_eq!(calls, rotation_calls(1));
+    assert_rotated(&kms, &time_today());
+}
+
+/// An earlier rotate stopped after CreateKey: the alias is still on the old key and a key
+/// carrying the successor identity exists. Run again, rotate takes that key (no second
+/// CreateKey), moves the alias to it and finishes.
+#[tokio::test]
+async fn rotate_after_a_rotation_stopped_past_create_key_reuses_the_successor() {
+    let (calls, kms) = rotate(Before::Created).await;
+    let mut expected = vec![format!("UpdateAlias {ALIAS} -> new-key")];
+    expected.extend(finishing_calls());
+    assert_eq!(calls, expected);
+    assert_rotated(&kms, &time_today());
+}
+
+/// An earlier rotate stopped after the aliases moved: the alias points to the successor, which
+/// still carries its fresh identity, and the old key still carries the declared id. Run again,
+/// rotate only tags the old key, moves the id and makes nothing else.
+#[tokio::test]
+async fn rotate_after_the_aliases_moved_only_finishes_the_rotation() {
+    let (calls, kms) = rotate(Before::AliasesMoved).await;
+    assert_eq!(calls, finishing_calls());
+    assert_rotated(&kms, &time_today());
+}
+
+/// An earlier rotate stopped after the old key gave up the id: only the successor's tag is
+/// left, and the old key keeps the date it was rotated on.
+#[tokio::test]
+async fn rotate_after_the_old_key_gave_up_its_id_only_tags_the_successor() {
+    let (calls, kms) = rotate(Before::OldKeyUntagged).await;
+    assert_eq!(
+        calls,
+        ["TagResource new-key kmsctl:id=prod-hsm/db/payments/encryption"]
+    );
+    assert_rotated(&kms, "2020-01-31");
+}
+
+const DECLARED_ID: &str = "prod-hsm/db/payments/encryption";
+const SUCCESSOR_ID: &str = "prod-hsm/db/payments/encryption+successor-of-old-key";
+
+/// The writes that finish a rotation of old-key into new-key.
+fn finishing_calls() -> Vec<String> {
+    vec![
+        format!(
+            "TagResource old-key kmsctl:rotated-at={},kmsctl:superseded-by=new-key",
+            time_today()
+        ),
+        "UntagResource old-key kmsctl:id".to_owned(),
+        format!("TagResource new-key kmsctl:id={DECLARED_ID}"),
+    ]
 }
 
 /// What a rotation of the prod-hsm key calls, with `creates` CreateKey calls.
 fn rotation_calls(creates: usize) -> Vec<String> {
-    let today = time_today();
-    let mut calls = vec![
-        "CreateKey origin=AWS_CLOUDHSM store=cks-1234 id=prod-hsm/db/payments/encryption+successor-of-old-key policy=true".to_owned();
-        creates
-    ];
-    calls.extend([
-        format!("UpdateAlias {ALIAS} -> new-key"),
-        format!("TagResource old-key kmsctl:rotated-at={today},kmsctl:superseded-by=new-key"),
-        "UntagResource old-key kmsctl:id".to_owned(),
-        "TagResource new-key kmsctl:id=prod-hsm/db/payments/encryption".to_owned(),
-    ]);
+    let mut calls =
+        vec![
+            format!("CreateKey origin=AWS_CLOUDHSM store=cks-1234 id={SUCCESSOR_ID} policy=true");
+            creates
+        ];
+    calls.push(format!("UpdateAlias {ALIAS} -> new-key"));
+    calls.extend(finishing_calls());
     calls
 }
 
-/// Runs `kmsctl rotate` on stubbed clients; returns the KMS writes made, in order.
-async fn rotate(lose_first_create_answer: bool) -> Vec<String> {
+/// Where an earlier `kmsctl rotate` stopped, if one ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Before {
+    /// No rotation started.
+    Nothing,
+    /// No rotation started; KMS makes the key but its CreateKey answer is lost.
+    LoseFirstCreateAnswer,
+    /// After CreateKey: the successor exists, the alias is on the old key.
+    Created,
+    /// After the aliases moved: the old key still carries the declared id.
+    AliasesMoved,
+    /// After the old key was tagged and gave up the declared id.
+    OldKeyUntagged,
+}
+
+/// The stubbed account: each key's tags, where the alias points, and the writes made.
+#[derive(Debug, Default)]
+struct Account {
+    tags: BTreeMap<String, BTreeMap<String, String>>,
+    alias_target: String,
+    calls: Vec<String>,
+}
+
+fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+/// After a finished rotation: the alias on new-key, which carries the declared id; old-key
+/// tagged rotated out on `rotated_at`, superseded by new-key, and without the id.
+fn assert_rotated(kms: &Account, rotated_at: &str) {
+    assert_eq!(kms.alias_target, "new-key");
+    assert_eq!(
+        kms.tags["old-key"],
+        tags(&[
+            ("kmsctl:managed", "true"),
+            ("kmsctl:rotated-at", rotated_at),
+            ("kmsctl:superseded-by", "new-key"),
+        ])
+    );
+    assert_eq!(
+        kms.tags["new-key"].get("kmsctl:id").map(String::as_str),
+        Some(DECLARED_ID)
+    );
+    assert_eq!(kms.tags.len(), 2, "{:?}", kms.tags);
+}
+
+fn key_metadata(key_id: &str) -> KeyMetadata {
+    KeyMetadata::builder()
+        .key_id(key_id)
+        .arn(format!("arn:aws:kms:us-east-1:222222222222:key/{key_id}"))
+        .key_state(KeyState::Enabled)
+        .key_spec(KeySpec::SymmetricDefault)
+        .key_usage(KeyUsageType::EncryptDecrypt)
+        .origin(OriginType::AwsCloudhsm)
+        .custom_key_store_id("cks-1234")
+        .build()
+        .expect("metadata")
+}
+
+/// Runs `kmsctl rotate` on stubbed clients whose KMS keeps the keys' tags and the alias as the
+/// writes leave them; returns the KMS writes made, in order, and the account after.
+async fn rotate(before: Before) -> (Vec<String>, Account) {
     let (_dir, ctx) = project();
     let fake = FakeAws::new(&SUBNETS);
     fake.state().stores.push(kmsctl_hsm::testing::FakeStore {
@@ -341,41 +440,115 @@ async fn rotate(lose_first_create_answer: bool) -> Vec<String> {
         error: None,
         trust_anchor: String::new(),
     });
-    let calls: Arc<Mutex<Vec<String>>> = Arc::default();
-    let describe = mock!(aws_sdk_kms::Client::describe_key)
-        .match_requests(|r| r.key_id() == Some(ALIAS))
-        .then_output(|| {
-            DescribeKeyOutput::builder()
-                .key_metadata(
-                    KeyMetadata::builder()
-                        .key_id("old-key")
-                        .key_state(KeyState::Enabled)
-                        .key_spec(KeySpec::SymmetricDefault)
-                        .key_usage(KeyUsageType::EncryptDecrypt)
-                        .origin(OriginType::AwsCloudhsm)
-                        .custom_key_store_id("cks-1234")
-                        .build()
-                        .expect("metadata"),
-                )
+    let mut account = Account {
+        alias_target: "old-key".into(),
+        ..Account::default()
+    };
+    let managed = ("kmsctl:managed", "true");
+    account.tags.insert(
+        "old-key".into(),
+        tags(&[managed, ("kmsctl:id", DECLARED_ID)]),
+    );
+    if matches!(
+        before,
+        Before::Created | Before::AliasesMoved | Before::OldKeyUntagged
+    ) {
+        account.tags.insert(
+            "new-key".into(),
+            tags(&[managed, ("kmsctl:id", SUCCESSOR_ID)]),
+        );
+    }
+    if matches!(before, Before::AliasesMoved | Before::OldKeyUntagged) {
+        account.alias_target = "new-key".into();
+    }
+    if before == Before::OldKeyUntagged {
+        account.tags.insert(
+            "old-key".into(),
+            tags(&[
+                managed,
+                ("kmsctl:rotated-at", "2020-01-31"),
+                ("kmsctl:superseded-by", "new-key"),
+            ]),
+        );
+    }
+    let account = Arc::new(Mutex::new(account));
+    let state = account.clone();
+    let describe = mock!(aws_sdk_kms::Client::describe_key).then_compute_output(move |input| {
+        let state = state.lock().expect("account");
+        let key_id = match input.key_id() {
+            Some(ALIAS) => state.alias_target.clone(),
+            other => other.unwrap_or_default().to_owned(),
+        };
+        assert!(state.tags.contains_key(&key_id), "DescribeKey {key_id}");
+        DescribeKeyOutput::builder()
+            .key_metadata(key_metadata(&key_id))
+            .build()
+    });
+    let state = account.clone();
+    let list_keys = mock!(aws_sdk_kms::Client::list_keys).then_compute_output(move |_| {
+        ListKeysOutput::builder()
+            .set_keys(Some(
+                state
+                    .lock()
+                    .expect("account")
+                    .tags
+                    .keys()
+                    .map(|id| {
+                        aws_sdk_kms::types::KeyListEntry::builder()
+                            .key_id(id)
+                            .key_arn(format!("arn:aws:kms:us-east-1:222222222222:key/{id}"))
+                            .build()
+                    })
+                    .collect(),
+            ))
+            .build()
+    });
+    let state = account.clone();
+    let list_tags =
+        mock!(aws_sdk_kms::Client::list_resource_tags).then_compute_output(move |input| {
+            let state = state.lock().expect("account");
+            let key_id = input.key_id().unwrap_or_default();
+            let tags = state
+                .tags
+                .get(key_id)
+                .unwrap_or_else(|| panic!("ListResourceTags {key_id}"));
+            aws_sdk_kms::operation::list_resource_tags::ListResourceTagsOutput::builder()
+                .set_tags(Some(
+                    tags.iter()
+                        .map(|(k, v)| {
+                            aws_sdk_kms::types::Tag::builder()
+                                .tag_key(k)
+                                .tag_value(v)
+                                .build()
+                                .expect("tag")
+                        })
+                        .collect(),
+                ))
                 .build()
         });
-    let seen = calls.clone();
-    let lost = std::sync::atomic::AtomicBool::new(lose_first_create_answer);
+    let state = account.clone();
+    let lost = std::sync::atomic::AtomicBool::new(before == Before::LoseFirstCreateAnswer);
     let create = mock!(aws_sdk_kms::Client::create_key).then_compute_response(move |input| {
-        let tags: BTreeMap<&str, &str> = input
+        let tags: BTreeMap<String, String> = input
             .tags()
             .iter()
-            .map(|t| (t.tag_key(), t.tag_value()))
+            .map(|t| (t.tag_key().to_owned(), t.tag_value().to_owned()))
             .collect();
-        seen.lock().expect("calls").push(format!(
+        let mut state = state.lock().expect("account");
+        state.calls.push(format!(
             "CreateKey origin={} store={} id={} policy={}",
             input.origin().map_or("", |o| o.as_str()),
             input.custom_key_store_id().unwrap_or(""),
-            tags.get("kmsctl:id").copied().unwrap_or(""),
+            tags.get("kmsctl:id").map_or("", String::as_str),
             input
                 .policy()
                 .is_some_and(|p| p.contains("Allow RDS Service to Use the Key")),
         ));
+        assert!(
+            !state.tags.contains_key("new-key"),
+            "a second successor is made"
+        );
+        state.tags.insert("new-key".into(), tags);
         if lost.swap(false, std::sync::atomic::Ordering::SeqCst) {
             // KMS made the key; the caller sees an internal failure.
             return aws_smithy_mocks::MockResponse::Http(
@@ -389,68 +562,58 @@ async fn rotate(lose_first_create_answer: bool) -> Vec<String> {
         }
         aws_smithy_mocks::MockResponse::Output(
             CreateKeyOutput::builder()
-                .key_metadata(
-                    KeyMetadata::builder()
-                        .key_id("new-key")
-                        .arn("arn:aws:kms:us-east-1:222222222222:key/new-key")
-                        .build()
-                        .expect("metadata"),
-                )
+                .key_metadata(key_metadata("new-key"))
                 .build(),
         )
     });
-    // Both keys are listed; the old one still carries the declared id.
-    let tags = mock!(aws_sdk_kms::Client::list_resource_tags).then_compute_output(|input| {
-        let id = match input.key_id() {
-            Some("new-key") => "prod-hsm/db/payments/encryption+successor-of-old-key",
-            _ => "prod-hsm/db/payments/encryption",
-        };
-        aws_sdk_kms::operation::list_resource_tags::ListResourceTagsOutput::builder()
-            .tags(
-                aws_sdk_kms::types::Tag::builder()
-                    .tag_key("kmsctl:id")
-                    .tag_value(id)
-                    .build()
-                    .expect("tag"),
-            )
-            .build()
-    });
-    let seen = calls.clone();
+    let state = account.clone();
     let update_alias = mock!(aws_sdk_kms::Client::update_alias).then_compute_output(move |input| {
-        seen.lock().expect("calls").push(format!(
-            "UpdateAlias {} -> {}",
-            input.alias_name().unwrap_or(""),
-            input.target_key_id().unwrap_or("")
+        let mut state = state.lock().expect("account");
+        let target = input.target_key_id().unwrap_or_default().to_owned();
+        state.calls.push(format!(
+            "UpdateAlias {} -> {target}",
+            input.alias_name().unwrap_or("")
         ));
+        assert_eq!(input.alias_name(), Some(ALIAS));
+        state.alias_target = target;
         UpdateAliasOutput::builder().build()
     });
-    let seen = calls.clone();
+    let state = account.clone();
     let tag = mock!(aws_sdk_kms::Client::tag_resource).then_compute_output(move |input| {
+        let mut state = state.lock().expect("account");
+        let key_id = input.key_id().unwrap_or_default().to_owned();
         let tags: Vec<String> = input
             .tags()
             .iter()
             .map(|t| format!("{}={}", t.tag_key(), t.tag_value()))
             .collect();
-        seen.lock().expect("calls").push(format!(
-            "TagResource {} {}",
-            input.key_id().unwrap_or(""),
-            tags.join(",")
-        ));
+        state
+            .calls
+            .push(format!("TagResource {key_id} {}", tags.join(",")));
+        let key = state.tags.get_mut(&key_id).expect("tagged key exists");
+        for t in input.tags() {
+            key.insert(t.tag_key().to_owned(), t.tag_value().to_owned());
+        }
         TagResourceOutput::builder().build()
     });
-    let seen = calls.clone();
+    let state = account.clone();
     let untag = mock!(aws_sdk_kms::Client::untag_resource).then_compute_output(move |input| {
-        seen.lock().expect("calls").push(format!(
-            "UntagResource {} {}",
-            input.key_id().unwrap_or(""),
+        let mut state = state.lock().expect("account");
+        let key_id = input.key_id().unwrap_or_default().to_owned();
+        state.calls.push(format!(
+            "UntagResource {key_id} {}",
             input.tag_keys().join(",")
         ));
+        let key = state.tags.get_mut(&key_id).expect("untagged key exists");
+        for tag_key in input.tag_keys() {
+            key.remove(tag_key);
+        }
         UntagResourceOutput::builder().build()
     });
     let clients = EnvClients {
-        keys: kms_listing(
-            &["old-key", "new-key"],
-            &[&describe, &create, &update_alias, &tag, &untag, &tags],
+        keys: kms_with(
+            list_keys,
+            &[&describe, &create, &update_alias, &tag, &untag, &list_tags],
         ),
         monitor: monitor(),
         hsm: Some(fake.clients(BTreeMap::new())),
@@ -460,7 +623,8 @@ async fn rotate(lose_first_create_answer: bool) -> Vec<String> {
         .await
         .expect("rotates");
     assert_eq!(exit, Exit::Ok);
-    calls.lock().expect("calls").clone()
+    let account = std::mem::take(&mut *account.lock().expect("account"));
+    (account.calls.clone(), account)
 }
 
 #[tokio::test]

@@ -24,6 +24,17 @@ pub trait DomainOp: Serialize + DeserializeOwned {
 
     /// How AWS treats the call, as apply relies on it.
     fn semantics(&self) -> Semantics;
+
+    /// How AWS treats the call when `earlier` calls of the same change were made just before it
+    /// (a call right after CreateKey or EnableKey meets a key whose new state has not
+    /// propagated). By default the same as [`DomainOp::semantics`].
+    fn semantics_after(&self, earlier: &[Self]) -> Semantics
+    where
+        Self: Sized,
+    {
+        let _ = earlier;
+        self.semantics()
+    }
 }
 
 /// A planned call in its domain's serialised form: opaque to the core but for its name and the

@@ -56,17 +56,31 @@ impl NotYet {
         matches!(self, Self::RepeatedByApply(_)) && self.means_not_yet(code, message)
     }
 
-    /// Whether an error with `code` and `message` is one of this call's "not yet" answers.
-    /// `MalformedPolicyDocumentException` is two answers under one code: a principal IAM does
-    /// not know yet (made seconds ago: not yet), and KMS's lockout safety check (final).
+    /// Whether an error with `code` and `message` is one of this call's "not yet" answers. An
+    /// entry is a code (`NotFoundException`), or a code and words its message must hold
+    /// (`MalformedPolicyDocumentException|invalid principal`): one code can say "not yet" and
+    /// "never" in other words.
     pub fn means_not_yet(&self, code: Option<&str>, message: &str) -> bool {
-        code.is_some_and(|c| self.codes().contains(&c))
-            && !(code == Some(MALFORMED_POLICY) && is_lockout_refusal(message))
+        let Some(code) = code else { return false };
+        let message = message.to_ascii_lowercase();
+        self.codes()
+            .iter()
+            .any(|entry| match entry.split_once('|') {
+                None => *entry == code,
+                Some((entry_code, words)) => {
+                    entry_code == code && message.contains(&words.to_ascii_lowercase())
+                }
+            })
     }
 }
 
 /// The code KMS answers both an unknown principal and its lockout safety check with.
 pub const MALFORMED_POLICY: &str = "MalformedPolicyDocumentException";
+
+/// A key policy naming a principal IAM does not know yet (made seconds ago): "Policy contains a
+/// statement with one or more invalid principals." Other malformed policies (syntax, KMS's
+/// lockout safety check) are final.
+pub const UNKNOWN_PRINCIPAL: &str = "MalformedPolicyDocumentException|invalid principal";
 
 /// KMS's words when the policy would lock the caller out ("The new key policy will not allow
 /// you to update the key policy in the future."; "Default key policy" in the KMS developer
@@ -97,10 +111,18 @@ impl Semantics {
     /// Checks that the declaration holds together; `Err` says what does not. Each domain's
     /// tests run it on every operation.
     pub fn check(&self) -> Result<(), String> {
-        if let NotYet::RepeatedByApply(codes) | NotYet::RepeatedByRun(codes) = self.not_yet
-            && codes.is_empty()
-        {
-            return Err("a \"not yet\" retry without error codes: use NotYet::Never".into());
+        if let NotYet::RepeatedByApply(codes) | NotYet::RepeatedByRun(codes) = self.not_yet {
+            if codes.is_empty() {
+                return Err("a \"not yet\" retry without error codes: use NotYet::Never".into());
+            }
+            if let Some(bad) = codes.iter().find(|entry| {
+                let (code, words) = entry.split_once('|').unwrap_or((entry, "-"));
+                code.is_empty() || code.contains(' ') || words.trim().is_empty()
+            }) {
+                return Err(format!(
+                    "{bad:?} is not `Code` or `Code|words of its message`"
+                ));
+            }
         }
         // The apply loop repeats blindly: a call that must look before a repeat repeats itself.
         if matches!(self.lost_answer, LostAnswer::LookUp(_))
@@ -149,12 +171,22 @@ mod tests {
         assert!(!run.repeated_by_apply(Some("MalformedPolicyDocumentException"), ""));
         assert!(run.means_not_yet(Some("MalformedPolicyDocumentException"), ""));
         assert_eq!(run.codes(), ["MalformedPolicyDocumentException"]);
+        let worded = NotYet::RepeatedByApply(&["ValidationException|has targets"]);
+        assert!(worded.repeated_by_apply(
+            Some("ValidationException"),
+            "Rule can't be deleted since it has targets."
+        ));
+        assert!(!worded.repeated_by_apply(Some("ValidationException"), "bad pattern"));
         assert!(NotYet::Never.codes().is_empty());
     }
 
     #[test]
     fn an_unknown_principal_is_not_yet_and_the_lockout_check_is_final() {
-        let put = NotYet::RepeatedByApply(&[MALFORMED_POLICY]);
+        let put = NotYet::RepeatedByApply(&[UNKNOWN_PRINCIPAL]);
+        assert!(!put.repeated_by_apply(
+            Some(MALFORMED_POLICY),
+            "MalformedPolicyDocumentException: Policy contains a statement with an invalid condition key"
+        ));
         assert!(put.repeated_by_apply(
             Some(MALFORMED_POLICY),
             "MalformedPolicyDocumentException: Policy contains a statement with one or more invalid principals."
@@ -179,6 +211,11 @@ mod tests {
             confirm: None,
         };
         assert!(blind.check().is_err());
+        let unworded = Semantics {
+            not_yet: NotYet::RepeatedByApply(&["ValidationException| "]),
+            ..Semantics::REPEAT
+        };
+        assert!(unworded.check().is_err());
         let own_without_look_up = Semantics {
             not_yet: NotYet::RepeatedByRun(&["X"]),
             ..Semantics::REPEAT

@@ -367,15 +367,23 @@ async fn apply_with<D: Domain>(
 pub enum Settled {
     /// AWS shows every change: the next plan has none of them.
     Shown,
-    /// After the propagation timeout, AWS still does not show these (addresses), or could not
-    /// be read (the error).
+    /// After the propagation timeout, AWS still does not show these (addresses, or the
+    /// findings that refuse the plan).
     NotYet(Vec<String>),
+    /// The plan made to confirm failed (AWS's words): nothing is known.
+    Unconfirmed(String),
 }
 
-/// Waits until AWS shows what apply wrote: plans again (the code path of `plan`) until the plan
-/// has none of the applied changes left, within the propagation timeout. Each call's
-/// confirming read (`Semantics::confirm`) is made here, for every change at once, as the
-/// plan's own reads: a write counts as shown only when the next plan would not make it again.
+/// Clean plans in a row that count as shown: reads reach different hosts, and one fresh answer
+/// can be followed by a stale one (terraform-provider-aws waits for several in a row,
+/// `ContinuousTargetOccurence`).
+const CLEAN_IN_A_ROW: u32 = 2;
+
+/// Waits until AWS shows what apply wrote: plans again (the code path of `plan`) until
+/// [`CLEAN_IN_A_ROW`] plans in a row have none of the applied changes left, within the
+/// propagation timeout. The confirming reads the operations declare (`Semantics::confirm`) are
+/// the plan's own reads, made for every change at once: a write counts as shown only when the
+/// next plan would not make it again. A plan that fails ends the wait at once.
 pub async fn wait_settled(ctx: &Context, loaded: &Loaded, applied: &Plan) -> Settled {
     let addresses: std::collections::BTreeSet<&kmsctl_core::Address> =
         applied.changes.iter().map(|c| &c.address).collect();
@@ -384,34 +392,41 @@ pub async fn wait_settled(ctx: &Context, loaded: &Loaded, applied: &Plan) -> Set
         report: Some(ctx.on_wait.clone()),
     };
     let last = std::sync::Mutex::new(Vec::new());
+    let clean = std::sync::atomic::AtomicU32::new(0);
     let shown = propagation
         .wait_until("AWS to show every change applied", || async {
-            let pending: Vec<String> = match loaded.plan(ctx).await {
-                Ok(Planned::Plan(plan)) => plan
+            let pending: Vec<String> = match loaded.plan(ctx).await? {
+                Planned::Plan(plan) => plan
                     .changes
                     .iter()
                     .filter(|c| addresses.contains(&c.address))
                     .map(|c| c.address.to_string())
                     .collect(),
-                Ok(Planned::Refused(findings)) => findings
+                Planned::Refused(findings) => findings
                     .iter()
                     .filter(|f| f.is_error())
                     .map(|f| format!("{} ({})", f.message, f.rule))
                     .collect(),
-                Err(error) => vec![error.to_string()],
             };
-            let settled = pending.is_empty().then_some(());
+            use std::sync::atomic::Ordering::SeqCst;
+            let in_a_row = if pending.is_empty() {
+                clean.fetch_add(1, SeqCst) + 1
+            } else {
+                clean.store(0, SeqCst);
+                0
+            };
             *last
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner) = pending;
-            Ok::<_, std::convert::Infallible>(settled)
+            Ok::<_, Error>((in_a_row >= CLEAN_IN_A_ROW).then_some(()))
         })
         .await;
     match shown {
         Ok(Some(())) => Settled::Shown,
-        _ => Settled::NotYet(
+        Ok(None) => Settled::NotYet(
             last.into_inner()
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
         ),
+        Err(error) => Settled::Unconfirmed(error.to_string()),
     }
 }

@@ -20,6 +20,7 @@ pub mod plan;
 pub mod prepare;
 pub mod project;
 pub mod rules;
+pub mod schedule;
 pub mod simulate;
 pub mod target;
 

@@ -302,7 +302,10 @@ fn hsms(
             break;
         };
         *count += 1;
-        let change = create_hsm(desired, az, *count, Ref::Known(cluster.id.clone()), vec![]);
+        // One at a time: after a lost CreateHsm answer the look-up takes the HSM that is new in
+        // its AZ, which a sibling made side by side could be.
+        let after = planned.last().cloned().into_iter().collect();
+        let change = create_hsm(desired, az, *count, Ref::Known(cluster.id.clone()), after);
         planned.push(change.address.clone());
         out.changes.push(change);
     }

@@ -161,6 +161,9 @@ async fn run(clients: &Clients, op: HsmOp<String>) -> Result<Produced, ApplyErro
                 .iter()
                 .find(|t| t.key() == "Name")
                 .map(|t| t.value().to_owned());
+            // The clusters there are before the call: a look-up after a lost answer takes only
+            // a new one.
+            let before = cluster_ids(clients).await?;
             let created = clients
                 .cloudhsm
                 .create_cluster()
@@ -184,10 +187,17 @@ async fn run(clients: &Clients, op: HsmOp<String>) -> Result<Produced, ApplyErro
                         clients,
                         &format!("the cluster {name} a lost CreateCluster answer may have made"),
                         |c| {
-                            c.tag_list()
+                            let id = c.cluster_id().unwrap_or_default();
+                            let live = !matches!(
+                                c.state(),
+                                Some(ClusterState::Deleted | ClusterState::DeleteInProgress)
+                            );
+                            let named = c
+                                .tag_list()
                                 .iter()
-                                .any(|t| t.key() == "Name" && t.value() == name)
-                                .then(|| c.cluster_id().unwrap_or_default().to_owned())
+                                .any(|t| t.key() == "Name" && t.value() == name);
+                            (live && named && !before.iter().any(|b| b == id))
+                                .then(|| id.to_owned())
                         },
                     )
                     .await?
@@ -331,6 +341,23 @@ async fn look_up(
             Ok(pages.iter().flat_map(|p| p.clusters()).find_map(found))
         })
         .await
+}
+
+/// The ids of the account's clusters now.
+async fn cluster_ids(clients: &Clients) -> Result<Vec<String>, AwsError> {
+    let pages: Vec<_> = clients
+        .cloudhsm
+        .describe_clusters()
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .map_err(failed("cloudhsmv2:DescribeClusters"))?;
+    Ok(pages
+        .iter()
+        .flat_map(|p| p.clusters())
+        .filter_map(|c| c.cluster_id().map(str::to_owned))
+        .collect())
 }
 
 /// The ids of the HSMs a cluster has now.

@@ -9,7 +9,7 @@ use aws_sdk_kms::error::ProvideErrorMetadata;
 use aws_sdk_kms::types::{KeySpec, KeyUsageType, OriginType, Tag};
 use kmsctl_aws::{AwsError, KmsClients, Produced};
 
-use kmsctl_core::semantics::{MALFORMED_POLICY, is_lockout_refusal};
+use kmsctl_core::semantics::NotYet;
 
 use crate::ops::{ApplyError, CREATE_KEY_NOT_YET};
 
@@ -49,10 +49,10 @@ enum CreateFailure {
 fn classify(code: Option<&str>, message: &str) -> CreateFailure {
     match code {
         None => CreateFailure::Ambiguous,
-        Some(code) if is_lockout_refusal(message) && code == MALFORMED_POLICY => {
-            CreateFailure::Final
-        }
-        Some(code) if RATE_LIMITED.contains(&code) || CREATE_KEY_NOT_YET.contains(&code) => {
+        Some(code)
+            if RATE_LIMITED.contains(&code)
+                || NotYet::RepeatedByRun(CREATE_KEY_NOT_YET).means_not_yet(Some(code), message) =>
+        {
             CreateFailure::NotMade
         }
         Some(code)
@@ -99,7 +99,13 @@ pub async fn create_key(clients: &KmsClients, request: Request) -> Result<Produc
     } = request;
     let mut last_error = None;
     let search = Search::default();
-    for attempt in 1..=CREATE_ATTEMPTS {
+    let started = tokio::time::Instant::now();
+    let mut attempt = 0;
+    // Lost answers get CREATE_ATTEMPTS tries; refusals before AWS acted (throttling, an unknown
+    // principal) go on for the propagation window.
+    let mut ambiguous = 0;
+    while ambiguous < CREATE_ATTEMPTS {
+        attempt += 1;
         let result = clients
             .write
             .create_key()
@@ -134,11 +140,15 @@ pub async fn create_key(clients: &KmsClients, request: Request) -> Result<Produc
         let failure = classify(error.code(), error.message().unwrap_or_default());
         let error = AwsError::call("kms:CreateKey", error);
         tracing::warn!(attempt, ?failure, %error, "CreateKey failed");
-        if failure == CreateFailure::Final {
+        if failure == CreateFailure::Final
+            || (failure == CreateFailure::NotMade
+                && started.elapsed() >= clients.propagation.timeout)
+        {
             return Err(error.into());
         }
         last_error = Some(error);
         if failure == CreateFailure::Ambiguous {
+            ambiguous += 1;
             let what = format!("the key a lost CreateKey answer may have made (kmsctl:id {id})");
             let found = clients
                 .propagation
@@ -162,11 +172,12 @@ pub async fn create_key(clients: &KmsClients, request: Request) -> Result<Produc
 }
 
 /// The look-up of the key carrying `kmsctl:id = id`, polled: each poll lists the keys and reads
-/// the tags of those it has not read yet, so polling a large account costs one ListKeys per
-/// poll (ListKeys pages hold 1,000 keys) plus the keys that appeared since.
+/// the tags of those not known to be another's, so polling a large account costs one ListKeys
+/// per poll (ListKeys pages hold 1,000 keys) plus the keys without a kmsctl:id.
 #[derive(Default)]
 struct Search {
-    /// Keys whose tags were read and do not carry the id.
+    /// Keys that carry another kmsctl:id: never this one. A key read without tags is read
+    /// again (its tags may not show yet).
     not_it: Mutex<HashSet<String>>,
 }
 
@@ -191,29 +202,47 @@ impl Search {
         let read = kmsctl_aws::map_bounded(candidates, 16, |(key_id, arn)| async move {
             let tags = crate::list::list_resource_tags(&clients.list_resource_tags, &key_id).await;
             // A key just listed may not be readable yet: it is read again at the next poll.
-            let ours = tags.ok().map(|tags| {
-                tags.iter()
-                    .any(|t| t.tag_key == crate::desired::TAG_ID && t.tag_value == id)
+            let carried = tags.ok().map(|tags| {
+                tags.into_iter()
+                    .find(|t| t.tag_key == crate::desired::TAG_ID)
+                    .map(|t| t.tag_value)
             });
-            Ok::<_, AwsError>((key_id, arn, ours))
+            Ok::<_, AwsError>((key_id, arn, carried))
         })
         .await?;
-        let mut found = None;
-        for (key_id, arn, ours) in read {
-            match ours {
-                Some(true) => found = Some((key_id, arn)),
-                Some(false) => {
+        let mut found = Vec::new();
+        for (key_id, arn, carried) in read {
+            match carried {
+                Some(Some(carried)) if carried == id => found.push((key_id, arn)),
+                Some(Some(_)) => {
                     self.not_it
                         .lock()
                         .unwrap_or_else(PoisonError::into_inner)
                         .insert(key_id);
                 }
-                None => {}
+                Some(None) | None => {}
             }
         }
-        Ok(found.map(|(key_id, arn)| {
-            BTreeMap::from([("key_id".to_owned(), key_id), ("arn".to_owned(), arn)])
-        }))
+        match found.as_slice() {
+            [] => Ok(None),
+            [(key_id, arn)] => Ok(Some(BTreeMap::from([
+                ("key_id".to_owned(), key_id.clone()),
+                ("arn".to_owned(), arn.clone()),
+            ]))),
+            // Never guess between two: the next plan refuses them as duplicate-key.
+            several => Err(ApplyError::Aws(AwsError::Call {
+                operation: "kms:CreateKey".into(),
+                code: None,
+                message: format!(
+                    "after a lost answer, several keys carry kmsctl:id {id} ({}); none was taken",
+                    several
+                        .iter()
+                        .map(|(k, _)| k.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            })),
+        }
     }
 }
 
@@ -244,6 +273,14 @@ mod tests {
             CreateFailure::Ambiguous
         );
         assert_eq!(classify(Some("TagException"), ""), CreateFailure::Final);
+        assert_eq!(
+            classify(
+                Some("MalformedPolicyDocumentException"),
+                "The policy has a syntax error"
+            ),
+            CreateFailure::Final,
+            "a malformed policy is final unless it names an unknown principal"
+        );
         assert_eq!(
             classify(Some("LimitExceededException"), ""),
             CreateFailure::Final,
@@ -277,8 +314,13 @@ mod tests {
         };
         let codes = op.semantics().not_yet.codes();
         assert!(!codes.is_empty());
-        for code in codes {
-            assert_eq!(classify(Some(code), ""), CreateFailure::NotMade, "{code}");
+        for entry in codes {
+            let (code, words) = entry.split_once('|').unwrap_or((entry, ""));
+            assert_eq!(
+                classify(Some(code), &format!("... {words} ...")),
+                CreateFailure::NotMade,
+                "{entry}"
+            );
         }
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_kms::types::{KeySpec, KeyUsageType};
 pub use kmsctl_aws::ApplyError;
-use kmsctl_core::semantics::{Confirm, LostAnswer, NotYet};
+use kmsctl_core::semantics::{Confirm, LostAnswer, NotYet, UNKNOWN_PRINCIPAL};
 use kmsctl_core::{DomainOp, Ref, Semantics};
 use serde::{Deserialize, Serialize};
 
@@ -78,30 +78,31 @@ pub enum KeyOp<K = Ref<String>> {
 
 /// The codes on which CreateKey is made again: a principal the key policy names that IAM does
 /// not know yet (made seconds before) is refused as a malformed policy, though nothing was made
-/// (KMS's lockout safety check says the same code in other words: that one is final, see
-/// `kmsctl_core::semantics::is_lockout_refusal`).
-pub const CREATE_KEY_NOT_YET: &[&str] = &["MalformedPolicyDocumentException"];
+/// (other malformed policies, KMS's lockout safety check among them, are final).
+pub const CREATE_KEY_NOT_YET: &[&str] = &[UNKNOWN_PRINCIPAL];
 
-/// A key made, enabled or taken out of pending deletion seconds ago is not yet known in its new
-/// state to every KMS host: calls naming it answer these until it is ("AWS KMS eventual
-/// consistency" in the KMS developer guide; terraform-provider-aws retries the same codes
-/// after CreateKey, `internal/service/kms/key.go`).
-const KEY_NOT_YET: &[&str] = &[
-    "NotFoundException",
-    "KMSInvalidStateException",
-    "DisabledException",
-];
-
-/// PutKeyPolicy: a key not yet visible, and a principal IAM does not know yet.
-const KEY_POLICY_NOT_YET: &[&str] = &[
-    "NotFoundException",
-    "KMSInvalidStateException",
-    "DisabledException",
-    "MalformedPolicyDocumentException",
-];
-
-/// Calls whose repeat on a key in a settled state is final: only "not found" is "not yet".
+// A key made seconds ago is not yet known to every KMS host: calls naming it answer
+// NotFoundException ("AWS KMS eventual consistency" in the KMS developer guide). The lists
+// follow terraform-provider-aws (`internal/service/kms/key.go`): NotFound everywhere,
+// DisabledException for rotation, an unknown principal for PutKeyPolicy.
 const KEY_UNSEEN: &[&str] = &["NotFoundException"];
+const ROTATION_NOT_YET: &[&str] = &["NotFoundException", "DisabledException"];
+const KEY_POLICY_NOT_YET: &[&str] = &["NotFoundException", UNKNOWN_PRINCIPAL];
+
+// Right after this change's CreateKey, EnableKey or CancelKeyDeletion the key's new state has
+// not reached every host either: KMSInvalidStateException and DisabledException are then "not
+// yet" too (final otherwise: a key pending deletion, a disconnected key store).
+const KEY_UNSEEN_AFTER_STATE_CHANGE: &[&str] = &[
+    "NotFoundException",
+    "KMSInvalidStateException",
+    "DisabledException",
+];
+const KEY_POLICY_NOT_YET_AFTER_STATE_CHANGE: &[&str] = &[
+    "NotFoundException",
+    "KMSInvalidStateException",
+    "DisabledException",
+    UNKNOWN_PRINCIPAL,
+];
 
 impl<K> KeyOp<K> {
     pub fn name(&self) -> &'static str {
@@ -138,17 +139,17 @@ impl<K> KeyOp<K> {
             },
             // Setting what is already set changes nothing.
             Self::UpdateKeyDescription { .. } => Semantics {
-                not_yet: not_yet(KEY_NOT_YET),
+                not_yet: not_yet(KEY_UNSEEN),
                 confirm: confirm("kms:DescribeKey", "the description is the new one"),
                 ..Semantics::REPEAT
             },
             Self::TagResource { .. } | Self::UntagResource { .. } => Semantics {
-                not_yet: not_yet(KEY_NOT_YET),
+                not_yet: not_yet(KEY_UNSEEN),
                 confirm: confirm("kms:ListResourceTags", "the tags are the new ones"),
                 ..Semantics::REPEAT
             },
             Self::EnableKey { .. } | Self::DisableKey { .. } => Semantics {
-                not_yet: not_yet(KEY_NOT_YET),
+                not_yet: not_yet(KEY_UNSEEN),
                 confirm: confirm("kms:DescribeKey", "the key state is the new one"),
                 ..Semantics::REPEAT
             },
@@ -158,12 +159,12 @@ impl<K> KeyOp<K> {
                 ..Semantics::REPEAT
             },
             Self::EnableKeyRotation { .. } | Self::DisableKeyRotation { .. } => Semantics {
-                not_yet: not_yet(KEY_NOT_YET),
+                not_yet: not_yet(ROTATION_NOT_YET),
                 confirm: confirm("kms:GetKeyRotationStatus", "rotation is as set"),
                 ..Semantics::REPEAT
             },
             Self::UpdateAlias { .. } => Semantics {
-                not_yet: not_yet(KEY_NOT_YET),
+                not_yet: not_yet(KEY_UNSEEN),
                 confirm: confirm("kms:ListAliases", "the alias names the new key"),
                 ..Semantics::REPEAT
             },
@@ -185,7 +186,7 @@ impl<K> KeyOp<K> {
                 lost_answer: LostAnswer::RepeatIsChecked(
                     "a repeat fails with AlreadyExistsException: the alias is read (DescribeKey on it) and taken when it names the planned key",
                 ),
-                not_yet: not_yet(KEY_NOT_YET),
+                not_yet: not_yet(KEY_UNSEEN),
                 confirm: confirm("kms:ListAliases", "the alias is listed on its key"),
             },
         }
@@ -201,6 +202,28 @@ impl DomainOp for KeyOp {
 
     fn semantics(&self) -> Semantics {
         KeyOp::semantics(self)
+    }
+
+    /// After a state change of the same change (CreateKey, EnableKey, CancelKeyDeletion), calls
+    /// on the key also wait out KMSInvalidStateException and DisabledException.
+    fn semantics_after(&self, earlier: &[Self]) -> Semantics {
+        let semantics = self.semantics();
+        let state_changed = earlier.iter().any(|op| {
+            matches!(
+                op,
+                Self::CreateKey { .. } | Self::EnableKey { .. } | Self::CancelKeyDeletion { .. }
+            )
+        });
+        let not_yet = match self {
+            _ if !state_changed => return semantics,
+            Self::PutKeyPolicy { .. } => KEY_POLICY_NOT_YET_AFTER_STATE_CHANGE,
+            Self::CreateKey { .. } | Self::ScheduleKeyDeletion { .. } => return semantics,
+            _ => KEY_UNSEEN_AFTER_STATE_CHANGE,
+        };
+        Semantics {
+            not_yet: NotYet::RepeatedByApply(not_yet),
+            ..semantics
+        }
     }
 }
 

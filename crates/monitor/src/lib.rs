@@ -42,6 +42,7 @@ pub const RULES: &[&kmsctl_core::Rule] = &[
     &diff::CONFIG_RECORDER_STOPPED,
     &diff::CONFIG_RECORDER_NAME,
     &diff::CLOUDTRAIL_MISSING,
+    &diff::cloudtrail::CLOUDTRAIL_UNREADABLE,
     &topic_key::ALERTS_TOPIC_KEY,
     &topic_key::ALERTS_TOPIC_KEY_POLICY,
 ];

@@ -4,6 +4,10 @@
 //! Topics that kmsctl's rules target are read too, so a renamed topic's predecessor is found.
 //! When the environment declares alerts, the CloudTrail trails that log its region are read too
 //! (status and event selectors): the alerts fire only if one of them logs KMS's write events.
+//! A CloudTrail read AWS denies the deployer (an SCP, a member account and an organization
+//! trail) is recorded with AWS's words, not the end of the observation: the diff judges what
+//! could be read ([`ObservedMonitor::trails_denied`], [`ObservedTrail::status_denied`],
+//! [`ObservedTrail::selectors_denied`]). Any other failure still fails the observation.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -111,12 +115,20 @@ pub struct ObservedTrail {
     /// An organization trail: made in the management account, it logs every member account.
     pub organization: bool,
     /// `GetTrailStatus`'s `IsLogging`. Read only for trails that log the region (see
-    /// [`ObservedTrail::logs_region`]); `false` for the others.
+    /// [`ObservedTrail::logs_region`]); `false` for the others, and when the read was denied.
     pub logging: bool,
     /// Basic event selectors (`GetEventSelectors`); a trail has these or advanced ones. Read
-    /// only for trails that log the region, like `logging`.
+    /// only for trails that log the region, like `logging`; empty when the read was denied.
     pub event_selectors: Vec<TrailEventSelector>,
     pub advanced_event_selectors: Vec<TrailAdvancedSelector>,
+    /// AWS's words (`AccessDeniedException: ...`) when it denied the deployer `GetTrailStatus`:
+    /// whether the trail is logging is unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_denied: Option<String>,
+    /// AWS's words when it denied the deployer `GetEventSelectors`: what the trail logs is
+    /// unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selectors_denied: Option<String>,
 }
 
 impl ObservedTrail {
@@ -165,8 +177,11 @@ pub struct ObservedMonitor {
     pub topics: Vec<ObservedTopic>,
     pub event_rules: Vec<ObservedEventRule>,
     /// The trails listed in the region; `None`: not read, as the environment declares no
-    /// alerts (then kmsctl makes no CloudTrail call).
+    /// alerts (then kmsctl makes no CloudTrail call). Empty when DescribeTrails was denied.
     pub trails: Option<Vec<ObservedTrail>>,
+    /// AWS's words when it denied the deployer `DescribeTrails`: which trails exist is unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trails_denied: Option<String>,
 }
 
 /// Whether kmsctl manages a resource for `environment`: only those are updated without
@@ -241,8 +256,8 @@ pub async fn observe(
         match scope.topic {
             Some(_) => trails(&clients.cloudtrail, &scope.region, parallelism)
                 .await
-                .map(Some),
-            None => Ok(None),
+                .map(|(trails, denied)| (Some(trails), denied)),
+            None => Ok((None, None)),
         }
     };
     let (recorder, rules, event_rules, trails) = tokio::join!(
@@ -251,7 +266,8 @@ pub async fn observe(
         event_rules(&clients.events, &scope.environment, parallelism),
         trails,
     );
-    let (recorder, rules, event_rules, trails) = (recorder?, rules?, event_rules?, trails?);
+    let (recorder, rules, event_rules, (trails, trails_denied)) =
+        (recorder?, rules?, event_rules?, trails?);
     let mut topic_arns: BTreeSet<String> = event_rules
         .iter()
         .filter(|r| managed_by(&r.tags, &scope.environment))
@@ -275,6 +291,7 @@ pub async fn observe(
         topics,
         event_rules,
         trails,
+        trails_denied,
     })
 }
 
@@ -440,14 +457,48 @@ async fn topic(
     }))
 }
 
+/// What one read of a trail found.
+enum Read<T> {
+    Found(T),
+    /// The trail was deleted since the listing.
+    Gone,
+    /// AWS denied the deployer the read: its words.
+    Denied(String),
+}
+
+/// AWS's words (`AccessDeniedException: ...`) when `error` says the caller may not make the
+/// call: CloudTrail answers `AccessDeniedException` (an IAM policy, an SCP, a permissions
+/// boundary); `AccessDenied` and `UnauthorizedOperation` are the other spellings AWS's APIs use
+/// for the same refusal. `None` for any other error, which fails the observation.
+fn denied(error: &AwsError) -> Option<String> {
+    match error {
+        AwsError::Call {
+            code: Some(code),
+            message,
+            ..
+        } if matches!(
+            code.as_str(),
+            "AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation"
+        ) =>
+        {
+            Some(message.clone())
+        }
+        _ => None,
+    }
+}
+
 /// The trails listed in `region`, with the status and event selectors of each one that logs it.
-/// A trail deleted between the listing and these reads is left out.
+/// A trail deleted between the listing and these reads is left out. A denied DescribeTrails
+/// gives no trail and AWS's words; a denied status or selectors read is kept on the trail.
 async fn trails(
     client: &aws_sdk_cloudtrail::Client,
     region: &str,
     parallelism: usize,
-) -> Result<Vec<ObservedTrail>, AwsError> {
-    let listed = monitoring::trails(client).await?;
+) -> Result<(Vec<ObservedTrail>, Option<String>), AwsError> {
+    let listed = match monitoring::trails(client).await {
+        Ok(listed) => listed,
+        Err(error) => return denied(&error).map(|why| (vec![], Some(why))).ok_or(error),
+    };
     let found = map_bounded(listed, parallelism, |trail| async move {
         let mut observed = ObservedTrail {
             name: trail.name().unwrap_or_default().to_owned(),
@@ -464,16 +515,24 @@ async fn trails(
             trail_status(client, &observed.arn, &observed.home_region),
             trail_selectors(client, &observed.arn, &observed.home_region),
         );
-        let (Some(logging), Some((basic, advanced))) = (status?, selectors?) else {
-            return Ok(None);
-        };
-        observed.logging = logging;
-        observed.event_selectors = basic;
-        observed.advanced_event_selectors = advanced;
+        let (status, selectors) = (status?, selectors?);
+        match status {
+            Read::Found(logging) => observed.logging = logging,
+            Read::Gone => return Ok(None),
+            Read::Denied(why) => observed.status_denied = Some(why),
+        }
+        match selectors {
+            Read::Found((basic, advanced)) => {
+                observed.event_selectors = basic;
+                observed.advanced_event_selectors = advanced;
+            }
+            Read::Gone => return Ok(None),
+            Read::Denied(why) => observed.selectors_denied = Some(why),
+        }
         Ok(Some(observed))
     })
     .await?;
-    Ok(found.into_iter().flatten().collect())
+    Ok((found.into_iter().flatten().collect(), None))
 }
 
 /// A trail is read in its home region, by ARN: that is where it lives (a shadow copy's status
@@ -484,12 +543,12 @@ fn in_home_region(home_region: &str) -> aws_sdk_cloudtrail::config::Builder {
     ))
 }
 
-/// `IsLogging`; `None` when the trail is gone.
+/// `IsLogging`.
 async fn trail_status(
     client: &aws_sdk_cloudtrail::Client,
     arn: &str,
     home_region: &str,
-) -> Result<Option<bool>, AwsError> {
+) -> Result<Read<bool>, AwsError> {
     match client
         .get_trail_status()
         .name(arn)
@@ -498,25 +557,28 @@ async fn trail_status(
         .send()
         .await
     {
-        Ok(out) => Ok(Some(out.is_logging().unwrap_or(false))),
+        Ok(out) => Ok(Read::Found(out.is_logging().unwrap_or(false))),
         Err(e)
             if e.as_service_error()
                 .is_some_and(|e| e.is_trail_not_found_exception()) =>
         {
-            Ok(None)
+            Ok(Read::Gone)
         }
-        Err(e) => Err(AwsError::call("cloudtrail:GetTrailStatus", e)),
+        Err(e) => {
+            let error = AwsError::call("cloudtrail:GetTrailStatus", e);
+            denied(&error).map(Read::Denied).ok_or(error)
+        }
     }
 }
 
 type Selectors = (Vec<TrailEventSelector>, Vec<TrailAdvancedSelector>);
 
-/// The trail's basic and advanced event selectors; `None` when the trail is gone.
+/// The trail's basic and advanced event selectors.
 async fn trail_selectors(
     client: &aws_sdk_cloudtrail::Client,
     arn: &str,
     home_region: &str,
-) -> Result<Option<Selectors>, AwsError> {
+) -> Result<Read<Selectors>, AwsError> {
     let out = match client
         .get_event_selectors()
         .trail_name(arn)
@@ -530,9 +592,12 @@ async fn trail_selectors(
             if e.as_service_error()
                 .is_some_and(|e| e.is_trail_not_found_exception()) =>
         {
-            return Ok(None);
+            return Ok(Read::Gone);
         }
-        Err(e) => return Err(AwsError::call("cloudtrail:GetEventSelectors", e)),
+        Err(e) => {
+            let error = AwsError::call("cloudtrail:GetEventSelectors", e);
+            return denied(&error).map(Read::Denied).ok_or(error);
+        }
     };
     let basic = out
         .event_selectors()
@@ -563,5 +628,42 @@ async fn trail_selectors(
                 .collect(),
         })
         .collect();
-    Ok(Some((basic, advanced)))
+    Ok(Read::Found((basic, advanced)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(code: &str) -> AwsError {
+        AwsError::Call {
+            operation: "cloudtrail:DescribeTrails".into(),
+            code: Some(code.into()),
+            message: format!("{code}: not for you"),
+        }
+    }
+
+    #[test]
+    fn only_a_denial_is_kept_as_aws_words() {
+        for code in [
+            "AccessDeniedException",
+            "AccessDenied",
+            "UnauthorizedOperation",
+        ] {
+            assert_eq!(denied(&error(code)), Some(format!("{code}: not for you")));
+        }
+        for code in [
+            "ThrottlingException",
+            "InternalFailure",
+            "TrailNotFoundException",
+        ] {
+            assert_eq!(denied(&error(code)), None, "{code} fails the observation");
+        }
+        let unanswered = AwsError::Call {
+            operation: "cloudtrail:DescribeTrails".into(),
+            code: None,
+            message: "dispatch failure: timed out".into(),
+        };
+        assert_eq!(denied(&unanswered), None);
+    }
 }

@@ -183,7 +183,10 @@ impl<A> MonitorOp<A> {
                 EVENTS_UNSEEN,
                 ("events:ListTagsForResource", "the tags are the new ones"),
             ),
-            Self::DeleteRule { .. } => (NEVER, ("events:ListRules", "the rule is gone")),
+            Self::DeleteRule { .. } => (
+                RULE_TARGETS_LEAVING,
+                ("events:ListRules", "the rule is gone"),
+            ),
             Self::PutTargets { .. } => (
                 EVENTS_UNSEEN,
                 ("events:ListTargetsByRule", "the target is listed"),
@@ -240,6 +243,9 @@ const CONFIG_RULE_BUSY: &[&str] = &["ResourceInUseException"];
 /// A topic made seconds ago: SNS's "not found" (`NotFound`, the SDK's NotFoundException).
 const TOPIC_UNSEEN: &[&str] = &["NotFound", "NotFoundException"];
 const EVENTS_UNSEEN: &[&str] = &["ResourceNotFoundException"];
+/// A rule whose targets were removed seconds ago: "Rule can't be deleted since it has targets"
+/// (terraform-provider-aws retries it, `internal/service/events/rule.go`).
+const RULE_TARGETS_LEAVING: &[&str] = &["ValidationException|has targets"];
 
 /// The call's error, unless it is the "already done" answer `done` of a repeat.
 fn unless_done<T>(result: Result<T, AwsError>, done: &[&str]) -> Result<(), AwsError> {

@@ -11,7 +11,7 @@ use kmsctl_aws::{AwsError, map_bounded};
 use crate::config::PolicyType;
 use crate::ou_tree::{OrgTree, Ou};
 
-const TAG_MANAGED: &str = "kmsctl:managed";
+pub(crate) const TAG_MANAGED: &str = "kmsctl:managed";
 
 /// One SCP or RCP as AWS holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]

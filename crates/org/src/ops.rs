@@ -361,17 +361,38 @@ async fn made_by_lost_answer(
         })
         .await?;
     let Some(id) = found else { return Ok(None) };
+    // Listed does not mean readable yet.
     let described = clients
-        .describe_policy()
-        .policy_id(&id)
-        .send()
-        .await
-        .map_err(failed("organizations:DescribePolicy"))?;
+        .propagation
+        .retry(
+            "organizations:DescribePolicy",
+            |e: &AwsError| e.code() == Some(GONE),
+            || async {
+                clients
+                    .describe_policy()
+                    .policy_id(&id)
+                    .send()
+                    .await
+                    .map_err(failed("organizations:DescribePolicy"))
+            },
+        )
+        .await?;
     let live: Option<serde_json::Value> = described
         .policy()
         .and_then(|p| p.content())
         .and_then(|c| serde_json::from_str(c).ok());
-    Ok((live.is_some() && live == planned).then_some(id))
+    let tags = clients
+        .list_tags_for_resource()
+        .resource_id(&id)
+        .send()
+        .await
+        .map_err(failed("organizations:ListTagsForResource"))?;
+    // kmsctl's own (CreatePolicy carried the managed tag), not a namesake someone else made.
+    let managed = tags
+        .tags()
+        .iter()
+        .any(|t| t.key() == crate::observe::TAG_MANAGED && t.value() == "true");
+    Ok((managed && live.is_some() && live == planned).then_some(id))
 }
 
 #[cfg(test)]

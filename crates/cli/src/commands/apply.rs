@@ -4,10 +4,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::time::Instant;
 
-use futures::StreamExt;
-use futures::stream::FuturesUnordered;
-
-use kmsctl_core::{Outputs, Plan, Target};
+use kmsctl_core::{Plan, Target};
 use kmsctl_engine::apply::{Appliers, Argument, Settled, classify, latest_plan};
 use kmsctl_engine::lock::TargetLock;
 use kmsctl_engine::plan::Loaded;
@@ -123,6 +120,10 @@ async fn settle(ctx: &Context, loaded: &Loaded, plan: &Plan) {
         Settled::Shown => {
             tracing::info!(waited = ?started.elapsed(), "AWS shows every change applied");
         }
+        Settled::Unconfirmed(error) => eprintln!(
+            "{} the changes were applied; the plan made to confirm that AWS shows them failed: {error}",
+            ctx.err_style.yellow("Warning:"),
+        ),
         Settled::NotYet(pending) => eprintln!(
             "{} after {}s AWS does not show all that was applied yet: {}. The writes were accepted; the next plan may show these again until AWS catches up (run it later, or raise --propagation-timeout).",
             ctx.err_style.yellow("Warning:"),
@@ -152,17 +153,28 @@ pub fn confirm(label: &str) -> Result<bool> {
 }
 
 /// Applies every change in dependency order, independent changes side by side (at most the
-/// appliers' concurrency); at the first failure it starts nothing more, lets the changes in
-/// flight finish, and says what was and was not applied. A rerun of plan/apply picks up from
-/// there.
+/// appliers' concurrency; `kmsctl_engine::schedule`); at the first failure it starts nothing
+/// more, lets the changes in flight finish, and says what was and was not applied. A rerun of
+/// plan/apply picks up from there.
 pub async fn execute(ctx: &Context, plan: &Plan, appliers: &Appliers) -> Exit {
     let label = plan.target.label();
-    let (order, waiting_on) = match plan
-        .apply_order()
-        .and_then(|o| Ok((o, plan.dependencies()?)))
-    {
-        Ok(scheduled) => scheduled,
+    if plan.changes.is_empty() {
+        println!("No changes. {label} matches its configuration.");
+        return Exit::Ok;
+    }
+    let progress = Progress::new(plan.changes.len());
+    let limit = appliers.concurrency(ctx.parallelism);
+    let applied = kmsctl_engine::schedule::apply_changes(
+        plan,
+        limit,
+        &progress,
+        |change, known| async move { appliers.apply(change, &known).await },
+    )
+    .await;
+    let applied = match applied {
+        Ok(applied) => applied,
         Err(error) => {
+            progress.finish();
             eprintln!(
                 "{} the plan cannot be ordered: {error}; nothing was changed",
                 ctx.err_style.red("Error:")
@@ -170,78 +182,33 @@ pub async fn execute(ctx: &Context, plan: &Plan, appliers: &Appliers) -> Exit {
             return Exit::Error;
         }
     };
-    if order.is_empty() {
-        println!("No changes. {label} matches its configuration.");
-        return Exit::Ok;
-    }
-    let limit = appliers.concurrency(ctx.parallelism);
-    let progress = Progress::new(order.len());
-    let mut outputs = Outputs::new();
-    let mut applied = Vec::new();
-    let mut done = vec![false; plan.changes.len()];
-    let mut not_started: Vec<usize> = order.clone();
-    let mut failures = Vec::new();
-    let mut running = FuturesUnordered::new();
-    loop {
-        while failures.is_empty() && running.len() < limit {
-            let Some(position) = not_started
-                .iter()
-                .position(|&i| waiting_on[i].iter().all(|&d| done[d]))
-            else {
-                break;
-            };
-            let index = not_started.remove(position);
-            let change = &plan.changes[index];
-            progress.start(change);
-            // Only what its operations reference: the change's own view of earlier outputs.
-            let known: Outputs = change
-                .referenced()
-                .into_iter()
-                .filter_map(|a| outputs.get(&a).map(|o| (a, o.clone())))
-                .collect();
-            running.push(async move {
-                let started = Instant::now();
-                let result = appliers.apply(change, &known).await;
-                (index, result, started.elapsed())
-            });
-        }
-        let Some((index, result, elapsed)) = running.next().await else {
-            break;
-        };
-        let change = &plan.changes[index];
-        match result {
-            Ok(produced) => {
-                progress.done(change, elapsed, &produced);
-                outputs.insert(change.address.clone(), produced);
-                applied.push(change.address.to_string());
-                done[index] = true;
-            }
-            Err(error) => failures.push((change.address.to_string(), error)),
-        }
-    }
-    if !failures.is_empty() {
+    if !applied.failed.is_empty() {
         progress.finish();
         let style = ctx.err_style;
-        for (address, error) in &failures {
-            eprintln!("\n{} {address}: {error}", style.red(&style.bold("Error:")));
+        let address = |i: &usize| plan.changes[*i].address.to_string();
+        for (index, error) in &applied.failed {
+            eprintln!(
+                "\n{} {}: {error}",
+                style.red(&style.bold("Error:")),
+                address(index)
+            );
         }
+        let done: Vec<String> = applied.done.iter().map(address).collect();
         eprintln!(
             "\nApplied ({}): {}",
-            applied.len(),
-            if applied.is_empty() {
+            done.len(),
+            if done.is_empty() {
                 "none".into()
             } else {
-                applied.join(", ")
+                done.join(", ")
             }
         );
-        let left: Vec<String> = failures
+        let left: Vec<String> = applied
+            .failed
             .iter()
-            .map(|(address, _)| address.clone())
-            .chain(
-                not_started
-                    .iter()
-                    .map(|&i| plan.changes[i].address.to_string()),
-            )
+            .map(|(i, _)| i)
+            .chain(&applied.not_started)
+            .map(address)
             .collect();
         eprintln!("Not applied ({}): {}", left.len(), left.join(", "));
         eprintln!(

@@ -43,12 +43,25 @@ pub fn diff(environment: &str, keys: &[DesiredKey], observation: &Observation) -
                 format!("alias {} points to key {}, which kmsctl does not manage", desired.alias, live.key_id),
                 "set adopt = true on this [[key]] to take the key over (kmsctl tags it, then manages it), or choose another alias",
             )),
-            Found::Conflict(live, other) => out.findings.push(Finding::of(
-                &ALIAS_CONFLICT,
-                desired.locations.key.clone(),
-                format!("alias {} points to key {}, which kmsctl manages as {other}", desired.alias, live.key_id),
-                "give this key another alias, or fix the entry that declares the other key",
-            )),
+            Found::Conflict(live, other) => out.findings.push(
+                match crate::manual_rotation::unfinished_rotation(&other) {
+                    Some((id, old)) if id == desired.id => Finding::of(
+                        &ALIAS_CONFLICT,
+                        desired.locations.key.clone(),
+                        format!(
+                            "alias {} points to key {}, the successor of key {old} in a rotation that did not finish (it still carries kmsctl:id {other})",
+                            desired.alias, live.key_id
+                        ),
+                        format!("finish the rotation: kmsctl rotate env/{environment} {}", desired.alias),
+                    ),
+                    _ => Finding::of(
+                        &ALIAS_CONFLICT,
+                        desired.locations.key.clone(),
+                        format!("alias {} points to key {}, which kmsctl manages as {other}", desired.alias, live.key_id),
+                        "give this key another alias, or fix the entry that declares the other key",
+                    ),
+                },
+            ),
             Found::Duplicate(found) => out.findings.push(Finding::of(
                 &DUPLICATE_KEY,
                 desired.locations.key.clone(),
@@ -120,8 +133,14 @@ fn existing(
         return;
     }
     let handle = KeyHandle::Existing(live.key_id.clone());
-    out.changes
-        .extend(key_policy::diff(desired, live, depends_on.as_ref()));
+    let policy_change = key_policy::diff(desired, live, depends_on.as_ref());
+    // Apply runs independent changes side by side: rotation and aliases come after a policy
+    // change (which may be what lets the deployer make them), and that after the key's own.
+    let depends_on = policy_change
+        .as_ref()
+        .map(|c| c.address.clone())
+        .or(depends_on);
+    out.changes.extend(policy_change);
     if desired.state == DeclaredState::Disabled {
         if desired.rotation.is_some() {
             out.notes.push(Note::new(
@@ -217,6 +236,19 @@ fn report_orphans(
             || declared.contains(id)
             || live.pending_deletion()
         {
+            continue;
+        }
+        if let Some((declared_id, old)) = crate::manual_rotation::unfinished_rotation(id)
+            && declared.contains(declared_id)
+        {
+            notes.push(Note::new(
+                NoteLevel::Warning,
+                None,
+                format!(
+                    "key {} is the successor of key {old} in a rotation that did not finish (kmsctl:id {id}); finish it with kmsctl rotate env/{environment} ALIAS",
+                    live.key_id
+                ),
+            ));
             continue;
         }
         notes.push(Note::new(

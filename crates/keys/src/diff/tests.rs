@@ -482,3 +482,34 @@ fn a_declared_key_the_deployer_cannot_read_is_refused_and_never_created_again() 
         finding.message
     );
 }
+
+#[test]
+fn an_alias_on_the_successor_of_an_unfinished_rotation_says_how_to_finish_it() {
+    let key = desired();
+    let mut successor = live(&key, "k-new");
+    successor.tags.insert(
+        crate::desired::TAG_ID.into(),
+        crate::manual_rotation::successor_id(&key.id, "k-old"),
+    );
+    let out = diff(
+        "dev",
+        std::slice::from_ref(&key),
+        &observed(vec![successor]),
+    );
+    let [finding] = out.findings.as_slice() else {
+        panic!("one finding: {:?}", out.findings)
+    };
+    assert_eq!(finding.rule, "alias-conflict");
+    assert!(
+        finding.message.contains("did not finish"),
+        "{}",
+        finding.message
+    );
+    assert!(
+        finding
+            .fix
+            .contains(&format!("kmsctl rotate env/dev {}", key.alias)),
+        "{}",
+        finding.fix
+    );
+}

@@ -10,8 +10,19 @@
 //! `All` or `WriteOnly`, without `kms.amazonaws.com` in `ExcludeManagementEventSources`; or an
 //! advanced selector whose fields all admit such an event (`eventCategory` = `Management`,
 //! `eventSource` not excluding `kms.amazonaws.com`, `readOnly` not `true`).
+//!
+//! AWS may deny the deployer these reads (an SCP denying CloudTrail reads, a member account that
+//! may not read an organization trail's status). A denied read is not the end of the run: a trail
+//! whose selectors could not be read, or whose status could not be read while its selectors
+//! take KMS's write events, is unreadable, and the other trails are still judged. One exception:
+//! an organization, multi-Region trail whose status alone could not be read counts when its
+//! selectors take KMS's write events (it is the management account's to keep logging, which a
+//! member account cannot read or change; a note says it was assumed). When no trail counts and
+//! a denied read (DescribeTrails, or an unreadable trail) may hide one that does, the plan is
+//! warned with `cloudtrail-unreadable` instead of refused with `cloudtrail-missing`; that error
+//! stays for when what was read settles it.
 
-use kmsctl_core::{Control, Finding, Rule};
+use kmsctl_core::{Control, Finding, Location, Note, NoteLevel, Rule};
 
 use super::MonitorDiff;
 use crate::desired::DesiredMonitor;
@@ -24,6 +35,16 @@ pub const CLOUDTRAIL_MISSING: Rule = Rule::error(
     Some(Control::Monitoring),
     "alerts have a logging CloudTrail trail that logs KMS's write management events in the region",
 );
+
+pub const CLOUDTRAIL_UNREADABLE: Rule = Rule::warning(
+    "cloudtrail-unreadable",
+    Some(Control::Monitoring),
+    "with alerts, AWS denied no CloudTrail read that might show a trail delivering KMS's write management events (a warning: the alerts may well fire)",
+);
+
+/// The actions the check calls, for the fix of a denied read.
+const READS: &str =
+    "cloudtrail:DescribeTrails, cloudtrail:GetTrailStatus and cloudtrail:GetEventSelectors";
 
 /// KMS's event source, as CloudTrail and the alert patterns name it.
 const KMS: &str = "kms.amazonaws.com";
@@ -45,16 +66,40 @@ pub enum Coverage {
     ReadOnly,
     /// An advanced selector filters management events on a field kmsctl cannot judge.
     Filtered(String),
+    /// AWS denied a read that would tell: its selectors, or its status while its selectors
+    /// take KMS's write events.
+    Unreadable,
 }
 
 /// Whether `trail` delivers KMS's write management events of `region`, and if not, why. Pure.
+/// A denied read makes the trail [`Coverage::Unreadable`] only when what was read does not
+/// settle it; an organization, multi-Region trail whose status alone is unknown is judged by its
+/// selectors (see the module's documentation).
 pub fn coverage(trail: &ObservedTrail, region: &str) -> Coverage {
     if !trail.logs_region(region) {
         return Coverage::OtherRegion;
     }
-    if !trail.logging {
+    if trail.status_denied.is_none() && !trail.logging {
         return Coverage::NotLogging;
     }
+    if trail.selectors_denied.is_some() {
+        return Coverage::Unreadable;
+    }
+    match selected(trail) {
+        Coverage::Delivers if trail.status_denied.is_some() && !assumed_logging(trail) => {
+            Coverage::Unreadable
+        }
+        selected => selected,
+    }
+}
+
+/// An organization, multi-Region trail whose status could not be read is taken to be logging.
+fn assumed_logging(trail: &ObservedTrail) -> bool {
+    trail.status_denied.is_some() && trail.organization && trail.multi_region
+}
+
+/// What the trail's event selectors take of KMS's write management events.
+fn selected(trail: &ObservedTrail) -> Coverage {
     let verdicts = trail
         .event_selectors
         .iter()
@@ -163,15 +208,31 @@ fn found(trail: &ObservedTrail, coverage: &Coverage) -> String {
         Coverage::Filtered(field) => {
             format!("filters its management events on {field}")
         }
+        Coverage::Unreadable => format!("could not be read ({})", denials(trail)),
     };
     format!("{what} {why}")
+}
+
+/// The reads of `trail` AWS denied, with its words.
+fn denials(trail: &ObservedTrail) -> String {
+    [
+        ("cloudtrail:GetTrailStatus", &trail.status_denied),
+        ("cloudtrail:GetEventSelectors", &trail.selectors_denied),
+    ]
+    .into_iter()
+    .filter_map(|(operation, why)| {
+        why.as_ref()
+            .map(|why| format!("{operation} was denied: {why}"))
+    })
+    .collect::<Vec<_>>()
+    .join("; ")
 }
 
 /// How to make one trail deliver, if it can be.
 fn repair(trail: &ObservedTrail, coverage: &Coverage) -> Option<String> {
     let home = &trail.home_region;
     let fix = match coverage {
-        Coverage::Delivers | Coverage::OtherRegion => return None,
+        Coverage::Delivers | Coverage::OtherRegion | Coverage::Unreadable => return None,
         Coverage::NotLogging => format!(
             "start trail {:?}: aws cloudtrail start-logging --name {} --region {home}",
             trail.name, trail.arn
@@ -195,7 +256,39 @@ pub(super) fn diff(desired: &DesiredMonitor, observed: &ObservedMonitor, out: &m
     let region = &desired.region;
     let judged: Vec<(&ObservedTrail, Coverage)> =
         trails.iter().map(|t| (t, coverage(t, region))).collect();
-    if judged.iter().any(|(_, c)| *c == Coverage::Delivers) {
+    let delivering: Vec<&ObservedTrail> = judged
+        .iter()
+        .filter(|(_, c)| *c == Coverage::Delivers)
+        .map(|(t, _)| *t)
+        .collect();
+    if !delivering.is_empty() {
+        if delivering.iter().all(|t| assumed_logging(t)) {
+            out.notes.push(assumed(&delivering, region));
+        }
+        return;
+    }
+    let mut unreadable: Vec<String> = observed
+        .trails_denied
+        .iter()
+        .map(|why| {
+            format!(
+                "cloudtrail:DescribeTrails was denied ({why}), so which trails exist is unknown"
+            )
+        })
+        .collect();
+    unreadable.extend(
+        judged
+            .iter()
+            .filter(|(_, c)| *c == Coverage::Unreadable)
+            .map(|(t, c)| found(t, c)),
+    );
+    if !unreadable.is_empty() {
+        out.findings.push(unreadable_finding(
+            desired,
+            alerts.location.clone(),
+            &judged,
+            &unreadable,
+        ));
         return;
     }
     let found = if judged.is_empty() {
@@ -227,6 +320,61 @@ pub(super) fn diff(desired: &DesiredMonitor, observed: &ObservedMonitor, out: &m
     ));
 }
 
+/// No readable trail counts, and denied reads may hide one that does: a warning, as the alerts
+/// may well fire.
+fn unreadable_finding(
+    desired: &DesiredMonitor,
+    location: Location,
+    judged: &[(&ObservedTrail, Coverage)],
+    unreadable: &[String],
+) -> Finding {
+    let region = &desired.region;
+    let others: Vec<String> = judged
+        .iter()
+        .filter(|(_, c)| *c != Coverage::Unreadable)
+        .map(|(t, c)| found(t, c))
+        .collect();
+    let others = if others.is_empty() {
+        String::new()
+    } else {
+        format!(" (found, not counting: {})", others.join("; "))
+    };
+    let mut fixes = vec![format!(
+        "grant the deployer {READS} (an SCP or permissions boundary may deny them), or make sure a trail logs KMS's write management events in {region} (for an organization trail, ask the organization's management account)"
+    )];
+    fixes.extend(judged.iter().filter_map(|(t, c)| repair(t, c)));
+    Finding::of(
+        &CLOUDTRAIL_UNREADABLE,
+        location,
+        format!(
+            "kmsctl could not check that a CloudTrail trail logs KMS's write management events in {region} of account {}: {}{others}; without such a trail EventBridge never receives the KMS API calls the alert rules match, so no alert would fire",
+            desired.account_id,
+            unreadable.join("; ")
+        ),
+        fixes.join("; or "),
+    )
+}
+
+/// The only trails that count are organization trails whose status could not be read.
+fn assumed(trails: &[&ObservedTrail], region: &str) -> Note {
+    let names = trails
+        .iter()
+        .map(|t| format!("{:?} ({})", t.name, denials(t)))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let (trail, its) = match trails {
+        [_] => ("trail", "its"),
+        _ => ("trails", "their"),
+    };
+    Note::new(
+        NoteLevel::Info,
+        None,
+        format!(
+            "CloudTrail: the alerts in {region} count on organization {trail} {names}: {its} event selectors take KMS's write management events, and {its} status, which could not be read, is taken to be logging (the organization's management account keeps it)"
+        ),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,6 +396,8 @@ mod tests {
                 exclude_management_event_sources: vec![],
             }],
             advanced_event_selectors: vec![],
+            status_denied: None,
+            selectors_denied: None,
         }
     }
 
@@ -433,13 +583,223 @@ mod tests {
     }
 
     fn findings(trails: Option<Vec<ObservedTrail>>) -> Vec<Finding> {
-        let mut out = MonitorDiff::default();
-        let observed = ObservedMonitor {
+        judge(ObservedMonitor {
             trails,
             ..ObservedMonitor::default()
-        };
+        })
+        .findings
+    }
+
+    fn judge(observed: ObservedMonitor) -> MonitorDiff {
+        let mut out = MonitorDiff::default();
         diff(&desired(), &observed, &mut out);
-        out.findings
+        out
+    }
+
+    const DENIED: &str = "AccessDeniedException: User: arn:aws:sts::222222222222:assumed-role/deployer/kmsctl is not authorized to perform: cloudtrail:GetEventSelectors with an explicit deny in a service control policy";
+
+    /// A trail whose event selectors AWS would not show.
+    fn selectors_denied() -> ObservedTrail {
+        ObservedTrail {
+            name: "hidden".into(),
+            event_selectors: vec![],
+            selectors_denied: Some(DENIED.into()),
+            ..trail()
+        }
+    }
+
+    /// An organization trail whose status AWS would not show, with AWS's default selector.
+    fn organization_status_denied() -> ObservedTrail {
+        ObservedTrail {
+            name: "org".into(),
+            arn: "arn:aws:cloudtrail:eu-west-1:999999999999:trail/org".into(),
+            home_region: "eu-west-1".into(),
+            multi_region: true,
+            organization: true,
+            logging: false,
+            status_denied: Some("AccessDeniedException: not authorized".into()),
+            ..trail()
+        }
+    }
+
+    #[test]
+    fn a_denied_read_makes_a_trail_unreadable_unless_what_was_read_settles_it() {
+        assert_eq!(coverage(&selectors_denied(), REGION), Coverage::Unreadable);
+        let status_denied = ObservedTrail {
+            logging: false,
+            status_denied: Some("AccessDeniedException: no".into()),
+            ..trail()
+        };
+        assert_eq!(coverage(&status_denied, REGION), Coverage::Unreadable);
+        // Its selectors do not take KMS's writes: logging or not, it does not count.
+        let reads = ObservedTrail {
+            event_selectors: vec![TrailEventSelector {
+                read_write_type: Some("ReadOnly".into()),
+                ..TrailEventSelector::default()
+            }],
+            ..status_denied
+        };
+        assert_eq!(coverage(&reads, REGION), Coverage::ReadOnly);
+        // Stopped, whatever its selectors.
+        let stopped = ObservedTrail {
+            logging: false,
+            ..selectors_denied()
+        };
+        assert_eq!(coverage(&stopped, REGION), Coverage::NotLogging);
+        // A denied trail of another region is not needed.
+        let elsewhere = ObservedTrail {
+            home_region: "eu-west-1".into(),
+            ..selectors_denied()
+        };
+        assert_eq!(coverage(&elsewhere, REGION), Coverage::OtherRegion);
+    }
+
+    #[test]
+    fn an_organization_trail_whose_status_alone_is_unknown_counts_by_its_selectors() {
+        assert_eq!(
+            coverage(&organization_status_denied(), REGION),
+            Coverage::Delivers
+        );
+        let out = judge(ObservedMonitor {
+            trails: Some(vec![organization_status_denied()]),
+            ..ObservedMonitor::default()
+        });
+        assert!(out.findings.is_empty(), "{:?}", out.findings);
+        assert_eq!(out.notes.len(), 1);
+        assert_eq!(out.notes[0].level, NoteLevel::Info);
+        assert!(
+            out.notes[0].message.contains(
+                "organization trail \"org\" (cloudtrail:GetTrailStatus was denied: AccessDeniedException: not authorized)"
+            ),
+            "{}",
+            out.notes[0].message
+        );
+        // With a trail read in full delivering too, nothing is assumed.
+        let out = judge(ObservedMonitor {
+            trails: Some(vec![organization_status_denied(), trail()]),
+            ..ObservedMonitor::default()
+        });
+        assert!(out.findings.is_empty() && out.notes.is_empty());
+
+        // Not for one of a single Region, nor when its selectors are unknown too.
+        let single = ObservedTrail {
+            home_region: REGION.into(),
+            multi_region: false,
+            ..organization_status_denied()
+        };
+        assert_eq!(coverage(&single, REGION), Coverage::Unreadable);
+        let blind = ObservedTrail {
+            selectors_denied: Some(DENIED.into()),
+            ..organization_status_denied()
+        };
+        assert_eq!(coverage(&blind, REGION), Coverage::Unreadable);
+        // Its selectors excluding KMS settle it.
+        let without_kms = ObservedTrail {
+            event_selectors: vec![TrailEventSelector {
+                exclude_management_event_sources: vec![KMS.into()],
+                ..TrailEventSelector::default()
+            }],
+            ..organization_status_denied()
+        };
+        assert_eq!(coverage(&without_kms, REGION), Coverage::ExcludesKms);
+    }
+
+    #[test]
+    fn denied_trails_are_a_warning_with_aws_words_and_the_fix() {
+        let out = judge(ObservedMonitor {
+            trails: Some(vec![]),
+            trails_denied: Some(
+                "AccessDeniedException: not authorized to perform: cloudtrail:DescribeTrails"
+                    .into(),
+            ),
+            ..ObservedMonitor::default()
+        });
+        assert_eq!(out.findings.len(), 1, "{:?}", out.findings);
+        let warning = &out.findings[0];
+        assert_eq!(warning.rule, "cloudtrail-unreadable");
+        assert!(!warning.is_error(), "a warning does not refuse the plan");
+        assert_eq!(warning.control, Some(Control::Monitoring));
+        assert!(
+            warning.message.starts_with(
+                "kmsctl could not check that a CloudTrail trail logs KMS's write management events in us-east-1 of account 222222222222: cloudtrail:DescribeTrails was denied (AccessDeniedException: not authorized to perform: cloudtrail:DescribeTrails), so which trails exist is unknown; "
+            ),
+            "{}",
+            warning.message
+        );
+        assert_eq!(
+            warning.fix,
+            "grant the deployer cloudtrail:DescribeTrails, cloudtrail:GetTrailStatus and cloudtrail:GetEventSelectors (an SCP or permissions boundary may deny them), or make sure a trail logs KMS's write management events in us-east-1 (for an organization trail, ask the organization's management account)"
+        );
+        assert_eq!(
+            warning.location.file,
+            std::path::Path::new("environments/prod/monitor.toml")
+        );
+    }
+
+    #[test]
+    fn one_unreadable_trail_beside_one_that_delivers_finds_nothing() {
+        let out = judge(ObservedMonitor {
+            trails: Some(vec![selectors_denied(), trail()]),
+            ..ObservedMonitor::default()
+        });
+        assert!(out.findings.is_empty(), "{:?}", out.findings);
+        assert!(out.notes.is_empty());
+    }
+
+    #[test]
+    fn an_unreadable_trail_and_none_that_counts_is_a_warning_naming_it() {
+        let found = findings(Some(vec![selectors_denied()]));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].rule, "cloudtrail-unreadable");
+        assert!(!found[0].is_error());
+        assert!(
+            found[0].message.contains(&format!(
+                "of account 222222222222: trail \"hidden\" could not be read (cloudtrail:GetEventSelectors was denied: {DENIED}); without such a trail"
+            )),
+            "{}",
+            found[0].message
+        );
+
+        // The trails read in full that do not count are named, with their fixes.
+        let stopped = ObservedTrail {
+            logging: false,
+            ..trail()
+        };
+        let found = findings(Some(vec![selectors_denied(), stopped]));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].rule, "cloudtrail-unreadable");
+        assert!(
+            found[0]
+                .message
+                .contains("(found, not counting: trail \"management\" is not logging)"),
+            "{}",
+            found[0].message
+        );
+        assert!(
+            found[0]
+                .fix
+                .contains("; or start trail \"management\": aws cloudtrail start-logging"),
+            "{}",
+            found[0].fix
+        );
+    }
+
+    #[test]
+    fn a_denied_read_that_settles_nothing_leaves_the_error() {
+        // The status is unknown, but the selectors take only reads: no trail counts, surely.
+        let reads = ObservedTrail {
+            logging: false,
+            status_denied: Some("AccessDeniedException: no".into()),
+            event_selectors: vec![TrailEventSelector {
+                read_write_type: Some("ReadOnly".into()),
+                ..TrailEventSelector::default()
+            }],
+            ..trail()
+        };
+        let found = findings(Some(vec![reads]));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].rule, "cloudtrail-missing");
+        assert!(found[0].is_error());
     }
 
     #[test]

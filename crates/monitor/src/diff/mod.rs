@@ -34,7 +34,18 @@ pub struct MonitorDiff {
 pub fn diff(desired: &DesiredMonitor, observed: &ObservedMonitor) -> MonitorDiff {
     let mut out = MonitorDiff::default();
     recorder::diff(desired, observed, &mut out);
+    // Apply runs independent changes side by side: the recorder, its delivery channel and its
+    // start go in that order, and the rules after them (AWS Config refuses a rule, or a channel,
+    // while no recorder is there).
+    let recorder: Vec<Address> = out.changes.iter().map(|c| c.address.clone()).collect();
+    for (index, change) in out.changes.iter_mut().enumerate().skip(1) {
+        change.depends_on.push(recorder[index - 1].clone());
+    }
+    let rules_from = out.changes.len();
     config_rule::diff(desired, observed, &mut out);
+    for change in &mut out.changes[rules_from..] {
+        change.depends_on.extend(recorder.iter().cloned());
+    }
     alerts::diff(desired, observed, &mut out);
     cloudtrail::diff(desired, observed, &mut out);
     out

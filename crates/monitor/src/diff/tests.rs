@@ -91,6 +91,7 @@ fn applied(desired: &DesiredMonitor) -> ObservedMonitor {
             event_selectors: vec![TrailEventSelector::default()],
             ..ObservedTrail::default()
         }]),
+        trails_denied: None,
     }
 }
 

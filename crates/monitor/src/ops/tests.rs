@@ -139,16 +139,39 @@ fn every_operation_declares_coherent_semantics() {
                 | MonitorOp::TagRule { .. }
                 | MonitorOp::TagConfigResource { .. }
         );
-        if names_a_new_resource {
-            assert!(
-                semantics
-                    .not_yet
-                    .repeated_by_apply(semantics.not_yet.codes().first().copied(), ""),
-                "{}",
-                op.name()
-            );
-        }
+        let unseen = match op {
+            MonitorOp::SetTopicAttribute { .. }
+            | MonitorOp::TagTopic { .. }
+            | MonitorOp::Subscribe { .. } => "NotFound",
+            _ => "ResourceNotFoundException",
+        };
+        assert_eq!(
+            semantics.not_yet.repeated_by_apply(Some(unseen), ""),
+            names_a_new_resource,
+            "{}: {unseen}",
+            op.name()
+        );
+        assert!(
+            !semantics
+                .not_yet
+                .repeated_by_apply(Some("AccessDeniedException"), ""),
+            "{}",
+            op.name()
+        );
     }
+    let delete_rule = MonitorOp::<Ref<String>>::DeleteRule {
+        name: "rule".into(),
+    }
+    .semantics();
+    assert!(delete_rule.not_yet.repeated_by_apply(
+        Some("ValidationException"),
+        "Rule can't be deleted since it has targets."
+    ));
+    assert!(
+        !delete_rule
+            .not_yet
+            .repeated_by_apply(Some("ValidationException"), "Rule name is invalid")
+    );
 }
 
 #[test]
