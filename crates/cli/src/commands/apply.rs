@@ -115,6 +115,9 @@ async fn apply_target(ctx: &Context, target: &str, auto_approve: bool) -> Result
 /// Waits until AWS shows what was applied, so that the next plan is clean; says so when it
 /// does not within the propagation timeout (the writes were made: this is not a failure).
 async fn settle(ctx: &Context, loaded: &Loaded, plan: &Plan) {
+    if plan.changes.is_empty() {
+        return;
+    }
     let started = Instant::now();
     match kmsctl_engine::apply::wait_settled(ctx, loaded, plan).await {
         Settled::Shown => {
