@@ -7,6 +7,10 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::{count, upstream};
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
@@ -14,24 +18,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, Region};
 use aws_sdk_kms::Client;
-use aws_sdk_kms::config::Credentials;
 use aws_sdk_kms::error::{ProvideErrorMetadata, SdkError};
 use fault_proxy::{Fault, OpCounts, Proxy, Rule};
 use serde_json::Value;
-
-/// The emulator: `KMSCTL_TEST_EMULATOR` when set (as `cargo xtask ci` does), else this process's own.
-fn upstream() -> String {
-    if let Ok(endpoint) = std::env::var("KMSCTL_TEST_EMULATOR") {
-        return endpoint;
-    }
-    match xtask::emulator::shared_for_tests() {
-        Ok(emulator) => emulator.endpoint.clone(),
-        Err(reason) => panic!("the AWS emulator is required for this test: {reason}"),
-    }
-}
 
 fn fresh_account() -> String {
     xtask::emulator::fresh_account()
@@ -45,37 +35,7 @@ fn standard_retries(max_attempts: u32) -> RetryConfig {
 
 /// A KMS client in `account`, reaching AWS at `endpoint` (the proxy or the emulator itself).
 async fn kms(endpoint: &str, account: &str, retry: RetryConfig) -> Client {
-    let loader = || {
-        aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .endpoint_url(endpoint)
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .operation_attempt_timeout(Duration::from_secs(20))
-                    .build(),
-            )
-    };
-    let base = loader()
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
-        .load()
-        .await;
-    let provider = aws_config::sts::AssumeRoleProvider::builder(format!(
-        "arn:aws:iam::{account}:role/fault-proxy-tests"
-    ))
-    .session_name("fault-proxy-tests")
-    .configure(&base)
-    .build()
-    .await;
-    let config = loader()
-        .credentials_provider(provider)
-        .retry_config(retry)
-        .load()
-        .await;
-    Client::new(&config)
-}
-
-fn count(proxy: &Proxy, op: &str) -> OpCounts {
-    proxy.counts().get(op).copied().unwrap_or_default()
+    Client::new(&common::sdk_config(endpoint, account, retry).await)
 }
 
 #[tokio::test]

@@ -7,18 +7,20 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::{count, upstream};
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use aws_config::SdkConfig;
 use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_kms::config::Credentials;
 use aws_sdk_kms::error::ProvideErrorMetadata;
 use aws_sdk_organizations::types::{OrganizationFeatureSet, PolicyType, PolicyTypeStatus};
-use fault_proxy::{Fault, OpCounts, Proxy, Rule};
+use fault_proxy::{Fault, Proxy, Rule};
 use serde_json::Value;
 
 /// The consistency window of these tests: long enough that the checks "during" it finish inside it on a
@@ -29,43 +31,10 @@ fn window() -> Duration {
     Duration::from_millis(WINDOW_MS)
 }
 
-/// The emulator: `KMSCTL_TEST_EMULATOR` when set (as `cargo xtask ci` does), else this process's own.
-fn upstream() -> String {
-    if let Ok(endpoint) = std::env::var("KMSCTL_TEST_EMULATOR") {
-        return endpoint;
-    }
-    match xtask::emulator::shared_for_tests() {
-        Ok(emulator) => emulator.endpoint.clone(),
-        Err(reason) => panic!("the AWS emulator is required for this test: {reason}"),
-    }
-}
-
 /// An SDK configuration for `account` (a role assumed through `endpoint`), reaching AWS at `endpoint`,
 /// without retries.
 async fn sdk(endpoint: &str, account: &str) -> SdkConfig {
-    let loader = || {
-        aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .endpoint_url(endpoint)
-            .retry_config(RetryConfig::disabled())
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .operation_attempt_timeout(Duration::from_secs(20))
-                    .build(),
-            )
-    };
-    let base = loader()
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
-        .load()
-        .await;
-    let provider = aws_config::sts::AssumeRoleProvider::builder(format!(
-        "arn:aws:iam::{account}:role/fault-proxy-tests"
-    ))
-    .session_name("fault-proxy-tests")
-    .configure(&base)
-    .build()
-    .await;
-    loader().credentials_provider(provider).load().await
+    common::sdk_config(endpoint, account, RetryConfig::disabled()).await
 }
 
 /// Clients through the proxy (`via`) and straight to the emulator (`direct`), in one fresh account.
@@ -88,10 +57,6 @@ async fn setup(rules: Vec<Rule>, seed: u64) -> Setup {
         direct,
         account,
     }
-}
-
-fn count(proxy: &Proxy, op: &str) -> OpCounts {
-    proxy.counts().get(op).copied().unwrap_or_default()
 }
 
 /// Sleeps until `window()` after `since` has passed (plus a margin).
