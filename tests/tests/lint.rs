@@ -144,3 +144,45 @@ fn validate_applies_the_lint_to_every_key_policy() {
         run.stderr
     );
 }
+
+/// A policy file needs no project around it: lint works from any folder, and names the file.
+#[test]
+fn lint_works_outside_any_project() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let good = dir.path().join("key-policy.json");
+    std::fs::copy(
+        repo_root().join("policies/kms/dev-payment-policy.json"),
+        &good,
+    )
+    .expect("copy");
+    let bad = dir.path().join("typo.json");
+    std::fs::write(
+        &bad,
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:Encryptt","Resource":"*"}]}"#,
+    )
+    .expect("write");
+    let run = |file: &std::path::Path| {
+        Command::new(kmsctl_tests::kmsctl_bin())
+            .args(["lint"])
+            .arg(file.file_name().expect("name"))
+            .current_dir(dir.path())
+            .env_remove("KMSCTL_ROOT")
+            .output()
+            .expect("kmsctl runs")
+    };
+    let clean = run(&good);
+    assert_eq!(
+        clean.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&clean.stderr)
+    );
+    assert!(String::from_utf8_lossy(&clean.stdout).contains("1 file(s): 0 error(s)"));
+    let refused = run(&bad);
+    assert_eq!(refused.status.code(), Some(3));
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains("typo.json") && said.contains("kms:Encryptt"),
+        "{said}"
+    );
+}

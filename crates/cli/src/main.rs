@@ -56,6 +56,10 @@ fn init_tracing(verbose: bool) {
 }
 
 fn run(cli: &Cli) -> Result<Exit, UserError> {
+    // Lint reads only the files it names: it works outside a project too.
+    if let Command::Lint(args) = &cli.command {
+        return commands::lint::run(commands::err_style(&cli.global), args);
+    }
     let project = Project::discover(cli.global.root.as_deref())?;
     let ctx = Context::new(project, &cli.global);
     // Offline commands: no runtime, no AWS configuration, no call.
@@ -64,7 +68,6 @@ fn run(cli: &Cli) -> Result<Exit, UserError> {
         Command::Events(EventsCommand::Test { target, event }) => {
             return commands::events::test(&ctx, target, event);
         }
-        Command::Lint(args) => return commands::lint::run(&ctx, args),
         Command::Simulate(args) if !args.live => return commands::simulate::run(&ctx, args),
         Command::Schema {
             which: kmsctl::cli::SchemaKind::DriftReport,

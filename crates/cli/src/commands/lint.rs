@@ -7,11 +7,11 @@ use std::path::Path;
 use kmsctl_core::policy::lint::{PolicyKind, lint_text};
 use kmsctl_core::{Finding, Severity};
 
-use super::Context;
 use crate::cli::{LintArgs, LintFormat, PolicyTypeArg};
 use crate::error::{Result, UserError};
 use crate::exit::Exit;
 use crate::render::findings;
+use crate::render::style::Style;
 
 /// Stand-ins for `{{ ... }}` placeholders, so templated policies lint as they would render.
 fn sample(placeholder: &str) -> &'static str {
@@ -79,7 +79,8 @@ pub fn lint_file(path: &Path, kind: PolicyKind) -> std::result::Result<Vec<Findi
     Ok(lint_text(&rendered, kind, path))
 }
 
-pub fn run(ctx: &Context, args: &LintArgs) -> Result<Exit> {
+/// Lints the files named, from any folder: a policy file needs no project around it.
+pub fn run(err_style: Style, args: &LintArgs) -> Result<Exit> {
     let mut all = Vec::new();
     for file in &args.files {
         let kind = kind_of(file, args.r#type);
@@ -89,7 +90,7 @@ pub fn run(ctx: &Context, args: &LintArgs) -> Result<Exit> {
     }
     match args.format {
         LintFormat::Human => {
-            eprint!("{}", findings::render(&all, ctx.err_style));
+            eprint!("{}", findings::render(&all, err_style));
             println!(
                 "{} file(s): {} error(s), {} warning(s).",
                 args.files.len(),

@@ -32,13 +32,21 @@ impl std::ops::Deref for Context {
     }
 }
 
+/// How standard error is styled: colour on a terminal, unless `--no-color`/`NO_COLOR`.
+pub fn err_style(global: &GlobalArgs) -> Style {
+    use std::io::IsTerminal;
+    Style {
+        color: std::io::stderr().is_terminal() && !global.no_color,
+    }
+}
+
 impl Context {
     pub fn new(project: Project, global: &GlobalArgs) -> Self {
         use std::io::IsTerminal;
         let color = |tty: bool| Style {
             color: tty && !global.no_color,
         };
-        let err_style = color(std::io::stderr().is_terminal());
+        let err_style = err_style(global);
         Self {
             engine: kmsctl_engine::Context {
                 project,
