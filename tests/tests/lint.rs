@@ -186,3 +186,44 @@ fn lint_works_outside_any_project() {
         "{said}"
     );
 }
+
+/// One file that cannot be read does not stop the others: each is said, the rest linted, exit 1.
+/// A byte order mark is no error; a file that is not UTF-8 says so.
+#[test]
+fn an_unreadable_file_among_many_is_reported_and_the_rest_linted() {
+    let project = TestProject::empty();
+    let policy = std::fs::read_to_string(repo_root().join("policies/kms/dev-payment-policy.json"))
+        .expect("policy");
+    project.write("bom.json", &format!("\u{feff}{policy}"));
+    project.write(
+        "typo.json",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:Encryptt","Resource":"*"}]}"#,
+    );
+    std::fs::write(project.file("utf16.json"), [0xff, 0xfe, b'{', 0, b'}', 0]).expect("write");
+    let run = lint(
+        &project,
+        &["bom.json", "missing.json", "utf16.json", "typo.json"],
+    )
+    .expect_code(1);
+    assert!(run.stderr.contains("missing.json"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("utf16.json is not UTF-8 text")
+            && run.stderr.contains("save the file as UTF-8"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("kms:Encryptt"),
+        "linted after them: {}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("bom.json"),
+        "a BOM is no finding: {}",
+        run.stderr
+    );
+    assert!(run.stdout.contains("4 file(s)"), "{}", run.stdout);
+
+    let clean = lint(&project, &["bom.json"]).expect_code(0);
+    assert!(clean.stdout.contains("0 error(s)"), "{}", clean.stdout);
+}

@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use kmsctl_core::policy::lint::{PolicyKind, lint_text};
+use kmsctl_core::project_files::FileError;
 use kmsctl_core::{Finding, Severity};
 
 use crate::cli::{LintArgs, LintFormat, PolicyTypeArg};
@@ -69,24 +70,42 @@ fn kind_of(path: &Path, explicit: Option<PolicyTypeArg>) -> PolicyKind {
 }
 
 /// Lints one file: its findings, or why it could not be read.
-pub fn lint_file(path: &Path, kind: PolicyKind) -> std::result::Result<Vec<Finding>, String> {
+pub fn lint_file(path: &Path, kind: PolicyKind) -> std::result::Result<Vec<Finding>, FileError> {
     let text = kmsctl_core::project_files::read_text_outside_project(
         path,
         kmsctl_core::project_files::POLICY,
-    )
-    .map_err(|e| e.to_string())?;
-    let rendered = render_placeholders(&text);
+    )?;
+    // Editors on Windows save JSON with a byte order mark; AWS's own examples sometimes carry one.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let rendered = render_placeholders(text);
     Ok(lint_text(&rendered, kind, path))
 }
 
 /// Lints the files named, from any folder: a policy file needs no project around it.
 pub fn run(err_style: Style, args: &LintArgs) -> Result<Exit> {
     let mut all = Vec::new();
+    // A file that cannot be read is said and counted; the others are still linted.
+    let mut unreadable = 0;
     for file in &args.files {
         let kind = kind_of(file, args.r#type);
-        let found = lint_file(file, kind)
-            .map_err(|e| UserError::new(e).help("name policy files that exist"))?;
-        all.extend(found);
+        match lint_file(file, kind) {
+            Ok(found) => all.extend(found),
+            Err(error) => {
+                unreadable += 1;
+                eprintln!(
+                    "{} {error}\n  {} {}",
+                    err_style.red("error:"),
+                    err_style.cyan("help:"),
+                    error.help()
+                );
+            }
+        }
+    }
+    if unreadable == args.files.len() {
+        return Err(
+            UserError::new(format!("no policy file could be read ({unreadable} named)"))
+                .help("name policy files (JSON, UTF-8) that exist"),
+        );
     }
     match args.format {
         LintFormat::Human => {
@@ -104,7 +123,9 @@ pub fn run(err_style: Style, args: &LintArgs) -> Result<Exit> {
             crate::render::lint_sarif::render(&all).map_err(UserError::new)?
         ),
     }
-    Ok(if all.iter().any(Finding::is_error) {
+    Ok(if unreadable > 0 {
+        Exit::Error
+    } else if all.iter().any(Finding::is_error) {
         Exit::Refused
     } else {
         Exit::Ok
