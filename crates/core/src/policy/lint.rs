@@ -2,6 +2,7 @@
 //! severity, the file, line and JSON pointer, a message and a fix (the nearest valid name for a
 //! typo). Key policies also get the guards of [`super::check_key_policy`].
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::catalog::{Catalog, KeyType};
@@ -359,6 +360,9 @@ fn actions(
         (None, None) => return,
     };
     let location = at(st.line_of(field), &format!("{}/{field}", st.pointer));
+    // An unknown service prefix is one finding per statement, naming its actions (a statement
+    // listing 13 macie:* actions gets one line, not 13 identical ones).
+    let mut unknown_services: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for action in list {
         if action == "*" {
             continue;
@@ -373,15 +377,7 @@ fn actions(
             continue;
         };
         match catalog.matching_actions(service, pattern) {
-            None => out.push(Finding::of(
-                &UNKNOWN_SERVICE,
-                location.clone(),
-                format!("{}: {service:?} is not an AWS service prefix", name(st)),
-                catalog.nearest_service(service).map_or(
-                    "use a service prefix from AWS's service authorization reference".to_owned(),
-                    |n| format!("did you mean {n}:{pattern}?"),
-                ),
-            )),
+            None => unknown_services.entry(service).or_default().push(action),
             Some(found) if found.is_empty() => out.push(Finding::of(
                 &UNKNOWN_ACTION,
                 location.clone(),
@@ -403,6 +399,25 @@ fn actions(
                 "keep RCP statements to the services RCPs support (S3, STS, KMS, SQS, Secrets Manager, ...)",
             ));
         }
+    }
+    for (service, named) in unknown_services {
+        let first_pattern = named
+            .first()
+            .and_then(|a| a.split_once(':'))
+            .map_or("*", |(_, p)| p);
+        out.push(Finding::of(
+            &UNKNOWN_SERVICE,
+            location.clone(),
+            format!(
+                "{}: {service:?} is not an AWS service prefix ({})",
+                name(st),
+                named.join(", ")
+            ),
+            catalog.nearest_service(service).map_or(
+                "use a service prefix from AWS's service authorization reference".to_owned(),
+                |n| format!("did you mean {n}:{first_pattern}?"),
+            ),
+        ));
     }
 }
 

@@ -87,6 +87,25 @@ fn unknown_actions_services_and_operators_with_suggestions() {
 }
 
 #[test]
+fn an_unknown_service_is_one_finding_per_statement_naming_its_actions() {
+    let text = r#"{"Version":"2012-10-17","Statement":[{"Sid":"Macie","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},
+      "Action":["macie:ListFindings","macie:GetFindings","macie:DescribeBuckets","kms:Decrypt"],"Resource":"*"}]}"#;
+    let findings = lint_text(text, PolicyKind::Key);
+    let unknown: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| f.rule == "unknown-service")
+        .collect();
+    assert_eq!(unknown.len(), 1, "{unknown:?}");
+    assert!(
+        unknown[0]
+            .message
+            .contains("macie:DescribeBuckets, macie:GetFindings, macie:ListFindings"),
+        "{}",
+        unknown[0].message
+    );
+}
+
+#[test]
 fn set_operators_negated_denies_and_principal_forms() {
     let text = r#"{"Version":"2012-10-17","Statement":[
       {"Sid":"Admin","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"},
