@@ -185,6 +185,22 @@ fn lint_works_outside_any_project() {
         said.contains("typo.json") && said.contains("kms:Encryptt"),
         "{said}"
     );
+    assert!(!said.contains("hint:"), "it names a Principal: {said}");
+
+    // An SCP linted without --type: the key-policy errors come with a hint to pass it.
+    let scp = dir.path().join("waiting_period.json");
+    std::fs::copy(
+        repo_root().join("policies/org/service_control_policy/waiting_period.json"),
+        &scp,
+    )
+    .expect("copy");
+    let guessed = run(&scp);
+    let said = String::from_utf8_lossy(&guessed.stderr);
+    assert!(
+        said.contains("hint: waiting_period.json names no Principal")
+            && said.contains("--type scp waiting_period.json"),
+        "{said}"
+    );
 }
 
 /// One file that cannot be read does not stop the others: each is said, the rest linted, exit 1.

@@ -69,8 +69,31 @@ fn kind_of(path: &Path, explicit: Option<PolicyTypeArg>) -> PolicyKind {
     }
 }
 
+/// What linting one file found.
+pub struct Linted {
+    pub findings: Vec<Finding>,
+    /// No statement names a Principal: the shape of an SCP or an identity policy.
+    pub names_no_principal: bool,
+}
+
+/// Whether the document has statements and none names a Principal or NotPrincipal.
+fn names_no_principal(text: &str) -> bool {
+    let Ok(document) = serde_json::from_str::<serde_json::Value>(text) else {
+        return false;
+    };
+    let statements: Vec<&serde_json::Value> = match document.get("Statement") {
+        Some(serde_json::Value::Array(all)) => all.iter().collect(),
+        Some(one @ serde_json::Value::Object(_)) => vec![one],
+        _ => return false,
+    };
+    !statements.is_empty()
+        && statements
+            .iter()
+            .all(|s| s.get("Principal").is_none() && s.get("NotPrincipal").is_none())
+}
+
 /// Lints one file: its findings, or why it could not be read.
-pub fn lint_file(path: &Path, kind: PolicyKind) -> std::result::Result<Vec<Finding>, FileError> {
+pub fn lint_file(path: &Path, kind: PolicyKind) -> std::result::Result<Linted, FileError> {
     let text = kmsctl_core::project_files::read_text_outside_project(
         path,
         kmsctl_core::project_files::POLICY,
@@ -78,7 +101,10 @@ pub fn lint_file(path: &Path, kind: PolicyKind) -> std::result::Result<Vec<Findi
     // Editors on Windows save JSON with a byte order mark; AWS's own examples sometimes carry one.
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let rendered = render_placeholders(text);
-    Ok(lint_text(&rendered, kind, path))
+    Ok(Linted {
+        findings: lint_text(&rendered, kind, path),
+        names_no_principal: names_no_principal(&rendered),
+    })
 }
 
 /// Lints the files named, from any folder: a policy file needs no project around it.
@@ -89,7 +115,22 @@ pub fn run(err_style: Style, args: &LintArgs) -> Result<Exit> {
     for file in &args.files {
         let kind = kind_of(file, args.r#type);
         match lint_file(file, kind) {
-            Ok(found) => all.extend(found),
+            Ok(linted) => {
+                // Linted as a key policy only because nothing said otherwise.
+                let guessed = args.r#type.is_none() && kind == PolicyKind::Key;
+                if guessed
+                    && linted.names_no_principal
+                    && linted.findings.iter().any(Finding::is_error)
+                {
+                    eprintln!(
+                        "{} {} names no Principal in any statement, as an SCP does: if it is one, run kmsctl lint --type scp {}",
+                        err_style.cyan("hint:"),
+                        file.display(),
+                        file.display()
+                    );
+                }
+                all.extend(linted.findings);
+            }
             Err(error) => {
                 unreadable += 1;
                 eprintln!(
