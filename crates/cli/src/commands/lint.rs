@@ -145,7 +145,7 @@ pub fn run(err_style: Style, args: &LintArgs) -> Result<Exit> {
     if unreadable == args.files.len() {
         return Err(
             UserError::new(format!("no policy file could be read ({unreadable} named)"))
-                .help("name policy files (JSON, UTF-8) that exist"),
+                .help("name policy files that exist, each under the size cap, in UTF-8"),
         );
     }
     match args.format {
