@@ -168,15 +168,10 @@ pub(super) fn filter(state: &State, call: &Call<'_>, answer: &mut Value, now: In
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::realism::Scope;
     use std::time::Duration;
 
     fn call<'a>(op: &'a str, body: &str) -> Call<'a> {
-        Call::new(
-            op,
-            Scope::new("1", "us-east-1"),
-            Bytes::from(body.to_string()),
-        )
+        Call::test("1", op, body)
     }
 
     #[test]

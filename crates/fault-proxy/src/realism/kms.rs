@@ -245,11 +245,7 @@ mod tests {
     use std::time::Duration;
 
     fn call<'a>(op: &'a str, body: &str) -> Call<'a> {
-        Call::new(
-            op,
-            Scope::new("111", "us-east-1"),
-            Bytes::from(body.to_string()),
-        )
+        Call::test("111", op, body)
     }
 
     #[test]

@@ -91,6 +91,16 @@ impl<'a> Call<'a> {
     fn kind(&self) -> Kind {
         request::kind(self.action)
     }
+
+    /// A call in `account`, us-east-1, with this body: what the service modules' tests feed.
+    #[cfg(test)]
+    pub fn test(account: &str, op: &'a str, body: &str) -> Call<'a> {
+        Call::new(
+            op,
+            Scope::new(account, "us-east-1"),
+            Bytes::from(body.to_string()),
+        )
+    }
 }
 
 /// What [`Realism::before`] decided.

@@ -256,11 +256,7 @@ mod tests {
     use super::*;
 
     fn call<'a>(op: &'a str, body: &str) -> Call<'a> {
-        Call::new(
-            op,
-            Scope::new("1", "us-east-1"),
-            Bytes::from(body.to_string()),
-        )
+        Call::test("1", op, body)
     }
 
     #[test]

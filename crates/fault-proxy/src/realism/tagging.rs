@@ -338,17 +338,12 @@ fn mapping(arn: &str, tags: &Tags) -> Value {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use bytes::Bytes;
 
     const ARN: &str = "arn:aws:kms:us-east-1:1:key/k1";
     const OLD: &str = "arn:aws:kms:us-east-1:1:key/k0";
 
     fn call<'a>(op: &'a str, body: &str) -> Call<'a> {
-        Call::new(
-            op,
-            Scope::new("1", "us-east-1"),
-            Bytes::from(body.to_string()),
-        )
+        Call::test("1", op, body)
     }
 
     fn resources(items: &[(&str, &[(&str, &str)])]) -> Value {
