@@ -139,50 +139,13 @@ fn ratio(a: f64, b: f64) -> String {
 /// The table, aligned for a terminal: two lines per run (apply, plan).
 pub fn text(rows: &[RealisticRow]) -> String {
     let body: Vec<Vec<String>> = rows.iter().flat_map(RealisticRow::cells).collect();
-    let widths: Vec<usize> = (0..HEADER.len())
-        .map(|i| {
-            body.iter()
-                .map(|cells| cells[i].chars().count())
-                .chain([HEADER[i].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |cells: &[&str]| {
-        cells
-            .iter()
-            .zip(&widths)
-            .enumerate()
-            .map(|(i, (cell, width))| {
-                if i < 2 {
-                    format!("{cell:<width$}")
-                } else {
-                    format!("{cell:>width$}")
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_string()
-    };
-    let mut out = line(&HEADER);
-    out.push('\n');
-    for cells in &body {
-        let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
-        out.push_str(&line(&cells));
-        out.push('\n');
-    }
-    out
+    super::table::aligned(&HEADER, &body, 2)
 }
 
 /// The table as markdown.
 pub fn markdown(rows: &[RealisticRow]) -> String {
-    let mut out = format!("| {} |\n", HEADER.join(" | "));
-    out.push_str(&format!("|{}\n", "---|".repeat(HEADER.len())));
-    for cells in rows.iter().flat_map(RealisticRow::cells) {
-        out.push_str(&format!("| {} |\n", cells.join(" | ")));
-    }
-    out
+    let body: Vec<Vec<String>> = rows.iter().flat_map(RealisticRow::cells).collect();
+    super::table::markdown_table(&HEADER, &body)
 }
 
 /// What the table needs said: the keys after each apply, and realistic against no faults.

@@ -119,11 +119,23 @@ pub fn footnotes(rows: &[Row], cores: usize) -> Vec<String> {
 /// The table, aligned for a terminal.
 pub fn text(rows: &[Row]) -> String {
     let body: Vec<Vec<String>> = rows.iter().map(Row::cells).collect();
-    let widths: Vec<usize> = (0..HEADER.len())
+    aligned(&HEADER, &body, 1)
+}
+
+/// The table as markdown.
+pub fn markdown(rows: &[Row]) -> String {
+    let body: Vec<Vec<String>> = rows.iter().map(Row::cells).collect();
+    markdown_table(&HEADER, &body)
+}
+
+/// `header` and `body` as columns for a terminal: the first `left` columns aligned left (names),
+/// the others right (numbers), two spaces apart.
+pub fn aligned(header: &[&str], body: &[Vec<String>], left: usize) -> String {
+    let widths: Vec<usize> = (0..header.len())
         .map(|i| {
             body.iter()
                 .map(|cells| cells[i].chars().count())
-                .chain([HEADER[i].len()])
+                .chain([header[i].len()])
                 .max()
                 .unwrap_or(0)
         })
@@ -134,7 +146,7 @@ pub fn text(rows: &[Row]) -> String {
             .zip(&widths)
             .enumerate()
             .map(|(i, (cell, width))| {
-                if i == 0 {
+                if i < left {
                     format!("{cell:<width$}")
                 } else {
                     format!("{cell:>width$}")
@@ -142,10 +154,12 @@ pub fn text(rows: &[Row]) -> String {
             })
             .collect::<Vec<_>>()
             .join("  ")
+            .trim_end()
+            .to_string()
     };
-    let mut out = line(&HEADER);
+    let mut out = line(header);
     out.push('\n');
-    for cells in &body {
+    for cells in body {
         let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
         out.push_str(&line(&cells));
         out.push('\n');
@@ -153,12 +167,12 @@ pub fn text(rows: &[Row]) -> String {
     out
 }
 
-/// The table as markdown.
-pub fn markdown(rows: &[Row]) -> String {
-    let mut out = format!("| {} |\n", HEADER.join(" | "));
-    out.push_str(&format!("|{}\n", "---|".repeat(HEADER.len())));
-    for row in rows {
-        out.push_str(&format!("| {} |\n", row.cells().join(" | ")));
+/// `header` and `body` as a markdown table.
+pub fn markdown_table(header: &[&str], body: &[Vec<String>]) -> String {
+    let mut out = format!("| {} |\n", header.join(" | "));
+    out.push_str(&format!("|{}\n", "---|".repeat(header.len())));
+    for cells in body {
+        out.push_str(&format!("| {} |\n", cells.join(" | ")));
     }
     out
 }
