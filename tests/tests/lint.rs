@@ -243,3 +243,59 @@ fn an_unreadable_file_among_many_is_reported_and_the_rest_linted() {
     let clean = lint(&project, &["bom.json"]).expect_code(0);
     assert!(clean.stdout.contains("0 error(s)"), "{}", clean.stdout);
 }
+
+#[test]
+fn inside_a_project_templates_render_with_the_projects_own_values() {
+    let project = TestProject::shipped();
+    // A wrong value on purpose: the finding shows what the template rendered to.
+    project.write(
+        "policies/org/service_control_policy/probe.json",
+        r#"{"Version":"2012-10-17","Statement":[{"Sid":"Probe","Effect":"Deny","Action":"kms:Decrypt","Resource":"*",
+           "Condition":{"StringEquals":{"kms:CallerAccount":"{{ ou_path 'root/prod' }}"}}}]}"#,
+    );
+    project.write(
+        "policies/kms/probe.json",
+        r#"{"Version":"2012-10-17","Statement":[{"Sid":"Admin","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::{{ account_id }}:root"},"Action":"kms:*","Resource":"*",
+           "Condition":{"StringEquals":{"kms:CallerAccount":"x{{ account_id }}"}}}]}"#,
+    );
+    let org = lint(
+        &project,
+        &["policies/org/service_control_policy/probe.json"],
+    )
+    .expect_code(3);
+    assert!(
+        org.stderr
+            .contains("templates rendered with the values of organization/organization.toml")
+            && org
+                .stderr
+                .contains("\"o-a1b2c3d4e5/r-ab12/ou-ab12-22222222/\""),
+        "the [tree]'s ids, not sample ones: {}",
+        org.stderr
+    );
+    let key = lint(&project, &["policies/kms/probe.json"]).expect_code(3);
+    assert!(
+        key.stderr
+            .contains("templates rendered with the values of environments/dev")
+            && key.stderr.contains("\"x111111111111\""),
+        "the first environment's account: {}",
+        key.stderr
+    );
+    // Outside the project the same file renders with sample values.
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(
+        project.file("policies/kms/probe.json"),
+        dir.path().join("probe.json"),
+    )
+    .expect("copy");
+    let outside = Command::new(kmsctl_tests::kmsctl_bin())
+        .args(["lint", "probe.json"])
+        .current_dir(dir.path())
+        .env_remove("KMSCTL_ROOT")
+        .output()
+        .expect("kmsctl runs");
+    let said = String::from_utf8_lossy(&outside.stderr);
+    assert!(
+        said.contains("\"x111122223333\"") && !said.contains("note:"),
+        "{said}"
+    );
+}

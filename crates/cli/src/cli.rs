@@ -143,8 +143,9 @@ pub struct LintArgs {
 
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
-    /// Who calls: an IAM ARN (arn:aws:iam::111111111111:role/app) or a service principal
-    /// (rds.amazonaws.com).
+    /// Who calls: an IAM ARN (arn:aws:iam::111111111111:role/app), a role session
+    /// (arn:aws:sts::111111111111:assumed-role/app/alice: policies naming the role name it) or a
+    /// service principal (rds.amazonaws.com).
     #[arg(long)]
     pub principal: String,
     /// The OU the principal's account sits in (root/dev or ou-…). Default: where
@@ -169,8 +170,10 @@ pub struct SimulateArgs {
     /// The environment of the key (or of a keyless call). Default: the one with that alias.
     #[arg(long)]
     pub environment: Option<String>,
-    /// A further context key, repeatable: aws:RequestTag/BU=Finance, or several values
-    /// separated by commas.
+    /// A further context key and its values; repeat it for each key: --context
+    /// aws:RequestTag/BU=Finance --context aws:RequestTag/Project=Ledger. Several values of one
+    /// key are separated by commas (aws:PrincipalOrgPaths=V1,V2); a second KEY= after a comma is
+    /// refused, not guessed.
     #[arg(long = "context", value_name = "KEY=VALUE[,VALUE]")]
     pub context: Vec<String>,
     /// An identity policy file of the principal, repeatable. Without one, a policy allowing
@@ -203,9 +206,14 @@ pub enum SimulateFormat {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PolicyTypeArg {
+    /// A KMS key policy.
     Key,
+    /// A service control policy.
     Scp,
+    /// A resource control policy.
     Rcp,
+    /// An IAM identity policy (user, group or role; no Principal, Resource required).
+    Identity,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -52,6 +52,32 @@ pub fn check_expectations(
     ))
 }
 
+/// Where the offline answers' ids come from, for messages.
+pub const DECLARED_TREE: &str = "organization.toml's [tree]";
+
+/// The organization's offline guards (`kmsctl_org::guards::check` without AWS), with the fixes
+/// of `orgpaths-value` findings written from the project's own `[tree]`.
+pub fn offline_check(
+    ctx: &Context,
+    file: &SourceFile,
+    org: &OrganizationFile,
+) -> (Vec<kmsctl_org::guards::RenderedPolicy>, Vec<Finding>) {
+    let (rendered, mut findings) = kmsctl_org::guards::check(&ctx.project.files, file, org, None);
+    if let Some(tree) = declared_tree(file, org) {
+        crate::org_path_hint::rewrite(&mut findings, &tree, DECLARED_TREE);
+    }
+    (rendered, findings)
+}
+
+/// The tree organization.toml's `[tree]` declares, when it has one that holds together.
+pub fn declared_tree(
+    file: &SourceFile,
+    org: &OrganizationFile,
+) -> Option<kmsctl_org::ou_tree::OrgTree> {
+    let declared = org.tree.as_ref()?;
+    kmsctl_org::declared_tree::build(file, declared).ok()
+}
+
 pub fn target(org: &OrganizationFile) -> Target {
     Target {
         kind: TARGET.into(),
@@ -76,8 +102,7 @@ pub async fn make_with_evidence(
     org: &OrganizationFile,
     drift: bool,
 ) -> Result<(Planned, Option<Evidence>)> {
-    let (offline_rendered, mut offline) =
-        kmsctl_org::guards::check(&ctx.project.files, file, org, None);
+    let (offline_rendered, mut offline) = offline_check(ctx, file, org);
     if !offline.iter().any(Finding::is_error) {
         offline.extend(check_expectations(ctx, file, org, &offline_rendered)?.findings);
     }

@@ -80,6 +80,9 @@ pub fn prepare(ctx: &Context, target: &str) -> Result<Prepared> {
     );
     let expectations = check_expectations(ctx, &env, &keys);
     findings.extend(expectations.findings);
+    if let Some(tree) = organization_tree(ctx) {
+        crate::org_path_hint::rewrite(&mut findings, &tree, crate::organization::DECLARED_TREE);
+    }
     Ok(Prepared {
         env,
         keys,
@@ -123,6 +126,16 @@ fn check_expectations(
         checked.findings.extend(found.findings);
     }
     checked
+}
+
+/// The organization's declared `[tree]`, for fixes that name the project's own OUs; `None`
+/// without one (or when organization.toml does not load: `organization_floors` says why).
+fn organization_tree(ctx: &Context) -> Option<kmsctl_org::ou_tree::OrgTree> {
+    if !ctx.project.has_organization() {
+        return None;
+    }
+    let (file, org) = crate::config::organization::load(ctx).ok()?;
+    crate::organization::declared_tree(&file, &org)
 }
 
 /// A key's `custom_key_store` must name the environment's `[hsm.key_store]`.

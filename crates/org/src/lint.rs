@@ -79,7 +79,7 @@ mod tests {
     #[test]
     fn operators_of_the_wrong_type() {
         let wrong = r#"{"Version":"2012-10-17","Statement":[{"Sid":"W","Effect":"Deny","Action":"kms:ScheduleKeyDeletion","Resource":"*","Condition":{"StringLike":{"kms:ScheduleKeyDeletionPendingWindowInDays":"30"},"StringEquals":{"aws:MultiFactorAuthPresent":"false"}}}]}"#;
-        assert_eq!(rules(wrong), ["operator-type", "operator-type"]);
+        assert_eq!(rules(wrong), ["operator-type-text", "operator-type-text"]);
         let right = r#"{"Version":"2012-10-17","Statement":[{"Sid":"W","Effect":"Deny","Action":"kms:ScheduleKeyDeletion","Resource":"*","Condition":{"NumericLessThan":{"kms:ScheduleKeyDeletionPendingWindowInDays":"30"},"BoolIfExists":{"aws:MultiFactorAuthPresent":"false"},"ArnNotLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/x"}}}]}"#;
         assert_eq!(rules(right), Vec::<String>::new());
     }

@@ -56,6 +56,7 @@ fn kind_of(path: &Path, explicit: Option<PolicyTypeArg>) -> PolicyKind {
         Some(PolicyTypeArg::Key) => PolicyKind::Key,
         Some(PolicyTypeArg::Scp) => PolicyKind::Scp,
         Some(PolicyTypeArg::Rcp) => PolicyKind::Rcp,
+        Some(PolicyTypeArg::Identity) => PolicyKind::Identity,
         None => {
             let shown = path.to_string_lossy();
             if shown.contains("service_control_policy") {
@@ -72,24 +73,62 @@ fn kind_of(path: &Path, explicit: Option<PolicyTypeArg>) -> PolicyKind {
 /// What linting one file found.
 pub struct Linted {
     pub findings: Vec<Finding>,
-    /// No statement names a Principal: the shape of an SCP or an identity policy.
-    pub names_no_principal: bool,
+    /// The type the file's shape suggests, when that is not the type it was linted as.
+    /// How the shape shows it, and the `--type` to lint it as.
+    pub looks_like: Option<(&'static str, &'static str)>,
+    /// Inside a project: whose values rendered its templates, or why they could not.
+    pub rendered_with: Option<std::result::Result<String, String>>,
 }
 
-/// Whether the document has statements and none names a Principal or NotPrincipal.
-fn names_no_principal(text: &str) -> bool {
-    let Ok(document) = serde_json::from_str::<serde_json::Value>(text) else {
-        return false;
+/// The policy type a document's shape suggests: statements without Principal are an SCP's or
+/// an identity policy's; Deny statements all to Principal "*" an RCP's; others a resource
+/// (key) policy's.
+fn shape_of(text: &str) -> Option<PolicyKind> {
+    let document = serde_json::from_str::<serde_json::Value>(text).ok()?;
+    let statements: Vec<&serde_json::Value> = match document.get("Statement")? {
+        serde_json::Value::Array(all) => all.iter().collect(),
+        one @ serde_json::Value::Object(_) => vec![one],
+        _ => return None,
     };
-    let statements: Vec<&serde_json::Value> = match document.get("Statement") {
-        Some(serde_json::Value::Array(all)) => all.iter().collect(),
-        Some(one @ serde_json::Value::Object(_)) => vec![one],
-        _ => return false,
+    if statements.is_empty() {
+        return None;
+    }
+    fn principal(s: &serde_json::Value) -> Option<&serde_json::Value> {
+        s.get("Principal").or_else(|| s.get("NotPrincipal"))
+    }
+    if statements.iter().all(|s| principal(s).is_none()) {
+        return Some(PolicyKind::Scp);
+    }
+    let deny_to_everyone = |s: &&serde_json::Value| {
+        s.get("Effect").and_then(|e| e.as_str()) == Some("Deny")
+            && s.get("Principal").and_then(|p| p.as_str()) == Some("*")
     };
-    !statements.is_empty()
-        && statements
-            .iter()
-            .all(|s| s.get("Principal").is_none() && s.get("NotPrincipal").is_none())
+    if statements.iter().all(deny_to_everyone) {
+        return Some(PolicyKind::Rcp);
+    }
+    statements
+        .iter()
+        .all(|s| principal(s).is_some())
+        .then_some(PolicyKind::Key)
+}
+
+/// The hint's wording for a shape that is not `kind`.
+fn other_type(text: &str, kind: PolicyKind) -> Option<(&'static str, &'static str)> {
+    match (shape_of(text)?, kind) {
+        (PolicyKind::Scp, PolicyKind::Key | PolicyKind::Rcp) => Some((
+            "names no Principal in any statement, as an SCP does (or an identity policy: --type identity)",
+            "scp",
+        )),
+        (PolicyKind::Rcp, PolicyKind::Scp | PolicyKind::Identity) => Some((
+            "denies Principal \"*\" in every statement, as an RCP does",
+            "rcp",
+        )),
+        (PolicyKind::Key, PolicyKind::Scp | PolicyKind::Identity) => Some((
+            "names a Principal in every statement, as a key policy does",
+            "key",
+        )),
+        _ => None,
+    }
 }
 
 /// Lints one file: its findings, or why it could not be read.
@@ -100,10 +139,23 @@ pub fn lint_file(path: &Path, kind: PolicyKind) -> std::result::Result<Linted, F
     )?;
     // Editors on Windows save JSON with a byte order mark; AWS's own examples sometimes carry one.
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    let rendered = render_placeholders(text);
+    // Inside a project, templates render with the project's values; elsewhere (or when they
+    // cannot) with sample values.
+    let (rendered, rendered_with) = match kmsctl_engine::lint_render::render(path, text) {
+        Some(Ok(done)) => (done.text, Some(Ok(done.with))),
+        Some(Err(why)) => (render_placeholders(text), Some(Err(why))),
+        None => (render_placeholders(text), None),
+    };
+    let findings = lint_text(&rendered, kind, path);
+    let looks_like = if findings.iter().any(Finding::is_error) {
+        other_type(&rendered, kind)
+    } else {
+        None
+    };
     Ok(Linted {
-        findings: lint_text(&rendered, kind, path),
-        names_no_principal: names_no_principal(&rendered),
+        findings,
+        looks_like,
+        rendered_with,
     })
 }
 
@@ -112,27 +164,41 @@ pub fn run(err_style: Style, args: &LintArgs) -> Result<Exit> {
     let mut all = Vec::new();
     // A file that cannot be read is said and counted; the others are still linted.
     let mut unreadable = 0;
+    let mut results = Vec::new();
     for file in &args.files {
         let kind = kind_of(file, args.r#type);
         match lint_file(file, kind) {
             Ok(linted) => {
-                // Linted as a key policy only because nothing said otherwise.
-                let guessed = args.r#type.is_none() && kind == PolicyKind::Key;
-                if guessed
-                    && linted.names_no_principal
-                    && linted.findings.iter().any(Finding::is_error)
-                {
+                match &linted.rendered_with {
+                    Some(Ok(with)) => eprintln!(
+                        "{} {}: templates rendered with the values of {with}",
+                        err_style.cyan("note:"),
+                        file.display()
+                    ),
+                    Some(Err(why)) => eprintln!(
+                        "{} {}: templates rendered with sample values: the project's values do not render it ({why})",
+                        err_style.cyan("note:"),
+                        file.display()
+                    ),
+                    None => {}
+                }
+                if let Some((shape, kind)) = linted.looks_like {
                     eprintln!(
-                        "{} {} names no Principal in any statement, as an SCP does: if it is one, run kmsctl lint --type scp {}",
+                        "{} {} {shape}: if it is one, run kmsctl lint --type {kind} {}",
                         err_style.cyan("hint:"),
                         file.display(),
                         file.display()
                     );
                 }
+                results.push(FileResult::of(file, &linted.findings));
                 all.extend(linted.findings);
             }
             Err(error) => {
                 unreadable += 1;
+                results.push(FileResult {
+                    file: file.display().to_string(),
+                    verdict: "unreadable".to_owned(),
+                });
                 eprintln!(
                     "{} {error}\n  {} {}",
                     err_style.red("error:"),
@@ -151,6 +217,11 @@ pub fn run(err_style: Style, args: &LintArgs) -> Result<Exit> {
     match args.format {
         LintFormat::Human => {
             eprint!("{}", findings::render(&all, err_style));
+            if args.files.len() > 1 {
+                for result in &results {
+                    println!("{}: {}", result.file, result.verdict);
+                }
+            }
             println!(
                 "{} file(s): {} error(s), {} warning(s).",
                 args.files.len(),
@@ -171,4 +242,26 @@ pub fn run(err_style: Style, args: &LintArgs) -> Result<Exit> {
     } else {
         Exit::Ok
     })
+}
+
+/// One line per file: `ok`, its counts, or `unreadable`.
+struct FileResult {
+    file: String,
+    verdict: String,
+}
+
+impl FileResult {
+    fn of(file: &Path, found: &[Finding]) -> Self {
+        let errors = findings::count(found, Severity::Error);
+        let warnings = findings::count(found, Severity::Warning);
+        let verdict = match (errors, warnings) {
+            (0, 0) => "ok".to_owned(),
+            (0, w) => format!("ok, {w} warning(s)"),
+            (e, w) => format!("{e} error(s), {w} warning(s)"),
+        };
+        Self {
+            file: file.display().to_string(),
+            verdict,
+        }
+    }
 }

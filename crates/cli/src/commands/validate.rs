@@ -49,7 +49,7 @@ pub fn run(ctx: &Context, target: &str) -> Result<Exit> {
 /// `kmsctl validate organization`: organization.toml and the policies it attaches, offline.
 fn organization(ctx: &Context) -> Result<Exit> {
     let (file, org) = kmsctl_engine::config::organization::load(ctx)?;
-    let (policies, mut found) = kmsctl_org::guards::check(&ctx.project.files, &file, &org, None);
+    let (policies, mut found) = kmsctl_engine::organization::offline_check(ctx, &file, &org);
     let mut held = 0;
     if !found.iter().any(kmsctl_core::Finding::is_error) {
         let checked = kmsctl_engine::organization::check_expectations(ctx, &file, &org, &policies)?;

@@ -23,8 +23,25 @@ pub fn human(answer: &Answer, style: Style) -> String {
             decider.why
         ));
     }
+    for unmet in &answer.decision.unmet {
+        out.push_str(&format!(
+            "  {} {}\n",
+            unmet.policy,
+            style.bold(&format!("{:?}", unmet.statement))
+        ));
+        for condition in &unmet.conditions {
+            out.push_str(&format!("      not applied: {condition}\n"));
+        }
+    }
     for note in answer.off_path_denials.iter().chain(&answer.notes) {
         out.push_str(&format!("{} {note}\n", style.cyan("note:")));
+    }
+    if !answer.lint_errors.is_empty() {
+        out.push_str(&format!(
+            "\n{} these files have lint errors; `kmsctl validate` refuses them. The answer is for the files as written:\n\n",
+            style.yellow(&style.bold("warning:"))
+        ));
+        out.push_str(&super::findings::render(&answer.lint_errors, style));
     }
     out
 }
@@ -76,9 +93,23 @@ pub fn json(
         "why": answer.decision.why,
         "deciding": answer.decision.deciding.iter().map(|d| json!({
             "policy": d.policy,
+            "source": d.source.describe(&d.policy),
             "statement": d.statement,
             "why": d.why,
         })).collect::<Vec<_>>(),
+        "unmet": answer.decision.unmet.iter().map(|u| json!({
+            "policy": u.policy,
+            "source": u.source.describe(&u.policy),
+            "statement": u.statement,
+            "why": u.explain(),
+            "conditions": u.conditions.iter().map(|c| json!({
+                "operator": c.operator,
+                "key": c.key,
+                "values": c.values,
+                "request": c.request,
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "lint_errors": answer.lint_errors,
         "notes": answer.notes,
         "off_path_denials": answer.off_path_denials,
         "expected": expected,

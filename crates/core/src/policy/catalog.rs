@@ -51,6 +51,104 @@ pub struct Catalog {
     parsed: Mutex<BTreeMap<&'static str, Arc<Service>>>,
     global: BTreeMap<String, ConditionKey>,
     rcp_services: BTreeSet<&'static str>,
+    /// Every service's keys in one index, built the first time a key is looked up.
+    keys: OnceLock<KeyIndex>,
+}
+
+/// The condition keys of every service: IAM accepts a key of any service in any policy (a key
+/// policy may test `sts:ExternalId` or `saml:aud`; the key's service need not be the action's).
+#[derive(Debug, Default)]
+struct KeyIndex {
+    /// Lowercased name → key.
+    exact: BTreeMap<String, ConditionKey>,
+    /// Keys with `${...}` parts (`kms:EncryptionContext:${EncryptionContextKey}`), lowercased
+    /// and split at each `${...}`: each part between them must appear in order.
+    templates: Vec<(Vec<String>, ConditionKey)>,
+}
+
+impl KeyIndex {
+    fn build(lines: &BTreeMap<&'static str, &'static str>) -> Self {
+        let mut index = Self::default();
+        for line in lines.values() {
+            for (lowered, key) in parse_keys(line.split('\t').nth(2).unwrap_or_default()) {
+                index.insert(lowered, key);
+            }
+        }
+        index
+    }
+
+    fn insert(&mut self, lowered: String, key: ConditionKey) {
+        if lowered.contains("${") {
+            self.templates.push((template_parts(&lowered), key));
+        } else {
+            self.exact.entry(lowered).or_insert(key);
+        }
+    }
+
+    fn get(&self, lowered: &str) -> Option<ConditionKey> {
+        self.exact.get(lowered).copied().or_else(|| {
+            self.templates
+                .iter()
+                .find(|(parts, _)| template_matches(parts, lowered))
+                .map(|(_, key)| *key)
+        })
+    }
+}
+
+/// `aws:resourcetag/${tagkey}` → `["aws:resourcetag/", ""]`.
+fn template_parts(lowered: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut rest = lowered;
+    while let Some(start) = rest.find("${") {
+        parts.push(rest[..start].to_owned());
+        rest = rest[start..]
+            .find('}')
+            .map_or("", |end| &rest[start + end + 1..]);
+    }
+    parts.push(rest.to_owned());
+    parts
+}
+
+/// Whether `text` is `parts[0] X parts[1] Y ... parts[n]` with each placeholder X, Y, ...
+/// at least one character long.
+fn template_matches(parts: &[String], text: &str) -> bool {
+    let Some((first, rest)) = parts.split_first() else {
+        return false;
+    };
+    let Some(mut remaining) = text.strip_prefix(first.as_str()) else {
+        return false;
+    };
+    for (i, part) in rest.iter().enumerate() {
+        let last = i + 1 == rest.len();
+        if last {
+            return remaining.len() > part.len() && remaining.ends_with(part.as_str());
+        }
+        // The placeholder takes at least one character, then the next literal part.
+        let Some(found) = remaining.get(1..).and_then(|r| r.find(part.as_str())) else {
+            return false;
+        };
+        remaining = &remaining[1 + found + part.len()..];
+    }
+    remaining.is_empty()
+}
+
+/// The keys of web identity and SAML federation not in the service reference: any claim of an
+/// OIDC issuer (`token.actions.githubusercontent.com:sub`,
+/// `oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE:aud`), as IAM accepts them in role trust and
+/// other policies.
+fn federation_key(lowered: &str) -> Option<ConditionKey> {
+    let (issuer, claim) = lowered.rsplit_once(':')?;
+    let host = issuer.split('/').next().unwrap_or_default();
+    let looks_like_host = host.contains('.')
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+    (looks_like_host && !claim.is_empty()).then_some(ConditionKey {
+        name: "${OidcIssuer}:${Claim}",
+        kind: KeyType::String,
+        multi_valued: false,
+        always_present: false,
+    })
 }
 
 fn key_type(text: &str) -> (KeyType, bool) {
@@ -78,23 +176,25 @@ fn parse_service(line: &'static str) -> Service {
             .filter(|a| !a.is_empty())
             .map(|a| (a.to_lowercase(), a))
             .collect(),
-        keys: keys
-            .split(',')
-            .filter_map(|entry| {
-                let (name, kind) = entry.rsplit_once(':')?;
-                let (kind, multi_valued) = key_type(kind);
-                Some((
-                    name.to_lowercase(),
-                    ConditionKey {
-                        name,
-                        kind,
-                        multi_valued,
-                        always_present: false,
-                    },
-                ))
-            })
-            .collect(),
+        keys: parse_keys(keys).collect(),
     }
+}
+
+/// `name:Type,name:Type,...` of a catalog line, lowercased name first.
+fn parse_keys(keys: &'static str) -> impl Iterator<Item = (String, ConditionKey)> {
+    keys.split(',').filter_map(|entry| {
+        let (name, kind) = entry.rsplit_once(':')?;
+        let (kind, multi_valued) = key_type(kind);
+        Some((
+            name.to_lowercase(),
+            ConditionKey {
+                name,
+                kind,
+                multi_valued,
+                always_present: false,
+            },
+        ))
+    })
 }
 
 /// A key by name in a table, tag-style keys (`aws:ResourceTag/Environment`) matching their
@@ -197,16 +297,29 @@ impl Catalog {
         nearest(prefix, self.services())
     }
 
-    /// A condition key: a global `aws:` key or a key of the service its prefix names.
+    /// A condition key as IAM resolves it: names are case-insensitive; a global `aws:` key, a
+    /// key of any service (`${...}` parts match concrete names:
+    /// `kms:EncryptionContext:aws:cloudtrail:arn`), or a federation key (`saml:aud`,
+    /// `<issuer>:sub`).
     pub fn key(&self, name: &str) -> Option<ConditionKey> {
         let lowered = name.to_lowercase();
-        let (prefix, _) = lowered.split_once(':')?;
+        let (prefix, rest) = lowered.split_once(':')?;
+        if rest.is_empty() {
+            return None;
+        }
         if prefix == "aws"
             && let Some(key) = lookup(&self.global, &lowered)
         {
             return Some(key);
         }
-        lookup(&self.service(prefix)?.keys, &lowered)
+        let found = self
+            .keys
+            .get_or_init(|| KeyIndex::build(&self.lines))
+            .get(&lowered);
+        if prefix == "aws" {
+            return found;
+        }
+        found.or_else(|| federation_key(&lowered))
     }
 
     pub fn nearest_key(&self, name: &str) -> Option<&'static str> {

@@ -8,15 +8,23 @@
 
 use std::collections::BTreeMap;
 
-use super::lint::Operator;
 use super::model::{PolicyDocument, Principals, Statement};
 use super::wildcard::{action_matches, glob};
+
+mod conditions;
+mod explain;
+mod session;
+
+pub use conditions::{false_conditions, key_conditions_hold};
+pub use explain::{FalseCondition, Source, Unmet};
+pub use session::Session;
 
 /// Who calls.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Principal {
-    /// `arn:aws:iam::111111111111:role/app` (a role session is named by its role's ARN), or a
-    /// service principal such as `rds.amazonaws.com`.
+    /// `arn:aws:iam::111111111111:role/app`, a role session
+    /// (`arn:aws:sts::111111111111:assumed-role/app/alice`: see [`Session`]), or a service
+    /// principal such as `rds.amazonaws.com`.
     pub arn: String,
     pub account: String,
     pub org_id: Option<String>,
@@ -50,7 +58,9 @@ impl Request {
         let p = &self.principal;
         let one = |v: &str| Some(vec![v.to_owned()]);
         match key.as_str() {
-            "aws:principalarn" if !p.is_service => one(&p.arn),
+            "aws:principalarn" if !p.is_service => one(&p.principal_arn()),
+            "aws:username" => p.username().and_then(one),
+            "aws:userid" => p.userid().and_then(one),
             "aws:principalaccount" if !p.is_service => one(&p.account),
             "aws:principalorgid" => p.org_id.as_deref().and_then(one),
             "aws:principalorgpaths" if !p.org_paths.is_empty() => Some(p.org_paths.clone()),
@@ -85,6 +95,8 @@ impl Request {
     pub fn context_values(&self) -> BTreeMap<String, Vec<String>> {
         let mut keys: Vec<String> = [
             "aws:PrincipalArn",
+            "aws:username",
+            "aws:userid",
             "aws:PrincipalAccount",
             "aws:PrincipalOrgID",
             "aws:PrincipalOrgPaths",
@@ -159,7 +171,10 @@ impl Outcome {
 /// A statement that decided (or would have decided) the answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decider {
+    /// The policy's name (its file).
     pub policy: String,
+    pub source: Source,
+    /// The Sid, or `statement N` for a statement without one.
     pub statement: String,
     pub why: String,
 }
@@ -169,6 +184,9 @@ pub struct Decision {
     pub outcome: Outcome,
     pub deciding: Vec<Decider>,
     pub why: String,
+    /// For an implicit deny: the Allow statements that name the action, the resource and the
+    /// principal but do not apply, each with its conditions that are false.
+    pub unmet: Vec<Unmet>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,7 +213,7 @@ fn principal_match(principals: &Principals, p: &Principal) -> PrincipalMatch {
         for value in values {
             let matched = match kind.as_str() {
                 "AWS" if value == "*" => PrincipalMatch::Direct,
-                "AWS" if !p.is_service && value == &p.arn => PrincipalMatch::Direct,
+                "AWS" if p.named_by(value) => PrincipalMatch::Direct,
                 "AWS"
                     if !p.is_service
                         && (value == &p.account
@@ -218,27 +236,41 @@ fn principal_match(principals: &Principals, p: &Principal) -> PrincipalMatch {
     found
 }
 
+/// How a statement bears on a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Applies {
+    /// Its action, resource or principal is not the request's.
+    No,
+    /// It applies, naming the principal this way.
+    Yes(PrincipalMatch),
+    /// It names the action, resource and principal, but these conditions are false.
+    Unmet(Vec<FalseCondition>),
+}
+
+impl Applies {
+    /// How the statement names the principal when it applies; `No` when it does not.
+    fn who(&self) -> PrincipalMatch {
+        match self {
+            Self::Yes(who) => *who,
+            Self::No | Self::Unmet(_) => PrincipalMatch::No,
+        }
+    }
+}
+
 /// Whether the statement applies to the request, and how it names the principal.
-fn applies(
-    st: &Statement,
-    req: &Request,
-    resource_policy: bool,
-) -> (PrincipalMatch, Option<String>) {
+fn applies(st: &Statement, req: &Request, resource_policy: bool) -> Applies {
     let action = match (&st.action, &st.not_action) {
         (Some(a), _) => a.iter().any(|p| action_matches(p, &req.action)),
         (None, Some(n)) => !n.iter().any(|p| action_matches(p, &req.action)),
         (None, None) => false,
     };
-    if !action {
-        return (PrincipalMatch::No, None);
-    }
     let resource = match (&st.resource, &st.not_resource) {
         (Some(r), _) => r.iter().any(|p| glob(p, &req.resource)),
         (None, Some(n)) => !n.iter().any(|p| glob(p, &req.resource)),
         (None, None) => true,
     };
-    if !resource {
-        return (PrincipalMatch::No, None);
+    if !action || !resource {
+        return Applies::No;
     }
     let principal = if resource_policy {
         match (&st.principal, &st.not_principal) {
@@ -253,49 +285,14 @@ fn applies(
         PrincipalMatch::Direct
     };
     if principal == PrincipalMatch::No {
-        return (PrincipalMatch::No, None);
+        return Applies::No;
     }
-    match conditions_hold(st, req) {
-        Ok(()) => (principal, None),
-        Err(why) => (PrincipalMatch::No, Some(why)),
+    let failed = false_conditions(st, req);
+    if failed.is_empty() {
+        Applies::Yes(principal)
+    } else {
+        Applies::Unmet(failed)
     }
-}
-
-/// Every condition of the statement holds; `Err` names the first that does not.
-pub fn conditions_hold(st: &Statement, req: &Request) -> Result<(), String> {
-    for (operator_text, keys) in &st.condition {
-        let Some(operator) = Operator::parse(operator_text) else {
-            return Err(format!("{operator_text} is not an operator"));
-        };
-        for (key, wanted) in keys {
-            let wanted: Vec<String> = wanted.iter().map(|v| substitute(v, req)).collect();
-            if !condition(&operator, req.values(key).as_deref(), &wanted) {
-                return Err(format!(
-                    "{operator_text} {key} {wanted:?} does not hold (the request has {:?})",
-                    req.values(key)
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Whether the statement's conditions on one key (under every operator that names it) hold for
-/// the request; the conditions on other keys are not asked. For questions about a family of
-/// requests that differ only in that key ("does some caller outside the organization meet
-/// this?"): conditions on distinct keys are independent.
-pub fn key_conditions_hold(st: &Statement, key: &str, req: &Request) -> bool {
-    st.condition.iter().all(|(operator_text, keys)| {
-        keys.iter()
-            .filter(|(k, _)| k.eq_ignore_ascii_case(key))
-            .all(|(k, wanted)| {
-                let Some(operator) = Operator::parse(operator_text) else {
-                    return false;
-                };
-                let wanted: Vec<String> = wanted.iter().map(|v| substitute(v, req)).collect();
-                condition(&operator, req.values(k).as_deref(), &wanted)
-            })
-    })
 }
 
 /// The statement's conditions beside the request's values (`StringEquals
@@ -331,126 +328,6 @@ fn conditions_if_any(st: &Statement, req: &Request) -> String {
     }
 }
 
-/// Policy variables: `${aws:username}`, `${aws:PrincipalTag/team}`, `${*}`, `${?}`, `${$}`.
-fn substitute(value: &str, req: &Request) -> String {
-    let mut out = String::new();
-    let mut rest = value;
-    while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
-        let Some(end) = rest[start..].find('}') else {
-            break;
-        };
-        let name = &rest[start + 2..start + end];
-        let replacement = match name {
-            "*" => "*".to_owned(),
-            "?" => "?".to_owned(),
-            "$" => "$".to_owned(),
-            key => req
-                .values(key)
-                .and_then(|v| v.first().cloned())
-                .unwrap_or_else(|| format!("${{{key}}}")),
-        };
-        out.push_str(&replacement);
-        rest = &rest[start + end + 1..];
-    }
-    out.push_str(rest);
-    out
-}
-
-fn condition(operator: &Operator<'_>, present: Option<&[String]>, wanted: &[String]) -> bool {
-    if operator.base == "Null" {
-        let absent = present.is_none_or(<[String]>::is_empty);
-        return wanted
-            .iter()
-            .any(|w| w.eq_ignore_ascii_case(if absent { "true" } else { "false" }));
-    }
-    let Some(values) = present.filter(|v| !v.is_empty()) else {
-        // AWS: a missing key does not match, except that negated operators then hold; IfExists
-        // holds; ForAllValues holds vacuously; ForAnyValue does not.
-        return operator.if_exists
-            || operator.set == Some("ForAllValues")
-            || (operator.set.is_none() && operator.negated());
-    };
-    let negated = operator.negated();
-    // One request value against the policy's values: positive operators need any match;
-    // negated ones need none.
-    let one = |value: &str| {
-        let any = wanted.iter().any(|w| compare(operator.base, value, w));
-        if negated { !any } else { any }
-    };
-    match operator.set {
-        Some("ForAllValues") => values.iter().all(|v| one(v)),
-        Some(_) => values.iter().any(|v| one(v)),
-        None if negated => values.iter().all(|v| one(v)),
-        None => values.iter().any(|v| one(v)),
-    }
-}
-
-/// The positive comparison of one value (`StringNotLike` compares as `StringLike`).
-fn compare(base: &str, value: &str, wanted: &str) -> bool {
-    let positive = base.replace("Not", "");
-    match positive.as_str() {
-        "StringEquals" => value == wanted,
-        "StringEqualsIgnoreCase" => value.eq_ignore_ascii_case(wanted),
-        "StringLike" => glob(wanted, value),
-        "ArnEquals" | "ArnLike" => glob(wanted, value),
-        "Bool" => value.eq_ignore_ascii_case(wanted),
-        "BinaryEquals" => value == wanted,
-        "IpAddress" => ip_in(value, wanted),
-        numeric if numeric.starts_with("Numeric") => {
-            match (value.parse::<f64>(), wanted.parse::<f64>()) {
-                (Ok(v), Ok(w)) => order(numeric.trim_start_matches("Numeric"), v.partial_cmp(&w)),
-                _ => false,
-            }
-        }
-        date if date.starts_with("Date") => match (epoch(value), epoch(wanted)) {
-            (Some(v), Some(w)) => order(date.trim_start_matches("Date"), v.partial_cmp(&w)),
-            _ => false,
-        },
-        _ => false,
-    }
-}
-
-fn order(op: &str, cmp: Option<std::cmp::Ordering>) -> bool {
-    use std::cmp::Ordering::*;
-    matches!(
-        (op, cmp),
-        ("Equals", Some(Equal))
-            | ("LessThan", Some(Less))
-            | ("LessThanEquals", Some(Less | Equal))
-            | ("GreaterThan", Some(Greater))
-            | ("GreaterThanEquals", Some(Greater | Equal))
-    )
-}
-
-fn epoch(text: &str) -> Option<f64> {
-    if let Ok(seconds) = text.parse::<f64>() {
-        return Some(seconds);
-    }
-    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-        .ok()
-        .map(|t| t.unix_timestamp() as f64)
-}
-
-fn ip_in(value: &str, cidr: &str) -> bool {
-    let (network, bits) = cidr.split_once('/').unwrap_or((cidr, "32"));
-    match (
-        value.parse::<std::net::Ipv4Addr>(),
-        network.parse::<std::net::Ipv4Addr>(),
-        bits.parse::<u32>(),
-    ) {
-        (Ok(ip), Ok(net), Ok(bits)) if bits <= 32 => {
-            let mask = if bits == 0 {
-                0
-            } else {
-                u32::MAX << (32 - bits)
-            };
-            (u32::from(ip) & mask) == (u32::from(net) & mask)
-        }
-        _ => value == network,
-    }
-}
-
 /// The labels of the policy's Deny statements that would deny this request if the policy
 /// applied to it (for "attached where it restricts nobody" explanations).
 pub fn denying_statements(
@@ -475,115 +352,147 @@ pub fn denying<'a>(
     document
         .statements
         .iter()
-        .filter(|s| s.is_deny() && applies(s, req, resource_policy).0 != PrincipalMatch::No)
+        .filter(|s| s.is_deny() && applies(s, req, resource_policy).who() != PrincipalMatch::No)
         .collect()
 }
 
-/// The answer to one request.
-pub fn evaluate(policies: &Policies, req: &Request) -> Decision {
+/// The Deny statements that apply to the request, every level's.
+fn explicit_denies(policies: &Policies, req: &Request) -> Vec<Decider> {
     let mut denies = Vec::new();
-    let mut check_denies = |level: &str, policy: &NamedPolicy, resource_policy: bool| {
+    let mut check = |source: Source, policy: &NamedPolicy, resource_policy: bool| {
         for st in policy.document.statements.iter().filter(|s| s.is_deny()) {
-            if applies(st, req, resource_policy).0 != PrincipalMatch::No {
+            if applies(st, req, resource_policy).who() != PrincipalMatch::No {
                 denies.push(Decider {
-                    policy: policy.name.clone(),
-                    statement: label(st),
                     why: format!(
-                        "{level} denies {}: {}",
+                        "{} denies {}: {}",
+                        source.describe(&policy.name),
                         req.action,
                         conditions_shown(st, req)
                     ),
+                    policy: policy.name.clone(),
+                    source: source.clone(),
+                    statement: label(st),
                 });
             }
         }
     };
-    let scps_apply = req.scps_apply(policies.management_account.as_deref());
-    if scps_apply {
-        for (level, list) in &policies.scps {
+    if req.scps_apply(policies.management_account.as_deref()) {
+        for (target, list) in &policies.scps {
             for policy in list {
-                check_denies(&format!("SCP on {level}"), policy, false);
+                let target = target.clone();
+                check(Source::Scp { target }, policy, false);
             }
         }
     }
-    for (level, list) in &policies.rcps {
+    for (target, list) in &policies.rcps {
         for policy in list {
-            check_denies(&format!("RCP on {level}"), policy, true);
+            let target = target.clone();
+            check(Source::Rcp { target }, policy, true);
         }
     }
     if let Some(key_policy) = &policies.key_policy {
-        check_denies("the key policy", key_policy, true);
+        check(Source::KeyPolicy, key_policy, true);
     }
     for identity in &policies.identity {
-        check_denies("an identity policy", identity, false);
+        check(Source::Identity, identity, false);
     }
+    denies
+}
+
+/// A policy's Allow statements that apply, and those that name the request but whose
+/// conditions are false.
+fn allows(
+    policy: &NamedPolicy,
+    source: &Source,
+    req: &Request,
+    unmet: &mut Vec<Unmet>,
+) -> Vec<(PrincipalMatch, Decider, String)> {
+    let resource_policy = *source == Source::KeyPolicy;
+    let mut found = Vec::new();
+    for st in policy.document.statements.iter().filter(|s| s.is_allow()) {
+        let decider = Decider {
+            policy: policy.name.clone(),
+            source: source.clone(),
+            statement: label(st),
+            why: String::new(),
+        };
+        match applies(st, req, resource_policy) {
+            Applies::Yes(who) => found.push((who, decider, conditions_if_any(st, req))),
+            Applies::Unmet(conditions) => unmet.push(Unmet {
+                policy: policy.name.clone(),
+                source: source.clone(),
+                statement: label(st),
+                conditions,
+            }),
+            Applies::No => {}
+        }
+    }
+    found
+}
+
+/// The answer to one request.
+pub fn evaluate(policies: &Policies, req: &Request) -> Decision {
+    let denies = explicit_denies(policies, req);
     if !denies.is_empty() {
+        let named: Vec<(String, String)> = denies
+            .iter()
+            .map(|d| (d.statement.clone(), d.source.describe(&d.policy)))
+            .collect();
         return Decision {
             outcome: Outcome::ExplicitlyDenied,
-            why: "an explicit Deny applies, and a Deny always wins".into(),
+            why: format!(
+                "{}, and an explicit Deny always wins",
+                explain::denied_by(&named)
+            ),
             deciding: denies,
+            unmet: Vec::new(),
         };
     }
     let same_account = req.principal.account == req.resource_account;
+    let mut identity_unmet = Vec::new();
     let identity_allows: Vec<Decider> = policies
         .identity
         .iter()
-        .flat_map(|p| {
-            p.document
-                .statements
-                .iter()
-                .filter(|s| s.is_allow() && applies(s, req, false).0 == PrincipalMatch::Direct)
-                .map(|s| Decider {
-                    policy: p.name.clone(),
-                    statement: label(s),
-                    why: format!("the identity policy allows {}", req.action),
-                })
+        .flat_map(|p| allows(p, &Source::Identity, req, &mut identity_unmet))
+        .map(|(_, decider, _)| Decider {
+            why: format!("the identity policy allows {}", req.action),
+            ..decider
         })
         .collect();
+    let allowed = |why: &str, deciding: Vec<Decider>| Decision {
+        outcome: Outcome::Allowed,
+        deciding,
+        why: why.to_owned(),
+        unmet: Vec::new(),
+    };
     let Some(key_policy) = &policies.key_policy else {
         // An action on no key (kms:CreateKey, kms:ListKeys, kms:GenerateRandom): there is no
         // resource policy, so the identity policies alone decide.
         if identity_allows.is_empty() {
-            return Decision {
-                outcome: Outcome::ImplicitlyDenied,
-                deciding: vec![],
-                why: "the action is on no key, and no identity policy allows it".into(),
-            };
+            let why = because(
+                "the action is on no key, and no identity policy allows it",
+                identity_unmet.first(),
+            );
+            return implicit_deny(why, vec![], identity_unmet);
         }
-        return Decision {
-            outcome: Outcome::Allowed,
-            why: "the action is on no key (no key policy is asked), an identity policy allows it and no Deny applies".into(),
-            deciding: identity_allows,
-        };
+        return allowed(
+            "the action is on no key (no key policy is asked), an identity policy allows it and no Deny applies",
+            identity_allows,
+        );
     };
+    let mut key_unmet = Vec::new();
     let mut direct = Vec::new();
     let mut delegated = Vec::new();
-    for st in key_policy
-        .document
-        .statements
-        .iter()
-        .filter(|s| s.is_allow())
-    {
-        let who = applies(st, req, true).0;
-        let decider = Decider {
-            policy: key_policy.name.clone(),
-            statement: label(st),
-            why: String::new(),
-        };
+    for (who, decider, when) in allows(key_policy, &Source::KeyPolicy, req, &mut key_unmet) {
         match who {
             PrincipalMatch::Direct => direct.push(Decider {
-                why: format!(
-                    "allows {} to this principal{}",
-                    req.action,
-                    conditions_if_any(st, req)
-                ),
+                why: format!("allows {} to this principal{when}", req.action),
                 ..decider
             }),
             PrincipalMatch::Account => delegated.push(Decider {
                 why: format!(
-                    "allows {} to account {}: IAM policies there decide{}",
-                    req.action,
-                    req.principal.account,
-                    conditions_if_any(st, req)
+                    "allows {} to account {}: IAM policies there decide{when}",
+                    req.action, req.principal.account,
                 ),
                 ..decider
             }),
@@ -593,45 +502,58 @@ pub fn evaluate(policies: &Policies, req: &Request) -> Decision {
     if !direct.is_empty()
         && (same_account || req.principal.is_service || !identity_allows.is_empty())
     {
-        return Decision {
-            outcome: Outcome::Allowed,
-            why: "the key policy allows it and no Deny applies".into(),
-            deciding: direct,
-        };
+        return allowed("the key policy allows it and no Deny applies", direct);
     }
     // The account's root user needs no IAM policy where the key policy names its account.
-    let root_user = !req.principal.is_service
-        && req.principal.arn.ends_with(":root")
-        && req.principal.arn.split(':').nth(4) == Some(req.principal.account.as_str());
+    let root_user = req.principal.userid().is_some();
     if !delegated.is_empty() && root_user && same_account {
-        return Decision {
-            outcome: Outcome::Allowed,
-            why: "the key policy allows the account, and its root user needs no IAM policy".into(),
-            deciding: delegated,
-        };
+        return allowed(
+            "the key policy allows the account, and its root user needs no IAM policy",
+            delegated,
+        );
     }
     if !delegated.is_empty() && !identity_allows.is_empty() {
         let mut deciding = delegated;
         deciding.extend(identity_allows);
-        return Decision {
-            outcome: Outcome::Allowed,
-            why: "the key policy delegates to the principal's account and an identity policy allows it".into(),
+        return allowed(
+            "the key policy delegates to the principal's account and an identity policy allows it",
             deciding,
-        };
+        );
     }
     let why = if !delegated.is_empty() {
-        "the key policy delegates to the principal's account, and no identity policy given allows it".to_owned()
+        "the key policy delegates to the principal's account, and no identity policy given allows it"
     } else if !direct.is_empty() {
-        "the key policy allows this cross-account principal, but no identity policy in its account allows it".to_owned()
+        "the key policy allows this cross-account principal, but no identity policy in its account allows it"
     } else {
-        "no statement of the key policy allows this principal this action".to_owned()
+        "no statement of the key policy allows this principal this action"
     };
+    let deciding = [delegated, direct].concat();
+    let why = match (key_unmet.first(), identity_unmet.first()) {
+        // The key policy named no one: its statements whose conditions are false say why.
+        (Some(first), _) if deciding.is_empty() => first.explain(),
+        _ if deciding.is_empty() => why.to_owned(),
+        // It delegates, or allows across accounts: the identity policies' say why first.
+        (key, identity) => because(why, identity.or(key)),
+    };
+    implicit_deny(why, deciding, [key_unmet, identity_unmet].concat())
+}
+
+/// `why`, and the statement that named the request but whose condition was false.
+fn because(why: &str, unmet: Option<&Unmet>) -> String {
+    unmet.map_or_else(|| why.to_owned(), |u| format!("{why}; {}", u.explain()))
+}
+
+fn implicit_deny(why: String, deciding: Vec<Decider>, unmet: Vec<Unmet>) -> Decision {
     Decision {
         outcome: Outcome::ImplicitlyDenied,
-        deciding: [delegated, direct].concat(),
+        deciding,
         why,
+        unmet,
     }
 }
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod why_tests;

@@ -1,34 +1,24 @@
 //! Offline guards for KMS key policies.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::deployer::{DEPLOYER_KEY_ACTIONS, Deployer, Loss, assumed_deployers, losses};
-use super::model::{PolicyDocument, Principals, Statement};
+use super::grammar::PolicyKind;
+pub use super::grammar::{
+    POLICY_SID_UNIQUE, POLICY_STATEMENT, POLICY_UNKNOWN_FIELD, POLICY_VERSION,
+};
+use super::model::{PolicyDocument, Statement};
 use super::public::{Exposure, exposure};
 use crate::finding::{Finding, Location};
 use crate::limits::MAX_KEY_POLICY_BYTES;
 use crate::rule::{Control, Rule};
 
-/// The only policy language version that supports policy variables and current features.
-pub const POLICY_LANGUAGE_VERSION: &str = "2012-10-17";
+pub use super::grammar::POLICY_LANGUAGE_VERSION;
 
-pub const POLICY_VERSION: Rule = Rule::error("policy-version", None, "Version is 2012-10-17");
 pub const POLICY_SIZE: Rule = Rule::error(
     "policy-size",
     None,
     "AWS's size limits: a key policy after templating, an SCP or RCP minified",
-);
-pub const POLICY_UNKNOWN_FIELD: Rule = Rule::error(
-    "policy-unknown-field",
-    None,
-    "every element is one AWS knows (Version, Id, Statement, Sid, Effect, ...)",
-);
-pub const POLICY_SID_UNIQUE: Rule = Rule::error("policy-sid-unique", None, "no Sid used twice");
-pub const POLICY_STATEMENT: Rule = Rule::error(
-    "policy-statement",
-    None,
-    "every statement has Effect, Principal, Action or NotAction, and Resource",
 );
 pub const POLICY_LOCKOUT: Rule = Rule::error(
     "policy-lockout",
@@ -82,65 +72,9 @@ pub fn check_key_policy_for(
     let at = |line: usize, pointer: &str| Location::at_line(file, line).with_pointer(pointer);
     let mut findings = Vec::new();
 
-    match doc.version.as_deref() {
-        Some(POLICY_LANGUAGE_VERSION) => {}
-        Some(other) => findings.push(Finding::of(
-            &POLICY_VERSION,
-            at(doc.line_of("Version"), "/Version"),
-            format!("the policy Version is \"{other}\", not \"{POLICY_LANGUAGE_VERSION}\""),
-            format!(
-                "set \"Version\": \"{POLICY_LANGUAGE_VERSION}\"; older versions do not support policy \
-                 variables such as ${{aws:username}}"
-            ),
-        )),
-        None => findings.push(Finding::of(
-            &POLICY_VERSION,
-            at(1, "/Version"),
-            "the policy has no Version",
-            format!(
-                "add \"Version\": \"{POLICY_LANGUAGE_VERSION}\" at the top level; without it IAM uses the \
-                 2008 language, which treats policy variables as literal text"
-            ),
-        )),
-    }
-
+    findings.extend(super::grammar::structure(doc, PolicyKind::Key, file));
     if let Some(finding) = key_policy_size(raw_len_bytes, file) {
         findings.push(finding);
-    }
-
-    for (pointer, line) in &doc.unknown_fields {
-        let name = pointer.rsplit('/').next().unwrap_or(pointer);
-        findings.push(Finding::of(
-            &POLICY_UNKNOWN_FIELD,
-            at(*line, pointer),
-            format!("\"{name}\" is not a policy element; AWS rejects the policy"),
-            "fix the spelling (elements are case-sensitive: Version, Id, Statement, Sid, Effect, \
-             Principal, NotPrincipal, Action, NotAction, Resource, NotResource, Condition) or \
-             remove it",
-        ));
-    }
-
-    let mut sids: BTreeMap<&str, &Statement> = BTreeMap::new();
-    for st in &doc.statements {
-        let Some(sid) = st.sid_name() else { continue };
-        if let Some(first) = sids.get(sid) {
-            findings.push(Finding::of(
-                &POLICY_SID_UNIQUE,
-                at(st.line_of("Sid"), &format!("{}/Sid", st.pointer)),
-                format!(
-                    "Sid \"{sid}\" is already used by the statement at {}",
-                    first.pointer
-                ),
-                "give every statement a distinct Sid; the diff and plan identify statements by \
-                 Sid",
-            ));
-        } else {
-            sids.insert(sid, st);
-        }
-    }
-
-    for st in &doc.statements {
-        statement_shape(st, &at, &mut findings);
     }
 
     lockout(doc, deployer, &at, &mut findings);
@@ -196,120 +130,6 @@ fn describe(st: &Statement) -> String {
     match st.sid_name() {
         Some(sid) => format!("statement \"{sid}\""),
         None => format!("statement {}", st.pointer),
-    }
-}
-
-fn statement_shape(
-    st: &Statement,
-    at: &impl Fn(usize, &str) -> Location,
-    findings: &mut Vec<Finding>,
-) {
-    let who = describe(st);
-    let mut push = |field: Option<&str>, message: String, fix: &str| {
-        let (line, pointer) = match field {
-            Some(field) => (st.line_of(field), format!("{}/{field}", st.pointer)),
-            None => (st.line, st.pointer.clone()),
-        };
-        findings.push(Finding::of(
-            &POLICY_STATEMENT,
-            at(line, &pointer),
-            message,
-            fix,
-        ));
-    };
-
-    match st.effect.as_deref() {
-        Some("Allow" | "Deny") => {}
-        Some(other) => push(
-            Some("Effect"),
-            format!("{who} has Effect \"{other}\""),
-            "Effect must be exactly \"Allow\" or \"Deny\"",
-        ),
-        None => push(
-            None,
-            format!("{who} has no Effect"),
-            "add \"Effect\": \"Allow\" or \"Effect\": \"Deny\"",
-        ),
-    }
-
-    let pairs = [
-        (
-            "Principal",
-            st.principal.is_some(),
-            "NotPrincipal",
-            st.not_principal.is_some(),
-            "a key policy statement must name who it applies to, e.g. \
-             \"Principal\": {\"AWS\": \"arn:aws:iam::111122223333:root\"}",
-        ),
-        (
-            "Action",
-            st.action.is_some(),
-            "NotAction",
-            st.not_action.is_some(),
-            "add \"Action\": [...] listing the kms: actions the statement allows or denies",
-        ),
-        (
-            "Resource",
-            st.resource.is_some(),
-            "NotResource",
-            st.not_resource.is_some(),
-            "add \"Resource\": \"*\"; in a key policy \"*\" means this key",
-        ),
-    ];
-    for (positive, has_positive, negative, has_negative, fix) in pairs {
-        match (has_positive, has_negative) {
-            (false, false) => push(
-                None,
-                format!("{who} has neither {positive} nor {negative}"),
-                fix,
-            ),
-            (true, true) => push(
-                Some(negative),
-                format!("{who} has both {positive} and {negative}"),
-                &format!("keep only one of {positive} and {negative}"),
-            ),
-            _ => {}
-        }
-    }
-
-    let empty_sets = [
-        ("Action", st.action.as_ref().is_some_and(|s| s.is_empty())),
-        (
-            "NotAction",
-            st.not_action.as_ref().is_some_and(|s| s.is_empty()),
-        ),
-        (
-            "Resource",
-            st.resource.as_ref().is_some_and(|s| s.is_empty()),
-        ),
-        (
-            "NotResource",
-            st.not_resource.as_ref().is_some_and(|s| s.is_empty()),
-        ),
-        (
-            "Principal",
-            st.principal.as_ref().is_some_and(no_principals),
-        ),
-        (
-            "NotPrincipal",
-            st.not_principal.as_ref().is_some_and(no_principals),
-        ),
-    ];
-    for (field, empty) in empty_sets {
-        if empty {
-            push(
-                Some(field),
-                format!("{who} has an empty {field}"),
-                "list at least one value, or remove the element",
-            );
-        }
-    }
-}
-
-fn no_principals(principals: &Principals) -> bool {
-    match principals {
-        Principals::Wildcard => false,
-        Principals::Map(map) => map.values().all(|set| set.is_empty()),
     }
 }
 

@@ -19,6 +19,7 @@ pub mod catalog;
 pub mod deployer;
 mod diff;
 pub mod eval;
+pub mod grammar;
 pub mod guards;
 pub mod lint;
 mod model;

@@ -4,6 +4,7 @@
 //! environment), and identity policies (files, or one assumed to allow the action). The pure
 //! evaluation is `kmsctl_core::policy::eval`; this module gathers what it needs.
 
+pub mod as_written;
 pub mod expect;
 mod names;
 mod request;
@@ -86,6 +87,9 @@ pub struct Answer {
     /// Deny statements that would have denied but are attached where they restrict nobody here
     /// (not reported when the answer is an explicit deny anyway).
     pub off_path_denials: Vec<String>,
+    /// Lint errors of the files the answer was computed from: `kmsctl validate` refuses them,
+    /// and the answer is what AWS would decide with them as written.
+    pub lint_errors: Vec<kmsctl_core::Finding>,
 }
 
 impl Answer {

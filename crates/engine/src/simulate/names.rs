@@ -22,7 +22,16 @@ pub fn principal_account(arn: &str) -> Result<Option<String>, Unanswerable> {
     if !iam || account.len() != 12 || !account.chars().all(|c| c.is_ascii_digit()) {
         return Err(Unanswerable::new(
             format!("principal {arn:?} is neither an IAM ARN nor a service principal"),
-            "write a role or user ARN (arn:aws:iam::111111111111:role/app), the account's root (arn:aws:iam::111111111111:root) or a service principal (rds.amazonaws.com)",
+            "write a role or user ARN (arn:aws:iam::111111111111:role/app), a role session (arn:aws:sts::111111111111:assumed-role/app/alice), the account's root (arn:aws:iam::111111111111:root) or a service principal (rds.amazonaws.com)",
+        ));
+    }
+    let session = arn.split(':').nth(5).unwrap_or_default();
+    if session.starts_with("assumed-role/")
+        && kmsctl_core::policy::eval::Session::parse(arn).is_none()
+    {
+        return Err(Unanswerable::new(
+            format!("principal {arn:?} is not a role session's ARN"),
+            "write arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION, or the role's ARN",
         ));
     }
     Ok(Some(account.to_owned()))

@@ -162,6 +162,13 @@ impl World<'_> {
             is_service: principal_account.is_none(),
             ..Principal::default()
         };
+        if let Some(session) = principal.session() {
+            notes.push(format!(
+                "{} is a session of the role {role}: a policy naming the role (with or without its path) names it, and aws:PrincipalArn is taken to be {role} (a role with a path has it in its ARN: name the role's ARN as the principal for conditions on it)",
+                q.principal,
+                role = session.role_arn()
+            ));
+        }
         let mut principal_names = None;
         let outside = q.ou.as_deref() == Some(OUTSIDE);
         if outside
@@ -292,6 +299,12 @@ impl World<'_> {
             }
         }
         let decision = eval::evaluate(&policies, &request);
+        let lint_errors = super::as_written::answer_errors(
+            org.as_deref(),
+            &policies,
+            &request,
+            key.map_or(&[], |k| k.policy.findings.as_slice()),
+        );
         if decision.outcome == eval::Outcome::ExplicitlyDenied {
             // Denied anyway: what is attached elsewhere is beside the point.
             off_path_denials.clear();
@@ -313,6 +326,7 @@ impl World<'_> {
             resource: request.resource.clone(),
             notes,
             off_path_denials,
+            lint_errors,
             policies,
             request,
         })

@@ -29,6 +29,9 @@ pub struct OrgView {
     pub accounts: BTreeMap<String, Vec<String>>,
     /// Where the ids and places come from, for messages.
     pub source: &'static str,
+    /// Errors in the content of policies that rendered: the answers evaluate them as written
+    /// (see [`super::as_written`]).
+    pub lint_errors: Vec<kmsctl_core::Finding>,
 }
 
 /// An environment's place and keys.
@@ -46,6 +49,9 @@ pub struct World<'a> {
     envs: RefCell<BTreeMap<String, Rc<EnvView>>>,
     /// The environment being checked (its expectations' default).
     pub home: Option<String>,
+    /// Answer even when policies have lint errors, evaluating them as written (`kmsctl
+    /// simulate`); otherwise an organization with errors answers nothing (boundary tests).
+    evaluate_as_written: bool,
 }
 
 impl<'a> World<'a> {
@@ -55,7 +61,14 @@ impl<'a> World<'a> {
             org: None,
             envs: RefCell::new(BTreeMap::new()),
             home: None,
+            evaluate_as_written: false,
         }
+    }
+
+    /// Answering for the files as written, their lint errors shown beside each answer.
+    pub fn as_written(mut self) -> Self {
+        self.evaluate_as_written = true;
+        self
     }
 
     /// With an environment already loaded (the one being validated or planned).
@@ -75,9 +88,14 @@ impl<'a> World<'a> {
 
     /// The organization, `None` when the project has no organization.toml.
     pub fn organization(&mut self) -> Result<Option<Rc<OrgView>>, Unanswerable> {
-        self.org
+        let org = self
+            .org
             .get_or_insert_with(|| load_organization(self.ctx))
-            .clone()
+            .clone()?;
+        match org.as_ref().and_then(|o| o.lint_errors.first()) {
+            Some(error) if !self.evaluate_as_written => Err(super::as_written::refusal(error)),
+            _ => Ok(org),
+        }
     }
 
     /// Every environment folder's name.
@@ -127,17 +145,11 @@ fn load_organization(ctx: &Context) -> Result<Option<Rc<OrgView>>, Unanswerable>
     }
     let (file, org) = crate::config::organization::load(ctx)
         .map_err(|e| Unanswerable::new(e.message, "fix organization/organization.toml first"))?;
-    let (rendered, findings) = kmsctl_org::guards::check(&ctx.project.files, &file, &org, None);
-    if let Some(error) = findings.iter().find(|f| f.is_error()) {
-        return Err(Unanswerable::new(
-            format!(
-                "organization/organization.toml does not validate: {}: {}",
-                error.location, error.message
-            ),
-            "run `kmsctl validate organization` and fix what it reports",
-        ));
-    }
-    Ok(Some(Rc::new(OrgView::new(file, org, rendered))))
+    let (rendered, findings) = crate::organization::offline_check(ctx, &file, &org);
+    let lint_errors = super::as_written::organization_errors(&findings, &rendered)?;
+    Ok(Some(Rc::new(
+        OrgView::new(file, org, rendered).with_lint_errors(lint_errors),
+    )))
 }
 
 impl OrgView {
@@ -163,8 +175,15 @@ impl OrgView {
             rendered,
             tree,
             accounts,
-            source: "organization.toml's [tree]",
+            source: crate::organization::DECLARED_TREE,
+            lint_errors: Vec::new(),
         }
+    }
+
+    /// With the errors found in its policies' content (evaluated as written).
+    pub fn with_lint_errors(mut self, errors: Vec<kmsctl_core::Finding>) -> Self {
+        self.lint_errors = errors;
+        self
     }
 
     /// The ids and places read from AWS Organizations (`rendered` with the same tree).
@@ -189,6 +208,7 @@ impl OrgView {
             tree: Some(tree),
             accounts,
             source: "AWS Organizations",
+            lint_errors: Vec::new(),
         }
     }
 }

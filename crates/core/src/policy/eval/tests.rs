@@ -242,7 +242,9 @@ fn set_operators_on_org_paths() {
     let answer = evaluate(&boundary, &dev);
     assert_eq!(answer.outcome, Outcome::ExplicitlyDenied);
     assert!(
-        answer.deciding[0].why.contains("SCP on root"),
+        answer.deciding[0]
+            .why
+            .contains("SCP environment_boundaries on root"),
         "{:?}",
         answer.deciding
     );

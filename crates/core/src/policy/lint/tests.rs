@@ -134,7 +134,7 @@ fn set_operators_negated_denies_and_principal_forms() {
 fn organization_policy_rules() {
     let scp = r#"{"Version":"2012-10-17","Statement":[{"Sid":"deny all","Effect":"Deny","Principal":"*","Action":"kms:*","Resource":"*"}]}"#;
     let found = lint_text(scp, PolicyKind::Scp);
-    assert_eq!(rules(&found), ["policy-sid", "scp-principal"]);
+    assert_eq!(rules(&found), ["scp-principal", "policy-sid"]);
     let rcp = r#"{"Version":"2012-10-17","Statement":[{"Sid":"X","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":["kms:Decrypt","ec2:RunInstances"],"Resource":"*"}]}"#;
     let found = lint_text(rcp, PolicyKind::Rcp);
     assert_eq!(rules(&found), ["rcp-allow", "rcp-principal", "rcp-service"]);
@@ -193,4 +193,149 @@ fn oversized_policies_are_refused_by_their_bytes_before_parsing() {
     let findings = super::lint_text(&padded, PolicyKind::Scp, file);
     assert!(!rules(&findings).contains(&"policy-size"), "{findings:?}");
     assert!(!rules(&findings).contains(&"policy-json"), "{findings:?}");
+}
+
+fn errors(findings: &[Finding]) -> Vec<String> {
+    findings
+        .iter()
+        .filter(|f| f.is_error())
+        .map(|f| format!("{}: {}", f.rule, f.message))
+        .collect()
+}
+
+#[test]
+fn condition_keys_resolve_as_iam_resolves_them() {
+    let text = r#"{"Version":"2012-10-17","Statement":[
+      {"Sid":"Admin","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"},
+      {"Sid":"CloudTrail","Effect":"Allow","Principal":{"Service":"cloudtrail.amazonaws.com"},"Action":"kms:GenerateDataKey*","Resource":"*",
+       "Condition":{"StringLike":{"kms:EncryptionContext:aws:cloudtrail:arn":"arn:aws:cloudtrail:*:111122223333:trail/*"},
+                    "StringEquals":{"AWS:SourceArn":"arn:aws:cloudtrail:us-east-1:111122223333:trail/main"}}},
+      {"Sid":"Federated","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:Decrypt","Resource":"*",
+       "Condition":{"StringEquals":{"SAML:aud":"https://signin.aws.amazon.com/saml","sts:ExternalId":"x",
+                    "token.actions.githubusercontent.com:sub":"repo:acme/app:ref:refs/heads/main",
+                    "cognito-identity.amazonaws.com:aud":"us-east-1:abc","accounts.google.com:aud":"x",
+                    "oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE:sub":"system:serviceaccount:a:b",
+                    "aws:ResourceTag/Team":"a","kms:EncryptionContext:Department":"x"},
+                    "Bool":{"aws:AssumedRoot":"false"},
+                    "ArnLike":{"aws:ChatbotSourceArn":"arn:aws:chatbot::111122223333:*"}}}
+    ]}"#;
+    assert_eq!(
+        errors(&lint_text(text, PolicyKind::Key)),
+        Vec::<String>::new()
+    );
+
+    let typo = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"kms:*","Resource":"*",
+      "Condition":{"Stringlike":{"kms:ViaServic":"s3.*.amazonaws.com"}}}]}"#;
+    let found = lint_text(typo, PolicyKind::Scp);
+    let operator = found
+        .iter()
+        .find(|f| f.rule == "invalid-operator")
+        .expect("operator");
+    assert!(
+        operator.fix.contains("did you mean StringLike?"),
+        "{}",
+        operator.fix
+    );
+}
+
+#[test]
+fn every_type_gets_the_structural_rules_and_its_own_grammar() {
+    let broken = r#"{"Version":"2012-10-17","Statment":[],"Statement":[
+      {"Sid":"A","Effect":"allow","Action":"kms:Decrypt","NotAction":"kms:Encrypt"},
+      {"Sid":"A","Effect":"Deny","Resource":"*"}]}"#;
+    for kind in [PolicyKind::Scp, PolicyKind::Rcp, PolicyKind::Identity] {
+        let found = lint_text(broken, kind);
+        let found = rules(&found);
+        for rule in [
+            "policy-unknown-field",
+            "policy-sid-unique",
+            "policy-statement",
+        ] {
+            assert!(found.contains(&rule), "{kind:?} {rule}: {found:?}");
+        }
+    }
+    let unknown = lint_text(broken, PolicyKind::Identity);
+    let unknown = unknown
+        .iter()
+        .find(|f| f.rule == "policy-unknown-field")
+        .expect("unknown");
+    assert!(
+        unknown.fix.starts_with("did you mean Statement?"),
+        "{}",
+        unknown.fix
+    );
+
+    let rcp_not_action = r#"{"Version":"2012-10-17","Statement":[{"Sid":"X","Effect":"Deny","Principal":"*","NotAction":"s3:GetObject","Resource":"*"}]}"#;
+    assert!(rules(&lint_text(rcp_not_action, PolicyKind::Rcp)).contains(&"policy-element"));
+    let identity_principal = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:Decrypt","Resource":"*"}]}"#;
+    assert!(
+        rules(&lint_text(identity_principal, PolicyKind::Identity)).contains(&"policy-element")
+    );
+    let identity = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:Decrypt","Resource":"arn:aws:kms:us-east-1:111122223333:key/*"}]}"#;
+    assert_eq!(lint_text(identity, PolicyKind::Identity), []);
+    assert!(rules(&lint_text(identity, PolicyKind::Key)).contains(&"policy-statement"));
+}
+
+#[test]
+fn values_in_the_wrong_format_never_match() {
+    let text = r#"{"Version":"2012-10-17","Statement":[{"Sid":"X","Effect":"Deny","Action":"kms:*","Resource":"*","Condition":{
+      "StringNotEqualsIfExists":{"kms:CallerAccount":"prod","aws:PrincipalOrgID":"my-org"},
+      "StringEquals":{"kms:ViaService":"s3"},
+      "NumericLessThan":{"kms:ScheduleKeyDeletionPendingWindowInDays":"thirty"},
+      "DateGreaterThan":{"aws:CurrentTime":"tomorrow"},
+      "NotIpAddress":{"aws:SourceIp":"10.0.0.0/33"},
+      "ForAnyValue:StringLike":{"aws:PrincipalOrgPaths":"/root/dev/*"}}}]}"#;
+    let found = lint_text(text, PolicyKind::Scp);
+    let values: Vec<&str> = found
+        .iter()
+        .filter(|f| f.rule == "condition-value")
+        .map(|f| f.message.as_str())
+        .collect();
+    for expected in [
+        "\"prod\"",
+        "\"my-org\"",
+        "\"s3\"",
+        "\"thirty\"",
+        "\"tomorrow\"",
+        "\"10.0.0.0/33\"",
+    ] {
+        assert!(
+            values.iter().any(|m| m.contains(expected)),
+            "{expected}: {values:#?}"
+        );
+    }
+    assert!(rules(&found).contains(&"orgpaths-value"));
+}
+
+#[test]
+fn an_expert_reviewers_warnings() {
+    let text = r#"{"Version":"2012-10-17","Statement":[
+      {"Sid":"Admin","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"},
+      {"Sid":"Users","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:role/App"},
+       "Action":["kms:Decrypt","kms:CreateGrant","s3:GetObject"],"Resource":"*",
+       "Condition":{"ForAllValues:StringEquals":{"aws:TagKeys":["Team"]}}},
+      {"Sid":"Mfa","Effect":"Deny","Principal":"*","Action":"kms:ScheduleKeyDeletion","Resource":"*",
+       "Condition":{"Bool":{"aws:MultiFactorAuthPresent":"false"}}},
+      {"Sid":"Attach","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:role/App"},"Action":"kms:CreateGrant","Resource":"*",
+       "Condition":{"Bool":{"kms:GrantIsForAWSResource":"true"}}}
+    ]}"#;
+    let found = lint_text(text, PolicyKind::Key);
+    assert_eq!(errors(&found), Vec::<String>::new());
+    let warned = |rule: &str| found.iter().filter(|f| f.rule == rule).count();
+    assert_eq!(warned("key-policy-foreign-action"), 1, "{found:#?}");
+    assert_eq!(warned("create-grant-unscoped"), 1, "{found:#?}");
+    assert_eq!(warned("vacuous-condition"), 2, "{found:#?}");
+}
+
+#[test]
+fn partial_wildcard_principals_are_refused() {
+    let text = r#"{"Version":"2012-10-17","Statement":[
+      {"Sid":"Admin","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"},
+      {"Sid":"Any","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::*:root"},"Action":"kms:Decrypt","Resource":"*"}]}"#;
+    let found = lint_text(text, PolicyKind::Key);
+    let form = found
+        .iter()
+        .find(|f| f.rule == "principal-form")
+        .expect("principal-form");
+    assert!(form.message.contains("wildcard"), "{}", form.message);
 }
