@@ -130,7 +130,7 @@ fn meant(tree: &OrgTree, written: &str) -> Option<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kmsctl_core::{Location, policy::lint::ORGPATHS_VALUE};
+    use kmsctl_core::policy::lint::ORGPATHS_VALUE;
     use kmsctl_org::ou_tree::Ou;
 
     fn tree() -> OrgTree {
@@ -149,15 +149,21 @@ mod tests {
         }
     }
 
+    /// The finding the lint itself makes for `value` (not a copy of its wording: the hint
+    /// reads the value out of that wording).
     fn finding(file: &str, value: &str) -> Finding {
-        Finding::of(
-            &ORGPATHS_VALUE,
-            Location::file(file),
-            format!(
-                "policy boundaries: statement \"B\": aws:PrincipalOrgPaths value {value:?} is not an organization path: it never matches"
-            ),
-            "org paths are ids, not OU names: o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/",
+        let text = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Sid": "B",
+            "Effect": "Deny", "Action": "kms:Decrypt", "Resource": "*",
+            "Condition": {"ForAnyValue:StringNotLike": {"aws:PrincipalOrgPaths": value}}}]})
+        .to_string();
+        kmsctl_core::policy::lint::lint_text(
+            &text,
+            kmsctl_core::policy::lint::PolicyKind::Scp,
+            std::path::Path::new(file),
         )
+        .into_iter()
+        .find(|f| f.rule == ORGPATHS_VALUE.id)
+        .expect("the lint flags the value")
     }
 
     fn fixed(file: &str, value: &str) -> String {

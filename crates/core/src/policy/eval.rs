@@ -203,7 +203,14 @@ fn label(st: &Statement) -> String {
         .map_or_else(|| format!("statement {}", st.index), str::to_owned)
 }
 
-fn principal_match(principals: &Principals, p: &Principal) -> PrincipalMatch {
+/// `role_names_sessions`: whether a role's ARN names its sessions. It does in `Principal`; in
+/// `NotPrincipal` AWS matches a session only by the session's own ARN (IAM user guide,
+/// "NotPrincipal": list the assumed-role session ARN), so a role's ARN there exempts no session.
+fn principal_match(
+    principals: &Principals,
+    p: &Principal,
+    role_names_sessions: bool,
+) -> PrincipalMatch {
     let map = match principals {
         Principals::Wildcard => return PrincipalMatch::Direct,
         Principals::Map(map) => map,
@@ -213,7 +220,8 @@ fn principal_match(principals: &Principals, p: &Principal) -> PrincipalMatch {
         for value in values {
             let matched = match kind.as_str() {
                 "AWS" if value == "*" => PrincipalMatch::Direct,
-                "AWS" if p.named_by(value) => PrincipalMatch::Direct,
+                "AWS" if role_names_sessions && p.named_by(value) => PrincipalMatch::Direct,
+                "AWS" if !p.is_service && value == &p.arn => PrincipalMatch::Direct,
                 "AWS"
                     if !p.is_service
                         && (value == &p.account
@@ -274,8 +282,8 @@ fn applies(st: &Statement, req: &Request, resource_policy: bool) -> Applies {
     }
     let principal = if resource_policy {
         match (&st.principal, &st.not_principal) {
-            (Some(p), _) => principal_match(p, &req.principal),
-            (None, Some(n)) => match principal_match(n, &req.principal) {
+            (Some(p), _) => principal_match(p, &req.principal, true),
+            (None, Some(n)) => match principal_match(n, &req.principal, false) {
                 PrincipalMatch::No => PrincipalMatch::Direct,
                 _ => PrincipalMatch::No,
             },

@@ -315,31 +315,31 @@ fn statement_shape(
     } else {
         "add \"Action\": [...] listing the actions the statement allows or denies"
     };
-    let mut pairs = Vec::new();
-    if elements.principal == Use::Required {
-        pairs.push((
+    // Each pair: one of the two is required (Principal only where the type requires it).
+    let pairs = [
+        (elements.principal == Use::Required).then_some((
             "Principal",
             st.principal.is_some(),
             "NotPrincipal",
             st.not_principal.is_some(),
             principal_fix,
-        ));
-    }
-    pairs.push((
-        "Action",
-        st.action.is_some(),
-        "NotAction",
-        st.not_action.is_some(),
-        action_fix,
-    ));
-    pairs.push((
-        "Resource",
-        st.resource.is_some(),
-        "NotResource",
-        st.not_resource.is_some(),
-        resource_fix,
-    ));
-    for (positive, has_positive, negative, has_negative, fix) in pairs {
+        )),
+        Some((
+            "Action",
+            st.action.is_some(),
+            "NotAction",
+            st.not_action.is_some(),
+            action_fix,
+        )),
+        Some((
+            "Resource",
+            st.resource.is_some(),
+            "NotResource",
+            st.not_resource.is_some(),
+            resource_fix,
+        )),
+    ];
+    for (positive, has_positive, negative, has_negative, fix) in pairs.into_iter().flatten() {
         match (has_positive, has_negative) {
             (false, false) => push(
                 &POLICY_STATEMENT,

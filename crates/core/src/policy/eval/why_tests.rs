@@ -235,3 +235,35 @@ fn the_account_root_principal_covers_a_role_session_through_iam() {
     );
     assert!(!values.contains_key("aws:username"));
 }
+
+#[test]
+fn a_role_in_notprincipal_does_not_exempt_its_sessions() {
+    // IAM user guide, "NotPrincipal": a Deny exempts a role session only when the session's
+    // own ARN is listed; the role's ARN alone leaves its sessions denied.
+    let deny_all_but = |listed: &str| Policies {
+        key_policy: Some(policy(
+            "key.json",
+            json!([
+                {"Sid": "App", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111111111111:role/app"}, "Action": "kms:Decrypt", "Resource": "*"},
+                {"Sid": "OnlyListed", "Effect": "Deny", "NotPrincipal": {"AWS": listed}, "Action": "kms:Decrypt", "Resource": "*"}
+            ]),
+        )),
+        ..Default::default()
+    };
+    let session = caller("arn:aws:sts::111111111111:assumed-role/app/alice");
+    let by_role = evaluate(
+        &deny_all_but("arn:aws:iam::111111111111:role/app"),
+        &session,
+    );
+    assert_eq!(
+        by_role.outcome,
+        Outcome::ExplicitlyDenied,
+        "{}",
+        by_role.why
+    );
+    let by_session = evaluate(
+        &deny_all_but("arn:aws:sts::111111111111:assumed-role/app/alice"),
+        &session,
+    );
+    assert_eq!(by_session.outcome, Outcome::Allowed, "{}", by_session.why);
+}
