@@ -234,7 +234,7 @@ fn an_unreadable_file_among_many_is_reported_and_the_rest_linted() {
         run.stderr
     );
     assert!(
-        !run.stderr.contains("bom.json"),
+        !run.stderr.contains("--> bom.json"),
         "a BOM is no finding: {}",
         run.stderr
     );
@@ -295,7 +295,53 @@ fn inside_a_project_templates_render_with_the_projects_own_values() {
         .expect("kmsctl runs");
     let said = String::from_utf8_lossy(&outside.stderr);
     assert!(
-        said.contains("\"x111122223333\"") && !said.contains("note:"),
+        said.contains("\"x111122223333\"")
+            && said.contains("templates rendered with sample values"),
         "{said}"
+    );
+    // A key policy an environment names renders with that environment's values.
+    let prod = lint(&project, &["policies/kms/prod-payment-policy.json"]).expect_code(0);
+    assert!(
+        prod.stderr
+            .contains("templates rendered with the values of environments/prod"),
+        "{}",
+        prod.stderr
+    );
+}
+
+#[test]
+fn machine_readable_output_names_the_files_it_could_not_read() {
+    let project = TestProject::organization();
+    project.write(
+        "good.json",
+        r#"{"Version":"2012-10-17","Statement":[{"Sid":"Admin","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"}]}"#,
+    );
+    let run = lint(&project, &["--format", "json", "good.json", "missing.json"]).expect_code(1);
+    let findings: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    let unreadable: Vec<&serde_json::Value> = findings
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter(|f| f["rule"] == "policy-file")
+        .collect();
+    assert_eq!(unreadable.len(), 1, "{}", run.stdout);
+    assert!(
+        unreadable[0]["location"]["file"]
+            .as_str()
+            .is_some_and(|f| f.ends_with("missing.json"))
+    );
+    let only_missing = lint(&project, &["--format", "json", "missing.json"]).expect_code(1);
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&only_missing.stdout).is_ok(),
+        "{}",
+        only_missing.stdout
+    );
+    let human = lint(&project, &["good.json", "missing.json"]).expect_code(1);
+    assert!(
+        human
+            .stdout
+            .contains("2 file(s): 0 error(s), 0 warning(s), 1 unreadable."),
+        "{}",
+        human.stdout
     );
 }

@@ -38,6 +38,7 @@ pub const RULES: &[&Rule] = &[
     &policy::grammar::POLICY_ELEMENT,
     &policy::guards::POLICY_LOCKOUT,
     &policy::guards::POLICY_PUBLIC_PRINCIPAL,
+    &policy::lint::POLICY_FILE,
     &policy::lint::POLICY_JSON,
     &policy::lint::UNKNOWN_SERVICE,
     &policy::lint::UNKNOWN_ACTION,

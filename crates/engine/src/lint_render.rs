@@ -59,12 +59,20 @@ fn organization(project: &Project, text: &str) -> Result<Rendered, String> {
         .tree
         .as_ref()
         .and_then(|declared| kmsctl_org::declared_tree::build(&file, declared).ok());
+    // As `validate` renders them: the [tree]'s ids, else its stand-ins.
     let resolve = |names: &[String]| match &tree {
         Some(tree) => tree.org_path(names).map_err(|e| e.to_string()),
-        None => Err("organization.toml declares no [tree] to resolve ou_path with".to_owned()),
+        None => kmsctl_org::guards::stand_in_path(names),
     };
-    let text = kmsctl_org::template::render(text, &org.template_variables(), &resolve)
-        .map_err(|e| e.to_string())?;
+    let mut variables = org.template_variables();
+    let org_id = tree
+        .as_ref()
+        .map_or(kmsctl_org::guards::STAND_IN_ORG, |t| t.org_id.as_str());
+    variables
+        .entry("org_id".into())
+        .or_insert_with(|| org_id.into());
+    let text =
+        kmsctl_org::template::render(text, &variables, &resolve).map_err(|e| e.to_string())?;
     Ok(Rendered {
         text,
         with: ORGANIZATION_FILE.to_owned(),
@@ -82,17 +90,32 @@ fn environment(project: &Project, relative: &Path, text: &str) -> Result<Option<
         .filter(|path| path.is_dir())
         .collect();
     folders.sort();
+    // Keys name their policy relative to policies/kms/: `policy = "prod-payment-policy.json"`.
     let name = relative
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or_default();
+        .strip_prefix("policies/kms")
+        .unwrap_or(relative)
+        .to_string_lossy()
+        .into_owned();
+    let names_it = |text: &str| {
+        text.lines().any(|line| {
+            line.split_once('=').is_some_and(|(key, value)| {
+                key.trim() == "policy"
+                    && value
+                        .split('#')
+                        .next()
+                        .unwrap_or_default()
+                        .trim()
+                        .trim_matches('"')
+                        == name
+            })
+        })
+    };
     let mut first = None;
     for folder in folders {
         let Ok(env) = crate::config::load_environment(project, &folder) else {
             continue;
         };
-        let names_it = env.files.iter().any(|f| f.text.contains(name));
-        if names_it {
+        if env.files.iter().any(|f| names_it(&f.text)) {
             return render_with(&env, text).map(Some);
         }
         first.get_or_insert(env);

@@ -70,7 +70,7 @@ pub const ORG_RCP_EFFECT: Rule = Rule::error("org-rcp-effect", None, "an RCP onl
 pub const ORG_RCP_PRINCIPAL: Rule =
     Rule::error("org-rcp-principal", None, "an RCP's Principal is \"*\"");
 
-const STAND_IN_ORG: &str = "o-aaaaaaaaaa";
+pub const STAND_IN_ORG: &str = "o-aaaaaaaaaa";
 const STAND_IN_ROOT: &str = "r-aaaa";
 const STAND_IN_OU: &str = "ou-aaaa-aaaaaaaa";
 
@@ -86,7 +86,7 @@ pub struct RenderedPolicy {
     pub written_size: usize,
 }
 
-fn stand_in_path(names: &[String]) -> Result<String, String> {
+pub fn stand_in_path(names: &[String]) -> Result<String, String> {
     let mut path = format!("{STAND_IN_ORG}/{STAND_IN_ROOT}/");
     for _ in names {
         path.push_str(STAND_IN_OU);

@@ -1,12 +1,12 @@
-//! `kmsctl lint FILE... [--type key|scp|rcp] [--format human|json|sarif]`: the catalog-backed
+//! `kmsctl lint FILE... [--type key|scp|rcp|identity] [--format human|json|sarif]`: the catalog-backed
 //! policy lint on any policy file, offline. Exit 0 without errors (warnings included), 3 with an
 //! error, 1 when a file cannot be read.
 
 use std::path::Path;
 
-use kmsctl_core::policy::lint::{PolicyKind, lint_text};
+use kmsctl_core::policy::lint::{POLICY_FILE, PolicyKind, lint_text};
 use kmsctl_core::project_files::FileError;
-use kmsctl_core::{Finding, Severity};
+use kmsctl_core::{Finding, Location, Severity};
 
 use crate::cli::{LintArgs, LintFormat, PolicyTypeArg};
 use crate::error::{Result, UserError};
@@ -27,6 +27,11 @@ fn sample(placeholder: &str) -> &'static str {
         "org_id" => "o-exampleorg",
         "deployer_role_arn" => "arn:aws:iam::111122223333:role/kmsctl-deployer",
         _ if name.ends_with("org_path") => "o-exampleorg/r-exam/ou-exam-examples/",
+        // Declared variables: a stand-in in the format their name says, so it passes the
+        // value checks a real value would.
+        _ if name.ends_with("account_id") || name.ends_with("account") => "111122223333",
+        _ if name.ends_with("org_id") => "o-exampleorg",
+        _ if name.ends_with("_arn") => "arn:aws:iam::111122223333:role/example",
         _ => "example",
     }
 }
@@ -78,6 +83,8 @@ pub struct Linted {
     pub looks_like: Option<(&'static str, &'static str)>,
     /// Inside a project: whose values rendered its templates, or why they could not.
     pub rendered_with: Option<std::result::Result<String, String>>,
+    /// The file has `{{ }}` templates.
+    pub templated: bool,
 }
 
 /// The policy type a document's shape suggests: statements without Principal are an SCP's or
@@ -156,6 +163,7 @@ pub fn lint_file(path: &Path, kind: PolicyKind) -> std::result::Result<Linted, F
         findings,
         looks_like,
         rendered_with,
+        templated: text.contains("{{"),
     })
 }
 
@@ -180,6 +188,11 @@ pub fn run(err_style: Style, args: &LintArgs) -> Result<Exit> {
                         err_style.cyan("note:"),
                         file.display()
                     ),
+                    None if linted.templated => eprintln!(
+                        "{} {}: templates rendered with sample values (111122223333 for account ids, \"example\" for other variables); inside the project they render with its own",
+                        err_style.cyan("note:"),
+                        file.display()
+                    ),
                     None => {}
                 }
                 if let Some((shape, kind)) = linted.looks_like {
@@ -195,6 +208,15 @@ pub fn run(err_style: Style, args: &LintArgs) -> Result<Exit> {
             }
             Err(error) => {
                 unreadable += 1;
+                if args.format != LintFormat::Human {
+                    // Machine-readable output names every file it could not lint.
+                    all.push(Finding::of(
+                        &POLICY_FILE,
+                        Location::file(file),
+                        error.to_string(),
+                        error.help(),
+                    ));
+                }
                 results.push(FileResult {
                     file: file.display().to_string(),
                     verdict: "unreadable".to_owned(),
@@ -208,7 +230,7 @@ pub fn run(err_style: Style, args: &LintArgs) -> Result<Exit> {
             }
         }
     }
-    if unreadable == args.files.len() {
+    if unreadable == args.files.len() && args.format == LintFormat::Human {
         return Err(
             UserError::new(format!("no policy file could be read ({unreadable} named)"))
                 .help("name policy files that exist, each under the size cap, in UTF-8"),
@@ -222,8 +244,13 @@ pub fn run(err_style: Style, args: &LintArgs) -> Result<Exit> {
                     println!("{}: {}", result.file, result.verdict);
                 }
             }
+            let unreadable = if unreadable > 0 {
+                format!(", {unreadable} unreadable")
+            } else {
+                String::new()
+            };
             println!(
-                "{} file(s): {} error(s), {} warning(s).",
+                "{} file(s): {} error(s), {} warning(s){unreadable}.",
                 args.files.len(),
                 findings::count(&all, Severity::Error),
                 findings::count(&all, Severity::Warning)

@@ -124,10 +124,11 @@ fn template_matches(parts: &[String], text: &str) -> bool {
             return remaining.len() > part.len() && remaining.ends_with(part.as_str());
         }
         // The placeholder takes at least one character, then the next literal part.
-        let Some(found) = remaining.get(1..).and_then(|r| r.find(part.as_str())) else {
+        let first = remaining.chars().next().map_or(0, char::len_utf8);
+        let Some(found) = remaining.get(first..).and_then(|r| r.find(part.as_str())) else {
             return false;
         };
-        remaining = &remaining[1 + found + part.len()..];
+        remaining = &remaining[first + found + part.len()..];
     }
     remaining.is_empty()
 }
@@ -203,15 +204,15 @@ fn lookup(table: &BTreeMap<String, ConditionKey>, lowered: &str) -> Option<Condi
     if let Some(key) = table.get(lowered) {
         return Some(*key);
     }
-    let (head, _) = lowered.split_once('/')?;
     table
         .iter()
-        .find(|(k, _)| {
-            k.split_once('/')
-                .is_some_and(|(h, rest)| h == head && rest.starts_with("${"))
-        })
+        .find(|(k, _)| k.contains("${") && template_matches(&template_parts(k), lowered))
         .map(|(_, key)| *key)
 }
+
+/// Keys the service reference types as single-valued that hold several values: Cognito's
+/// `amr` lists the authentication methods (AWS's own trust policies test it with ForAnyValue).
+const MULTI_VALUED: &[&str] = &["cognito-identity.amazonaws.com:amr"];
 
 impl Catalog {
     pub fn get() -> &'static Catalog {
@@ -315,7 +316,11 @@ impl Catalog {
         let found = self
             .keys
             .get_or_init(|| KeyIndex::build(&self.lines))
-            .get(&lowered);
+            .get(&lowered)
+            .map(|key| ConditionKey {
+                multi_valued: key.multi_valued || MULTI_VALUED.contains(&lowered.as_str()),
+                ..key
+            });
         if prefix == "aws" {
             return found;
         }
@@ -390,5 +395,34 @@ mod tests {
         );
         assert!(catalog.rcp_supports("kms"));
         assert!(!catalog.rcp_supports("ec2"));
+        assert!(catalog.key("aws:ResourceTag/").is_none());
+        assert!(
+            catalog
+                .key("kms:EncryptionContext:aws:cloudtrail:arn")
+                .is_some()
+        );
+        assert!(
+            catalog
+                .key("agent.acme.buildkite.dev:build_branch")
+                .is_some()
+        );
+        assert!(
+            catalog
+                .key("cognito-identity.amazonaws.com:amr")
+                .is_some_and(|k| k.multi_valued)
+        );
+    }
+
+    #[test]
+    fn templates_match_one_or_more_characters_per_placeholder() {
+        let parts = template_parts("a:${x}/b/${y}:c");
+        assert_eq!(parts, ["a:", "/b/", ":c"]);
+        assert!(template_matches(&parts, "a:1/b/2:c"));
+        assert!(template_matches(&parts, "a:é/b/ü:c"));
+        assert!(!template_matches(&parts, "a:/b/2:c"));
+        assert!(!template_matches(&parts, "a:1/b/:c"));
+        let leading = template_parts("${issuer}:sub");
+        assert!(template_matches(&leading, "x:sub"));
+        assert!(!template_matches(&leading, ":sub"));
     }
 }

@@ -183,6 +183,14 @@ pub fn structure(doc: &PolicyDocument, kind: PolicyKind, file: &Path) -> Vec<Fin
             sids.insert(sid, st);
         }
     }
+    if doc.statements.is_empty() {
+        findings.push(Finding::of(
+            &POLICY_STATEMENT,
+            at(doc.line_of("Statement"), "/Statement"),
+            "the policy has no statement",
+            "add \"Statement\": [ ... ] with at least one statement",
+        ));
+    }
     for st in &doc.statements {
         statement_shape(st, kind, &at, &mut findings);
     }

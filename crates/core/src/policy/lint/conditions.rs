@@ -41,7 +41,7 @@ pub(super) fn check(
                 st, &operator, key_text, key, written, catalog, &location, out,
             );
             let Some(key) = key else {
-                if super::placeholder::is_placeholder(key_text) {
+                if super::placeholder::is_placeholder_key(key_text) {
                     out.push(super::placeholder::finding(
                         location.clone(),
                         &name(st),
@@ -81,10 +81,28 @@ fn unknown_key(
     catalog: &Catalog,
     location: Location,
 ) -> Finding {
-    let absent = if st.is_deny() && operator.negated() && !operator.if_exists {
-        " No request carries it, so this negated condition is true for every request: the Deny hits everyone."
-    } else {
-        " No request carries it, so the condition never matches as intended."
+    // What IAM makes of a condition on a key no request carries.
+    let null_true = |v: &String| v.eq_ignore_ascii_case("true");
+    let true_without_key = match (operator.base, operator.set) {
+        ("Null", _) => st
+            .condition
+            .get("Null")
+            .and_then(|keys| keys.get(key_text))
+            .is_some_and(|v| v.iter().any(null_true)),
+        (_, Some("ForAllValues")) => true,
+        (_, Some(_)) => false,
+        _ => operator.if_exists || operator.negated(),
+    };
+    let absent = match (true_without_key, st.is_deny()) {
+        (true, true) => {
+            " No request carries it, so this condition is true for every request: the Deny hits everyone its other elements name."
+        }
+        (true, false) => {
+            " No request carries it, so this condition is true for every request: the Allow applies to everyone its other elements name."
+        }
+        (false, _) => {
+            " No request carries it, so this condition is never true: the statement never applies."
+        }
     };
     Finding::of(
         &UNKNOWN_CONDITION_KEY,
@@ -187,8 +205,9 @@ fn absent_key(
         ));
     }
     let null_checked = st.condition.get("Null").is_some_and(|keys| {
-        keys.iter()
-            .any(|(k, v)| k.eq_ignore_ascii_case(key_text) && v.iter().any(|v| v == "false"))
+        keys.iter().any(|(k, v)| {
+            k.eq_ignore_ascii_case(key_text) && v.iter().any(|v| v.eq_ignore_ascii_case("false"))
+        })
     });
     if st.is_allow() && operator.set == Some("ForAllValues") && may_be_absent && !null_checked {
         out.push(Finding::of(

@@ -28,6 +28,11 @@ use crate::rule::{Control, Rule};
 pub use operator::Operator;
 pub use placeholder::PLACEHOLDER;
 
+pub const POLICY_FILE: Rule = Rule::error(
+    "policy-file",
+    None,
+    "every file named can be read: it exists, is a regular file under the size cap, in UTF-8",
+);
 pub const POLICY_JSON: Rule = Rule::error(
     "policy-json",
     None,
@@ -96,7 +101,7 @@ pub const ORGPATHS_VALUE: Rule = Rule::error(
 pub const POLICY_SID: Rule = Rule::error(
     "policy-sid",
     None,
-    "SCP and RCP Sids are letters and digits only",
+    "SCP, RCP and identity policy Sids are letters and digits only",
 );
 pub const PRINCIPAL_FORM: Rule = Rule::error(
     "principal-form",
@@ -145,8 +150,8 @@ pub fn check_size(raw: &str, kind: PolicyKind, file: &Path) -> Option<Finding> {
                     Location::at_line(file, 1).with_pointer(""),
                     format!(
                         "the policy is {} bytes as written; AWS accepts at most {MAX_ORG_POLICY_CHARS} \
-                         characters (minified) for an SCP or RCP, 6,144 for a managed identity policy, \
-                         and kmsctl does not parse more than {} bytes",
+                         characters (minified) for an SCP or RCP, 6,144 for a managed identity \
+                         policy, and kmsctl does not parse more than {} bytes",
                         raw.len(),
                         super::MAX_POLICY_TEXT_BYTES
                     ),
@@ -199,6 +204,18 @@ pub fn lint_for(
     }
     let catalog = Catalog::get();
     for st in &doc.statements {
+        // KMS accepts any Sid; IAM and Organizations only letters and digits.
+        if kind != PolicyKind::Key
+            && let Some(sid) = st.sid_name()
+            && !sid.chars().all(|c| c.is_ascii_alphanumeric())
+        {
+            findings.push(Finding::of(
+                &POLICY_SID,
+                at(st.line_of("Sid"), &format!("{}/Sid", st.pointer)),
+                format!("Sid {sid:?}: {}'s Sids may hold only letters and digits", kind.label()),
+                "remove spaces and punctuation from the Sid (key policies allow them, IAM and organization policies do not)",
+            ));
+        }
         actions::check(st, kind, catalog, &at, &mut findings);
         conditions::check(st, catalog, &at, &mut findings);
         principals::check(st, kind, &at, &mut findings);
@@ -229,9 +246,10 @@ fn group(findings: Vec<Finding>) -> Vec<Finding> {
     out
 }
 
+/// How findings name a statement: by Sid, else by its JSON pointer (as the grammar and guards do).
 fn name(st: &Statement) -> String {
     st.sid_name().map_or_else(
-        || format!("statement {}", st.index),
+        || format!("statement {}", st.pointer),
         |sid| format!("statement {sid:?}"),
     )
 }

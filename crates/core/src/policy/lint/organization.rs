@@ -1,7 +1,7 @@
-//! What SCPs and RCPs add to the grammar: their size limit on the minified text, Sids of letters
-//! and digits, and an RCP's Deny-only statements to Principal "*".
+//! What SCPs and RCPs add to the grammar: their size limit on the minified text, and an RCP's
+//! Deny-only statements to Principal "*".
 
-use super::{POLICY_SID, RCP_ALLOW, RCP_PRINCIPAL, name};
+use super::{RCP_ALLOW, RCP_PRINCIPAL, name};
 use crate::finding::{Finding, Location};
 use crate::limits::MAX_ORG_POLICY_CHARS;
 use crate::policy::grammar::PolicyKind;
@@ -29,18 +29,7 @@ pub(super) fn check(
             "split it into two policies, or shorten action and resource lists with wildcards",
         ));
     }
-    let label = kind.label();
     for st in &doc.statements {
-        if let Some(sid) = st.sid_name()
-            && !sid.chars().all(|c| c.is_ascii_alphanumeric())
-        {
-            findings.push(Finding::of(
-                &POLICY_SID,
-                at(st.line_of("Sid"), &format!("{}/Sid", st.pointer)),
-                format!("Sid {sid:?}: {label}'s Sids may hold only letters and digits"),
-                "remove spaces and punctuation from the Sid (key policies allow them, organization policies do not)",
-            ));
-        }
         if kind != PolicyKind::Rcp {
             continue;
         }

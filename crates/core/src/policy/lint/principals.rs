@@ -35,7 +35,9 @@ pub(super) fn check(
         for (principal_type, values) in map {
             for value in values {
                 if let Some(why) = invalid(principal_type, value) {
-                    if is_placeholder(value) || value.split(':').any(is_placeholder) {
+                    // The whole principal or its account (`arn:aws:iam::ACCOUNT_ID:root`).
+                    let account = value.split(':').nth(4).unwrap_or_default();
+                    if !value.contains('*') && (is_placeholder(value) || is_placeholder(account)) {
                         out.push(placeholder::finding(
                             location.clone(),
                             &name(st),
@@ -110,11 +112,8 @@ fn principal_arn_parts(value: &str) -> Option<(&str, &str)> {
     let [arn, partition, service, region, account, resource] = parts[..] else {
         return None;
     };
-    (arn == "arn"
-        && partition.starts_with("aws")
-        && region.is_empty()
-        && (is_account(account) || account.contains("${")))
-    .then_some((service, resource))
+    (arn == "arn" && partition.starts_with("aws") && region.is_empty() && is_account(account))
+        .then_some((service, resource))
 }
 
 /// `arn:PARTITION:iam::ACCOUNT:root|user/...|role/...` or

@@ -339,3 +339,115 @@ fn partial_wildcard_principals_are_refused() {
         .expect("principal-form");
     assert!(form.message.contains("wildcard"), "{}", form.message);
 }
+
+#[test]
+fn what_a_reviewer_found_stays_fixed() {
+    let scp = |condition: &str| {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"S","Effect":"Deny","Action":"kms:*","Resource":"*","Condition":{condition}}}]}}"#
+        )
+    };
+    // A misspelt key is never taken for a placeholder.
+    let found = lint_text(
+        &scp(r#"{"StringNotEquals":{"aws:Resource_OrgID":"o-a1b2c3d4e5"}}"#),
+        PolicyKind::Scp,
+    );
+    let unknown = found
+        .iter()
+        .find(|f| f.rule == "unknown-condition-key")
+        .expect("unknown key");
+    assert!(
+        unknown.message.contains("the Deny hits everyone"),
+        "{}",
+        unknown.message
+    );
+    // ForAnyValue over an absent key is false: the Deny never applies.
+    let found = lint_text(
+        &scp(r#"{"ForAnyValue:StringNotEquals":{"aws:Nope":"x"}}"#),
+        PolicyKind::Scp,
+    );
+    assert!(
+        found.iter().any(|f| f.message.contains("never true")),
+        "{found:#?}"
+    );
+    // An OU name in an org path is an error, however descriptive it looks.
+    assert!(
+        rules(&lint_text(
+            &scp(r#"{"ForAnyValue:StringLike":{"aws:PrincipalOrgPaths":"/root/eu-region/*"}}"#),
+            PolicyKind::Scp
+        ))
+        .contains(&"orgpaths-value")
+    );
+    // Null on an org path key takes true or false.
+    assert_eq!(
+        errors(&lint_text(
+            &scp(r#"{"Null":{"aws:PrincipalOrgPaths":"false"}}"#),
+            PolicyKind::Scp
+        )),
+        Vec::<String>::new()
+    );
+    // Case-insensitive operators compare case-insensitively.
+    assert_eq!(
+        errors(&lint_text(
+            &scp(r#"{"StringEqualsIgnoreCase":{"aws:PrincipalType":"assumedrole"}}"#),
+            PolicyKind::Scp
+        )),
+        Vec::<String>::new()
+    );
+    // No statement at all; an identity policy's Sid.
+    assert!(
+        rules(&lint_text(
+            r#"{"Version":"2012-10-17","Statement":[]}"#,
+            PolicyKind::Identity
+        ))
+        .contains(&"policy-statement")
+    );
+    assert!(rules(&lint_text(r#"{"Version":"2012-10-17","Statement":[{"Sid":"Allow S3","Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#, PolicyKind::Identity)).contains(&"policy-sid"));
+    // Wildcard and group principals are refused even with descriptive words in them.
+    let key = |principal: &str| {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"Admin","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::111122223333:root"}},"Action":"kms:*","Resource":"*"}},{{"Sid":"P","Effect":"Allow","Principal":{{"AWS":"{principal}"}},"Action":"kms:Decrypt","Resource":"*"}}]}}"#
+        )
+    };
+    for principal in [
+        "arn:aws:iam::111122223333:role/app-name-*",
+        "arn:aws:iam::111122223333:group/admin-names",
+    ] {
+        assert!(
+            rules(&lint_text(&key(principal), PolicyKind::Key)).contains(&"principal-form"),
+            "{principal}"
+        );
+    }
+    assert!(
+        !rules(&lint_text(
+            &key("arn:aws:iam::ACCOUNT_ID:root"),
+            PolicyKind::Key
+        ))
+        .contains(&"principal-form")
+    );
+}
+
+#[test]
+fn create_grant_is_limited_only_by_positive_conditions() {
+    let grant = |action: &str, condition: &str| {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"Admin","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::111122223333:root"}},"Action":"kms:*","Resource":"*"}},{{"Sid":"G","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::111122223333:role/app"}},"Action":"{action}","Resource":"*","Condition":{condition}}}]}}"#
+        )
+    };
+    let flagged =
+        |text: String| rules(&lint_text(&text, PolicyKind::Key)).contains(&"create-grant-unscoped");
+    assert!(!flagged(grant(
+        "kms:CreateGrant",
+        r#"{"Bool":{"kms:GrantIsForAWSResource":"true"}}"#
+    )));
+    assert!(flagged(grant(
+        "kms:CreateGrant",
+        r#"{"Bool":{"kms:GrantIsForAWSResource":"false"}}"#
+    )));
+    assert!(flagged(grant(
+        "kms:CreateGrant",
+        r#"{"StringNotEquals":{"kms:GranteePrincipal":"x"}}"#
+    )));
+    assert!(flagged(grant("kms:CreateGr*", "{}")));
+    assert!(!flagged(grant("kms:Create*", "{}")));
+}

@@ -49,6 +49,20 @@ pub(super) fn check(
     location: &Location,
     out: &mut Vec<Finding>,
 ) {
+    if operator.base == "Null" {
+        for value in written.iter().filter(|v| !is_bool(v)) {
+            out.push(Finding::of(
+                &CONDITION_VALUE,
+                location.clone(),
+                format!(
+                    "{}: Null {key_text} value {value:?} is not true or false",
+                    name(st)
+                ),
+                "write \"true\" (the key is absent) or \"false\" (the key is present)",
+            ));
+        }
+        return;
+    }
     // Org paths, also under a misspelt key that means one (its values are wrong twice).
     let meant = key.map_or_else(
         || {
@@ -60,7 +74,8 @@ pub(super) fn check(
         |k| k.name.to_lowercase(),
     );
     if ORG_PATH_KEYS.contains(&meant.as_str()) {
-        for value in written.iter().filter(|v| !is_org_path(v)) {
+        let pattern = operator.base.contains("Like");
+        for value in written.iter().filter(|v| !is_org_path(v, pattern)) {
             if is_placeholder(value) {
                 out.push(placeholder::finding(
                     location.clone(),
@@ -74,7 +89,7 @@ pub(super) fn check(
                 &ORGPATHS_VALUE,
                 location.clone(),
                 format!("{}: {key_text} value {value:?} is not an organization path: it never matches", name(st)),
-                "org paths are ids, not OU names: o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/ (end with /* to include OUs below); organization.toml policies can write {{ ou_path 'root/dev' }}",
+                "org paths are ids from the organization down, not OU names, and end with /: o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/ (with StringLike, end with /* to include OUs below); organization.toml policies can write {{ ou_path 'root/dev' }}",
             ));
         }
         return;
@@ -118,9 +133,7 @@ fn expected_format(
     value: &str,
 ) -> Option<&'static str> {
     let is_string = operator.family() == Some(KeyType::String);
-    if operator.base == "Null" {
-        return (!is_bool(value)).then_some("true or false");
-    }
+    let ignore_case = operator.base.contains("IgnoreCase");
     if is_string && ACCOUNT_KEYS.contains(&lowered_key) {
         return (!is_account(value)).then_some("an account id (12 digits)");
     }
@@ -129,15 +142,23 @@ fn expected_format(
             .then_some("an organization id (o- and 10 to 32 lowercase letters or digits)");
     }
     if is_string && lowered_key == "kms:viaservice" {
-        return (!is_service_endpoint(value))
+        let value = if ignore_case {
+            value.to_lowercase()
+        } else {
+            value.to_owned()
+        };
+        return (!is_service_endpoint(&value))
             .then_some("a service endpoint name such as s3.us-east-1.amazonaws.com");
     }
     if is_string && lowered_key == "aws:principaltype" {
-        return (!PRINCIPAL_TYPES.contains(&value))
+        let known = PRINCIPAL_TYPES
+            .iter()
+            .any(|t| *t == value || (ignore_case && t.eq_ignore_ascii_case(value)));
+        return (!known)
             .then_some("a principal type (Account, User, FederatedUser, AssumedRole, Anonymous)");
     }
     match operator.family()? {
-        KeyType::Numeric => value.parse::<f64>().is_err().then_some("a number"),
+        KeyType::Numeric => (!is_number(value)).then_some("a number"),
         KeyType::Date => {
             (!is_date(value)).then_some("a date (2026-12-31T23:59:59Z) or epoch seconds")
         }
@@ -166,28 +187,62 @@ fn is_org_id(value: &str) -> bool {
     })
 }
 
+/// The DNS suffixes of AWS partitions' service endpoints (commercial, China, GovCloud shares
+/// the first; ISO, ISO-B, ISO-E, ISO-F and the European Sovereign Cloud).
+const ENDPOINT_SUFFIXES: &[&str] = &[
+    ".amazonaws.com",
+    ".amazonaws.com.cn",
+    ".c2s.ic.gov",
+    ".sc2s.sgov.gov",
+    ".cloud.adc-e.uk",
+    ".csp.hci.ic.gov",
+    ".amazonaws.eu",
+];
+
 fn is_service_endpoint(value: &str) -> bool {
-    let host = value
-        .strip_suffix(".amazonaws.com")
-        .or_else(|| value.strip_suffix(".amazonaws.com.cn"));
-    host.is_some_and(|h| !h.is_empty() && !h.contains('/'))
+    ENDPOINT_SUFFIXES.iter().any(|suffix| {
+        value
+            .strip_suffix(suffix)
+            .is_some_and(|host| !host.is_empty() && !host.contains('/'))
+    })
+}
+
+/// A decimal number as IAM reads one (no `NaN`, `inf` or exponents).
+fn is_number(value: &str) -> bool {
+    let digits = value.strip_prefix('-').unwrap_or(value);
+    !digits.is_empty()
+        && digits.chars().all(|c| c.is_ascii_digit() || c == '.')
+        && digits.chars().filter(|c| *c == '.').count() <= 1
+        && digits.chars().any(|c| c.is_ascii_digit())
 }
 
 fn is_bool(value: &str) -> bool {
     value.eq_ignore_ascii_case("true") || value.eq_ignore_ascii_case("false")
 }
 
+/// ISO 8601 (`2026-12-31`, `2026-12-31T23:59:59Z`, `...T23:59:59.000+01:00`) or epoch seconds.
 fn is_date(value: &str) -> bool {
-    if value.chars().all(|c| c.is_ascii_digit()) && !value.is_empty() {
+    if !value.is_empty() && value.chars().all(|c| c.is_ascii_digit()) {
         return true;
     }
-    let bytes = value.as_bytes();
-    bytes.len() >= 10
-        && bytes[..4].iter().all(u8::is_ascii_digit)
-        && bytes[4] == b'-'
-        && bytes[5..7].iter().all(u8::is_ascii_digit)
-        && bytes[7] == b'-'
-        && bytes[8..10].iter().all(u8::is_ascii_digit)
+    let Some(date) = value.get(..10) else {
+        return false;
+    };
+    let number =
+        |range: std::ops::Range<usize>| date.get(range).and_then(|t| t.parse::<u32>().ok());
+    let valid_date = date.as_bytes()[4] == b'-'
+        && date.as_bytes()[7] == b'-'
+        && number(0..4).is_some()
+        && number(5..7).is_some_and(|m| (1..=12).contains(&m))
+        && number(8..10).is_some_and(|d| (1..=31).contains(&d));
+    let time = &value[10..];
+    valid_date
+        && (time.is_empty()
+            || (time.starts_with('T')
+                && time.len() > 1
+                && time[1..]
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || matches!(c, ':' | '.' | 'Z' | '+' | '-'))))
 }
 
 fn is_cidr(value: &str) -> bool {
@@ -200,22 +255,37 @@ fn is_cidr(value: &str) -> bool {
     }
 }
 
-/// `o-xxxxxxxxxx/r-xxxx/ou-xxxx-xxxxxxxx/...` or a prefix of it, `*` wildcards and policy
-/// variables allowed.
-fn is_org_path(value: &str) -> bool {
+/// `o-xxxxxxxxxx/r-xxxx/ou-xxxx-xxxxxxxx/.../`: the organization, its root, then OUs, in that
+/// order; `*` wildcards and policy variables allowed in any part. Without a pattern operator
+/// (`StringEquals`) the path ends with `/`, as every value of the key does.
+fn is_org_path(value: &str, pattern: bool) -> bool {
     if value == "*" || value.starts_with("${") {
         return true;
     }
-    let mut parts = value.split('/');
-    let first = parts.next().unwrap_or_default();
-    (first.starts_with("o-") || first == "*")
-        && parts.all(|p| {
-            p.is_empty()
-                || p == "*"
-                || p.starts_with("r-")
-                || p.starts_with("ou-")
-                || p.ends_with('*')
-        })
+    // A policy variable may hold a `/` (`${aws:ResourceTag/ou}`): it stands for one free part.
+    let mut flattened = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(start) = rest.find("${") {
+        flattened.push_str(&rest[..start]);
+        flattened.push('*');
+        rest = rest[start..]
+            .find('}')
+            .map_or("", |end| &rest[start + end + 1..]);
+    }
+    flattened.push_str(rest);
+    let value = flattened.as_str();
+    let free = |p: &str| p.contains('*');
+    let parts: Vec<&str> = value.split('/').collect();
+    let shaped = parts.iter().enumerate().all(|(i, p)| {
+        free(p)
+            || match i {
+                0 => p.starts_with("o-"),
+                1 => p.starts_with("r-"),
+                _ => p.starts_with("ou-") || (p.is_empty() && i + 1 == parts.len()),
+            }
+    });
+    let ends_right = pattern || value.ends_with('/') || free(value);
+    shaped && ends_right
 }
 
 #[cfg(test)]
@@ -236,7 +306,18 @@ mod tests {
         assert!(is_cidr("10.0.0.0/8"));
         assert!(is_cidr("2001:db8::/32"));
         assert!(!is_cidr("10.0.0.0/33"));
-        assert!(is_org_path("o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/*"));
-        assert!(!is_org_path("/root/dev/*"));
+        assert!(!is_date("2019-99-99garbage"));
+        assert!(is_date("2019-01-01T00:00:01.000+01:00"));
+        assert!(is_number("-1.5") && !is_number("NaN") && !is_number("inf") && !is_number("1e9"));
+        assert!(is_service_endpoint("s3.us-iso-east-1.c2s.ic.gov"));
+        assert!(is_org_path("o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/*", true));
+        assert!(is_org_path(
+            "o-a1b2c3d4e5/r-ab12/${aws:ResourceTag/ou}/*",
+            true
+        ));
+        assert!(is_org_path("o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/", false));
+        assert!(!is_org_path("o-a1b2c3d4e5/r-ab12/ou-ab12-11111111", false));
+        assert!(!is_org_path("o-a1b2c3d4e5/ou-prod/*", true));
+        assert!(!is_org_path("/root/dev/*", true));
     }
 }
