@@ -376,24 +376,14 @@ pub async fn organization_with_ous() -> (TestProject, aws_sdk_organizations::Cli
             project.account, project.account
         ),
     );
+    // As `cargo xtask emulator organization` makes the one the README tries kmsctl out on.
+    xtask::emulator::organizations::create(
+        &endpoint(),
+        &project.account,
+        &xtask::emulator::organizations::SHIPPED_OUS,
+    )
+    .expect("organization");
     let client = aws_sdk_organizations::Client::new(&project.sdk_config().await);
-    client
-        .create_organization()
-        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
-        .send()
-        .await
-        .expect("organization");
-    let roots = client.list_roots().send().await.expect("roots");
-    let root = roots.roots()[0].id().expect("root").to_owned();
-    for name in ["dev", "prod"] {
-        client
-            .create_organizational_unit()
-            .parent_id(&root)
-            .name(name)
-            .send()
-            .await
-            .expect("OU");
-    }
     (project, client)
 }
 

@@ -59,6 +59,13 @@ fn seed_ou_map(project: &TestProject) {
 "root/dev" = ["deny_dev_key_access_except_dev_ou", "tag_enforcement"]
 "root/prod" = ["deny_prod_key_access_except_prod_ou", "tag_enforcement", "kms_spec_admin"]"#,
     );
+    // The boundary's settings go to one of the policies that replace it (a table for a policy
+    // attached nowhere is warned about).
+    project.edit(
+        "organization/organization.toml",
+        "[policy.environment_boundaries]",
+        "[policy.deny_dev_key_access_except_dev_ou]",
+    );
 }
 
 #[test]

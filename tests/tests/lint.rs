@@ -299,6 +299,19 @@ fn inside_a_project_templates_render_with_the_projects_own_values() {
             && said.contains("templates rendered with sample values"),
         "{said}"
     );
+    // ou_path renders in key policies too, through organization.toml's [tree].
+    project.write(
+        "policies/kms/probe-ou.json",
+        r#"{"Version":"2012-10-17","Statement":[{"Sid":"Admin","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::{{ account_id }}:root"},"Action":"kms:*","Resource":"*",
+           "Condition":{"StringEquals":{"kms:CallerAccount":"{{ ou_path 'root/prod' }}"}}}]}"#,
+    );
+    let ou = lint(&project, &["policies/kms/probe-ou.json"]).expect_code(3);
+    assert!(
+        ou.stderr
+            .contains("\"o-a1b2c3d4e5/r-ab12/ou-ab12-22222222/\""),
+        "{}",
+        ou.stderr
+    );
     // A key policy an environment names renders with that environment's values.
     let prod = lint(&project, &["policies/kms/prod-payment-policy.json"]).expect_code(0);
     assert!(

@@ -419,3 +419,234 @@ async fn a_saved_plan_is_refused_as_stale_when_its_monitoring_moved() {
         [(TARGET_ID.to_owned(), elsewhere)]
     );
 }
+
+/// The framework's Terraform (`aws_config_config_rule` with a description,
+/// `aws_cloudwatch_event_rule` `kms-key-deletion-alert`, `aws_cloudwatch_event_target`
+/// `SendToSNS`) ported to env/prod's monitor.toml.
+fn port_the_frameworks_settings(project: &TestProject) {
+    const MONITOR: &str = "environments/prod/monitor.toml";
+    project.edit(
+        MONITOR,
+        "identifier = \"CMK_BACKING_KEY_ROTATION_ENABLED\"\n",
+        "identifier = \"CMK_BACKING_KEY_ROTATION_ENABLED\"\ndescription = \"Checks whether automatic key rotation is enabled for each KMS key\"\n",
+    );
+    project.edit(
+        MONITOR,
+        "min_severity = \"high\"\n",
+        "min_severity = \"high\"\ntarget_id = \"SendToSNS\"\n\n[alerts.rules.critical]\nname = \"kms-key-deletion-alert\"\ndescription = \"Alert on KMS key deletion scheduling\"\n",
+    );
+}
+
+const DELETION_ALERT: &str = "kms-key-deletion-alert";
+const ROTATION_RULE: &str = "kms-key-rotation-enabled";
+
+async fn config_rule_description(aws: &Aws, name: &str) -> Option<String> {
+    let out = aws
+        .config
+        .describe_config_rules()
+        .config_rule_names(name)
+        .send()
+        .await
+        .expect("rule");
+    out.config_rules()[0].description().map(str::to_owned)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_frameworks_alert_rule_is_adopted_under_its_name_and_target_id_and_descriptions_are_kept()
+ {
+    let project = TestProject::environment("prod", "222222222222");
+    let aws = aws(&project).await;
+    kmsctl_tests::central_recorder(&project.account, "central-config").await;
+    let topic = topic_arn(&project, TOPIC);
+    // What the framework's Terraform made: the rule and its target, untagged.
+    aws.events
+        .put_rule()
+        .name(DELETION_ALERT)
+        .description("Alert on KMS key deletion scheduling")
+        .event_pattern(
+            r#"{"source":["aws.kms"],"detail-type":["AWS API Call via CloudTrail"],"detail":{"eventSource":["kms.amazonaws.com"],"eventName":["ScheduleKeyDeletion"]}}"#,
+        )
+        .send()
+        .await
+        .expect("the framework's rule");
+    aws.events
+        .put_targets()
+        .rule(DELETION_ALERT)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("SendToSNS")
+                .arn(&topic)
+                .build()
+                .expect("target"),
+        )
+        .send()
+        .await
+        .expect("the framework's target");
+    port_the_frameworks_settings(&project);
+
+    let plan = project
+        .kmsctl(&["plan", "env/prod", "--detailed-exitcode"])
+        .expect_code(2);
+    for shown in [
+        &format!("events_rule.{DELETION_ALERT} will be adopted"),
+        &format!("events_target.{HIGH}/SendToSNS will be created"),
+    ] {
+        assert!(plan.stdout.contains(shown), "{shown}\n{}", plan.stdout);
+    }
+    assert!(!plan.stdout.contains(CRITICAL), "{}", plan.stdout);
+    project.kmsctl(&["apply"]).expect_code(0);
+
+    assert_eq!(
+        config_rule_description(&aws, ROTATION_RULE)
+            .await
+            .as_deref(),
+        Some("Checks whether automatic key rotation is enabled for each KMS key")
+    );
+    assert_eq!(rule_names(&aws, "prod-kms-alerts-").await, [HIGH]);
+    let deletion = aws
+        .events
+        .describe_rule()
+        .name(DELETION_ALERT)
+        .send()
+        .await
+        .expect("rule");
+    assert_eq!(
+        deletion.description(),
+        Some("Alert on KMS key deletion scheduling")
+    );
+    assert_eq!(
+        event_names(&pattern(&aws, DELETION_ALERT).await),
+        ["ScheduleKeyDeletion"]
+    );
+    for rule in [HIGH, DELETION_ALERT] {
+        assert_eq!(
+            targets(&aws, rule).await,
+            [("SendToSNS".to_owned(), topic.clone())],
+            "{rule}"
+        );
+    }
+    let policy: Value = serde_json::from_str(
+        &topic_attribute(&aws, &topic, "Policy")
+            .await
+            .expect("policy"),
+    )
+    .expect("json");
+    let rule_arn = |name: &str| format!("arn:aws:events:us-east-1:{}:rule/{name}", project.account);
+    assert_eq!(
+        policy["Statement"][0]["Condition"]["ArnEquals"]["aws:SourceArn"],
+        serde_json::json!([rule_arn(HIGH), rule_arn(DELETION_ALERT)])
+    );
+    project
+        .kmsctl(&["plan", "env/prod", "--detailed-exitcode"])
+        .expect_code(0);
+
+    // A description edited by hand is drift, and apply puts the declared one back.
+    let rotation = aws
+        .config
+        .describe_config_rules()
+        .config_rule_names(ROTATION_RULE)
+        .send()
+        .await
+        .expect("rule")
+        .config_rules()[0]
+        .clone();
+    aws.config
+        .put_config_rule()
+        .config_rule(
+            aws_sdk_config::types::ConfigRule::builder()
+                .config_rule_name(ROTATION_RULE)
+                .description("edited by hand")
+                .set_source(rotation.source().cloned())
+                .set_maximum_execution_frequency(rotation.maximum_execution_frequency().cloned())
+                .build(),
+        )
+        .send()
+        .await
+        .expect("edit the description");
+    let drift = project.kmsctl(&["drift", "env/prod"]).expect_code(2);
+    for shown in [
+        &format!("config_rule.{ROTATION_RULE}"),
+        "description",
+        "edited by hand",
+    ] {
+        assert!(drift.stdout.contains(shown), "{shown}\n{}", drift.stdout);
+    }
+    project
+        .kmsctl(&["apply", "env/prod", "--auto-approve"])
+        .expect_code(0);
+    assert_eq!(
+        config_rule_description(&aws, ROTATION_RULE)
+            .await
+            .as_deref(),
+        Some("Checks whether automatic key rotation is enabled for each KMS key")
+    );
+
+    // Back to kmsctl's names: the framework's rule, now managed, goes; kmsctl's own is made.
+    let ported = project.read("environments/prod/monitor.toml");
+    let start = ported.find("target_id").expect("target_id");
+    let end = ported.find("[alerts.severity]").expect("severity");
+    project.write(
+        "environments/prod/monitor.toml",
+        &format!("{}{}", &ported[..start], &ported[end..]),
+    );
+    let plan = project
+        .kmsctl(&["plan", "env/prod", "--detailed-exitcode"])
+        .expect_code(2);
+    for shown in [
+        &format!("events_rule.{DELETION_ALERT} will be deleted"),
+        &format!("events_rule.{CRITICAL} will be created"),
+        &format!("events_target.{HIGH}/SendToSNS will be deleted"),
+    ] {
+        assert!(plan.stdout.contains(shown), "{shown}\n{}", plan.stdout);
+    }
+    project.kmsctl(&["apply"]).expect_code(0);
+    assert_eq!(rule_names(&aws, "").await, [CRITICAL, HIGH]);
+    project
+        .kmsctl(&["plan", "env/prod", "--detailed-exitcode"])
+        .expect_code(0);
+}
+
+/// EventBridge delivers read-only management events (Decrypt, GenerateDataKey, Describe*...)
+/// only to rules in the state ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS: an alert on them
+/// under plain ENABLED would never fire.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_alert_on_read_only_calls_gets_the_state_that_delivers_them() {
+    let (project, aws) = applied_prod().await;
+    let state = |events: aws_sdk_eventbridge::Client, rule: &'static str| async move {
+        events
+            .describe_rule()
+            .name(rule)
+            .send()
+            .await
+            .expect("describe")
+            .state()
+            .map(|s| s.as_str().to_owned())
+    };
+    assert_eq!(
+        state(aws.events.clone(), HIGH).await.as_deref(),
+        Some("ENABLED")
+    );
+    project.edit(
+        "environments/prod/monitor.toml",
+        "PutKeyPolicy = \"high\"",
+        "PutKeyPolicy = \"high\"\nDecrypt = \"high\"",
+    );
+    let plan = project
+        .kmsctl(&["plan", "env/prod", "--detailed-exitcode"])
+        .expect_code(2);
+    assert!(
+        plan.stdout
+            .contains("ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"),
+        "{}",
+        plan.stdout
+    );
+    project.kmsctl(&["apply"]).expect_code(0);
+    assert_eq!(
+        state(aws.events.clone(), HIGH).await.as_deref(),
+        Some("ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS")
+    );
+    assert_eq!(
+        state(aws.events.clone(), CRITICAL).await.as_deref(),
+        Some("ENABLED")
+    );
+}

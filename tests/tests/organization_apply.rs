@@ -233,3 +233,161 @@ async fn plan_refuses_a_declared_tree_that_differs_from_aws() {
         run.stderr
     );
 }
+
+/// The line of organization.toml that starts with `start`.
+fn line_of(project: &TestProject, start: &str) -> usize {
+    project
+        .read(ORG)
+        .lines()
+        .position(|l| l.starts_with(start))
+        .unwrap_or_else(|| panic!("no line starts with {start}"))
+        + 1
+}
+
+/// An attachment that changes out of band is reported at its own entry, in human and SARIF
+/// output alike: `"root/prod" = ["tag_enforcement", ...]`, not the line of `"root/dev"`, which
+/// attaches the same policy first.
+#[tokio::test(flavor = "multi_thread")]
+async fn drift_reports_an_attachment_at_its_own_line() {
+    let (project, client) = organization().await;
+    project
+        .kmsctl(&["apply", "organization", "--auto-approve"])
+        .expect_code(0);
+    let org = kmsctl_org::observe::observe(&client, 4)
+        .await
+        .expect("observed");
+    let policy = org
+        .policies
+        .iter()
+        .find(|p| p.name == "tag_enforcement")
+        .map(|p| p.id.clone())
+        .expect("tag_enforcement");
+    let prod = org.tree.id_of(&["prod".to_owned()]).expect("prod");
+    client
+        .detach_policy()
+        .policy_id(&policy)
+        .target_id(&prod)
+        .send()
+        .await
+        .expect("detach");
+
+    let run = project.kmsctl(&[
+        "drift",
+        "organization",
+        "--format",
+        "human",
+        "--format",
+        "sarif",
+        "--output",
+        "drift.sarif",
+    ]);
+    assert!(matches!(run.code, 2 | 3), "{}\n{}", run.stdout, run.stderr);
+    let prod_line = line_of(&project, "\"root/prod\" = [\"tag_enforcement\"");
+    let dev_line = line_of(&project, "\"root/dev\" = [\"tag_enforcement\"");
+    assert_ne!(prod_line, dev_line);
+    let resource = "org_attachment.scp/tag_enforcement@root/prod";
+    let finding: Vec<&str> = run
+        .stdout
+        .split("\n\n")
+        .filter(|block| block.contains(resource))
+        .collect();
+    assert_eq!(finding.len(), 1, "{}", run.stdout);
+    assert!(
+        finding[0].contains(&format!("{ORG}:{prod_line}")),
+        "expected {ORG}:{prod_line}: {}",
+        run.stdout
+    );
+    assert!(
+        !finding[0].contains(&format!("{ORG}:{dev_line}")),
+        "{}",
+        run.stdout
+    );
+
+    let sarif: serde_json::Value =
+        serde_json::from_str(&project.read("drift.sarif")).expect("sarif");
+    let results = sarif["runs"][0]["results"].as_array().expect("results");
+    let located: Vec<(String, Option<u64>)> = results
+        .iter()
+        .filter(|r| r.to_string().contains(resource))
+        .map(|r| {
+            let at = &r["locations"][0]["physicalLocation"];
+            (
+                at["artifactLocation"]["uri"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                at["region"]["startLine"].as_u64(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        located,
+        vec![(ORG.to_owned(), Some(prod_line as u64))],
+        "{}",
+        serde_json::to_string_pretty(&sarif).unwrap_or_default()
+    );
+
+    // `report` files the same attachment at the same line.
+    let report = project.kmsctl(&[
+        "report",
+        "organization",
+        "--format",
+        "markdown",
+        "--output",
+        "report.md",
+    ]);
+    assert!(matches!(report.code, 0 | 2 | 3), "{}", report.stderr);
+    let markdown = project.read("report.md");
+    // (Markdown escapes the underscores.)
+    let row = markdown
+        .lines()
+        .find(|l| l.contains("<code>org\\_attachment.scp/tag\\_enforcement@root/prod</code>"))
+        .unwrap_or_else(|| panic!("{markdown}"));
+    assert!(
+        row.ends_with(&format!("<code>{ORG}:{prod_line}</code> |")),
+        "{row}"
+    );
+}
+
+/// The organization `cargo xtask emulator organization` makes, with the `[tree]` it prints,
+/// plans without `org-tree-mismatch`; making it again finds the same one.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_emulator_organization_helper_prints_the_tree_plan_agrees_with() {
+    use xtask::emulator::organizations::{SHIPPED_OUS, create};
+    let project = TestProject::organization();
+    project.edit(
+        ORG,
+        "account_id = \"123456789012\"",
+        &format!(
+            "account_id = \"{}\"\nassume_role_arn = \"arn:aws:iam::{}:role/kmsctl-deployer\"",
+            project.account, project.account
+        ),
+    );
+    let emulator = kmsctl_tests::endpoint();
+    let made = create(&emulator, &project.account, &SHIPPED_OUS).expect("organization");
+    assert_eq!(
+        create(&emulator, &project.account, &SHIPPED_OUS).expect("again"),
+        made,
+        "a second run finds the same organization"
+    );
+    let tree = made.tree_toml();
+    assert!(tree.contains("\"root/prod\" = \"ou-"), "{tree}");
+    let text = project.read(ORG);
+    project.write(ORG, &format!("{text}\n{tree}"));
+    project.kmsctl(&["validate", "organization"]).expect_code(0);
+    let plan = project
+        .kmsctl(&["plan", "organization", "--detailed-exitcode"])
+        .expect_code(2);
+    assert!(
+        !plan.stderr.contains("org-tree-mismatch"),
+        "{}",
+        plan.stderr
+    );
+    assert_eq!(
+        made.org_path("prod"),
+        Some(format!(
+            "{}/{}/{}/",
+            made.org_id, made.root_id, made.ous["prod"]
+        ))
+    );
+}

@@ -312,7 +312,7 @@ fn a_key_policys_orgpaths_fix_names_the_projects_ou() {
         .kmsctl_at(NO_AWS, &["validate", "env/dev", "--no-color"])
         .expect_code(3);
     assert!(
-        run.stderr.contains("= fix: org paths are ids, not OU names: write o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/* (root/dev in organization.toml's [tree]), or an environment variable holding it"),
+        run.stderr.contains("= fix: org paths are ids, not OU names: write {{ ou_path 'root/dev' }}* (organization.toml's [tree] renders it o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/*)"),
         "{}",
         run.stderr
     );
@@ -344,8 +344,81 @@ fn a_key_policys_orgpaths_fix_names_the_projects_ou() {
         run.stdout.contains("error[orgpaths-value]")
             && run
                 .stdout
-                .contains("root/dev in organization.toml's [tree]"),
+                .contains("write {{ ou_path 'root/dev' }}* (organization.toml's [tree] renders it o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/*)"),
         "{}",
         run.stdout
     );
+}
+
+/// An environment whose files do not load (an empty folder) is that environment's error: a
+/// question about another environment's key is still answered (saying what was not searched),
+/// one about its keys names it, and the organization's boundary tests about the other
+/// environments' keys still hold.
+#[test]
+fn a_broken_environment_is_its_own_error_and_the_others_still_answer() {
+    let project = TestProject::shipped();
+    std::fs::remove_dir_all(project.file("environments/dev")).expect("remove dev");
+    std::fs::create_dir_all(project.file("environments/dev")).expect("empty dev");
+
+    let run = simulate(&project, &["--principal", PROD_DB, "--format", "json"]).expect_code(0);
+    let answer = json(&run);
+    assert_eq!(answer["decision"], "allowed", "{}", run.stdout);
+    assert_eq!(answer["key"], format!("env/prod {PROD_KEY}"));
+    let notes = answer["notes"].to_string();
+    assert!(
+        notes
+            .contains("env/dev could not be searched for it: environments/dev holds no .toml file"),
+        "{notes}"
+    );
+
+    let run = project
+        .kmsctl_at(
+            NO_AWS,
+            &[
+                "simulate",
+                "--no-color",
+                "--key",
+                "alias/dev-db-payments-encryption",
+                "--action",
+                "kms:Decrypt",
+                "--principal",
+                PROD_DB,
+            ],
+        )
+        .expect_code(1);
+    assert!(
+        run.stderr.contains("no key has alias/dev-db-payments-encryption in env/prod, and env/dev: environments/dev holds no .toml file")
+            && run.stderr.contains("kmsctl validate env/dev"),
+        "{}",
+        run.stderr
+    );
+
+    project
+        .kmsctl_at(NO_AWS, &["validate", "env/prod"])
+        .expect_code(0);
+    project
+        .kmsctl_at(NO_AWS, &["validate", "env/dev"])
+        .expect_code(1);
+    // Only the boundary tests about dev's keys cannot be answered, and they say why.
+    let run = project
+        .kmsctl_at(NO_AWS, &["validate", "organization", "--no-color"])
+        .expect_code(3);
+    let invalid: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error["))
+        .collect();
+    assert!(!invalid.is_empty(), "{}", run.stderr);
+    for line in &invalid {
+        assert!(
+            line.starts_with("error[expect-invalid]")
+                && line.contains("alias/dev-")
+                && line.contains("env/dev: environments/dev holds no .toml file"),
+            "{line}\n{}",
+            run.stderr
+        );
+    }
+    let expectations = project.read("organization/expect.toml");
+    let about_dev = expectations.matches("key = \"alias/dev-").count();
+    assert_eq!(invalid.len(), about_dev, "{}", run.stderr);
 }

@@ -9,6 +9,7 @@
 //! - [`reset`] wipes all of an emulator's state; [`env_vars`] and [`ENV_VARS_TO_REMOVE`] point an AWS SDK or
 //!   the `kmsctl` binary at it.
 //! - [`cloudtrail`] gives an account the CloudTrail trail kmsctl's alerts need.
+//! - [`organizations`] makes an organization with OUs, to try `kmsctl plan organization` on.
 //!
 //! Everything here is Unix-only (it relies on `sh` and `kill`).
 
@@ -16,6 +17,7 @@ pub mod cloudtrail;
 mod env;
 mod error;
 mod install;
+pub mod organizations;
 mod process;
 mod state;
 

@@ -14,6 +14,10 @@ commands:
   emulator stop    stop it
   emulator reset   wipe all of its state
   emulator status  show whether it runs (exit status 1 if it does not)
+  emulator organization
+                   make the organization organization/organization.toml manages in the running
+                   emulator (account 123456789012, OUs root/dev and root/prod) and print the ids
+                   to write in its [tree]
   ci               fmt check, clippy, emulator install, then every test (nextest if available)
   demo             start the emulator, then validate, apply and re-plan environments/dev with kmsctl
   bench [OPTIONS]  time `kmsctl plan` on N keys through a fault proxy, against boto3 and a floor
@@ -32,6 +36,7 @@ fn main() -> ExitCode {
         ["emulator", "stop"] => commands::emulator::stop(),
         ["emulator", "reset"] => commands::emulator::reset(),
         ["emulator", "status"] => commands::emulator::status(),
+        ["emulator", "organization"] => commands::emulator::organization(),
         ["ci"] => commands::ci::run(),
         ["iam-catalog"] => commands::iam_catalog::run(),
         ["demo"] => commands::demo::run(),

@@ -96,7 +96,8 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Check a target's files and guards offline, without any AWS call.
     Validate {
-        /// `env/NAME` or an environment folder.
+        /// `env/NAME`, `organization` (organization/organization.toml and the SCPs and RCPs it
+        /// attaches), or an environment folder.
         target: String,
     },
     /// Show what apply would change, and save the plan.
@@ -106,6 +107,10 @@ pub enum Command {
     /// Rotate a key AWS cannot rotate (a CloudHSM key store key) by hand: new key, aliases moved,
     /// old key kept for decryption. Shows the change and asks first.
     Rotate(RotateArgs),
+    /// Bring existing keys under kmsctl: write `[[key]]` entries with `adopt = true` (and their
+    /// non-default key policies) for the account's customer managed keys kmsctl does not manage,
+    /// for you to review; then `validate` and `plan` adopt them. Writes new files only.
+    Import(ImportArgs),
     /// Check that the live AWS state still matches the files and the controls, for scheduled
     /// CI. Exit 0 clean, 2 drift, 3 violation, 4 unmanaged only (with --fail-on-unmanaged), 1 error.
     Drift(DriftArgs),
@@ -279,6 +284,16 @@ pub enum SchemaKind {
 }
 
 #[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// `env/NAME` or an environment folder.
+    pub target: String,
+    /// Only this key: an alias (`alias/x` or `x`), a key id or a key ARN. Repeatable; default:
+    /// every customer managed key kmsctl does not manage.
+    #[arg(long = "key", value_name = "ALIAS|KEY_ID")]
+    pub keys: Vec<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct RotateArgs {
     /// `env/NAME` or an environment folder.
     pub target: String,
@@ -295,7 +310,8 @@ pub enum EventsCommand {
     Test {
         /// `env/NAME` or an environment folder.
         target: String,
-        /// A CloudTrail event as EventBridge delivers it (JSON).
+        /// A CloudTrail event as EventBridge delivers it, a CloudTrail record, or a CloudTrail
+        /// log file (`{"Records": [...]}`), as JSON.
         event: std::path::PathBuf,
     },
 }
@@ -308,9 +324,10 @@ pub enum PlanFormat {
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
-    /// `env/NAME` or an environment folder.
+    /// `env/NAME`, `organization`, or an environment folder.
     pub target: String,
-    /// Where to save the plan (default: .kmsctl/env-NAME.plan.json in the project root).
+    /// Where to save the plan (default: .kmsctl/env-NAME.plan.json, or
+    /// .kmsctl/organization.plan.json, in the project root).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Exit 0 when there are no changes, 2 when there are (1 error, 3 refused).

@@ -6,7 +6,8 @@
 //! AWS → `Observed` ──┘      └─ fingerprints of what the changes touch (staleness)
 //!                           └─ drift: `violations` (live state that breaks a guard), `checked`
 //!                              (what was checked under which control), `unmanaged` (live
-//!                              resources no file declares), `drift_rule` (how a change is filed)
+//!                              resources no file declares), `drift_rule` (how a change is filed),
+//!                              `key_of` (the live key a finding is about, for its aliases and ARN)
 //!
 //! Links between domains (a key store id from hsm to keys, a topic key from keys to monitor) are
 //! typed edges the engine applies between domains; a domain never imports another.
@@ -16,7 +17,9 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::operation::DomainOp;
-use crate::{Address, Finding, Location, Note, Outputs, ResourceChange, ResourceKind, Rule};
+use crate::{
+    Address, Finding, KeyRef, Location, Note, Outputs, ResourceChange, ResourceKind, Rule,
+};
 
 /// What a domain's diff found: the changes to make, notes for the reader, and errors only the
 /// live state reveals (they refuse the plan like the offline guards).
@@ -45,6 +48,10 @@ pub struct Violation {
     pub evidence: BTreeMap<String, Value>,
     /// Where the resource is declared, when it is.
     pub declared: Option<Location>,
+    /// The attributes of the resource it is about, as a plan names them (`tags.Environment`):
+    /// drift of these is this violation and is not reported apart, drift of the others is. Empty:
+    /// the whole resource, so drift of it under the same control is this violation.
+    pub attributes: Vec<String>,
 }
 
 /// A declared resource as drift reports it checked: under a control, with what was observed.
@@ -174,6 +181,18 @@ pub trait Domain {
     /// How drift files a planned change of this domain, where it knows better than the default.
     fn drift_rule(_desired: &Self::Desired, _change: &ResourceChange) -> DriftRule {
         DriftRule::default()
+    }
+
+    /// The live KMS key `resource` (a plan address of this domain, or the id or ARN of a live
+    /// resource it reported, with that finding's evidence) is or belongs to, as observed: every
+    /// finding about a key carries its aliases and ARN, which is how operators know it.
+    fn key_of(
+        _desired: &Self::Desired,
+        _observed: &Self::Observed,
+        _resource: &str,
+        _evidence: &BTreeMap<String, Value>,
+    ) -> Option<KeyRef> {
+        None
     }
 
     /// Live resources in the domain's reach that no file declares (may read AWS again).

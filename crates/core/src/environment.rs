@@ -149,6 +149,10 @@ pub struct OrganizationPlace {
     pub org_id: Option<String>,
     /// The account's `aws:PrincipalOrgPaths` value, from `[tree]`.
     pub org_path: Option<String>,
+    /// Every OU `[tree]` declares, by its path of names (`root/prod`) → its org path by ids
+    /// (`o-…/r-…/ou-…/`): what `{{ ou_path 'root/prod' }}` renders to in a key policy.
+    #[serde(default)]
+    pub ou_paths: BTreeMap<String, String>,
 }
 
 impl EnvironmentSettings {

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::rule::{Control, Rule, Severities};
@@ -64,6 +65,44 @@ impl fmt::Display for Location {
     }
 }
 
+/// The KMS key a finding is about, as AWS showed it: what an operator knows the key by (its
+/// aliases) and what names it everywhere (its ARN), beside kmsctl's address and the key id.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+pub struct KeyRef {
+    pub key_id: String,
+    /// Absent when AWS did not say (a key the deployer may not describe).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+    /// Every alias that points to the key (`alias/prod-db-payments-encryption`).
+    #[serde(default)]
+    pub aliases: Vec<String>,
+}
+
+impl KeyRef {
+    /// The names `subject` lacks: the aliases, then the ARN (not when it is the subject; the
+    /// key id stands in for an unknown ARN).
+    pub fn names_beside(&self, subject: &str) -> Vec<&str> {
+        let mut names: Vec<&str> = self.aliases.iter().map(String::as_str).collect();
+        match self.arn.as_deref() {
+            Some(arn) if arn != subject => names.push(arn),
+            Some(_) => {}
+            None if self.key_id != subject => names.push(&self.key_id),
+            None => {}
+        }
+        names
+    }
+
+    /// `kms_key.app (alias/prod-app, arn:aws:kms:…)`: `subject` with the names it lacks.
+    pub fn label(&self, subject: &str) -> String {
+        let names = self.names_beside(subject);
+        if names.is_empty() {
+            subject.to_owned()
+        } else {
+            format!("{subject} ({})", names.join(", "))
+        }
+    }
+}
+
 /// One result of a guard: the rule it broke, where, why, and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
@@ -77,6 +116,9 @@ pub struct Finding {
     /// The control the rule enforces, as its registry entry says (not part of the JSON form).
     #[serde(skip)]
     pub control: Option<Control>,
+    /// The live key the finding is about, when a check of the live state found it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<KeyRef>,
 }
 
 impl Finding {
@@ -126,7 +168,14 @@ impl Finding {
             location,
             fix: fix.into(),
             control: rule.control,
+            key: None,
         }
+    }
+
+    /// The same finding, about this live key.
+    pub fn with_key(mut self, key: KeyRef) -> Self {
+        self.key = Some(key);
+        self
     }
 
     pub fn is_error(&self) -> bool {

@@ -21,7 +21,7 @@ pub mod source;
 pub mod template;
 
 pub use address::Address;
-pub use finding::{Finding, Location, Severity};
+pub use finding::{Finding, KeyRef, Location, Severity};
 pub use operation::{DomainOp, Operation};
 pub use plan::{Action, AttributeChange, Note, NoteLevel, Observed, Plan, ResourceChange, Target};
 pub use reference::{Outputs, Ref, Reference};

@@ -127,8 +127,12 @@ fn environment(project: &Project, relative: &Path, text: &str) -> Result<Option<
 }
 
 fn render_with(env: &crate::config::LoadedEnvironment, text: &str) -> Result<Rendered, String> {
-    let text = kmsctl_core::template::render_json_strings(text, &env.settings.template_variables())
-        .map_err(|e| e.to_string())?;
+    let ou_paths = env.settings.organization.as_ref().map(|o| &o.ou_paths);
+    let text = kmsctl_keys::ou_path::render(text, ou_paths)
+        .map_err(|(line, message, _)| format!("line {line}: {message}"))?;
+    let text =
+        kmsctl_core::template::render_json_strings(&text, &env.settings.template_variables())
+            .map_err(|e| e.to_string())?;
     Ok(Rendered {
         text,
         with: env.path.clone(),

@@ -14,8 +14,7 @@ pub fn rewrite(findings: &mut [Finding], tree: &OrgTree, source: &str) {
         let Some(written) = written_value(&finding.message) else {
             continue;
         };
-        let organization_policy = finding.location.file.starts_with("policies/org");
-        finding.fix = fix(tree, source, &written, organization_policy);
+        finding.fix = fix(tree, source, &written);
     }
 }
 
@@ -28,7 +27,9 @@ fn written_value(message: &str) -> Option<String> {
     serde_json::from_str(quoted).ok()
 }
 
-fn fix(tree: &OrgTree, source: &str, written: &str, organization_policy: bool) -> String {
+/// Key policies render `ou_path` through the same `[tree]` as organization policies, so the
+/// advice is the same for both.
+fn fix(tree: &OrgTree, source: &str, written: &str) -> String {
     let star = if written.ends_with('*') { "*" } else { "" };
     let below = if star.is_empty() {
         ""
@@ -43,22 +44,12 @@ fn fix(tree: &OrgTree, source: &str, written: &str, organization_policy: bool) -
         return format!(
             "org paths are ids, not OU names; {source} has {}: {}",
             known.join(", "),
-            if organization_policy {
-                "write {{ ou_path 'root/NAME' }} for one of them"
-            } else {
-                "write one of these ids, or an environment variable holding it"
-            }
+            "write {{ ou_path 'root/NAME' }} for one of them (organization and key policies alike)"
         );
     };
-    if organization_policy {
-        format!(
-            "org paths are ids, not OU names: write {{{{ ou_path '{path}' }}}}{star} ({source} renders it {ids}{star}){below}"
-        )
-    } else {
-        format!(
-            "org paths are ids, not OU names: write {ids}{star} ({path} in {source}), or an environment variable holding it{below}"
-        )
-    }
+    format!(
+        "org paths are ids, not OU names: write {{{{ ou_path '{path}' }}}}{star} ({source} renders it {ids}{star}){below}"
+    )
 }
 
 /// Every OU path by names and its org path, the root's first.
@@ -189,7 +180,8 @@ mod tests {
         }
         assert_eq!(
             fixed("policies/kms/dev.json", "/root/dev/*"),
-            "org paths are ids, not OU names: write o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/* (root/dev in organization.toml's [tree]), or an environment variable holding it; the trailing * includes the OUs below"
+            "org paths are ids, not OU names: write {{ ou_path 'root/dev' }}* (organization.toml's [tree] renders it o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/*); the trailing * includes the OUs below",
+            "a key policy gets the same advice: ou_path renders there too"
         );
     }
 
@@ -200,7 +192,7 @@ mod tests {
                 "policies/org/service_control_policy/b.json",
                 "/root/staging/*"
             ),
-            "org paths are ids, not OU names; organization.toml's [tree] has root = o-a1b2c3d4e5/r-ab12/, root/dev = o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/, root/prod = o-a1b2c3d4e5/r-ab12/ou-ab12-22222222/: write {{ ou_path 'root/NAME' }} for one of them"
+            "org paths are ids, not OU names; organization.toml's [tree] has root = o-a1b2c3d4e5/r-ab12/, root/dev = o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/, root/prod = o-a1b2c3d4e5/r-ab12/ou-ab12-22222222/: write {{ ou_path 'root/NAME' }} for one of them (organization and key policies alike)"
         );
     }
 }

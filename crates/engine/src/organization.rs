@@ -91,20 +91,24 @@ pub fn target(org: &OrganizationFile) -> Target {
 
 /// Offline guards, then observe, render with the real OU ids, check again, and diff.
 pub async fn make(ctx: &Context, file: &SourceFile, org: &OrganizationFile) -> Result<Planned> {
-    Ok(make_with_evidence(ctx, file, org, false).await?.0)
+    Ok(make_with_evidence(ctx, file, org, None).await?.0)
 }
 
 /// The plan and, with `drift`, the organization's drift evidence (`None` without `drift`, or when
-/// the offline guards refuse the files).
+/// the offline guards refuse the files). `drift` names the environments the same run reports on:
+/// a boundary test that cannot be answered only because one of them does not load is that
+/// environment's error, not the organization's.
 pub async fn make_with_evidence(
     ctx: &Context,
     file: &SourceFile,
     org: &OrganizationFile,
-    drift: bool,
+    drift: Option<&std::collections::BTreeSet<String>>,
 ) -> Result<(Planned, Option<Evidence>)> {
     let (offline_rendered, mut offline) = offline_check(ctx, file, org);
     if !offline.iter().any(Finding::is_error) {
-        offline.extend(check_expectations(ctx, file, org, &offline_rendered)?.findings);
+        let checked = check_expectations(ctx, file, org, &offline_rendered)?;
+        let none = std::collections::BTreeSet::new();
+        offline.extend(checked.findings_besides(drift.unwrap_or(&none)));
     }
     if offline.iter().any(Finding::is_error) {
         return Ok((Planned::Refused(offline), None));
@@ -125,7 +129,7 @@ pub async fn make_with_evidence(
             }
             tree => Error::new(tree.to_string()),
         })?;
-    let mut parts = Parts::new(Vec::new()).with_evidence(drift);
+    let mut parts = Parts::new(Vec::new()).with_evidence(drift.is_some());
     parts.add::<Organization>(&desired, &part.scope, &part.observed, part.diff)?;
     parts
         .add_unmanaged::<Organization>(&client, &desired, &part.observed, ctx.parallelism)

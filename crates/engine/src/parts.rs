@@ -1,10 +1,10 @@
 //! The generic part of planning any target: each domain's diff, the fingerprints of what its
 //! changes touch and its scope, gathered into one plan; for drift, each domain's evidence too.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use kmsctl_core::domain::{Checked, Domain, DriftRule, Unmanaged, Violation};
-use kmsctl_core::{Address, Finding, Observed, Plan, Target};
+use kmsctl_core::{Address, Finding, KeyRef, Observed, Plan, ResourceChange, Target};
 
 use crate::error::{Error, Result};
 use crate::target::{Planned, new_plan};
@@ -27,8 +27,37 @@ pub struct Evidence {
     pub checked: Vec<Checked>,
     pub unmanaged: Vec<Unmanaged>,
     /// How each change is filed, where its domain knows better than the default (by address: a
-    /// plan holds one change per address).
+    /// plan holds one change per address); of what is left of it once `subsumed` is taken out.
     pub rules: BTreeMap<Address, DriftRule>,
+    /// The attributes of a change that a violation is about (`tags.Environment`): their drift is
+    /// that violation, not reported apart; the change's other attributes still are.
+    pub subsumed: BTreeMap<Address, BTreeSet<String>>,
+    /// The live KMS key each finding's resource is or belongs to (by resource, as findings name
+    /// it), for its aliases and ARN.
+    pub keys: BTreeMap<String, KeyRef>,
+}
+
+/// The attributes of `change` that violations of the same resource are about (a violation of
+/// `kms_key.x` or `kms_key_rotation.x` concerns the key `x`).
+pub fn subsumed(violations: &[Violation], change: &ResourceChange) -> BTreeSet<String> {
+    let subject = |resource: &str| {
+        resource
+            .split_once('.')
+            .map_or(resource, |(_, name)| name)
+            .to_owned()
+    };
+    let name = change.address.name.as_str();
+    let named: BTreeSet<&str> = violations
+        .iter()
+        .filter(|v| subject(&v.address) == name)
+        .flat_map(|v| v.attributes.iter().map(String::as_str))
+        .collect();
+    change
+        .attributes
+        .iter()
+        .filter(|a| named.contains(a.name.as_str()))
+        .map(|a| a.name.clone())
+        .collect()
 }
 
 impl Parts {
@@ -59,14 +88,36 @@ impl Parts {
     ) -> Result<()> {
         let diff = diff.into();
         if let Some(evidence) = &mut self.evidence {
-            evidence.violations.extend(D::violations(desired, observed));
-            evidence.checked.extend(D::checked(desired, observed));
+            let violations = D::violations(desired, observed);
+            let checked = D::checked(desired, observed);
+            let no_evidence = BTreeMap::new();
             for change in &diff.changes {
-                let rule = D::drift_rule(desired, change);
+                let covered = subsumed(&violations, change);
+                let mut left = change.clone();
+                left.attributes.retain(|a| !covered.contains(&a.name));
+                let rule = D::drift_rule(desired, &left);
                 if rule != DriftRule::default() {
                     evidence.rules.insert(change.address.clone(), rule);
                 }
+                if !covered.is_empty() {
+                    evidence.subsumed.insert(change.address.clone(), covered);
+                }
+                let resource = change.address.to_string();
+                if let Some(key) = D::key_of(desired, observed, &resource, &no_evidence) {
+                    evidence.keys.insert(resource, key);
+                }
             }
+            let named = violations
+                .iter()
+                .map(|v| (&v.address, &v.evidence))
+                .chain(checked.iter().map(|c| (&c.resource, &c.evidence)));
+            for (resource, found) in named {
+                if let Some(key) = D::key_of(desired, observed, resource, found) {
+                    evidence.keys.insert(resource.clone(), key);
+                }
+            }
+            evidence.violations.extend(violations);
+            evidence.checked.extend(checked);
         }
         let prints = D::fingerprints(scope, observed, &diff.changes);
         self.observed
@@ -94,6 +145,12 @@ impl Parts {
     ) -> std::result::Result<(), D::ObserveError> {
         if let Some(evidence) = &mut self.evidence {
             let found = D::unmanaged(clients, desired, observed, parallelism).await?;
+            for unmanaged in &found {
+                let key = D::key_of(desired, observed, &unmanaged.resource, &unmanaged.evidence);
+                if let Some(key) = key {
+                    evidence.keys.insert(unmanaged.resource.clone(), key);
+                }
+            }
             evidence.unmanaged.extend(found);
         }
         Ok(())

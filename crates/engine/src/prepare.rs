@@ -121,9 +121,7 @@ fn check_expectations(
         if decls.is_empty() {
             continue;
         }
-        let found = expect::check(&mut world, file, &decls);
-        checked.held += found.held;
-        checked.findings.extend(found.findings);
+        checked.extend(expect::check(&mut world, file, &decls));
     }
     checked
 }

@@ -38,6 +38,9 @@ pub struct KeyDecl {
     pub aliases: Vec<Spanned<String>>,
     #[serde(default)]
     pub adopt: bool,
+    /// With `adopt = true`: the id of an existing key without an alias to take over (written by
+    /// `kmsctl import` for such keys); the plan gives it the key's alias.
+    pub key_id: Option<Spanned<String>>,
     /// The `[hsm.key_store]` the key is created in (origin `AWS_CLOUDHSM`).
     pub custom_key_store: Option<Spanned<String>>,
     /// How often the operator rotates a key AWS cannot rotate (`kmsctl rotate`).

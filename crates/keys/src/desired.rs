@@ -126,6 +126,8 @@ pub struct DesiredKey {
     pub deletion_window_days: i64,
     pub state: DeclaredState,
     pub adopt: bool,
+    /// The existing key to adopt by id (`key_id`, with `adopt = true`).
+    pub adopt_key_id: Option<String>,
     /// Environment tags, the key's own tags and kmsctl's tags.
     pub tags: BTreeMap<String, String>,
     /// The tags as the files declare them (environment and key), before kmsctl adds its own.
@@ -195,6 +197,15 @@ fn build_key(
             });
         }
     }
+    if let Some(key_id) = &decl.key_id
+        && !decl.adopt
+    {
+        return Err(DesiredError {
+            location: at(key_id.span()),
+            message: "key_id names an existing key to take over, but adopt is not set".into(),
+            help: "add adopt = true to this [[key]], or remove key_id to create a new key".into(),
+        });
+    }
     let id = format!("{}/{function}/{team}/{purpose}", env.name);
     let name = format!("{function}-{team}-{purpose}");
     let spec = decl
@@ -257,7 +268,14 @@ fn build_key(
 
     let deployer = env.deployer(&tags);
     let policy = match &decl.policy {
-        Some(name) => load_policy(files, variables, file, name, &deployer)?,
+        Some(name) => load_policy(
+            files,
+            variables,
+            env.organization.as_ref().map(|o| &o.ou_paths),
+            file,
+            name,
+            &deployer,
+        )?,
         None => default_policy(env, &deployer),
     };
 
@@ -289,6 +307,7 @@ fn build_key(
             .as_ref()
             .map_or(DeclaredState::Enabled, |s| *s.get_ref()),
         adopt: decl.adopt,
+        adopt_key_id: decl.key_id.as_ref().map(|k| k.get_ref().clone()),
         tags,
         declared_tags,
         locations: KeyLocations {
@@ -311,6 +330,7 @@ fn build_key(
 fn load_policy(
     files: &ProjectFiles,
     variables: &BTreeMap<String, String>,
+    ou_paths: Option<&BTreeMap<String, String>>,
     file: &SourceFile,
     name: &Spanned<String>,
     deployer: &policy::Deployer,
@@ -337,6 +357,9 @@ fn load_policy(
             _ => e.help(),
         };
         fail(declared_at.clone(), format!("policy file {e}"), help)
+    })?;
+    let raw = crate::ou_path::render(&raw, ou_paths).map_err(|(line, message, help)| {
+        fail(Location::at_line(relative.clone(), line), message, &help)
     })?;
     let text = template::render_json_strings(&raw, variables).map_err(|e| {
         let (line, help) = match &e {
@@ -392,8 +415,17 @@ fn escapes(name: &str) -> bool {
 
 /// AWS's default key policy: the account's principals get whatever their IAM policies allow.
 fn default_policy(env: &EnvironmentSettings, deployer: &policy::Deployer) -> DesiredPolicy {
+    let text = default_policy_text(env);
+    // The text is valid by construction; a parse failure would be a bug in this function.
+    let document = policy::parse(&text).expect("the default key policy is valid JSON");
+    DesiredPolicy::applied_by(None, text, &document, Some(deployer))
+}
+
+/// AWS's default key policy for the environment's account: what a key declared without
+/// `policy` gets.
+pub fn default_policy_text(env: &EnvironmentSettings) -> String {
     let partition = kmsctl_core::environment::partition_of(&env.region);
-    let text = format!(
+    format!(
         r#"{{
   "Version": "2012-10-17",
   "Id": "key-default-1",
@@ -409,8 +441,5 @@ fn default_policy(env: &EnvironmentSettings, deployer: &policy::Deployer) -> Des
 }}
 "#,
         env.account_id
-    );
-    // The text above is valid by construction; a parse failure would be a bug in this function.
-    let document = policy::parse(&text).expect("the default key policy is valid JSON");
-    DesiredPolicy::applied_by(None, text, &document, Some(deployer))
+    )
 }

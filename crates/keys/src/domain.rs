@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use kmsctl_aws::{ApplyError, KmsClients};
 use kmsctl_core::domain::{self, Checked, Domain, DomainPlan, DriftRule, Unmanaged, Violation};
 use kmsctl_core::environment::Rules;
-use kmsctl_core::{Address, Location, Outputs, ResourceChange};
+use kmsctl_core::{Address, KeyRef, Location, Outputs, ResourceChange};
+use serde_json::Value;
 
 use crate::desired::DesiredKey;
 use crate::diff::KeysDiff;
@@ -108,6 +109,15 @@ impl<'a> Domain for Keys<'a> {
 
     fn drift_rule(_desired: &Self::Desired, change: &ResourceChange) -> DriftRule {
         crate::drift::drift_rule(change)
+    }
+
+    fn key_of(
+        desired: &Self::Desired,
+        observed: &Observation,
+        resource: &str,
+        evidence: &BTreeMap<String, Value>,
+    ) -> Option<KeyRef> {
+        crate::identity::key_of(desired, observed, resource, evidence)
     }
 
     async fn unmanaged(

@@ -81,6 +81,7 @@ pub fn violations(desired: &DesiredKeys<'_>, observation: &Observation) -> Vec<V
                 ),
                 evidence: evidence(&[(rules.environment_tag.as_str(), json!(env_tag))]),
                 declared: at.clone(),
+                attributes: vec![format!("tags.{}", rules.environment_tag)],
             });
         }
         let missing: Vec<&str> = rules
@@ -100,6 +101,7 @@ pub fn violations(desired: &DesiredKeys<'_>, observation: &Observation) -> Vec<V
                 ),
                 evidence: evidence(&[("missing_tags", json!(missing))]),
                 declared: at.clone(),
+                attributes: missing.iter().map(|t| format!("tags.{t}")).collect(),
             });
         }
         check_rotation(live, rules, &name, &at, &mut out);
@@ -122,6 +124,7 @@ pub fn violations(desired: &DesiredKeys<'_>, observation: &Observation) -> Vec<V
                     ("deletion_date", json!(live.deletion_date)),
                 ]),
                 declared: at.clone(),
+                attributes: vec!["state".to_owned()],
             });
         }
     }
@@ -157,6 +160,8 @@ fn check_rotation(
             ),
             evidence,
             declared: at.clone(),
+            // The rotation resource is the rotation: all of its drift is this violation.
+            attributes: vec![],
         });
     } else if let Some(period) = live
         .rotation_period_days
@@ -171,6 +176,8 @@ fn check_rotation(
             ),
             evidence,
             declared: at.clone(),
+            // The rotation resource is the rotation: all of its drift is this violation.
+            attributes: vec![],
         });
     }
 }
@@ -308,7 +315,7 @@ pub fn checked(rules: &Rules, keys: &[DesiredKey], observation: &Observation) ->
     let control_of = |kind: &str| ResourceKind::control_in(&kinds::KINDS, kind);
     let mut out = Vec::new();
     for key in keys {
-        let live = crate::matching::find(observation, &key.id, &key.alias).key();
+        let live = crate::matching::find_declared(observation, key).key();
         // A resource is checked under each control it falls under.
         let mut push =
             |resource: String, control: Option<Control>, evidence: BTreeMap<String, Value>| {

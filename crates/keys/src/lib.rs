@@ -11,14 +11,18 @@ pub mod domain;
 pub mod drift;
 pub mod guards;
 pub mod handle;
+pub mod identity;
+pub mod import;
 pub mod key;
 pub mod key_policy;
 pub mod kinds;
 pub mod list;
+mod lockout;
 pub mod manual_rotation;
 pub mod matching;
 pub mod observe;
 pub mod ops;
+pub mod ou_path;
 pub mod plan;
 pub mod rotation;
 pub mod spec;
@@ -55,6 +59,7 @@ pub const RULES: &[&kmsctl_core::Rule] = &[
     &guards::KEY_UNIQUE,
     &matching::ALIAS_UNMANAGED_KEY,
     &matching::ALIAS_CONFLICT,
+    &matching::ADOPT_KEY_MISSING,
     &matching::DUPLICATE_KEY,
     &matching::KEY_UNREADABLE,
     &alias::ALIAS_TAKEN,

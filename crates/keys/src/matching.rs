@@ -12,6 +12,11 @@ pub const ALIAS_UNMANAGED_KEY: Rule = Rule::error(
     Some(Control::TagAccess),
     "the alias points to a key kmsctl does not manage (set adopt = true)",
 );
+pub const ADOPT_KEY_MISSING: Rule = Rule::error(
+    "adopt-key-missing",
+    None,
+    "the key a [[key]] adopts by key_id exists (it is never created anew)",
+);
 pub const ALIAS_CONFLICT: Rule = Rule::error(
     "alias-conflict",
     None,
@@ -42,6 +47,29 @@ pub enum Found<'a> {
     Duplicate(Vec<&'a ObservedKey>),
     /// The alias points to a key kmsctl may not read.
     Unreadable(String, String),
+}
+
+/// [`find`] for a declared key: also through the key id it adopts (`key_id`), when neither
+/// its alias nor its `kmsctl:id` finds a key.
+pub fn find_declared<'a>(observation: &'a Observation, key: &crate::DesiredKey) -> Found<'a> {
+    let found = find(observation, &key.id, &key.alias);
+    let Some(key_id) = key.adopt_key_id.as_deref() else {
+        return found;
+    };
+    if !matches!(found, Found::Absent) {
+        return found;
+    }
+    if let Some(reason) = observation.unreadable.get(key_id) {
+        return Found::Unreadable(key_id.to_owned(), reason.clone());
+    }
+    match observation.keys.get(key_id) {
+        Some(live) => match live.managed_id() {
+            Some(managed) if managed == key.id => Found::Managed(live),
+            Some(other) => Found::Conflict(live, other.to_owned()),
+            None => Found::Unmanaged(live),
+        },
+        None => Found::Absent,
+    }
 }
 
 pub fn find<'a>(observation: &'a Observation, id: &str, alias: &str) -> Found<'a> {

@@ -31,6 +31,9 @@ pub struct ScopeKey {
     pub name: String,
     pub id: String,
     pub aliases: Vec<String>,
+    /// The existing key the declaration adopts by id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adopt_key_id: Option<String>,
 }
 
 impl Scope {
@@ -43,6 +46,7 @@ impl Scope {
                     name: k.name.clone(),
                     id: k.id.clone(),
                     aliases: k.all_aliases().cloned().collect(),
+                    adopt_key_id: k.adopt_key_id.clone(),
                 })
                 .collect(),
         }
@@ -193,11 +197,13 @@ pub async fn observe(
         .filter(|(_, tags)| tags.get(TAG_MANAGED).is_some_and(|v| v == "true"))
         .map(|(id, tags)| (id, Some(tags)))
         .collect();
+    // Keys adopted by id count as declared: read them like an alias's target.
     let alias_targets: BTreeSet<String> = scope
         .aliases()
         .iter()
         .filter_map(|alias| observation.key_of_alias(alias))
         .map(str::to_owned)
+        .chain(scope.keys.iter().filter_map(|k| k.adopt_key_id.clone()))
         .collect();
     for target in &alias_targets {
         candidates.entry(target.clone()).or_insert(None);
@@ -336,7 +342,7 @@ pub async fn confirm_tags(
 /// DescribeKey, GetKeyPolicy and GetKeyRotationStatus of one key (and ListResourceTags when its
 /// tags are not known yet). `Ok(None)` for a key that is gone or AWS managed; `Err(reason)` for
 /// one AWS will not describe.
-async fn describe(
+pub(crate) async fn describe(
     clients: &KmsClients,
     key_id: String,
     tags: Option<BTreeMap<String, String>>,

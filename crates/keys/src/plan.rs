@@ -6,7 +6,7 @@ use kmsctl_aws::KmsClients;
 
 use crate::desired::DesiredKey;
 use crate::diff::{KeysDiff, diff};
-use crate::matching::find;
+use crate::matching::find_declared;
 use crate::observe::{self, Observation, ObserveError, Options, Scope};
 use crate::{alias, key, key_policy, rotation};
 
@@ -63,7 +63,7 @@ fn involved_keys(
         if !own && !aliased {
             continue;
         }
-        if let Some(live) = find(observation, &desired.id, &desired.alias).key() {
+        if let Some(live) = find_declared(observation, desired).key() {
             involved.insert(live.key_id.clone());
         }
         involved.extend(

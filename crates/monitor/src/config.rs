@@ -21,6 +21,9 @@ pub struct ConfigRuleDecl {
     /// managed rule's own default.
     #[serde(default)]
     pub resource_types: Vec<String>,
+    /// The rule's description (AWS Config's `Description`). Not declared: whatever the rule
+    /// holds is left as it is.
+    pub description: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -35,9 +38,66 @@ pub struct AlertsDecl {
     /// Events at or above it are published to the topic.
     #[serde(default = "default_min_severity")]
     pub min_severity: Severity,
-    /// Overrides of the seed's severity table, by event name.
+    /// Overrides of the seed's severity table, by CloudTrail event name (spanned: a name that
+    /// is no KMS event is reported at its line).
     #[serde(default)]
-    pub severity: BTreeMap<String, Severity>,
+    pub severity: BTreeMap<Spanned<String>, Severity>,
+    /// The EventBridge target id of the topic on each alert rule (default
+    /// [`crate::desired::TARGET_ID`]).
+    pub target_id: Option<Spanned<String>>,
+    /// The name and description of the alert rule of a severity level.
+    #[serde(default)]
+    pub rules: AlertRulesDecl,
+}
+
+impl AlertsDecl {
+    /// The severity overrides by event name, as the severity table takes them.
+    pub fn severity_overrides(&self) -> BTreeMap<String, Severity> {
+        self.severity
+            .iter()
+            .map(|(name, severity)| (name.get_ref().clone(), *severity))
+            .collect()
+    }
+}
+
+/// `[alerts.rules.LEVEL]`: what the alert rule of each severity level is called and says.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertRulesDecl {
+    pub low: Option<Spanned<AlertRuleDecl>>,
+    pub medium: Option<Spanned<AlertRuleDecl>>,
+    pub high: Option<Spanned<AlertRuleDecl>>,
+    pub critical: Option<Spanned<AlertRuleDecl>>,
+}
+
+impl AlertRulesDecl {
+    /// The declared levels, least severe first.
+    pub fn declared(&self) -> impl Iterator<Item = (Severity, &Spanned<AlertRuleDecl>)> {
+        [
+            (Severity::Low, &self.low),
+            (Severity::Medium, &self.medium),
+            (Severity::High, &self.high),
+            (Severity::Critical, &self.critical),
+        ]
+        .into_iter()
+        .filter_map(|(severity, rule)| rule.as_ref().map(|rule| (severity, rule)))
+    }
+
+    pub fn get(&self, severity: Severity) -> Option<&AlertRuleDecl> {
+        self.declared()
+            .find(|(s, _)| *s == severity)
+            .map(|(_, rule)| rule.get_ref())
+    }
+}
+
+/// One alert rule's settings; each defaults to kmsctl's (`ENV-kms-alerts-LEVEL`, a description
+/// naming the level, the environment and the topic).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertRuleDecl {
+    /// The EventBridge rule's name (the framework's `kms-key-deletion-alert`).
+    pub name: Option<Spanned<String>>,
+    pub description: Option<Spanned<String>>,
 }
 
 fn default_min_severity() -> Severity {
@@ -85,13 +145,10 @@ pub(crate) mod tests_support {
 
     /// A monitor.toml with a recorder, two rules and alerts, as one file declares them.
     pub fn declaration() -> MonitorDecl {
-        #[derive(Deserialize)]
-        struct File {
-            config_rule: Vec<Spanned<ConfigRuleDecl>>,
-            alerts: Spanned<AlertsDecl>,
-            config_recorder: Spanned<ConfigRecorderDecl>,
-        }
-        let text = r#"
+        from_text(DECLARATION)
+    }
+
+    pub const DECLARATION: &str = r#"
 [[config_rule]]
 name = "kms-cmk-not-scheduled-for-deletion"
 identifier = "KMS_CMK_NOT_SCHEDULED_FOR_DELETION"
@@ -111,6 +168,16 @@ min_severity = "high"
 role_arn = "arn:aws:iam::222222222222:role/aws-config-recorder"
 delivery_bucket = "prod-config-history"
 "#;
+
+    /// The declarations of one monitor.toml (`[alerts]` and `[config_recorder]` optional).
+    pub fn from_text(text: &str) -> MonitorDecl {
+        #[derive(Deserialize)]
+        struct File {
+            #[serde(default)]
+            config_rule: Vec<Spanned<ConfigRuleDecl>>,
+            alerts: Option<Spanned<AlertsDecl>>,
+            config_recorder: Option<Spanned<ConfigRecorderDecl>>,
+        }
         let file: File = toml::from_str(text).expect("monitor.toml");
         let source = SourceFile::new("environments/prod/monitor.toml", text.to_owned());
         MonitorDecl {
@@ -119,8 +186,8 @@ delivery_bucket = "prod-config-history"
                 .into_iter()
                 .map(|r| (source.clone(), r))
                 .collect(),
-            alerts: Some((source.clone(), file.alerts)),
-            recorder: Some((source, file.config_recorder)),
+            alerts: file.alerts.map(|a| (source.clone(), a)),
+            recorder: file.config_recorder.map(|r| (source, r)),
         }
     }
 }

@@ -14,7 +14,8 @@ use crate::severity::{self, Severity};
 pub const TAG_MANAGED: &str = "kmsctl:managed";
 pub const TAG_ENVIRONMENT: &str = "kmsctl:environment";
 
-/// The EventBridge target id kmsctl gives the topic on each alert rule.
+/// The EventBridge target id kmsctl gives the topic on each alert rule, unless `target_id` says
+/// otherwise.
 pub const TARGET_ID: &str = "kmsctl-alerts-topic";
 
 /// Where the environment lives, and the key that encrypts the topic.
@@ -46,6 +47,8 @@ pub struct DesiredRule {
     pub parameters: BTreeMap<String, String>,
     pub frequency: Option<String>,
     pub resource_types: Vec<String>,
+    /// `None`: not declared, so not compared (the live rule's is kept).
+    pub description: Option<String>,
     pub location: Location,
 }
 
@@ -73,6 +76,8 @@ pub struct DesiredAlerts {
     pub subscriptions: Vec<DesiredSubscription>,
     /// One per severity level at or above `min_severity`.
     pub rules: Vec<DesiredEventRule>,
+    /// The topic's target id on each rule.
+    pub target_id: String,
     /// Lets EventBridge publish, from these rules only.
     pub policy: Value,
     pub location: Location,
@@ -183,6 +188,7 @@ pub fn build(decl: &MonitorDecl, ctx: &Context<'_>) -> DesiredMonitor {
                     .as_ref()
                     .map(|f| f.get_ref().clone()),
                 resource_types: r.resource_types.clone(),
+                description: r.description.as_ref().map(|d| d.get_ref().clone()),
                 location: file.location(rule.span()),
             }
         })
@@ -191,17 +197,26 @@ pub fn build(decl: &MonitorDecl, ctx: &Context<'_>) -> DesiredMonitor {
         let a = alerts.get_ref();
         let topic_name = a.topic.get_ref().clone();
         let topic_arn = topic_arn(ctx.region, ctx.account_id, &topic_name);
-        let table = severity::table(&a.severity);
+        let table = severity::table(&a.severity_overrides());
         let rules: Vec<DesiredEventRule> = severity::levels(&table, a.min_severity)
             .into_iter()
             .map(|(severity, events)| {
-                let name = format!("{}{}", event_rule_prefix(ctx.environment), severity.name());
+                let declared = a.rules.get(severity);
+                let name = declared.and_then(|d| d.name.as_ref()).map_or_else(
+                    || format!("{}{}", event_rule_prefix(ctx.environment), severity.name()),
+                    |n| n.get_ref().clone(),
+                );
                 DesiredEventRule {
                     arn: event_rule_arn(ctx.region, ctx.account_id, &name),
-                    description: format!(
-                        "kmsctl: {} CloudTrail KMS events of env/{} to {topic_name}",
-                        severity.name(),
-                        ctx.environment
+                    description: declared.and_then(|d| d.description.as_ref()).map_or_else(
+                        || {
+                            format!(
+                                "kmsctl: {} CloudTrail KMS events of env/{} to {topic_name}",
+                                severity.name(),
+                                ctx.environment
+                            )
+                        },
+                        |d| d.get_ref().clone(),
                     ),
                     pattern: pattern::pattern(&events),
                     name,
@@ -228,6 +243,10 @@ pub fn build(decl: &MonitorDecl, ctx: &Context<'_>) -> DesiredMonitor {
                 })
                 .collect(),
             rules,
+            target_id: a
+                .target_id
+                .as_ref()
+                .map_or_else(|| TARGET_ID.to_owned(), |t| t.get_ref().clone()),
             location: file.location(alerts.span()),
         }
     });

@@ -3,7 +3,7 @@
 //! check that a CloudTrail trail delivers the KMS events those alerts match.
 //!
 //! Pure parts: the catalog of AWS managed rule identifiers (with the nearest valid name for a
-//! typo), the seed's severity table, the EventBridge patterns per severity and a matcher, the
+//! typo), the CloudTrail event names of KMS API calls, the seed's severity table, the EventBridge patterns per severity and a matcher, the
 //! offline guards, the topic key check, the desired state and the diff. Against AWS: `observe`
 //! and `ops`.
 
@@ -13,6 +13,7 @@ pub mod desired;
 pub mod diff;
 pub mod domain;
 pub mod drift;
+pub mod event_names;
 pub mod guards;
 pub mod kinds;
 pub mod list;
@@ -36,8 +37,11 @@ pub const RULES: &[&kmsctl_core::Rule] = &[
     &guards::CONFIG_RULE_IDENTIFIER,
     &guards::CONFIG_RULE_UNIQUE,
     &guards::CONFIG_RULE_FREQUENCY,
+    &guards::CONFIG_RULE_DESCRIPTION,
     &guards::ALERTS_TOPIC,
     &guards::ALERTS_SUBSCRIPTION,
+    &guards::ALERTS_EVENT_NAME,
+    &guards::ALERTS_RULE,
     &diff::CONFIG_RECORDER_MISSING,
     &diff::CONFIG_RECORDER_STOPPED,
     &diff::CONFIG_RECORDER_NAME,

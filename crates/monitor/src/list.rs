@@ -72,17 +72,15 @@ pub async fn topic_tags(client: &aws_sdk_sns::Client, arn: &str) -> Result<Tags,
         .collect())
 }
 
-/// EventBridge rules on the default bus whose names start with `prefix`.
+/// Every EventBridge rule on the default bus.
 pub async fn event_rules(
     client: &aws_sdk_eventbridge::Client,
-    prefix: &str,
 ) -> Result<Vec<aws_sdk_eventbridge::types::Rule>, AwsError> {
     let mut rules = Vec::new();
     let mut token = None;
     loop {
         let page = client
             .list_rules()
-            .name_prefix(prefix)
             .limit(100)
             .set_next_token(token)
             .send()

@@ -1,6 +1,7 @@
 //! Reads an environment's monitoring as AWS holds it: the configuration recorder and delivery
-//! channel, every Config rule with its tags, kmsctl's EventBridge alert rules (by name prefix)
-//! with their targets and tags, and the alert topic with its attributes, tags and subscriptions.
+//! channel, every Config rule with its tags, the EventBridge rules that may be the alert rules
+//! (under kmsctl's name prefix, named in the files, or on KMS's events) with their targets and
+//! tags, and the alert topic with its attributes, tags and subscriptions.
 //! Topics that kmsctl's rules target are read too, so a renamed topic's predecessor is found.
 //! When the environment declares alerts, the CloudTrail trails that log its region are read too
 //! (status and event selectors): the alerts fire only if one of them logs KMS's write events.
@@ -30,15 +31,27 @@ pub struct Scope {
     /// region's CloudTrail trails are read too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub topic: Option<String>,
+    /// The alert rules named in the files (`[alerts.rules.LEVEL] name`) outside kmsctl's
+    /// `ENV-kms-alerts-` prefix: read even when another tool made them, to adopt them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub event_rules: Vec<String>,
 }
 
 impl Scope {
     pub fn of(desired: &DesiredMonitor) -> Self {
+        let prefix = desired.event_rule_prefix();
         Self {
             environment: desired.environment.clone(),
             account_id: desired.account_id.clone(),
             region: desired.region.clone(),
             topic: desired.alerts.as_ref().map(|a| a.topic_name.clone()),
+            event_rules: desired
+                .alerts
+                .iter()
+                .flat_map(|a| &a.rules)
+                .filter(|r| !r.name.starts_with(&prefix))
+                .map(|r| r.name.clone())
+                .collect(),
         }
     }
 }
@@ -64,6 +77,7 @@ pub struct ObservedRule {
     pub parameters: BTreeMap<String, String>,
     pub frequency: Option<String>,
     pub resource_types: Vec<String>,
+    pub description: Option<String>,
     pub tags: Tags,
 }
 
@@ -263,7 +277,7 @@ pub async fn observe(
     let (recorder, rules, event_rules, trails) = tokio::join!(
         recorder(&clients.config),
         config_rules(&clients.config, parallelism),
-        event_rules(&clients.events, &scope.environment, parallelism),
+        event_rules(&clients.events, scope, parallelism),
         trails,
     );
     let (recorder, rules, event_rules, (trails, trails_denied)) =
@@ -369,6 +383,10 @@ async fn config_rules(
                 .scope()
                 .map(|s| s.compliance_resource_types().to_vec())
                 .unwrap_or_default(),
+            description: rule
+                .description()
+                .filter(|d| !d.is_empty())
+                .map(str::to_owned),
             arn,
             tags,
         })
@@ -389,12 +407,38 @@ fn parameters(input: Option<&str>) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// Whether an EventBridge rule may be one of the environment's alert rules, so its tags and
+/// targets are read: a name under kmsctl's prefix or named in the files, or a pattern on KMS's
+/// events (kmsctl's rules, renamed in the files since they were made, have one).
+fn alert_rule_candidate(rule: &aws_sdk_eventbridge::types::Rule, scope: &Scope) -> bool {
+    let name = rule.name().unwrap_or_default();
+    if name.starts_with(&desired::event_rule_prefix(&scope.environment))
+        || scope.event_rules.iter().any(|n| n == name)
+    {
+        return true;
+    }
+    let pattern: Option<Value> = rule
+        .event_pattern()
+        .and_then(|p| serde_json::from_str(p).ok());
+    pattern.is_some_and(|p| match &p["source"] {
+        Value::Array(sources) => sources.iter().any(|s| s == "aws.kms"),
+        source => source == "aws.kms",
+    })
+}
+
+/// The default bus's rules that may be the environment's alert rules
+/// ([`alert_rule_candidate`]), with their tags and targets: one listing of the bus, as the
+/// rules' names are the files' to choose.
 async fn event_rules(
     client: &aws_sdk_eventbridge::Client,
-    environment: &str,
+    scope: &Scope,
     parallelism: usize,
 ) -> Result<Vec<ObservedEventRule>, AwsError> {
-    let rules = monitoring::event_rules(client, &desired::event_rule_prefix(environment)).await?;
+    let rules: Vec<_> = monitoring::event_rules(client)
+        .await?
+        .into_iter()
+        .filter(|rule| alert_rule_candidate(rule, scope))
+        .collect();
     map_bounded(rules, parallelism, |rule| async move {
         let name = rule.name().unwrap_or_default().to_owned();
         let arn = rule.arn().unwrap_or_default().to_owned();

@@ -41,6 +41,9 @@ pub enum MonitorOp<A = Ref<String>> {
         parameters: BTreeMap<String, String>,
         frequency: Option<String>,
         resource_types: Vec<String>,
+        /// `None`: no description.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        description: Option<String>,
         tags: Tags,
     },
     TagConfigResource {
@@ -80,6 +83,10 @@ pub enum MonitorOp<A = Ref<String>> {
         pattern: String,
         description: String,
         tags: Tags,
+        /// `ENABLED`, or `ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS` for a rule matching
+        /// read-only calls; absent in plans saved before it was recorded (`ENABLED`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        state: Option<String>,
     },
     TagRule {
         arn: A,
@@ -372,6 +379,7 @@ async fn run(clients: &Clients, op: MonitorOp<String>) -> Result<Produced, Apply
             parameters,
             frequency,
             resource_types,
+            description,
             tags,
         } => {
             let source = config::Source::builder()
@@ -381,6 +389,7 @@ async fn run(clients: &Clients, op: MonitorOp<String>) -> Result<Produced, Apply
                 .map_err(malformed)?;
             let mut rule = config::ConfigRule::builder()
                 .config_rule_name(name)
+                .set_description(description)
                 .source(source);
             if !parameters.is_empty() {
                 rule =
@@ -512,6 +521,7 @@ async fn run(clients: &Clients, op: MonitorOp<String>) -> Result<Produced, Apply
             pattern,
             description,
             tags,
+            state,
         } => {
             let put = clients
                 .events
@@ -519,7 +529,11 @@ async fn run(clients: &Clients, op: MonitorOp<String>) -> Result<Produced, Apply
                 .name(name)
                 .event_pattern(pattern)
                 .description(description)
-                .state(events::RuleState::Enabled)
+                .state(
+                    state
+                        .as_deref()
+                        .map_or(events::RuleState::Enabled, events::RuleState::from),
+                )
                 .set_tags(Some(events_tags(&tags)?))
                 .send()
                 .await

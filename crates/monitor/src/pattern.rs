@@ -34,6 +34,88 @@ pub fn matches(pattern: &Value, event: &Value) -> bool {
     })
 }
 
+/// What a file of CloudTrail events holds, as `kmsctl events test` takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventShape {
+    /// An event as EventBridge delivers it (`source`, `detail-type`, `detail`).
+    Delivered,
+    /// One CloudTrail record (`eventSource`, `eventName` at the top), as a trail writes it or
+    /// `aws cloudtrail lookup-events` shows it.
+    Record,
+    /// A CloudTrail log file: `{"Records": [...]}`.
+    Log,
+}
+
+/// The events of a file as EventBridge would deliver them: an EventBridge event as it is; a
+/// CloudTrail record, or each record of a log file, wrapped in the envelope EventBridge puts
+/// around it ([`envelope`]). An error says what the file is not.
+pub fn delivered_events(value: &Value) -> Result<(EventShape, Vec<Value>), String> {
+    if is_record(value) {
+        return Ok((EventShape::Record, vec![envelope(value)]));
+    }
+    if let Some(records) = value.get("Records") {
+        let Some(records) = records.as_array() else {
+            return Err("\"Records\" is not an array of CloudTrail records".to_owned());
+        };
+        let mut events = Vec::with_capacity(records.len());
+        for (index, record) in records.iter().enumerate() {
+            if !is_record(record) {
+                return Err(format!(
+                    "Records[{index}] is not a CloudTrail record (it has no eventSource and eventName)"
+                ));
+            }
+            events.push(envelope(record));
+        }
+        return Ok((EventShape::Log, events));
+    }
+    let delivered = value.is_object()
+        && ["source", "detail-type", "detail"]
+            .iter()
+            .all(|field| value.get(field).is_some());
+    if delivered {
+        return Ok((EventShape::Delivered, vec![value.clone()]));
+    }
+    Err("neither an EventBridge event (source, detail-type, detail), a CloudTrail record (eventSource, eventName) nor a CloudTrail log file (Records)".to_owned())
+}
+
+fn is_record(value: &Value) -> bool {
+    value.get("eventSource").is_some_and(Value::is_string)
+        && value.get("eventName").is_some_and(Value::is_string)
+}
+
+/// The event EventBridge delivers for a CloudTrail record: `source` from the record's
+/// `eventSource` (`kms.amazonaws.com` → `aws.kms`), `detail-type` from its `eventType`
+/// (`AwsApiCall` → "AWS API Call via CloudTrail"), account, time and region from the record, and
+/// the record itself as `detail`.
+pub fn envelope(record: &Value) -> Value {
+    let source = record["eventSource"]
+        .as_str()
+        .map(|s| format!("aws.{}", s.strip_suffix(".amazonaws.com").unwrap_or(s)));
+    let detail_type = match record["eventType"].as_str() {
+        Some("AwsServiceEvent") => "AWS Service Event via CloudTrail",
+        Some("AwsConsoleSignIn") => "AWS Console Sign In via CloudTrail",
+        Some("AwsConsoleAction") => "AWS Console Action via CloudTrail",
+        _ => "AWS API Call via CloudTrail",
+    };
+    let mut event = serde_json::Map::new();
+    event.insert("version".into(), json!("0"));
+    for (field, from) in [
+        ("id", "eventID"),
+        ("account", "recipientAccountId"),
+        ("time", "eventTime"),
+        ("region", "awsRegion"),
+    ] {
+        if let Some(value) = record.get(from) {
+            event.insert(field.into(), value.clone());
+        }
+    }
+    event.insert("detail-type".into(), json!(detail_type));
+    event.insert("source".into(), json!(source));
+    event.insert("resources".into(), json!([]));
+    event.insert("detail".into(), record.clone());
+    Value::Object(event)
+}
+
 /// Patterns equal in meaning: key order and the order of values in arrays do not matter.
 pub fn semantically_equal(a: &Value, b: &Value) -> bool {
     normalise(a) == normalise(b)
@@ -77,6 +159,45 @@ mod tests {
         let mut other_source = cloudtrail("ScheduleKeyDeletion");
         other_source["source"] = json!("aws.s3");
         assert!(!matches(&critical, &other_source));
+    }
+
+    #[test]
+    fn a_raw_record_and_a_log_file_are_wrapped_as_eventbridge_delivers_them() {
+        let record = json!({
+            "eventVersion": "1.08",
+            "eventSource": "kms.amazonaws.com",
+            "eventName": "ScheduleKeyDeletion",
+            "eventType": "AwsApiCall",
+            "awsRegion": "us-east-1",
+            "recipientAccountId": "222222222222",
+        });
+        let (shape, events) = delivered_events(&record).expect("a record");
+        assert_eq!(shape, EventShape::Record);
+        assert_eq!(events[0]["source"], "aws.kms");
+        assert_eq!(events[0]["detail-type"], "AWS API Call via CloudTrail");
+        assert_eq!(events[0]["account"], "222222222222");
+        assert_eq!(events[0]["detail"], record);
+        let critical = pattern(&["ScheduleKeyDeletion".to_owned()]);
+        assert!(matches(&critical, &events[0]));
+
+        let mut rotation = record.clone();
+        rotation["eventName"] = json!("RotateKey");
+        rotation["eventType"] = json!("AwsServiceEvent");
+        let log = json!({"Records": [record, rotation]});
+        let (shape, events) = delivered_events(&log).expect("a log");
+        assert_eq!(shape, EventShape::Log);
+        assert_eq!(events[1]["detail-type"], "AWS Service Event via CloudTrail");
+
+        let delivered = cloudtrail("Decrypt");
+        assert_eq!(
+            delivered_events(&delivered),
+            Ok((EventShape::Delivered, vec![delivered.clone()]))
+        );
+        assert!(delivered_events(&json!({"eventName": "Decrypt"})).is_err());
+        assert!(
+            delivered_events(&json!({"Records": [{"x": 1}]}))
+                .is_err_and(|e| e.starts_with("Records[0]"))
+        );
     }
 
     #[test]

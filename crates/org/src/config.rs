@@ -5,6 +5,10 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use toml::Spanned;
 
+/// The section of README.md that documents every field of organization.toml (a test checks it
+/// does); parse errors point to it.
+pub const REFERENCE: &str = "Organization file reference";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum PolicyType {
@@ -116,8 +120,10 @@ pub struct OrganizationFile {
     pub service_control_policies: BTreeMap<Spanned<String>, Vec<Spanned<String>>>,
     #[serde(default)]
     pub resource_control_policies: BTreeMap<Spanned<String>, Vec<Spanned<String>>>,
+    /// Policy name → its settings; every name must be one the file attaches
+    /// (`org-policy-unattached`).
     #[serde(default)]
-    pub policy: BTreeMap<String, PolicySettings>,
+    pub policy: BTreeMap<Spanned<String>, PolicySettings>,
     /// The organization's ids and where each account sits, for offline answers.
     pub tree: Option<crate::declared_tree::DeclaredTree>,
 }
@@ -133,7 +139,29 @@ impl OrganizationFile {
         }
     }
 
-    /// Variables for `{{ name }}`: the declared ones plus the built-ins known offline.
+    /// The `[policy.NAME]` settings of a policy, when the file has them.
+    pub fn policy_settings(&self, name: &str) -> Option<&PolicySettings> {
+        self.policy
+            .iter()
+            .find(|(declared, _)| declared.get_ref() == name)
+            .map(|(_, settings)| settings)
+    }
+
+    /// The deployer's role ARN as written (`*` standing for each account), else kmsctl's
+    /// default: `arn:PARTITION:iam::*:role/kmsctl-deployer`.
+    pub fn deployer_role_arn(&self) -> String {
+        match &self.deployer_role_arn {
+            Some(role) => role.get_ref().clone(),
+            None => format!(
+                "arn:{}:iam::*:role/{}",
+                kmsctl_core::environment::partition_of(self.region.get_ref()),
+                kmsctl_core::policy::deployer::DEFAULT_DEPLOYER_ROLE
+            ),
+        }
+    }
+
+    /// Variables for `{{ name }}`: the declared ones plus the built-ins known offline
+    /// (`deployer_role_arn` has its default when the file sets none).
     pub fn template_variables(&self) -> BTreeMap<String, String> {
         let mut vars = self.variables.clone();
         vars.insert("account_id".into(), self.account_id.get_ref().clone());
@@ -142,9 +170,157 @@ impl OrganizationFile {
             "partition".into(),
             kmsctl_core::environment::partition_of(self.region.get_ref()).into(),
         );
-        if let Some(role) = &self.deployer_role_arn {
-            vars.insert("deployer_role_arn".into(), role.get_ref().clone());
-        }
+        vars.insert("deployer_role_arn".into(), self.deployer_role_arn());
         vars
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The field names serde's derive gives a struct (what `deny_unknown_fields` accepts), read
+    /// from the `deserialize_struct` call it makes: the reference cannot miss one.
+    fn fields_of<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
+        #[derive(Debug)]
+        struct Fields(&'static [&'static str]);
+        impl std::fmt::Display for Fields {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "{:?}", self.0)
+            }
+        }
+        impl std::error::Error for Fields {}
+        impl serde::de::Error for Fields {
+            fn custom<M: std::fmt::Display>(_: M) -> Self {
+                Self(&[])
+            }
+        }
+        struct Introspect;
+        impl<'de> serde::Deserializer<'de> for Introspect {
+            type Error = Fields;
+            fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Fields> {
+                Err(Fields(&[]))
+            }
+            fn deserialize_struct<V: serde::de::Visitor<'de>>(
+                self,
+                _: &'static str,
+                fields: &'static [&'static str],
+                _: V,
+            ) -> Result<V::Value, Fields> {
+                Err(Fields(fields))
+            }
+            serde::forward_to_deserialize_any! {
+                bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+                byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+                identifier ignored_any
+            }
+        }
+        match T::deserialize(Introspect) {
+            Err(Fields(fields)) => fields,
+            Ok(_) => panic!("not a struct"),
+        }
+    }
+
+    /// Every field of organization.toml, by its TOML path (`rules.require_rotation`,
+    /// `policy.NAME.control`, `tree.ous`), from the structs that parse it.
+    fn every_field() -> Vec<String> {
+        let mut all = Vec::new();
+        for (prefix, fields) in [
+            ("", fields_of::<OrganizationFile>()),
+            ("rules.", fields_of::<OrgRules>()),
+            ("policy.NAME.", fields_of::<PolicySettings>()),
+            ("tree.", fields_of::<crate::declared_tree::DeclaredTree>()),
+        ] {
+            assert!(!fields.is_empty(), "{prefix}: no fields read");
+            all.extend(fields.iter().map(|field| format!("{prefix}{field}")));
+        }
+        all
+    }
+
+    /// The section of README.md titled `title`, up to the next heading of its level or above.
+    fn readme_section(title: &str) -> String {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md");
+        let readme = std::fs::read_to_string(path).expect("README.md");
+        let mut lines = readme.lines();
+        let heading = lines
+            .by_ref()
+            .find(|line| line.starts_with('#') && line.trim_start_matches('#').trim() == title)
+            .unwrap_or_else(|| panic!("README.md has no section {title:?}"));
+        let level = heading.chars().take_while(|c| *c == '#').count();
+        lines
+            .take_while(|line| {
+                let hashes = line.chars().take_while(|c| *c == '#').count();
+                !(hashes > 0 && hashes <= level && line[hashes..].starts_with(' '))
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// The fields the reference's tables document: every `name` in a row's first cell, brackets
+    /// of table headers taken off (`[tree.ous]` is `tree.ous`, `[policy.NAME]` is `policy`).
+    fn documented(section: &str) -> Vec<String> {
+        section
+            .lines()
+            .filter(|line| line.starts_with("| `"))
+            .flat_map(|line| {
+                let first = line.trim_start_matches('|').split('|').next().unwrap_or("");
+                first
+                    .split('`')
+                    .skip(1)
+                    .step_by(2)
+                    .map(|name| {
+                        let name = name.trim_matches(['[', ']']);
+                        // `[policy.NAME]` is the table `policy`, one per policy name.
+                        name.strip_suffix(".NAME").unwrap_or(name).to_owned()
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    /// The help of a parse error points to this section: every field of the structs is in it,
+    /// and nothing it documents is a field they do not have.
+    #[test]
+    fn the_readme_reference_documents_every_field_and_only_those() {
+        let section = readme_section(crate::config::REFERENCE);
+        let documented = documented(&section);
+        let fields = every_field();
+        let missing: Vec<&String> = fields.iter().filter(|f| !documented.contains(f)).collect();
+        assert!(
+            missing.is_empty(),
+            "README.md's {:?} does not document {missing:?}",
+            crate::config::REFERENCE
+        );
+        let unknown: Vec<&String> = documented.iter().filter(|d| !fields.contains(d)).collect();
+        assert!(
+            unknown.is_empty(),
+            "README.md's {:?} documents {unknown:?}, which organization.toml does not have",
+            crate::config::REFERENCE
+        );
+    }
+
+    fn parse(text: &str) -> OrganizationFile {
+        toml::from_str(text).expect("parses")
+    }
+
+    #[test]
+    fn deployer_role_arn_has_its_default_as_a_variable() {
+        let org = parse("account_id = \"123456789012\"\nregion = \"us-east-1\"\n");
+        assert_eq!(
+            org.template_variables()["deployer_role_arn"],
+            "arn:aws:iam::*:role/kmsctl-deployer"
+        );
+        let china = parse("account_id = \"123456789012\"\nregion = \"cn-north-1\"\n");
+        assert_eq!(
+            china.template_variables()["deployer_role_arn"],
+            "arn:aws-cn:iam::*:role/kmsctl-deployer"
+        );
+        let set = parse(
+            "account_id = \"123456789012\"\nregion = \"us-east-1\"\ndeployer_role_arn = \"arn:aws:iam::*:role/ops/deployer\"\n",
+        );
+        assert_eq!(
+            set.template_variables()["deployer_role_arn"],
+            "arn:aws:iam::*:role/ops/deployer"
+        );
     }
 }

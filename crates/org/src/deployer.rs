@@ -79,9 +79,6 @@ pub const RESTORE_ACTIONS: &[&str] = &[
     "kms:ListAliases",
 ];
 
-/// The deployer when organization.toml names none: kmsctl's role name in every account.
-pub const DEFAULT_DEPLOYER: &str = "arn:aws:iam::*:role/kmsctl-deployer";
-
 /// Stands for the accounts under a target that `[tree]` places none in.
 const REPRESENTATIVE_ACCOUNTS: [&str; 2] = ["111122223333", "444455556666"];
 
@@ -128,11 +125,8 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
         .iter()
         .map(|a| a.get_ref().to_lowercase())
         .collect();
-    let deployer = ctx
-        .org
-        .deployer_role_arn
-        .as_ref()
-        .map_or(DEFAULT_DEPLOYER, |r| r.get_ref().as_str());
+    let deployer = ctx.org.deployer_role_arn();
+    let deployer = deployer.as_str();
     let management = ctx.org.account_id.get_ref().as_str();
     for rendered in ctx.rendered {
         let Ok(document) = policy::parse(&rendered.minified) else {

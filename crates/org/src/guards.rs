@@ -25,6 +25,11 @@ pub const ORG_POLICY_TYPE: Rule = Rule::error(
     None,
     "the policy types attached are in enabled_policy_types",
 );
+pub const ORG_POLICY_UNATTACHED: Rule = Rule::error_or_warning(
+    "org-policy-unattached",
+    None,
+    "every [policy.NAME] names a policy the file attaches (an error when the name is a misspelling of one)",
+);
 pub const ORG_TARGET: Rule = Rule::error(
     "org-target",
     None,
@@ -131,15 +136,12 @@ pub fn check(
             .enabled_policy_types
             .iter()
             .any(|t| *t.get_ref() == kind);
+        // The targets that attach policies of a type not enabled: one finding for them all.
+        let mut not_enabled: Vec<&toml::Spanned<String>> = Vec::new();
         for (target, names) in attachments {
             let at = file.location(target.span());
             if !enabled && !names.is_empty() {
-                findings.push(Finding::of(
-                    &ORG_POLICY_TYPE,
-                    at.clone(),
-                    format!("[{}] attaches policies, but {} is not in enabled_policy_types", kind.table(), kind.api_name()),
-                    format!("add \"{}\" to enabled_policy_types: kmsctl enables it on the root before attaching", kind.api_name()),
-                ));
+                not_enabled.push(target);
             }
             if let Err(error) = Target::parse(target.get_ref()) {
                 findings.push(Finding::of(
@@ -185,7 +187,11 @@ pub fn check(
                 }
             }
         }
+        if let Some(finding) = type_not_enabled(file, kind, not_enabled) {
+            findings.push(finding);
+        }
     }
+    findings.extend(unattached_settings(files, file, org));
     let rendered: Vec<RenderedPolicy> = rendered.into_values().collect();
     findings.extend(crate::deployer::check(&crate::deployer::Context {
         files,
@@ -198,6 +204,123 @@ pub fn check(
     }));
     findings.extend(crate::lint::warnings(&rendered));
     (rendered, findings)
+}
+
+/// One `org-policy-type` finding for every target that attaches policies of `kind` while the
+/// type is not enabled: at the first of them, naming each with its line.
+fn type_not_enabled(
+    file: &SourceFile,
+    kind: PolicyType,
+    mut targets: Vec<&toml::Spanned<String>>,
+) -> Option<Finding> {
+    targets.sort_by_key(|target| target.span().start);
+    let first = targets.first()?;
+    let places: Vec<String> = targets
+        .iter()
+        .map(|target| {
+            format!(
+                "{} (line {})",
+                target.get_ref(),
+                file.line_of(target.span().start)
+            )
+        })
+        .collect();
+    Some(Finding::of(
+        &ORG_POLICY_TYPE,
+        file.location(first.span()),
+        format!(
+            "[{}] attaches policies to {}, but {} is not in enabled_policy_types",
+            kind.table(),
+            places.join(", "),
+            kind.api_name()
+        ),
+        format!(
+            "add \"{}\" to enabled_policy_types: kmsctl enables it on the root before attaching",
+            kind.api_name()
+        ),
+    ))
+}
+
+/// `[policy.NAME]` tables whose policy no attachment list names: their settings apply to
+/// nothing, and the policy itself is neither checked nor uploaded. A warning (a policy detached
+/// everywhere on purpose may keep its table), an error when the name has no policy file and is
+/// one or two letters from an attached policy's: that policy's settings are lost.
+fn unattached_settings(
+    files: &ProjectFiles,
+    file: &SourceFile,
+    org: &OrganizationFile,
+) -> Vec<Finding> {
+    let attached: Vec<(PolicyType, &str)> = PolicyType::ALL
+        .into_iter()
+        .flat_map(|kind| {
+            org.attachments(kind)
+                .values()
+                .flatten()
+                .map(move |name| (kind, name.get_ref().as_str()))
+        })
+        .collect();
+    let mut findings = Vec::new();
+    for name in org.policy.keys() {
+        let name_ref = name.get_ref().as_str();
+        if attached.iter().any(|(_, n)| *n == name_ref) {
+            continue;
+        }
+        let valid_name = !name_ref.is_empty()
+            && name_ref
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        let file_of = |kind: PolicyType| {
+            let relative = Path::new("policies/org")
+                .join(kind.folder())
+                .join(format!("{name_ref}.json"));
+            (valid_name && files.resolve(&relative).is_ok_and(|p| p.is_file())).then_some(relative)
+        };
+        let existing = PolicyType::ALL
+            .into_iter()
+            .find_map(|kind| file_of(kind).map(|relative| (kind, relative)));
+        let nearest = attached
+            .iter()
+            .map(|(_, n)| (kmsctl_core::template::levenshtein(name_ref, n), *n))
+            .filter(|(distance, _)| *distance <= 2)
+            .min_by_key(|(distance, _)| *distance)
+            .map(|(_, n)| n);
+        let misspelt = existing.is_none() && nearest.is_some();
+        let (what, fix) = match (existing, nearest) {
+            (Some((kind, relative)), _) => (
+                format!("{} exists, attached nowhere", relative.display()),
+                format!(
+                    "attach it: add \"{name_ref}\" to a target's list under [{}] (root = [\"{name_ref}\"]), or remove [policy.{name_ref}]",
+                    kind.table()
+                ),
+            ),
+            (None, Some(nearest)) => (
+                format!("did you mean [policy.{nearest}]?"),
+                format!("rename the table [policy.{nearest}], or remove it"),
+            ),
+            (None, None) => (
+                format!(
+                    "no policies/org/service_control_policy/{name_ref}.json or policies/org/resource_control_policy/{name_ref}.json exists either"
+                ),
+                format!(
+                    "write the policy under policies/org/service_control_policy/ (or resource_control_policy/) and attach it: [service_control_policies] root = [\"{name_ref}\"]; or remove [policy.{name_ref}]"
+                ),
+            ),
+        };
+        let finding = if misspelt {
+            Finding::of
+        } else {
+            Finding::warning_of
+        };
+        findings.push(finding(
+            &ORG_POLICY_UNATTACHED,
+            file.location(name.span()),
+            format!(
+                "[policy.{name_ref}] gives settings to policy {name_ref}, but no list under [service_control_policies] or [resource_control_policies] attaches it, and kmsctl neither checks nor uploads a policy it does not attach ({what})"
+            ),
+            fix,
+        ));
+    }
+    findings
 }
 
 /// Reads, renders, minifies and checks one policy file.

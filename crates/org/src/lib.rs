@@ -28,6 +28,7 @@ pub const RULES: &[&kmsctl_core::Rule] = &[
     &declared_tree::ORG_TREE,
     &declared_tree::ORG_TREE_MISMATCH,
     &guards::ORG_POLICY_TYPE,
+    &guards::ORG_POLICY_UNATTACHED,
     &guards::ORG_TARGET,
     &guards::ORG_POLICY_BUDGET,
     &guards::ORG_POLICY_UNKNOWN,

@@ -1,4 +1,4 @@
-//! `cargo xtask emulator start|stop|reset|status`
+//! `cargo xtask emulator start|stop|reset|status|organization`
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -88,6 +88,35 @@ fn running(root: &Path) -> Result<EmulatorState, String> {
         }
         Err(e) => Err(format!("{e}; `cargo xtask emulator stop` removes it")),
     }
+}
+
+/// Makes (or finds) the organization the shipped `organization/organization.toml` manages, in
+/// the running emulator: management account 123456789012, OUs `root/dev` and `root/prod`; prints
+/// the ids to write in its `[tree]` and in the environments' `*_org_path` variables.
+pub fn organization() -> Outcome {
+    use xtask::emulator::organizations::{self, MANAGEMENT_ACCOUNT, SHIPPED_OUS};
+    let root = emulator::project_root();
+    let state = running(&root)?;
+    let org = organizations::create(&state.endpoint, MANAGEMENT_ACCOUNT, &SHIPPED_OUS)
+        .map_err(|e| format!("cannot make the organization: {e}"))?;
+    println!(
+        "# Organization {} in account {MANAGEMENT_ACCOUNT} of the emulator at {}, OUs {}.",
+        org.org_id,
+        state.endpoint,
+        SHIPPED_OUS.join(", ")
+    );
+    println!(
+        "# organization/organization.toml: replace [tree]'s org_id, root_id and [tree.ous] with these"
+    );
+    println!("# ([tree.accounts] stays: it says where the environments' accounts sit).");
+    print!("{}", org.tree_toml());
+    println!("\n# environments/NAME/environment.toml, [variables]: the OU's org path");
+    for ou in SHIPPED_OUS {
+        if let Some(path) = org.org_path(ou) {
+            println!("{ou}_org_path = \"{path}\"");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 pub fn reset() -> Outcome {

@@ -19,7 +19,7 @@ use crate::http;
 pub const TRAIL: &str = "kms-management-events";
 
 /// Headers moto routes an unsigned request by: the account, and the service and region.
-fn headers(account: &str, region: &str, service: &str) -> [(String, String); 2] {
+pub(super) fn headers(account: &str, region: &str, service: &str) -> [(String, String); 2] {
     [
         ("x-moto-account-id".to_owned(), account.to_owned()),
         (

@@ -1,4 +1,6 @@
-//! `kmsctl events test env/NAME EVENT.json`: which alert rule a CloudTrail event would fire.
+//! `kmsctl events test env/NAME EVENT.json`: which alert rule a CloudTrail event would fire. The
+//! file holds an event as EventBridge delivers it, a CloudTrail record (wrapped in the envelope
+//! EventBridge would put around it, with a note), or a CloudTrail log file (each record tested).
 
 use std::path::Path;
 
@@ -33,38 +35,77 @@ pub fn test(ctx: &Context, target: &str, event_file: &Path) -> Result<Exit> {
             e.column()
         ))
     })?;
+    let (shape, events) = pattern::delivered_events(&event).map_err(|why| {
+        UserError::new(format!(
+            "{}: not a CloudTrail event: {why}",
+            event_file.display()
+        ))
+        .help("give an event as EventBridge delivers it, a CloudTrail record, or a CloudTrail log file ({\"Records\": [...]}); samples are in tests/fixtures/cloudtrail/")
+    })?;
+    match shape {
+        pattern::EventShape::Delivered => {}
+        pattern::EventShape::Record => eprintln!(
+            "{} {} is a CloudTrail record, not an EventBridge event: tested as EventBridge delivers it, wrapped in its envelope (source {}, detail-type {:?}, the record as detail)",
+            ctx.err_style.cyan("note:"),
+            event_file.display(),
+            events[0]["source"].as_str().unwrap_or("?"),
+            events[0]["detail-type"].as_str().unwrap_or("?"),
+        ),
+        pattern::EventShape::Log => eprintln!(
+            "{} {} is a CloudTrail log file: each of its {} records tested as EventBridge delivers it, wrapped in its envelope (source aws.SERVICE, detail-type \"AWS API Call via CloudTrail\", the record as detail)",
+            ctx.err_style.cyan("note:"),
+            event_file.display(),
+            events.len()
+        ),
+    }
     let alerts = alerts.get_ref();
-    let table = severity::table(&alerts.severity);
-    let name = event
-        .pointer("/detail/eventName")
-        .and_then(|v| v.as_str())
-        .unwrap_or("(no eventName)");
-    // The rules exactly as plan deploys them, most severe first.
-    let rules = prepared
-        .monitor
-        .alerts
-        .iter()
-        .flat_map(|a| a.rules.iter().rev());
-    for rule in rules {
-        if pattern::matches(&rule.pattern, &event) {
+    let table = severity::table(&alerts.severity_overrides());
+    for (index, event) in events.iter().enumerate() {
+        let prefix = match shape {
+            pattern::EventShape::Log => format!("Records[{index}] "),
+            _ => String::new(),
+        };
+        let name = event
+            .pointer("/detail/eventName")
+            .and_then(|v| v.as_str())
+            .unwrap_or("(no eventName)");
+        // The rules exactly as plan deploys them, most severe first.
+        let fired = prepared
+            .monitor
+            .alerts
+            .iter()
+            .flat_map(|a| a.rules.iter().rev())
+            .find(|rule| pattern::matches(&rule.pattern, event));
+        if let Some(rule) = fired {
             println!(
-                "{name}: fires {} (severity {}) and publishes to {} ({})",
+                "{prefix}{name}: fires {} (severity {}) and publishes to {} ({})",
                 rule.name,
                 rule.severity.name(),
                 alerts.topic.get_ref(),
                 file.path.display()
             );
-            return Ok(Exit::Ok);
+            continue;
         }
+        let known = table
+            .get(name)
+            .map_or("not in the severity table".to_owned(), |s| {
+                format!("severity {}", s.name())
+            });
+        let source = event["source"].as_str().unwrap_or("(no source)");
+        let detail_type = event["detail-type"].as_str().unwrap_or("(no detail-type)");
+        let why = if source != "aws.kms" {
+            format!("{known}; the alert rules match source aws.kms, not {source}")
+        } else if detail_type != "AWS API Call via CloudTrail" {
+            format!(
+                "{known}; the alert rules match \"AWS API Call via CloudTrail\", not {detail_type:?}"
+            )
+        } else {
+            format!(
+                "{known}; alerts go out at {} and above",
+                alerts.min_severity.name()
+            )
+        };
+        println!("{prefix}{name}: no rule fires ({why})");
     }
-    let known = table
-        .get(name)
-        .map_or("not in the severity table".to_owned(), |s| {
-            format!("severity {}", s.name())
-        });
-    println!(
-        "{name}: no rule fires ({known}; alerts go out at {} and above)",
-        alerts.min_severity.name()
-    );
     Ok(Exit::Ok)
 }

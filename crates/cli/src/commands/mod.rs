@@ -3,6 +3,7 @@
 pub mod apply;
 pub mod drift;
 pub mod events;
+pub mod import;
 pub mod lint;
 pub mod plan;
 pub mod rotate;

@@ -65,22 +65,73 @@ fn organization(ctx: &Context) -> Result<Exit> {
         );
         return Ok(Exit::Refused);
     }
+    let nothing = if policies.is_empty() {
+        " (nothing is attached: list policy names per target under [service_control_policies] or [resource_control_policies])"
+    } else {
+        ""
+    };
     println!(
-        "{} organization: {} policies{}.",
+        "{} organization: {} policies{}{nothing}.",
         ctx.style.green(&ctx.style.bold("Valid.")),
         policies.len(),
         expectations(held)
     );
-    for policy in &policies {
-        println!(
-            "  {:<24} {:<24} {:>5} characters as uploaded ({} as written)",
-            policy.kind.api_name(),
-            policy.name,
-            kmsctl_org::minify::size(&policy.minified),
-            policy.written_size
-        );
+    if !policies.is_empty() {
+        print!("{}", sizes_table(&policies));
     }
     Ok(Exit::Ok)
+}
+
+/// The policies and their sizes, one aligned row each under a header: the size AWS counts (as
+/// uploaded, minified) against its limit, and the size of the file as written.
+fn sizes_table(policies: &[kmsctl_org::guards::RenderedPolicy]) -> String {
+    let limit = kmsctl_core::limits::MAX_ORG_POLICY_CHARS;
+    let mut rows = vec![[
+        "type".to_owned(),
+        "policy".to_owned(),
+        "characters as uploaded".to_owned(),
+        "as written".to_owned(),
+    ]];
+    rows.extend(policies.iter().map(|policy| {
+        let uploaded = kmsctl_org::minify::size(&policy.minified);
+        [
+            policy.kind.api_name().to_owned(),
+            policy.name.clone(),
+            format!("{uploaded} of {limit}"),
+            policy.written_size.to_string(),
+        ]
+    }));
+    aligned(&rows, [false, false, true, true])
+}
+
+/// Rows as columns two spaces apart, indented by two: text left-aligned, numbers (`right`)
+/// right-aligned, each column as wide as its widest cell.
+fn aligned<const N: usize>(rows: &[[String; N]], right: [bool; N]) -> String {
+    let mut widths = [0; N];
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in rows {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .zip(right)
+            .map(|((cell, width), right)| {
+                if right {
+                    format!("{cell:>width$}")
+                } else {
+                    format!("{cell:<width$}")
+                }
+            })
+            .collect();
+        out.push_str("  ");
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
 }
 
 /// ", 9 expectation(s) hold" when there are boundary tests.
@@ -89,5 +140,33 @@ fn expectations(held: usize) -> String {
         String::new()
     } else {
         format!(", {held} expectation(s) hold")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::aligned;
+
+    #[test]
+    fn columns_align_whatever_the_widths() {
+        let row = |a: &str, b: &str, n: &str| [a.to_owned(), b.to_owned(), n.to_owned()];
+        let table = aligned(
+            &[
+                row("type", "policy", "size"),
+                row(
+                    "SERVICE_CONTROL_POLICY",
+                    "a_name_longer_than_twenty_four",
+                    "5",
+                ),
+                row("RESOURCE_CONTROL_POLICY", "b", "1000"),
+            ],
+            [false, false, true],
+        );
+        assert_eq!(
+            table,
+            "  type                     policy                          size\n  \
+             SERVICE_CONTROL_POLICY   a_name_longer_than_twenty_four     5\n  \
+             RESOURCE_CONTROL_POLICY  b                               1000\n"
+        );
     }
 }

@@ -6,13 +6,14 @@ use std::collections::BTreeMap;
 use kmsctl_core::drift::{ControlMap, ControlRef, DriftReport};
 use serde_json::Value;
 
-use super::drift::{at, requirements};
+use super::drift::{at, requirements, resource_html, resource_markdown};
 use super::escape::{self, markdown as md, markdown_code as code};
 
 /// One line of the report.
 struct Row {
     target: String,
     resource: String,
+    key: Option<kmsctl_core::KeyRef>,
     satisfied: bool,
     evidence: String,
     findings: Vec<String>,
@@ -71,6 +72,10 @@ fn rows(report: &DriftReport, controls: &ControlMap) -> Vec<(ControlRef, Vec<Row
                     rows.push(Row {
                         target: target.target.clone(),
                         resource: resource.resource.clone(),
+                        key: resource
+                            .key
+                            .clone()
+                            .or_else(|| found.iter().find_map(|f| f.key.clone())),
                         satisfied: found.is_empty(),
                         evidence: evidence(&resource.evidence),
                         findings: found
@@ -93,6 +98,7 @@ fn rows(report: &DriftReport, controls: &ControlMap) -> Vec<(ControlRef, Vec<Row
                     rows.push(Row {
                         target: target.target.clone(),
                         resource: f.resource.clone(),
+                        key: f.key.clone(),
                         satisfied: false,
                         evidence: evidence(&f.evidence),
                         findings: vec![format!("{} [{}]: {}", f.kind.name(), f.rule, f.message)],
@@ -150,7 +156,7 @@ pub fn markdown(report: &DriftReport, controls: &ControlMap) -> String {
             out.push_str(&format!(
                 "| {status} | {} | {} | {} | {} | {} |\n",
                 md(&row.target),
-                code(&row.resource),
+                resource_markdown(&row.resource, row.key.as_ref()),
                 md(&row.evidence),
                 md(&row.observed_at),
                 code(&row.at)
@@ -210,9 +216,9 @@ pub fn html(report: &DriftReport, controls: &ControlMap) -> String {
                 )
             };
             body.push_str(&format!(
-                "<tr>{status}<td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>\n",
+                "<tr>{status}<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>\n",
                 escape::html(&row.target),
-                escape::html(&row.resource),
+                resource_html(&row.resource, row.key.as_ref()),
                 escape::html(&row.evidence),
                 escape::html(&row.observed_at),
                 escape::html(&row.at)

@@ -15,6 +15,9 @@ pub fn render(findings: &[Finding], style: Style) -> String {
         };
         let _ = writeln!(out, "{head}: {}", finding.message);
         let _ = writeln!(out, "  --> {}", finding.location);
+        if let Some(key) = &finding.key {
+            let _ = writeln!(out, "  = key: {}", key.label(&key.key_id));
+        }
         let _ = writeln!(out, "  = fix: {}", finding.fix);
         if let Some(control) = finding.control {
             let control = controls().of(control);

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use kmsctl_core::drift::{
-    CheckedResource, ControlMap, ControlRef, DriftFinding, DriftReport, Kind, SourceRef,
+    CheckedResource, ControlMap, ControlRef, DriftFinding, DriftReport, KeyRef, Kind, SourceRef,
     TargetReport, TargetStatus,
 };
 use serde_json::json;
@@ -43,6 +43,12 @@ fn hostile() -> DriftReport {
         ),
     ]
     .into();
+    // An alias is a name anyone with kms:CreateAlias chooses.
+    let key = Some(KeyRef {
+        key_id: "k-1".into(),
+        arn: Some("arn:aws:kms:us-east-1:111111111111:key/k-1".into()),
+        aliases: vec![format!("alias/{IMG}"), format!("alias/{ROW}")],
+    });
     let source = Some(SourceRef {
         file: "environments/dev/<script>alert(1)</script>|.toml".into(),
         line: Some(3),
@@ -56,6 +62,7 @@ fn hostile() -> DriftReport {
         observed_at: "2026-11-28T20:00:00Z".into(),
         resources: vec![CheckedResource {
             resource: "kms_key.app`</code><img src=x onerror=alert(1)>".into(),
+            key: key.clone(),
             control: control(),
             source: source.clone(),
             evidence: evidence.clone(),
@@ -64,6 +71,7 @@ fn hostile() -> DriftReport {
             kind: Kind::Drift,
             rule: "key-tags".into(),
             resource: "kms_key.app`</code><img src=x onerror=alert(1)>".into(),
+            key,
             message: format!("tag Team is \"{IMG}\" in AWS, \"{ROW}\" in the files\n## heading"),
             control: Some(control()),
             source,

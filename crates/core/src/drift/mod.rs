@@ -10,6 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use crate::finding::KeyRef;
 pub use controls::{ControlEntry, ControlMap};
 
 /// Version of the report's JSON form. Bump it on any incompatible change.
@@ -66,6 +67,9 @@ pub struct DriftFinding {
     pub rule: String,
     /// The resource's plan address (`kms_key_rotation.db-payments-encryption`) or AWS id.
     pub resource: String,
+    /// The KMS key the resource is or belongs to, as observed: its id, ARN and aliases.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<KeyRef>,
     pub message: String,
     /// The control the finding concerns; absent when it concerns none of the framework's
     /// controls (an alias moved, a key's description changed, a key kmsctl cannot read).
@@ -83,6 +87,9 @@ pub struct DriftFinding {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CheckedResource {
     pub resource: String,
+    /// The KMS key the resource is or belongs to, as observed: its id, ARN and aliases.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<KeyRef>,
     pub control: ControlRef,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<SourceRef>,
@@ -136,10 +143,9 @@ pub struct DriftReport {
 }
 
 impl DriftReport {
-    pub fn new(kmsctl_version: &str, started_at: &str, mut targets: Vec<TargetReport>) -> Self {
-        for target in &mut targets {
-            target.findings = dedupe(std::mem::take(&mut target.findings));
-        }
+    /// The report of these targets, counted. Each target's findings are final: drift that a
+    /// violation subsumes was left out when they were made (`kmsctl_engine::drift`).
+    pub fn new(kmsctl_version: &str, started_at: &str, targets: Vec<TargetReport>) -> Self {
         let count = |kind: Kind| {
             targets
                 .iter()
@@ -177,29 +183,6 @@ impl DriftReport {
     pub fn schema() -> Value {
         serde_json::to_value(schemars::schema_for!(DriftReport)).unwrap_or_default()
     }
-}
-
-/// A finding that is both drift and a violation of the same control on the same resource is
-/// reported once, as the violation. The resource is compared on its key (`kms_key.x` and
-/// `kms_key_rotation.x` concern the same key).
-fn dedupe(findings: Vec<DriftFinding>) -> Vec<DriftFinding> {
-    // Findings under no control are never "the same control".
-    let subject = |f: &DriftFinding| {
-        let name = f
-            .resource
-            .split_once('.')
-            .map_or(f.resource.as_str(), |(_, n)| n);
-        f.control.as_ref().map(|c| (name.to_owned(), c.id.clone()))
-    };
-    let violated: std::collections::BTreeSet<(String, String)> = findings
-        .iter()
-        .filter(|f| f.kind == Kind::Violation)
-        .filter_map(subject)
-        .collect();
-    findings
-        .into_iter()
-        .filter(|f| f.kind != Kind::Drift || !subject(f).is_some_and(|s| violated.contains(&s)))
-        .collect()
 }
 
 #[cfg(test)]

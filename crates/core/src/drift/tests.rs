@@ -5,6 +5,7 @@ fn finding(kind: Kind, resource: &str, control: &str) -> DriftFinding {
         kind,
         rule: "r".into(),
         resource: resource.into(),
+        key: None,
         message: "m".into(),
         control: Some(ControlMap::built_in().get(control)),
         source: None,
@@ -26,32 +27,42 @@ fn target(findings: Vec<DriftFinding>) -> TargetReport {
 }
 
 #[test]
-fn drift_that_is_also_a_violation_of_the_same_control_is_reported_once_as_the_violation() {
+fn the_summary_counts_each_kind_and_a_key_finding_carries_its_aliases_and_arn() {
+    let key = KeyRef {
+        key_id: "k-1".into(),
+        arn: Some("arn:aws:kms:us-east-1:222222222222:key/k-1".into()),
+        aliases: vec!["alias/prod-db".into()],
+    };
+    let mut drift = finding(Kind::Drift, "kms_key.db", "3.1.1");
+    drift.key = Some(key.clone());
     let report = DriftReport::new(
         "0.1.0",
         "now",
         vec![target(vec![
-            finding(Kind::Drift, "kms_key_rotation.db", "3.3.1"),
-            finding(Kind::Violation, "kms_key.db", "3.3.1"),
-            finding(Kind::Drift, "kms_key.db", "3.1.1"),
+            finding(Kind::Violation, "kms_key.db", "3.1.1"),
+            drift,
             finding(Kind::Unmanaged, "key/k-9", "3.1.1"),
         ])],
-    );
-    let kinds: Vec<(Kind, &str)> = report
-        .findings()
-        .map(|(_, f)| (f.kind, f.control.as_ref().map_or("", |c| c.id.as_str())))
-        .collect();
-    assert_eq!(
-        kinds,
-        [
-            (Kind::Violation, "3.3.1"),
-            (Kind::Drift, "3.1.1"),
-            (Kind::Unmanaged, "3.1.1")
-        ]
     );
     assert_eq!(report.summary.violations, 1);
     assert_eq!(report.summary.drift, 1);
     assert_eq!(report.summary.unmanaged, 1);
+    let json = serde_json::to_value(&report).expect("json");
+    let findings = &json["targets"][0]["findings"];
+    assert_eq!(findings[0].get("key"), None, "absent when not a key's");
+    assert_eq!(findings[1]["key"]["aliases"][0], "alias/prod-db");
+    assert_eq!(
+        findings[1]["key"]["arn"],
+        "arn:aws:kms:us-east-1:222222222222:key/k-1"
+    );
+    assert_eq!(
+        key.label("kms_key.db"),
+        "kms_key.db (alias/prod-db, arn:aws:kms:us-east-1:222222222222:key/k-1)"
+    );
+    assert_eq!(
+        key.label("arn:aws:kms:us-east-1:222222222222:key/k-1"),
+        "arn:aws:kms:us-east-1:222222222222:key/k-1 (alias/prod-db)"
+    );
 }
 
 #[test]

@@ -159,11 +159,20 @@ fn organization_place(project: &Project, account: &str) -> Option<OrganizationPl
     if let Some(declared) = &org.tree {
         place.org_id = Some(declared.org_id.get_ref().clone());
         let file = SourceFile::new(relative, text.clone());
-        if let (Ok(tree), Some(names)) = (
-            kmsctl_org::declared_tree::build(&file, declared),
-            declared.account_ou(account),
-        ) {
-            place.org_path = tree.org_path(&names).ok();
+        if let Ok(tree) = kmsctl_org::declared_tree::build(&file, declared) {
+            if let Some(names) = declared.account_ou(account) {
+                place.org_path = tree.org_path(&names).ok();
+            }
+            place
+                .ou_paths
+                .insert("root".to_owned(), tree.org_path(&[]).unwrap_or_default());
+            for path in declared.ous.keys() {
+                let names =
+                    kmsctl_org::target::Target::ou_names(path.get_ref()).unwrap_or_default();
+                if let Ok(resolved) = tree.org_path(&names) {
+                    place.ou_paths.insert(path.get_ref().clone(), resolved);
+                }
+            }
         }
     }
     Some(place)

@@ -23,7 +23,10 @@ pub fn load(ctx: &Context) -> Result<(SourceFile, OrganizationFile)> {
         })?;
     let text = without_secrets(relative, &text)?;
     let org: OrganizationFile = toml::from_str(&text).map_err(|e| {
-        Error::in_toml(relative, &text, &e).help("see the organization file reference in README.md")
+        Error::in_toml(relative, &text, &e).help(format!(
+            "every field is in \"{}\" in README.md",
+            kmsctl_org::config::REFERENCE
+        ))
     })?;
     Ok((SourceFile::new(relative, text), org))
 }

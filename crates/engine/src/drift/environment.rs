@@ -47,6 +47,7 @@ pub async fn check(
                     kind: Kind::Violation,
                     rule: f.rule.clone(),
                     resource: f.rule.clone(),
+                    key: f.key.clone(),
                     message: f.message.clone(),
                     control: f.control.map(|c| controls.of(c)),
                     source: Some(source_ref(&f.location)),

@@ -6,6 +6,8 @@
 mod environment;
 mod organization;
 
+use std::collections::BTreeSet;
+
 use futures::stream::{self, StreamExt};
 use kmsctl_core::domain::DriftRule;
 use kmsctl_core::drift::{
@@ -54,10 +56,20 @@ pub async fn check(ctx: &Context, targets: &[String]) -> Result<DriftReport> {
     let controls = ControlMap::for_project(&ctx.project.files)
         .map_err(|e| Error::new(e.to_string()).help("fix or remove compliance/controls.toml"))?;
     let started = now();
+    // The environments this run checks: each reports its own load errors.
+    let environments: BTreeSet<String> = targets
+        .iter()
+        .filter(|t| t.as_str() != crate::organization::TARGET)
+        .filter_map(|t| {
+            let dir = ctx.project.environment_dir(t).ok()?;
+            dir.file_name()?.to_str().map(str::to_owned)
+        })
+        .collect();
     let mut reports: Vec<TargetReport> = stream::iter(targets.iter().cloned())
         .map(|target| {
             let controls = &controls;
-            async move { check_target(ctx, &target, controls).await }
+            let environments = &environments;
+            async move { check_target(ctx, &target, controls, environments).await }
         })
         .buffered(CONCURRENT_TARGETS)
         .collect()
@@ -77,7 +89,12 @@ pub async fn check(ctx: &Context, targets: &[String]) -> Result<DriftReport> {
     ))
 }
 
-async fn check_target(ctx: &Context, target: &str, controls: &ControlMap) -> TargetReport {
+async fn check_target(
+    ctx: &Context,
+    target: &str,
+    controls: &ControlMap,
+    environments: &BTreeSet<String>,
+) -> TargetReport {
     let failed = |account: String, region: String, error: String| TargetReport {
         target: target.to_owned(),
         account_id: account,
@@ -95,7 +112,9 @@ async fn check_target(ctx: &Context, target: &str, controls: &ControlMap) -> Tar
     let label = loaded.target().label();
     let result = match &loaded {
         Loaded::Environment(prepared) => environment::check(ctx, prepared, controls).await,
-        Loaded::Organization(file, org) => organization::check(ctx, file, org, controls).await,
+        Loaded::Organization(file, org) => {
+            organization::check(ctx, file, org, controls, environments).await
+        }
     };
     let target_info = loaded.target();
     match result {
@@ -124,7 +143,9 @@ pub fn source_ref(location: &kmsctl_core::Location) -> SourceRef {
 }
 
 /// One target's report from its plan's changes and its domains' evidence (none when nothing
-/// was read): drift, then violations, then unmanaged resources; and what was checked.
+/// was read): drift, then violations, then unmanaged resources; and what was checked. A violation
+/// subsumes the drift of what it is about: of the attributes it names (a missing tag), else of
+/// its whole resource under the same control (rotation off); the rest of the drift is reported.
 fn report(
     target: Target,
     observed_at: String,
@@ -133,37 +154,67 @@ fn report(
     controls: &ControlMap,
 ) -> TargetReport {
     let evidence = evidence.unwrap_or_default();
+    let key = |resource: &str| evidence.keys.get(resource).cloned();
+    let control = |rule: &Rule| rule.control.map(|c| controls.of(c));
+    // Violations about a whole resource, by the key they concern and their control.
+    let violated: BTreeSet<(String, String)> = evidence
+        .violations
+        .iter()
+        .filter(|v| v.attributes.is_empty())
+        .filter_map(|v| Some((subject(&v.address).to_owned(), control(v.rule)?.id)))
+        .collect();
     let mut findings: Vec<DriftFinding> = changes
         .iter()
-        .map(|change| drift_of(change, evidence.rules.get(&change.address), controls))
+        .filter_map(|change| {
+            let covered = evidence.subsumed.get(&change.address);
+            let mut left = change.clone();
+            if let Some(covered) = covered {
+                left.attributes.retain(|a| !covered.contains(&a.name));
+                if left.attributes.is_empty() {
+                    return None;
+                }
+            }
+            let mut finding = drift_of(&left, evidence.rules.get(&change.address), controls);
+            let whole = finding
+                .control
+                .as_ref()
+                .map(|c| (subject(&finding.resource).to_owned(), c.id.clone()));
+            if whole.is_some_and(|w| violated.contains(&w)) {
+                return None;
+            }
+            finding.key = key(&finding.resource);
+            Some(finding)
+        })
         .collect();
-    let control = |rule: &Rule| rule.control.map(|c| controls.of(c));
-    findings.extend(evidence.violations.into_iter().map(|v| DriftFinding {
+    findings.extend(evidence.violations.iter().map(|v| DriftFinding {
         kind: Kind::Violation,
         rule: v.rule.id.to_owned(),
-        resource: v.address,
-        message: v.message,
+        key: key(&v.address),
+        resource: v.address.clone(),
+        message: v.message.clone(),
         control: control(v.rule),
         source: v.declared.as_ref().map(source_ref),
-        evidence: v.evidence,
+        evidence: v.evidence.clone(),
     }));
-    findings.extend(evidence.unmanaged.into_iter().map(|u| DriftFinding {
+    findings.extend(evidence.unmanaged.iter().map(|u| DriftFinding {
         kind: Kind::Unmanaged,
         rule: u.rule.id.to_owned(),
-        resource: u.resource,
-        message: u.message,
+        key: key(&u.resource),
+        resource: u.resource.clone(),
+        message: u.message.clone(),
         control: control(u.rule),
         source: u.declared.as_ref().map(source_ref),
-        evidence: u.evidence,
+        evidence: u.evidence.clone(),
     }));
     let resources = evidence
         .checked
-        .into_iter()
+        .iter()
         .map(|c| CheckedResource {
-            resource: c.resource,
+            resource: c.resource.clone(),
+            key: key(&c.resource),
             control: controls.get(&c.control),
             source: c.declared.as_ref().map(source_ref),
-            evidence: c.evidence,
+            evidence: c.evidence.clone(),
         })
         .collect();
     TargetReport {
@@ -176,6 +227,11 @@ fn report(
         resources,
         findings,
     }
+}
+
+/// The key a resource concerns: `kms_key_rotation.x` and `kms_key.x` are about the same key.
+fn subject(resource: &str) -> &str {
+    resource.split_once('.').map_or(resource, |(_, name)| name)
 }
 
 /// A planned change as a drift finding: what differs, observed against declared. Filed under
@@ -227,6 +283,7 @@ fn drift_of(
         kind: Kind::Drift,
         rule,
         resource: change.address.to_string(),
+        key: None,
         message: format!(
             "{} differs from the files: it {}{}",
             change.address,
@@ -304,6 +361,102 @@ mod tests {
                 file: "organization/organization.toml".to_owned(),
                 line: Some(7),
             })
+        );
+    }
+
+    fn violation(
+        address: &str,
+        rule: &'static Rule,
+        attributes: &[&str],
+    ) -> kmsctl_core::domain::Violation {
+        kmsctl_core::domain::Violation {
+            address: address.to_owned(),
+            rule,
+            message: "m".to_owned(),
+            evidence: std::collections::BTreeMap::new(),
+            declared: None,
+            attributes: attributes.iter().map(|a| (*a).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_violation_subsumes_the_drift_of_what_it_is_about_and_no_more() {
+        use kmsctl_keys::guards::{ENVIRONMENT_TAG, REQUIRED_TAGS, ROTATION_REQUIRED};
+        let tags = ResourceChange {
+            attributes: [
+                "tags.Environment",
+                "tags.Project",
+                "tags.Owner",
+                "tags.CostCenter",
+            ]
+            .into_iter()
+            .map(|t| AttributeChange::new(t, Some(json!("a")), Some(json!("b"))))
+            .collect(),
+            ..change("kms_key", "description")
+        };
+        let rotation = change("kms_key_rotation", "enabled");
+        let policy = change("kms_key_policy", "statements");
+        let violations = vec![
+            violation("kms_key.payments", &ENVIRONMENT_TAG, &["tags.Environment"]),
+            violation("kms_key.payments", &REQUIRED_TAGS, &["tags.Project"]),
+            violation("kms_key_rotation.payments", &ROTATION_REQUIRED, &[]),
+        ];
+        let changes = vec![tags, rotation, policy];
+        let mut evidence = Evidence::default();
+        for change in &changes {
+            let covered = crate::parts::subsumed(&violations, change);
+            if !covered.is_empty() {
+                evidence.subsumed.insert(change.address.clone(), covered);
+            }
+        }
+        evidence.violations = violations;
+        let target = Target {
+            kind: "environment".into(),
+            name: "dev".into(),
+            path: "environments/dev".into(),
+            account_id: "111111111111".into(),
+            region: "us-east-1".into(),
+            assume_role_arn: None,
+        };
+        let report = report(
+            target,
+            "now".into(),
+            &changes,
+            Some(evidence),
+            &ControlMap::built_in(),
+        );
+        let found: Vec<(Kind, &str, &str)> = report
+            .findings
+            .iter()
+            .map(|f| (f.kind, f.rule.as_str(), f.resource.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (Kind::Drift, "drift-tags", "kms_key.payments"),
+                (
+                    Kind::Drift,
+                    "drift-kms-key-policy",
+                    "kms_key_policy.payments"
+                ),
+                (Kind::Violation, "environment-tag", "kms_key.payments"),
+                (Kind::Violation, "required-tags", "kms_key.payments"),
+                (
+                    Kind::Violation,
+                    "rotation-required",
+                    "kms_key_rotation.payments"
+                ),
+            ],
+            "{:#?}",
+            report.findings
+        );
+        let tags = &report.findings[0];
+        let shown: Vec<&String> = tags.evidence.keys().collect();
+        assert_eq!(shown, ["tags.CostCenter", "tags.Owner"]);
+        assert!(
+            !tags.message.contains("tags.Environment") && !tags.message.contains("tags.Project"),
+            "{}",
+            tags.message
         );
     }
 }

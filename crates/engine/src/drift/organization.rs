@@ -1,5 +1,9 @@
 //! Drift of the organization: the plan's changes (drift) and the organization domain's evidence
-//! (SCPs or RCPs attached to managed targets that no file declares, what was checked).
+//! (SCPs or RCPs attached to managed targets that no file declares, what was checked). Its
+//! boundary tests that need an environment of the same run whose files do not load are left to
+//! that environment's error.
+
+use std::collections::BTreeSet;
 
 use kmsctl_core::drift::{ControlMap, TargetReport};
 use kmsctl_core::source::SourceFile;
@@ -16,10 +20,11 @@ pub async fn check(
     file: &SourceFile,
     org: &OrganizationFile,
     controls: &ControlMap,
+    environments: &BTreeSet<String>,
 ) -> Result<TargetReport> {
     let target = target(org);
     let observed_at = now();
-    let (planned, evidence) = make_with_evidence(ctx, file, org, true).await?;
+    let (planned, evidence) = make_with_evidence(ctx, file, org, Some(environments)).await?;
     match &planned {
         Planned::Plan(plan) => Ok(report(
             target,

@@ -49,6 +49,30 @@ pub fn question_of(decl: &ExpectDecl) -> Question {
 pub struct Checked {
     pub held: usize,
     pub findings: Vec<Finding>,
+    /// For each of `findings`, the environment it could not be answered without, when that is
+    /// why (its files do not load).
+    pub blocked_by: Vec<Option<String>>,
+}
+
+impl Checked {
+    /// Adds what another file's expectations found.
+    pub fn extend(&mut self, other: Checked) {
+        self.held += other.held;
+        self.findings.extend(other.findings);
+        self.blocked_by.extend(other.blocked_by);
+    }
+
+    /// The findings but those that only say an environment of `reported` does not load: a run
+    /// that reports that environment's own error (drift of every target) does not report it
+    /// again as every other target's.
+    pub fn findings_besides(self, reported: &std::collections::BTreeSet<String>) -> Vec<Finding> {
+        self.findings
+            .into_iter()
+            .zip(self.blocked_by)
+            .filter(|(_, env)| !env.as_ref().is_some_and(|e| reported.contains(e)))
+            .map(|(finding, _)| finding)
+            .collect()
+    }
 }
 
 /// Answers every expectation; one that does not hold (or cannot be answered) is an error.
@@ -59,19 +83,25 @@ pub fn check(world: &mut World<'_>, file: &SourceFile, decls: &[&Spanned<ExpectD
         let at = file.location(expect.name.span());
         let name = expect.name.get_ref();
         match world.answer(&question_of(expect)) {
-            Err(why) => checked.findings.push(Finding::of(
-                &EXPECT_INVALID,
-                at,
-                format!("expectation {name:?} cannot be answered: {}", why.message),
-                why.fix,
-            )),
+            Err(why) => {
+                checked.findings.push(Finding::of(
+                    &EXPECT_INVALID,
+                    at,
+                    format!("expectation {name:?} cannot be answered: {}", why.message),
+                    why.fix,
+                ));
+                checked.blocked_by.push(why.environment);
+            }
             Ok(answer) if expect.decision.met_by(answer.decision.outcome) => checked.held += 1,
-            Ok(answer) => checked.findings.push(Finding::of(
-                &EXPECT_FAILED,
-                at,
-                failure(name, expect.decision, &answer),
-                "change the policies so they give the expected decision (the statements named decide it), or correct the expectation if the intent changed",
-            )),
+            Ok(answer) => {
+                checked.findings.push(Finding::of(
+                    &EXPECT_FAILED,
+                    at,
+                    failure(name, expect.decision, &answer),
+                    "change the policies so they give the expected decision (the statements named decide it), or correct the expectation if the intent changed",
+                ));
+                checked.blocked_by.push(None);
+            }
         }
     }
     checked

@@ -57,6 +57,9 @@ pub enum Identity {
 pub struct Unanswerable {
     pub message: String,
     pub fix: String,
+    /// The environment whose files do not load, when that is why: the error is that
+    /// environment's, not the question's.
+    pub environment: Option<String>,
 }
 
 impl Unanswerable {
@@ -64,7 +67,14 @@ impl Unanswerable {
         Self {
             message: message.into(),
             fix: fix.into(),
+            environment: None,
         }
+    }
+
+    /// The question needs `environment`, whose files do not load.
+    fn in_environment(mut self, environment: &str) -> Self {
+        self.environment = Some(environment.to_owned());
+        self
     }
 }
 

@@ -51,31 +51,42 @@ fn allow_all(action: &str) -> PolicyDocument {
     policy::parse(&document.to_string()).expect("a policy kmsctl writes parses")
 }
 
+/// Where a question's key is: its environment, its index there, and notes on the search.
+type Located = (Option<std::rc::Rc<EnvView>>, Option<usize>, Vec<String>);
+
 impl World<'_> {
-    /// The environment of a question's key (or of its keyless call), and the key.
-    fn locate(
-        &self,
-        q: &Question,
-    ) -> Result<(Option<std::rc::Rc<EnvView>>, Option<usize>), Unanswerable> {
+    /// The environment of a question's key (or of its keyless call), the key, and notes. Looking
+    /// for an alias in every environment, one whose files do not load is passed over (noted):
+    /// its error is its own, and the others still answer.
+    fn locate(&self, q: &Question) -> Result<Located, Unanswerable> {
         let Some(alias) = &q.key else {
             let env = match q.environment.as_ref().or(self.home.as_ref()) {
                 Some(name) => Some(self.environment(name)?),
                 None => None,
             };
-            return Ok((env, None));
+            return Ok((env, None, Vec::new()));
         };
         let alias = if alias.starts_with("alias/") {
             alias.clone()
         } else {
             format!("alias/{alias}")
         };
-        let candidates: Vec<String> = match q.environment.as_ref().or(self.home.as_ref()) {
+        let named = q.environment.as_ref().or(self.home.as_ref());
+        let candidates: Vec<String> = match named {
             Some(name) => vec![name.clone()],
             None => self.environment_names(),
         };
         let mut found = Vec::new();
+        let mut unloadable = Vec::new();
         for name in &candidates {
-            let env = self.environment(name)?;
+            let env = match self.environment(name) {
+                Ok(env) => env,
+                Err(why) if named.is_none() && why.environment.is_some() => {
+                    unloadable.push(why);
+                    continue;
+                }
+                Err(why) => return Err(why),
+            };
             if let Some(index) = env
                 .keys
                 .iter()
@@ -87,7 +98,45 @@ impl World<'_> {
         match found.len() {
             1 => {
                 let (env, index) = found.pop().expect("one");
-                Ok((Some(env), Some(index)))
+                let notes = unloadable
+                    .iter()
+                    .map(|why| {
+                        let other = why.environment.as_deref().unwrap_or_default();
+                        let prefix = format!("env/{other}: ");
+                        format!(
+                            "{alias} is env/{}'s; env/{other} could not be searched for it: {} ({})",
+                            env.name,
+                            why.message.strip_prefix(&prefix).unwrap_or(&why.message),
+                            why.fix
+                        )
+                    })
+                    .collect();
+                Ok((Some(env), Some(index), notes))
+            }
+            // The key may well be in an environment that does not load: that is the error.
+            0 if !unloadable.is_empty() => {
+                let searched: Vec<String> = candidates
+                    .iter()
+                    .filter(|c| !unloadable.iter().any(|u| u.environment.as_ref() == Some(c)))
+                    .map(|c| format!("env/{c}"))
+                    .collect();
+                let first = unloadable.swap_remove(0);
+                Err(Unanswerable {
+                    message: format!(
+                        "no key has {alias} in {}, and {}",
+                        if searched.is_empty() {
+                            "any environment that loads".to_owned()
+                        } else {
+                            searched.join(", ")
+                        },
+                        std::iter::once(&first)
+                            .chain(&unloadable)
+                            .map(|u| u.message.clone())
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    ),
+                    ..first
+                })
             }
             0 => Err(Unanswerable::new(
                 format!(
@@ -118,7 +167,7 @@ impl World<'_> {
     pub fn answer(&mut self, q: &Question) -> Result<Answer, Unanswerable> {
         check_names(q)?;
         let org = self.organization()?;
-        let (env, key_index) = self.locate(q)?;
+        let (env, key_index, located) = self.locate(q)?;
         let key = match (&env, key_index) {
             (Some(env), Some(index)) => Some(&env.keys[index]),
             _ => None,
@@ -130,7 +179,7 @@ impl World<'_> {
 
         // Where the call lands: the key's account; a call on no key (kms:CreateKey) acts in the
         // caller's own account, in the environment's region.
-        let mut notes = Vec::new();
+        let mut notes = located;
         let region = env
             .as_ref()
             .map_or_else(|| "us-east-1".to_owned(), |e| e.region.clone());

@@ -120,6 +120,7 @@ impl<'a> World<'a> {
                 format!("env/{name}: {}", e.message),
                 format!("run `kmsctl validate env/{name}` and fix what it reports"),
             )
+            .in_environment(name)
         };
         let dir = self
             .ctx

@@ -10,7 +10,8 @@ use crate::config::DeclaredState;
 use crate::desired::DesiredKey;
 use crate::handle::KeyHandle;
 use crate::matching::{
-    ALIAS_CONFLICT, ALIAS_UNMANAGED_KEY, DUPLICATE_KEY, Found, KEY_UNREADABLE, find,
+    ADOPT_KEY_MISSING, ALIAS_CONFLICT, ALIAS_UNMANAGED_KEY, DUPLICATE_KEY, Found, KEY_UNREADABLE,
+    find, find_declared,
 };
 use crate::observe::{Observation, ObservedKey, Scope};
 use crate::rotation::LiveRotation;
@@ -28,11 +29,23 @@ pub struct KeysDiff {
 pub fn diff(environment: &str, keys: &[DesiredKey], observation: &Observation) -> KeysDiff {
     let mut out = KeysDiff::default();
     for desired in keys {
-        match find(observation, &desired.id, &desired.alias) {
+        let found = find_declared(observation, desired);
+        let first = out.findings.len();
+        match found.clone() {
             Found::Absent if desired.state == DeclaredState::PendingDeletion => out.notes.push(Note::new(
                 NoteLevel::Info,
                 Some(key::address(desired)),
                 format!("key {} is declared pending_deletion and AWS has deleted it: remove its [[key]] entry", desired.id),
+            )),
+            // A key adopted by id is never made anew: the id names the key to take over.
+            Found::Absent if desired.adopt_key_id.is_some() => out.findings.push(Finding::of(
+                &ADOPT_KEY_MISSING,
+                desired.locations.key.clone(),
+                format!(
+                    "key_id {} names no customer managed key of account {environment}'s environment that kmsctl can read",
+                    desired.adopt_key_id.as_deref().unwrap_or_default()
+                ),
+                "check the id (kmsctl import writes it from the account), or remove key_id and adopt to create a new key",
             )),
             Found::Absent => create(desired, observation, environment, &mut out),
             Found::Managed(live) => existing(desired, live, false, observation, environment, &mut out),
@@ -76,13 +89,23 @@ pub fn diff(environment: &str, keys: &[DesiredKey], observation: &Observation) -
             Found::Unreadable(key_id, reason) => out.findings.push(Finding::of(
                 &KEY_UNREADABLE,
                 desired.locations.key.clone(),
-                if observation.key_of_alias(&desired.alias) == Some(key_id.as_str()) {
-                    format!("alias {} points to key {key_id}, which kmsctl cannot read: {reason}", desired.alias)
-                } else {
-                    format!("key {key_id} carries the kmsctl:id {} and kmsctl cannot read it (it is not created again): {reason}", desired.id)
-                },
-                "let the deployer role call kms:DescribeKey, kms:GetKeyPolicy and kms:ListResourceTags on the key",
+                format!(
+                    "{} AWS said: {reason}.{}",
+                    if observation.key_of_alias(&desired.alias) == Some(key_id.as_str()) {
+                        format!("alias {} points to key {key_id}, which kmsctl cannot read.", desired.alias)
+                    } else {
+                        format!("key {key_id} carries the kmsctl:id {} and kmsctl cannot read it (it is not created again).", desired.id)
+                    },
+                    crate::lockout::blocking(desired)
+                ),
+                "if a key policy blocks the deployer, restore it with a principal the live policy still allows (see \"Lockout recovery\" in README.md); otherwise let the deployer role call kms:DescribeKey, kms:GetKeyPolicy and kms:ListResourceTags on the key",
             )),
+        }
+        // What the live state revealed about this key names the key as operators know it.
+        if let Some(key) = crate::identity::of_found(&found, observation) {
+            for finding in &mut out.findings[first..] {
+                finding.key.get_or_insert_with(|| key.clone());
+            }
         }
     }
     report_orphans(environment, keys, observation, &mut out.notes);

@@ -42,6 +42,7 @@ fn desired() -> DesiredKey {
         deletion_window_days: 30,
         state: DeclaredState::Enabled,
         adopt: false,
+        adopt_key_id: None,
         declared_tags: BTreeMap::from([("Environment".to_owned(), "dev".to_owned())]),
         tags,
         locations: KeyLocations {
@@ -511,5 +512,112 @@ fn an_alias_on_the_successor_of_an_unfinished_rotation_says_how_to_finish_it() {
             .contains(&format!("kmsctl rotate env/dev {}", key.alias)),
         "{}",
         finding.fix
+    );
+}
+
+#[test]
+fn an_unreadable_key_names_awss_words_and_the_deny_statements_that_could_block_it() {
+    let mut key = desired();
+    let text = r#"{"Version":"2012-10-17","Statement":[
+  {"Sid":"Root","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"kms:*","Resource":"*"},
+  {"Sid":"OnlyFromOffice","Effect":"Deny","Principal":"*","Action":"kms:*","Resource":"*",
+   "Condition":{"NotIpAddressIfExists":{"aws:SourceIp":"203.0.113.0/24"}}}]}"#;
+    let document = policy::parse(text).expect("policy");
+    key.policy = DesiredPolicy::new(Some("policies/kms/app.json".into()), text.into(), &document);
+    let mut observation = observed(vec![]);
+    observation
+        .aliases
+        .insert(key.alias.clone(), Some("1234".into()));
+    observation.unreadable.insert(
+        "1234".into(),
+        "kms:DescribeKey: AccessDeniedException: User is not authorized".into(),
+    );
+    let out = diff("dev", &[key], &observation);
+    let finding = out
+        .findings
+        .iter()
+        .find(|f| f.rule == "key-unreadable")
+        .expect("key-unreadable");
+    assert!(
+        finding
+            .message
+            .contains("AWS said: kms:DescribeKey: AccessDeniedException: User is not authorized"),
+        "{}",
+        finding.message
+    );
+    assert!(
+        finding
+            .message
+            .contains("\"OnlyFromOffice\" (policies/kms/app.json:3)"),
+        "{}",
+        finding.message
+    );
+    assert!(finding.fix.contains("Lockout recovery"), "{}", finding.fix);
+}
+
+#[test]
+fn findings_name_the_live_key_by_its_aliases_and_arn() {
+    let key = desired();
+    let mut foreign = live(&key, "k-9");
+    foreign.tags.clear();
+    foreign.aliases.push("alias/a-second-name".into());
+    let observation = observed(vec![foreign]);
+    let refused = diff("dev", std::slice::from_ref(&key), &observation);
+    let named = refused.findings[0].key.clone().expect("the key");
+    assert_eq!(named.key_id, "k-9");
+    assert_eq!(
+        named.arn.as_deref(),
+        Some("arn:aws:kms:us-east-1:111111111111:key/k-9")
+    );
+    assert_eq!(
+        named.aliases,
+        ["alias/a-second-name", "alias/dev-db-payments-encryption"]
+    );
+
+    // Drift findings: by any of the key's addresses, its id or ARN; an unmanaged key by what
+    // its finding's evidence says.
+    let managed = observed(vec![live(&key, "k-1")]);
+    let account = Location::at_line("environments/dev/environment.toml", 3);
+    let rules = kmsctl_core::environment::Rules::default();
+    let keys = [key];
+    let desired = crate::DesiredKeys {
+        environment: "dev",
+        account_id: "111111111111",
+        account_location: &account,
+        rules: &rules,
+        keys: &keys,
+    };
+    let none = BTreeMap::new();
+    for resource in [
+        "kms_key.db-payments-encryption",
+        "kms_key_rotation.db-payments-encryption",
+        "kms_alias.alias/dev-db-payments-encryption",
+        "k-1",
+        "arn:aws:kms:us-east-1:111111111111:key/k-1",
+    ] {
+        let found = crate::identity::key_of(&desired, &managed, resource, &none);
+        assert_eq!(
+            found.map(|k| k.key_id),
+            Some("k-1".to_owned()),
+            "{resource}"
+        );
+    }
+    assert_eq!(
+        crate::identity::key_of(&desired, &managed, "config_rule.x", &none),
+        None
+    );
+    let unmanaged = crate::identity::key_of(
+        &desired,
+        &managed,
+        "arn:aws:kms:us-east-1:111111111111:key/k-7",
+        &BTreeMap::from([
+            ("key_id".to_owned(), json!("k-7")),
+            ("aliases".to_owned(), json!(["alias/by-hand"])),
+        ]),
+    )
+    .expect("from the evidence");
+    assert_eq!(
+        unmanaged.label("arn:aws:kms:us-east-1:111111111111:key/k-7"),
+        "arn:aws:kms:us-east-1:111111111111:key/k-7 (alias/by-hand)"
     );
 }

@@ -8,7 +8,7 @@ use kmsctl_core::{Action, Address, AttributeChange, Note, NoteLevel};
 use serde_json::{Value, json};
 
 use super::{MonitorDiff, arn, change, missing_tags, tags_change};
-use crate::desired::{DesiredAlerts, DesiredMonitor, TARGET_ID};
+use crate::desired::{DesiredAlerts, DesiredMonitor};
 use crate::kinds::*;
 use crate::observe::{ObservedMonitor, ObservedTopic, managed_by};
 use crate::ops::MonitorOp;
@@ -252,11 +252,13 @@ fn event_rules(
         let address = Address::new(EVENTS_RULE, wanted.name.clone());
         let source = Some(alerts.location.clone());
         let live = observed.event_rule(&wanted.name);
+        let state = rule_state(&wanted.pattern);
         let put = MonitorOp::PutRule {
             name: wanted.name.clone(),
             pattern: wanted.pattern.to_string(),
             description: wanted.description.clone(),
             tags: desired.tags.clone(),
+            state: (state != ENABLED).then(|| state.to_owned()),
         };
         let mut rule_change = None;
         match live {
@@ -296,11 +298,11 @@ fn event_rules(
                         Some(wanted.pattern.clone()),
                     ));
                 }
-                if live.state != "ENABLED" {
+                if live.state != state {
                     attributes.push(AttributeChange::new(
                         "state",
                         Some(live.state.clone().into()),
-                        Some("ENABLED".into()),
+                        Some(state.into()),
                     ));
                 }
                 if live.description.as_deref() != Some(wanted.description.as_str()) {
@@ -338,10 +340,12 @@ fn event_rules(
                 }
             }
         }
-        // The target: the topic, under kmsctl's id; any other target of a managed rule goes.
+        // The target: the topic, under the declared id (kmsctl's by default); any other target
+        // of a managed rule goes.
+        let target_id = alerts.target_id.as_str();
         let live_targets = live.map(|r| r.targets.clone()).unwrap_or_default();
-        let target_address = Address::new(EVENTS_TARGET, format!("{}/{TARGET_ID}", wanted.name));
-        let live_arn = live_targets.get(TARGET_ID);
+        let target_address = Address::new(EVENTS_TARGET, format!("{}/{target_id}", wanted.name));
+        let live_arn = live_targets.get(target_id);
         if live_arn != Some(&alerts.topic_arn) {
             out.changes.push(change(
                 target_address.clone(),
@@ -357,7 +361,7 @@ fn event_rules(
                 )],
                 vec![MonitorOp::PutTargets {
                     rule: wanted.name.clone(),
-                    id: TARGET_ID.to_owned(),
+                    id: target_id.to_owned(),
                     arn: arn(&alerts.topic_arn),
                 }],
                 rule_change.iter().chain(topic_changes).cloned().collect(),
@@ -368,7 +372,7 @@ fn event_rules(
         if live.is_some_and(|r| managed_by(&r.tags, &desired.environment)) {
             for (id, arn) in live_targets
                 .iter()
-                .filter(|(id, _)| id.as_str() != TARGET_ID)
+                .filter(|(id, _)| id.as_str() != target_id)
             {
                 let address = Address::new(EVENTS_TARGET, format!("{}/{id}", wanted.name));
                 out.changes.push(change(
@@ -459,5 +463,67 @@ fn retired_topics(
             target_changes.to_vec(),
             None,
         ));
+    }
+}
+
+const ENABLED: &str = "ENABLED";
+/// The rule state EventBridge needs to deliver read-only management events (EventBridge user
+/// guide, "Receiving read-only management events from AWS services"): with `ENABLED` a rule
+/// never sees `Decrypt`, `Encrypt`, `GenerateDataKey`, `Describe*`, ...
+pub const ALL_MANAGEMENT_EVENTS: &str = "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS";
+
+/// KMS calls CloudTrail records with `readOnly: true` (besides Describe*, Get* and List*).
+const READ_ONLY_CALLS: &[&str] = &[
+    "Decrypt",
+    "Encrypt",
+    "GenerateDataKey",
+    "GenerateDataKeyPair",
+    "GenerateDataKeyPairWithoutPlaintext",
+    "GenerateDataKeyWithoutPlaintext",
+    "GenerateMac",
+    "GenerateRandom",
+    "ReEncrypt",
+    "Sign",
+    "Verify",
+    "VerifyMac",
+    "DeriveSharedSecret",
+];
+
+fn read_only(event: &str) -> bool {
+    ["Describe", "Get", "List"]
+        .iter()
+        .any(|prefix| event.starts_with(prefix))
+        || READ_ONLY_CALLS.contains(&event)
+}
+
+/// `ENABLED`, or the state that delivers read-only calls when the pattern matches one.
+fn rule_state(pattern: &Value) -> &'static str {
+    let names = &pattern["detail"]["eventName"];
+    let any_read_only = names
+        .as_array()
+        .is_some_and(|names| names.iter().filter_map(Value::as_str).any(read_only));
+    if any_read_only {
+        ALL_MANAGEMENT_EVENTS
+    } else {
+        ENABLED
+    }
+}
+
+#[cfg(test)]
+mod state_tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_rule_matching_read_only_calls_gets_the_state_that_delivers_them() {
+        let admin = json!({"detail": {"eventName": ["ScheduleKeyDeletion", "DisableKey"]}});
+        assert_eq!(rule_state(&admin), ENABLED);
+        let usage = json!({"detail": {"eventName": ["DisableKey", "Decrypt"]}});
+        assert_eq!(rule_state(&usage), ALL_MANAGEMENT_EVENTS);
+        assert_eq!(
+            rule_state(&json!({"detail": {"eventName": ["GetKeyPolicy"]}})),
+            ALL_MANAGEMENT_EVENTS
+        );
     }
 }

@@ -1,5 +1,5 @@
 //! `config_rule`: AWS Config managed rules, created, updated (identifier, parameters, scope,
-//! frequency), tagged, and deleted when a managed one leaves the files.
+//! frequency, description), tagged, and deleted when a managed one leaves the files.
 
 use kmsctl_core::{Action, Address, AttributeChange};
 use serde_json::json;
@@ -10,13 +10,23 @@ use crate::kinds::CONFIG_RULE;
 use crate::observe::{ObservedMonitor, ObservedRule, managed_by};
 use crate::ops::MonitorOp;
 
-fn put(rule: &DesiredRule, tags: Option<&std::collections::BTreeMap<String, String>>) -> MonitorOp {
+/// PutConfigRule with the declaration; an undeclared description keeps the live rule's (the
+/// call replaces the whole rule).
+fn put(
+    rule: &DesiredRule,
+    live: Option<&ObservedRule>,
+    tags: Option<&std::collections::BTreeMap<String, String>>,
+) -> MonitorOp {
     MonitorOp::PutConfigRule {
         name: rule.name.clone(),
         identifier: rule.identifier.clone(),
         parameters: rule.parameters.clone(),
         frequency: rule.frequency.clone(),
         resource_types: rule.resource_types.clone(),
+        description: rule
+            .description
+            .clone()
+            .or_else(|| live.and_then(|l| l.description.clone())),
         tags: tags.cloned().unwrap_or_default(),
     }
 }
@@ -59,6 +69,14 @@ fn rule_changes(live: &ObservedRule, wanted: &DesiredRule) -> Vec<AttributeChang
             Some(json!(wanted.resource_types)),
         ));
     }
+    // Not declared: the live description, whatever it is, is left alone.
+    if wanted.description.is_some() && live.description != wanted.description {
+        attributes.push(AttributeChange::new(
+            "description",
+            live.description.clone().map(Into::into),
+            wanted.description.clone().map(Into::into),
+        ));
+    }
     attributes
 }
 
@@ -89,11 +107,14 @@ pub(super) fn diff(desired: &DesiredMonitor, observed: &ObservedMonitor, out: &m
                     json!(wanted.resource_types),
                 ));
             }
+            if let Some(description) = &wanted.description {
+                attributes.push(AttributeChange::added("description", description.clone()));
+            }
             out.changes.push(change(
                 address,
                 Action::Create,
                 attributes,
-                vec![put(wanted, Some(&desired.tags))],
+                vec![put(wanted, None, Some(&desired.tags))],
                 vec![],
                 source,
             ));
@@ -104,7 +125,7 @@ pub(super) fn diff(desired: &DesiredMonitor, observed: &ObservedMonitor, out: &m
         let mut operations = Vec::new();
         if !attributes.is_empty() {
             // Tags given to PutConfigRule only count at creation: TagResource below sets them.
-            operations.push(put(wanted, None));
+            operations.push(put(wanted, Some(live), None));
         }
         if let Some(tags) = tags_change(&desired.tags, &live.tags) {
             attributes.push(tags);

@@ -4,7 +4,7 @@
 //! without the tags is adopted. The configuration recorder is never deleted: it serves the whole
 //! region.
 
-mod alerts;
+pub(crate) mod alerts;
 pub mod cloudtrail;
 mod config_rule;
 mod recorder;

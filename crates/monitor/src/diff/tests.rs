@@ -5,6 +5,7 @@ use kmsctl_core::Action;
 use super::*;
 use crate::config::tests_support::declaration;
 use crate::desired::{Context, TARGET_ID, build};
+use crate::observe::Scope;
 use crate::observe::{
     ObservedEventRule, ObservedRecorder, ObservedRule, ObservedSubscription, ObservedTopic,
     ObservedTrail, TrailEventSelector,
@@ -52,6 +53,7 @@ fn applied(desired: &DesiredMonitor) -> ObservedMonitor {
                 parameters: r.parameters.clone(),
                 frequency: r.frequency.clone(),
                 resource_types: r.resource_types.clone(),
+                description: r.description.clone(),
                 tags: desired.tags.clone(),
             })
             .collect(),
@@ -307,4 +309,164 @@ fn an_unmanaged_rule_of_the_declared_name_is_adopted_and_other_rules_are_left_al
     );
     assert_eq!(diff.changes[0].action, Action::Adopt);
     assert_eq!(diff.changes[0].operations[0]["op"], "TagConfigResource");
+}
+
+/// The prod declaration with the framework's settings: a Config rule description, the alert
+/// rule's name and description, and the target id.
+fn framework_desired() -> DesiredMonitor {
+    use crate::config::tests_support::{DECLARATION, from_text};
+    let text = DECLARATION
+        .replace(
+            "maximum_execution_frequency = \"TwentyFour_Hours\"\n",
+            "maximum_execution_frequency = \"TwentyFour_Hours\"\ndescription = \"Checks whether automatic key rotation is enabled for each KMS key\"\n",
+        )
+        .replace(
+            "min_severity = \"high\"\n",
+            "min_severity = \"high\"\ntarget_id = \"SendToSNS\"\n\n[alerts.rules.critical]\nname = \"kms-key-deletion-alert\"\ndescription = \"Alert on KMS key deletion scheduling\"\n",
+        );
+    let tags = BTreeMap::from([("Environment".to_owned(), "prod".to_owned())]);
+    build(
+        &from_text(&text),
+        &Context {
+            environment: "prod",
+            account_id: "222222222222",
+            region: "us-east-1",
+            tags: &tags,
+            topic_key: Some("alias/prod-alerts".into()),
+        },
+    )
+}
+
+#[test]
+fn the_frameworks_rule_names_target_id_and_descriptions_are_made_as_declared() {
+    let desired = framework_desired();
+    let alerts = desired.alerts.as_ref().expect("alerts");
+    assert_eq!(alerts.target_id, "SendToSNS");
+    let critical = &alerts.rules[1];
+    assert_eq!(critical.name, "kms-key-deletion-alert");
+    assert_eq!(critical.description, "Alert on KMS key deletion scheduling");
+    assert_eq!(
+        alerts.policy["Statement"][0]["Condition"]["ArnEquals"]["aws:SourceArn"][1],
+        "arn:aws:events:us-east-1:222222222222:rule/kms-key-deletion-alert"
+    );
+    assert_eq!(Scope::of(&desired).event_rules, ["kms-key-deletion-alert"]);
+    let diff = diff(&desired, &ObservedMonitor::default());
+    let shown = addresses(&diff);
+    for address in [
+        "+ events_rule.kms-key-deletion-alert",
+        "+ events_target.kms-key-deletion-alert/SendToSNS",
+        "+ events_target.prod-kms-alerts-high/SendToSNS",
+    ] {
+        assert!(shown.iter().any(|a| a == address), "{address}: {shown:#?}");
+    }
+    let rule = diff
+        .changes
+        .iter()
+        .find(|c| c.address.to_string() == "config_rule.kms-key-rotation-enabled")
+        .expect("the rule");
+    assert_eq!(
+        rule.operations[0]["description"],
+        "Checks whether automatic key rotation is enabled for each KMS key"
+    );
+    let put = diff
+        .changes
+        .iter()
+        .find(|c| c.address.to_string() == "events_rule.kms-key-deletion-alert")
+        .expect("the alert rule");
+    assert_eq!(
+        put.operations[0]["description"],
+        "Alert on KMS key deletion scheduling"
+    );
+    // Applied, nothing is left to do.
+    let mut live = applied(&desired);
+    for rule in &mut live.event_rules {
+        rule.targets = BTreeMap::from([("SendToSNS".to_owned(), alerts.topic_arn.clone())]);
+    }
+    let again = super::diff(&desired, &live);
+    assert!(again.changes.is_empty(), "{:#?}", again.changes);
+}
+
+#[test]
+fn a_changed_config_rule_description_is_drift_only_where_one_is_declared() {
+    let desired = framework_desired();
+    let mut live = applied(&desired);
+    live.event_rules.iter_mut().for_each(|r| {
+        r.targets = BTreeMap::from([(
+            "SendToSNS".to_owned(),
+            desired.alerts.as_ref().expect("alerts").topic_arn.clone(),
+        )]);
+    });
+    for rule in &mut live.rules {
+        rule.description = Some("edited by hand".into());
+    }
+    let diff = diff(&desired, &live);
+    assert_eq!(addresses(&diff), ["~ config_rule.kms-key-rotation-enabled"]);
+    let attribute = &diff.changes[0].attributes[0];
+    assert_eq!(attribute.name, "description");
+    assert_eq!(
+        diff.changes[0].operations[0]["description"],
+        "Checks whether automatic key rotation is enabled for each KMS key"
+    );
+
+    // A rule without a declared description keeps the live one when something else changes.
+    let mut other = live.clone();
+    other.rules[0].parameters.insert("p".into(), "v".into());
+    let diff = super::diff(&desired, &other);
+    assert_eq!(
+        addresses(&diff),
+        [
+            "~ config_rule.kms-cmk-not-scheduled-for-deletion",
+            "~ config_rule.kms-key-rotation-enabled"
+        ]
+    );
+    assert_eq!(
+        diff.changes[0].operations[0]["description"],
+        "edited by hand"
+    );
+}
+
+#[test]
+fn the_frameworks_hand_made_alert_rule_is_adopted_and_kmsctls_old_one_deleted() {
+    let desired = framework_desired();
+    let alerts = desired.alerts.as_ref().expect("alerts");
+    let mut live = applied(&desired);
+    for rule in &mut live.event_rules {
+        rule.targets = BTreeMap::from([("SendToSNS".to_owned(), alerts.topic_arn.clone())]);
+    }
+    // The framework's rule, made by Terraform: no kmsctl tags.
+    live.event_rules[1].tags.clear();
+    // kmsctl's own critical rule from before the files named it.
+    live.event_rules.push(ObservedEventRule {
+        name: "prod-kms-alerts-critical".into(),
+        arn: "arn:aws:events:us-east-1:222222222222:rule/prod-kms-alerts-critical".into(),
+        targets: BTreeMap::from([(TARGET_ID.to_owned(), alerts.topic_arn.clone())]),
+        tags: desired.tags.clone(),
+        ..live.event_rules[0].clone()
+    });
+    let diff = diff(&desired, &live);
+    assert_eq!(
+        addresses(&diff),
+        [
+            "<= events_rule.kms-key-deletion-alert",
+            "- events_target.prod-kms-alerts-critical/kmsctl-alerts-topic",
+            "- events_rule.prod-kms-alerts-critical",
+        ]
+    );
+    assert_eq!(diff.changes[0].operations[0]["op"], "TagRule");
+
+    // A new target id: the topic under it, and the old id removed from kmsctl's rules.
+    let mut old_id = applied(&desired);
+    for rule in &mut old_id.event_rules {
+        rule.targets = BTreeMap::from([(TARGET_ID.to_owned(), alerts.topic_arn.clone())]);
+    }
+    let shown = addresses(&super::diff(&desired, &old_id));
+    assert_eq!(
+        shown,
+        [
+            "+ events_target.prod-kms-alerts-high/SendToSNS",
+            "- events_target.prod-kms-alerts-high/kmsctl-alerts-topic",
+            "+ events_target.kms-key-deletion-alert/SendToSNS",
+            "- events_target.kms-key-deletion-alert/kmsctl-alerts-topic",
+        ]
+    );
 }

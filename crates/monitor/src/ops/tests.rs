@@ -56,6 +56,7 @@ fn every_op(arn: &Ref<String>) -> Vec<MonitorOp> {
             parameters: BTreeMap::from([("p".into(), "v".into())]),
             frequency: Some("TwentyFour_Hours".into()),
             resource_types: vec![],
+            description: Some("Checks whether automatic key rotation is enabled".into()),
             tags: tags(),
         },
         MonitorOp::TagConfigResource {
@@ -93,6 +94,7 @@ fn every_op(arn: &Ref<String>) -> Vec<MonitorOp> {
             pattern: "{}".into(),
             description: "d".into(),
             tags: tags(),
+            state: Some(crate::diff::alerts::ALL_MANAGEMENT_EVENTS.into()),
         },
         MonitorOp::TagRule {
             arn: arn.clone(),
@@ -214,6 +216,7 @@ fn the_encoding_is_the_text_plans_already_hold() {
                 parameters: BTreeMap::new(),
                 frequency: None,
                 resource_types: vec![],
+                description: None,
                 tags: Tags::new(),
             },
             json!({"op": "PutConfigRule", "name": "r", "identifier": "I", "parameters": {}, "frequency": null,

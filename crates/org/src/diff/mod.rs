@@ -118,8 +118,7 @@ pub fn diff(
     for policy in rendered {
         let address = policy_address(policy.kind, &policy.name);
         let description = org
-            .policy
-            .get(&policy.name)
+            .policy_settings(&policy.name)
             .and_then(|s| s.description.clone())
             .unwrap_or_default();
         let live = find(policy.kind, &policy.name);

@@ -42,6 +42,9 @@ pub fn render(report: &DriftReport, style: Style) -> String {
             };
             out.push_str(&format!("  {kind}[{}] {}\n", finding.rule, finding.message));
             out.push_str(&format!("    --> {}\n", at(finding.source.as_ref())));
+            if let Some(key) = &finding.key {
+                out.push_str(&format!("    = key: {}\n", key.label(&finding.resource)));
+            }
             out.push_str(&format!(
                 "    = {}\n",
                 control_line(finding.control.as_ref())

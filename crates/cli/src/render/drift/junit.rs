@@ -58,11 +58,15 @@ pub fn render(report: &DriftReport) -> Result<String, String> {
                         .iter()
                         .map(|f| {
                             format!(
-                                "{} [{}] {}\n  at {}\n  {}",
+                                "{} [{}] {}\n  at {}\n{}  {}",
                                 f.kind.name(),
                                 f.rule,
                                 f.message,
                                 at(f.source.as_ref()),
+                                f.key.as_ref().map_or(String::new(), |k| format!(
+                                    "  key: {}\n",
+                                    k.label(&f.resource)
+                                )),
                                 control_line(f.control.as_ref())
                             )
                         })

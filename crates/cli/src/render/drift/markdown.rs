@@ -49,7 +49,7 @@ pub fn render(report: &DriftReport) -> String {
                 "| {} | {} | {} | {} | {} | {} |\n",
                 f.kind.name(),
                 md(&target.target),
-                code(&f.resource),
+                super::resource_markdown(&f.resource, f.key.as_ref()),
                 f.control.as_ref().map_or("—".to_owned(), |c| format!(
                     "{} {}",
                     md(&c.id),

@@ -69,3 +69,29 @@ pub fn at(source: Option<&kmsctl_core::drift::SourceRef>) -> String {
         None => "-".into(),
     }
 }
+
+/// A resource in a Markdown cell: its address as code, then the aliases and ARN of its key.
+pub fn resource_markdown(resource: &str, key: Option<&kmsctl_core::KeyRef>) -> String {
+    use crate::render::escape::{markdown as md, markdown_code as code};
+    let names = key.map(|k| k.names_beside(resource)).unwrap_or_default();
+    if names.is_empty() {
+        code(resource)
+    } else {
+        format!("{} ({})", code(resource), md(&names.join(", ")))
+    }
+}
+
+/// A resource in an HTML cell: its address as code, then the aliases and ARN of its key.
+pub fn resource_html(resource: &str, key: Option<&kmsctl_core::KeyRef>) -> String {
+    use crate::render::escape::html;
+    let names = key.map(|k| k.names_beside(resource)).unwrap_or_default();
+    if names.is_empty() {
+        format!("<code>{}</code>", html(resource))
+    } else {
+        format!(
+            "<code>{}</code> ({})",
+            html(resource),
+            html(&names.join(", "))
+        )
+    }
+}

@@ -3,9 +3,9 @@ use std::path::Path;
 
 use kmsctl_core::drift::{DriftReport, Kind};
 use serde_sarif::sarif::{
-    ArtifactLocation, Invocation, Location, Message, MultiformatMessageString, PhysicalLocation,
-    PropertyBag, Region, ReportingDescriptor, Result as SarifResult, ResultLevel, Run, Sarif, Tool,
-    ToolComponent,
+    ArtifactLocation, Invocation, Location, LogicalLocation, Message, MultiformatMessageString,
+    PhysicalLocation, PropertyBag, Region, ReportingDescriptor, Result as SarifResult, ResultLevel,
+    Run, Sarif, Tool, ToolComponent,
 };
 
 use super::requirements;
@@ -96,11 +96,27 @@ pub fn render(report: &DriftReport, root: &Path) -> Result<String, String> {
                                 .as_ref()
                                 .map(|c| ("control".to_owned(), serde_json::json!(c))),
                         )
+                        .chain(
+                            finding
+                                .key
+                                .as_ref()
+                                .map(|k| ("key".to_owned(), serde_json::json!(k))),
+                        )
                         .collect::<BTreeMap<_, _>>(),
                     )
                     .build(),
             )
             .build();
+        // The key as operators know it: by alias, and its ARN.
+        let logical = finding.key.as_ref().map(|key| {
+            vec![
+                LogicalLocation::builder()
+                    .name(key.aliases.first().unwrap_or(&key.key_id).clone())
+                    .fully_qualified_name(key.arn.clone().unwrap_or_else(|| key.key_id.clone()))
+                    .kind("resource")
+                    .build(),
+            ]
+        });
         if let Some(source) = &finding.source {
             let mut physical = PhysicalLocation::builder()
                 .artifact_location(
@@ -117,9 +133,11 @@ pub fn render(report: &DriftReport, root: &Path) -> Result<String, String> {
                         .build(),
                 );
             }
-            result.locations = Some(vec![
-                Location::builder().physical_location(physical).build(),
-            ]);
+            let mut location = Location::builder().physical_location(physical).build();
+            location.logical_locations = logical;
+            result.locations = Some(vec![location]);
+        } else if let Some(logical) = logical {
+            result.locations = Some(vec![Location::builder().logical_locations(logical).build()]);
         }
         results.push(result);
     }

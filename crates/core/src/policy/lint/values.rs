@@ -89,7 +89,7 @@ pub(super) fn check(
                 &ORGPATHS_VALUE,
                 location.clone(),
                 format!("{}: {key_text} value {value:?} is not an organization path: it never matches", name(st)),
-                "org paths are ids from the organization down, not OU names, and end with /: o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/ (with StringLike, end with /* to include OUs below); organization.toml policies can write {{ ou_path 'root/dev' }}",
+                "org paths are ids from the organization down, not OU names, and end with /: o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/ (with StringLike, end with /* to include OUs below); in a project, write {{ ou_path 'root/dev' }} (rendered from organization.toml's [tree])",
             ));
         }
         return;

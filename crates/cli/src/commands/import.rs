@@ -1,0 +1,117 @@
+//! `kmsctl import env/NAME [--key ALIAS|KEY_ID]...`: the account's customer managed keys that
+//! kmsctl does not manage, written as `[[key]]` entries with `adopt = true` into a new file of
+//! the environment, and their non-default key policies into new files under `policies/kms/`.
+//! Nothing in AWS changes and no existing file is overwritten: the user reviews the files,
+//! `kmsctl validate` shows what the keys still lack against the guards, and `kmsctl plan`
+//! shows only the adoption.
+
+use std::collections::BTreeSet;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use kmsctl_engine::plan::target_of;
+use kmsctl_engine::prepare::prepare;
+use kmsctl_engine::target::connect;
+
+use super::Context;
+use crate::cli::ImportArgs;
+use crate::error::{Result, UserError};
+use crate::exit::Exit;
+
+pub async fn run(ctx: &Context, args: &ImportArgs) -> Result<Exit> {
+    let prepared = prepare(ctx, &args.target)?;
+    let target = target_of(&prepared);
+    let session = connect(ctx, &target).await?;
+    let clients = kmsctl_keys::clients(&session);
+    let found = kmsctl_keys::import::unmanaged(&clients, &args.keys, ctx.parallelism)
+        .await
+        .map_err(|e| UserError::new(format!("reading the account's keys: {e}")))?;
+    let declared: BTreeSet<String> = prepared
+        .keys
+        .iter()
+        .flat_map(|k| k.all_aliases().cloned().chain(k.adopt_key_id.clone()))
+        .collect();
+    let policies_dir = ctx.project.root.join("policies/kms");
+    let free = |name: &str| !policies_dir.join(name).exists();
+    let imported =
+        kmsctl_keys::import::entries(&prepared.env.settings, &found.keys, &declared, &free);
+    let err = &ctx.err_style;
+    for note in &imported.notes {
+        eprintln!("{} {note}", err.cyan("note:"));
+    }
+    for (key_id, reason) in &found.unreadable {
+        eprintln!(
+            "{} key {key_id} could not be read, so it is not imported: {reason}",
+            err.yellow("warning:")
+        );
+    }
+    if imported.imported == 0 {
+        println!(
+            "No key to import: {} has no customer managed key that kmsctl does not manage{}.",
+            target.label(),
+            if args.keys.is_empty() {
+                ""
+            } else {
+                " among those named"
+            }
+        );
+        return Ok(Exit::Ok);
+    }
+    if !args.keys.is_empty() && imported.imported < args.keys.len() {
+        eprintln!(
+            "{} {} key(s) named, {} found unmanaged: the others are managed already, AWS managed, or not in the account",
+            err.yellow("warning:"),
+            args.keys.len(),
+            imported.imported
+        );
+    }
+    std::fs::create_dir_all(&policies_dir)
+        .map_err(|e| UserError::new(format!("cannot create {}: {e}", policies_dir.display())))?;
+    let mut written = Vec::new();
+    for (name, text) in &imported.policies {
+        let path = policies_dir.join(name);
+        create_new(&path, text)?;
+        written.push(ctx.project.display(&path));
+    }
+    let env_dir = ctx.project.root.join(&prepared.env.path);
+    let keys_file = (1..)
+        .map(|n| {
+            env_dir.join(if n == 1 {
+                "imported.toml".to_owned()
+            } else {
+                format!("imported-{n}.toml")
+            })
+        })
+        .find(|p| !p.exists())
+        .unwrap_or_else(|| env_dir.join("imported.toml"));
+    create_new(&keys_file, &imported.toml)?;
+    written.insert(0, ctx.project.display(&keys_file));
+    println!(
+        "Imported {} key(s) of {} into new files:",
+        imported.imported,
+        target.label()
+    );
+    for path in &written {
+        println!("  {}", path.display());
+    }
+    println!(
+        "Review them (names marked TODO(import) are yours to choose), then run `kmsctl validate {0}` \
+         for what the keys still lack against the guards, and `kmsctl plan {0}`: it adopts the keys \
+         and creates none.",
+        args.target
+    );
+    Ok(Exit::Ok)
+}
+
+/// Writes a new file; never replaces one (a file made meanwhile is an error, not overwritten).
+fn create_new(path: &Path, text: &str) -> Result<()> {
+    let shown: PathBuf = path.to_owned();
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| UserError::new(format!("cannot create {}: {e}", shown.display())))?;
+    file.write_all(text.as_bytes())
+        .map_err(|e| UserError::new(format!("cannot write {}: {e}", shown.display())))?;
+    Ok(())
+}
