@@ -155,9 +155,10 @@ async fn out_of_band_changes_are_found_once_each_in_every_format() {
             "environments/prod/keys.toml",
             "env/prod",
         ),
+        // A guardrail detached out of band is a violation of its control, not drift.
         (
-            "drift",
-            "drift-org-attachment",
+            "violation",
+            "guardrail-weakened",
             "3.1.1",
             "org_attachment.scp/tag_enforcement@root/dev",
             "organization/organization.toml",
@@ -234,8 +235,8 @@ async fn out_of_band_changes_are_found_once_each_in_every_format() {
         );
         let _ = target;
     }
-    assert_eq!(report["summary"]["violations"], 2);
-    assert_eq!(report["summary"]["drift"], 1);
+    assert_eq!(report["summary"]["violations"], 3);
+    assert_eq!(report["summary"]["drift"], 0);
     assert_eq!(report["summary"]["unmanaged"], 1);
 
     // The JSON validates against the shipped schema; the SARIF against SARIF 2.1.0.

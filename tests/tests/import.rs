@@ -162,7 +162,7 @@ async fn a_key_adopted_by_an_id_that_does_not_exist_is_refused_not_created() {
     project.add_to_db_key("adopt = true\nkey_id = \"00000000-0000-0000-0000-000000000000\"");
     let refused = project.plan_dev(3);
     assert!(
-        refused.stderr.contains("error[adopt-key-missing]"),
+        refused.stderr.contains("error[adopt-key-id]"),
         "{}",
         refused.stderr
     );

@@ -192,10 +192,48 @@ async fn drift_is_shown_and_restored_and_unmanaged_policies_stay() {
         );
     }
     assert!(
-        !plan.stdout.contains("theirs"),
+        !plan.stdout.contains("org_policy.scp/theirs")
+            && !plan.stdout.contains("org_attachment.scp/theirs"),
         "unmanaged policies are not touched: {}",
         plan.stdout
     );
+    let said = format!("{}{}", plan.stdout, plan.stderr);
+    assert!(
+        said.contains("theirs") && said.contains("kmsctl leaves it alone"),
+        "the plan says the unmanaged policy is there: {said}"
+    );
+    // Drift: the detached and the loosened guardrail are violations under their own controls;
+    // the hand-made SCP is unmanaged and fails no control.
+    let drift = project
+        .kmsctl(&["drift", "organization", "--format", "json"])
+        .expect_code(3);
+    let report: serde_json::Value = serde_json::from_str(&drift.stdout).expect("json");
+    let findings: Vec<&serde_json::Value> = report["targets"]
+        .as_array()
+        .expect("targets")
+        .iter()
+        .flat_map(|t| t["findings"].as_array().cloned().unwrap_or_default())
+        .collect::<Vec<_>>()
+        .leak()
+        .iter()
+        .collect();
+    let weakened = |resource: &str| {
+        findings
+            .iter()
+            .find(|f| f["rule"] == "guardrail-weakened" && f["resource"].as_str() == Some(resource))
+    };
+    let detached = weakened("org_attachment.scp/tag_enforcement@root/prod")
+        .unwrap_or_else(|| panic!("detach is a violation: {}", drift.stdout));
+    assert_eq!(detached["kind"], "violation");
+    assert_eq!(detached["control"]["id"], "3.1.1");
+    let loosened = weakened("org_policy.scp/waiting_period")
+        .unwrap_or_else(|| panic!("a loosened Deny is a violation: {}", drift.stdout));
+    assert_eq!(loosened["control"]["id"], "3.4.1");
+    let theirs_finding = findings
+        .iter()
+        .find(|f| f["rule"] == "unmanaged-org-policy")
+        .unwrap_or_else(|| panic!("unmanaged: {}", drift.stdout));
+    assert!(theirs_finding["control"].is_null(), "{theirs_finding}");
     project.kmsctl(&["apply"]).expect_code(0);
     project
         .kmsctl(&["plan", "organization", "--detailed-exitcode"])
@@ -289,7 +327,11 @@ async fn drift_reports_an_attachment_at_its_own_line() {
     let finding: Vec<&str> = run
         .stdout
         .split("\n\n")
-        .filter(|block| block.contains(resource))
+        // A detached guardrail is a violation, said in words.
+        .filter(|block| {
+            block.contains(resource)
+                || block.contains("tag_enforcement is not attached to root/prod")
+        })
         .collect();
     assert_eq!(finding.len(), 1, "{}", run.stdout);
     assert!(

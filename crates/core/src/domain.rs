@@ -48,6 +48,9 @@ pub struct Violation {
     pub evidence: BTreeMap<String, Value>,
     /// Where the resource is declared, when it is.
     pub declared: Option<Location>,
+    /// The control it breaks, by id, when not its rule's (an organization policy's own
+    /// `control` in organization.toml).
+    pub control: Option<String>,
     /// The attributes of the resource it is about, as a plan names them (`tags.Environment`):
     /// drift of these is this violation and is not reported apart, drift of the others is. Empty:
     /// the whole resource, so drift of it under the same control is this violation.

@@ -163,6 +163,10 @@ impl EnvironmentSettings {
         vars.insert("region".into(), self.region.clone());
         vars.insert("environment".into(), self.name.clone());
         vars.insert("partition".into(), partition_of(&self.region).into());
+        // The role kmsctl applies this environment as, for deployer exemptions in key policies
+        // (as organization policies have it); a declared variable of that name wins.
+        vars.entry("deployer_role_arn".into())
+            .or_insert_with(|| self.deployer(&BTreeMap::new()).arn);
         vars
     }
 }

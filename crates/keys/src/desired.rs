@@ -365,7 +365,7 @@ fn load_policy(
         let (line, help) = match &e {
             template::TemplateError::Unknown { line, .. } => (
                 *line,
-                "declare the variable under [variables] in environment.toml, or use a built-in: account_id, region, environment, partition",
+                "declare the variable under [variables] in environment.toml, or use a built-in: account_id, region, environment, partition, deployer_role_arn",
             ),
             template::TemplateError::Unterminated { line, .. } => {
                 (*line, "close the variable with }} on the same line: {{ name }}")

@@ -81,6 +81,7 @@ pub fn violations(desired: &DesiredKeys<'_>, observation: &Observation) -> Vec<V
                 ),
                 evidence: evidence(&[(rules.environment_tag.as_str(), json!(env_tag))]),
                 declared: at.clone(),
+                control: None,
                 attributes: vec![format!("tags.{}", rules.environment_tag)],
             });
         }
@@ -101,6 +102,7 @@ pub fn violations(desired: &DesiredKeys<'_>, observation: &Observation) -> Vec<V
                 ),
                 evidence: evidence(&[("missing_tags", json!(missing))]),
                 declared: at.clone(),
+                control: None,
                 attributes: missing.iter().map(|t| format!("tags.{t}")).collect(),
             });
         }
@@ -124,6 +126,7 @@ pub fn violations(desired: &DesiredKeys<'_>, observation: &Observation) -> Vec<V
                     ("deletion_date", json!(live.deletion_date)),
                 ]),
                 declared: at.clone(),
+                control: None,
                 attributes: vec!["state".to_owned()],
             });
         }
@@ -160,6 +163,7 @@ fn check_rotation(
             ),
             evidence,
             declared: at.clone(),
+            control: None,
             // The rotation resource is the rotation: all of its drift is this violation.
             attributes: vec![],
         });
@@ -176,6 +180,7 @@ fn check_rotation(
             ),
             evidence,
             declared: at.clone(),
+            control: None,
             // The rotation resource is the rotation: all of its drift is this violation.
             attributes: vec![],
         });

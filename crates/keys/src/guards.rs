@@ -428,6 +428,23 @@ fn check_alias(key: &DesiredKey, alias: &str, findings: &mut Vec<Finding>) {
 }
 
 fn check_unique(keys: &[DesiredKey], findings: &mut Vec<Finding>) {
+    let mut adopted: BTreeMap<&str, &DesiredKey> = BTreeMap::new();
+    for key in keys {
+        let Some(key_id) = key.adopt_key_id.as_deref() else {
+            continue;
+        };
+        if let Some(first) = adopted.insert(key_id, key) {
+            findings.push(Finding::of(
+                &crate::matching::ADOPT_KEY_ID,
+                key.locations.key.clone(),
+                format!(
+                    "key {} adopts key_id {key_id}, which key {} (at {}) adopts too",
+                    key.id, first.id, first.locations.key
+                ),
+                "one [[key]] per existing key: remove the other entry's key_id",
+            ));
+        }
+    }
     let mut ids: BTreeMap<&str, &DesiredKey> = BTreeMap::new();
     let mut aliases: BTreeMap<&str, &DesiredKey> = BTreeMap::new();
     for key in keys {

@@ -175,6 +175,13 @@ pub fn entries(
                 .push(format!("{} is declared already: left as it is", shown(key)));
             continue;
         }
+        if key.policy.is_none() {
+            out.notes.push(format!(
+                "{}: its key policy could not be read, so it is not imported (an entry without it would replace the policy with the default one)",
+                shown(key)
+            ));
+            continue;
+        }
         if key.origin.get() != Some(&OriginType::AwsKms) {
             out.notes.push(format!(
                 "{} has origin {}: kmsctl adopts only keys whose key material AWS KMS made (AWS_KMS)",
@@ -203,8 +210,10 @@ fn write_entry(
     free: &dyn Fn(&str) -> bool,
     out: &mut Imported,
 ) {
-    let fitting = key
-        .aliases
+    // Sorted: the output does not depend on the order AWS lists aliases in.
+    let mut aliases = key.aliases.clone();
+    aliases.sort();
+    let fitting = aliases
         .iter()
         .find_map(|a| names_from_alias(&env.name, a).map(|names| (a.clone(), names)));
     let toml = &mut out.toml;
@@ -233,7 +242,7 @@ fn write_entry(
     let _ = writeln!(toml, "team = {}", quoted(&team));
     let _ = writeln!(toml, "purpose = {}", quoted(&purpose));
     let primary = fitting.as_ref().map(|(a, _)| a.clone());
-    match (&primary, key.aliases.first()) {
+    match (&primary, aliases.first()) {
         (Some(_), _) => {}
         (None, Some(first)) => {
             let _ = writeln!(toml, "alias = {}", quoted(first));
@@ -243,9 +252,8 @@ fn write_entry(
             let _ = writeln!(toml, "key_id = {}", quoted(&key.key_id));
         }
     }
-    let primary = primary.or_else(|| key.aliases.first().cloned());
-    let extra: Vec<String> = key
-        .aliases
+    let primary = primary.or_else(|| aliases.first().cloned());
+    let extra: Vec<String> = aliases
         .iter()
         .filter(|a| Some(*a) != primary.as_ref())
         .map(|a| quoted(a))
@@ -253,9 +261,8 @@ fn write_entry(
     if !extra.is_empty() {
         let _ = writeln!(toml, "aliases = [{}]", extra.join(", "));
     }
-    if !key.description.is_empty() {
-        let _ = writeln!(toml, "description = {}", quoted(&key.description));
-    }
+    // Also when empty: without it kmsctl would write its own description.
+    let _ = writeln!(toml, "description = {}", quoted(&key.description));
     if let Some(spec) = key.spec.get().filter(|s| **s != KeySpec::SymmetricDefault) {
         let _ = writeln!(toml, "spec = {}", quoted(spec.as_str()));
     }
@@ -271,7 +278,9 @@ fn write_entry(
     }
     if let Some(enabled) = key.rotation_enabled {
         let _ = writeln!(toml, "enable_key_rotation = {enabled}");
-        if let Some(days) = key.rotation_period_days.filter(|d| enabled && *d != 365) {
+        // Written even at AWS's default of 365: a lower ceiling in [rules] then shows in validate
+        // instead of the plan changing it silently.
+        if let Some(days) = key.rotation_period_days.filter(|_| enabled) {
             let _ = writeln!(toml, "rotation_period_in_days = {days}");
         }
     }
@@ -305,11 +314,26 @@ fn write_entry(
         let _ = writeln!(toml, "policy = {}", quoted(&file));
         out.policies.push((file, templated(text, env)));
     }
+    // Tags the environment's [tags] gives every key with the same value are not repeated: a
+    // later change there reaches imported keys too.
     let tags: Vec<(&String, &String)> = key
         .tags
         .iter()
-        .filter(|(k, _)| !k.starts_with("kmsctl:"))
+        .filter(|(k, v)| !k.starts_with("kmsctl:") && env.tags.get(*k) != Some(*v))
         .collect();
+    let added: Vec<&str> = env
+        .tags
+        .iter()
+        .filter(|(k, v)| key.tags.get(*k) != Some(*v))
+        .map(|(k, _)| k.as_str())
+        .collect();
+    if !added.is_empty() {
+        out.notes.push(format!(
+            "{}: the adoption also sets the environment's tag(s) {} ([tags] in environment.toml)",
+            shown(key),
+            added.join(", ")
+        ));
+    }
     if !tags.is_empty() {
         let _ = writeln!(toml, "\n[key.tags]");
         for (k, v) in tags {

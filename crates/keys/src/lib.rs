@@ -59,7 +59,7 @@ pub const RULES: &[&kmsctl_core::Rule] = &[
     &guards::KEY_UNIQUE,
     &matching::ALIAS_UNMANAGED_KEY,
     &matching::ALIAS_CONFLICT,
-    &matching::ADOPT_KEY_MISSING,
+    &matching::ADOPT_KEY_ID,
     &matching::DUPLICATE_KEY,
     &matching::KEY_UNREADABLE,
     &alias::ALIAS_TAKEN,

@@ -1,10 +1,18 @@
 //! When kmsctl cannot read a key it declares, which statements of the key's declared policy
-//! could be what blocks it: Deny statements naming what the deployer needs. The declared policy
+//! could be what blocks it: Deny statements naming the reads kmsctl makes. The declared policy
 //! passed the lockout guard as kmsctl evaluates it (a role session without MFA over TLS), so the
 //! live policy may differ, or a condition may decide otherwise for the real caller (its source
 //! IP, VPC endpoint, tags): the message names the candidates and says so.
 
-use kmsctl_core::policy::{self, deployer::DEPLOYER_KEY_ACTIONS};
+use kmsctl_core::policy;
+
+/// What kmsctl calls to read a key it plans (observe.rs `describe`).
+const READS: [&str; 4] = [
+    "kms:DescribeKey",
+    "kms:GetKeyPolicy",
+    "kms:ListResourceTags",
+    "kms:GetKeyRotationStatus",
+];
 
 use crate::DesiredKey;
 
@@ -24,13 +32,13 @@ pub fn blocking(key: &DesiredKey) -> String {
         .filter(|st| st.is_deny())
         .filter(|st| {
             let covers = |list: &std::collections::BTreeSet<String>| {
-                DEPLOYER_KEY_ACTIONS
+                READS
                     .iter()
                     .any(|needed| list.iter().any(|p| policy::action_matches(p, needed)))
             };
             match (&st.action, &st.not_action) {
                 (Some(actions), _) => covers(actions),
-                (None, Some(not_actions)) => !DEPLOYER_KEY_ACTIONS.iter().all(|needed| {
+                (None, Some(not_actions)) => !READS.iter().all(|needed| {
                     not_actions
                         .iter()
                         .any(|p| policy::action_matches(p, needed))
@@ -49,8 +57,8 @@ pub fn blocking(key: &DesiredKey) -> String {
         return String::new();
     }
     format!(
-        " The declared policy denies what the deployer needs ({}) in {}: if that policy is applied, a condition there may hold for the deployer's real requests (source IP, VPC endpoint, MFA, tags) although kmsctl's lockout guard, which evaluates a role session without MFA over TLS, let it pass; or the live policy was changed by hand.",
-        DEPLOYER_KEY_ACTIONS.join(", "),
+        " The declared policy denies reads kmsctl makes ({}) in {}: if that policy is applied, a condition there may hold for the deployer's real requests (source IP, VPC endpoint, MFA, tags) although kmsctl's lockout guard, which evaluates a role session without MFA over TLS, let it pass; or the live policy was changed by hand.",
+        READS.join(", "),
         named.join(", ")
     )
 }

@@ -12,10 +12,10 @@ pub const ALIAS_UNMANAGED_KEY: Rule = Rule::error(
     Some(Control::TagAccess),
     "the alias points to a key kmsctl does not manage (set adopt = true)",
 );
-pub const ADOPT_KEY_MISSING: Rule = Rule::error(
-    "adopt-key-missing",
+pub const ADOPT_KEY_ID: Rule = Rule::error(
+    "adopt-key-id",
     None,
-    "the key a [[key]] adopts by key_id exists (it is never created anew)",
+    "the key a [[key]] adopts by key_id exists (it is never created anew), is the key its alias names, and no other [[key]] adopts it",
 );
 pub const ALIAS_CONFLICT: Rule = Rule::error(
     "alias-conflict",
@@ -52,8 +52,23 @@ pub enum Found<'a> {
 /// [`find`] for a declared key: also through the key id it adopts (`key_id`), when neither
 /// its alias nor its `kmsctl:id` finds a key.
 pub fn find_declared<'a>(observation: &'a Observation, key: &crate::DesiredKey) -> Found<'a> {
-    let found = find(observation, &key.id, &key.alias);
-    let Some(key_id) = key.adopt_key_id.as_deref() else {
+    find_adopting(
+        observation,
+        &key.id,
+        &key.alias,
+        key.adopt_key_id.as_deref(),
+    )
+}
+
+/// [`find`], then through `adopt_key_id` when neither the alias nor the id tag finds a key.
+pub fn find_adopting<'a>(
+    observation: &'a Observation,
+    id: &str,
+    alias: &str,
+    adopt_key_id: Option<&str>,
+) -> Found<'a> {
+    let found = find(observation, id, alias);
+    let Some(key_id) = adopt_key_id else {
         return found;
     };
     if !matches!(found, Found::Absent) {
@@ -64,7 +79,7 @@ pub fn find_declared<'a>(observation: &'a Observation, key: &crate::DesiredKey) 
     }
     match observation.keys.get(key_id) {
         Some(live) => match live.managed_id() {
-            Some(managed) if managed == key.id => Found::Managed(live),
+            Some(managed) if managed == id => Found::Managed(live),
             Some(other) => Found::Conflict(live, other.to_owned()),
             None => Found::Unmanaged(live),
         },

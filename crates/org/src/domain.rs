@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use kmsctl_aws::{ApplyError, AwsError};
-use kmsctl_core::domain::{self, Checked, Domain, DriftRule, Unmanaged};
+use kmsctl_core::domain::{self, Checked, Domain, DriftRule, Unmanaged, Violation};
 use kmsctl_core::fingerprint::fingerprint;
 use kmsctl_core::project_files::ProjectFiles;
 use kmsctl_core::source::SourceFile;
@@ -81,9 +81,23 @@ impl<'a> Domain for Organization<'a> {
         }
         let diff = crate::diff::diff(file, org, &rendered, observed);
         findings.extend(diff.findings);
+        // What drift reports as unmanaged, the plan says too: "No changes" is not "nothing else".
+        let notes = crate::drift::unmanaged(file, org, observed)
+            .into_iter()
+            .map(|u| {
+                kmsctl_core::Note::new(
+                    kmsctl_core::NoteLevel::Info,
+                    None,
+                    format!(
+                        "{}; it only restricts, and kmsctl leaves it alone",
+                        u.message
+                    ),
+                )
+            })
+            .collect();
         domain::Diff {
             changes: diff.changes,
-            notes: Vec::new(),
+            notes,
             findings,
         }
     }
@@ -108,6 +122,10 @@ impl<'a> Domain for Organization<'a> {
         outputs: &Outputs,
     ) -> Result<BTreeMap<String, String>, ApplyError> {
         crate::ops::apply_change(client, change, outputs).await
+    }
+
+    fn violations(desired: &Self::Desired, observed: &ObservedOrg) -> Vec<Violation> {
+        crate::weakened::violations(desired, observed)
     }
 
     fn checked(desired: &Self::Desired, observed: &ObservedOrg) -> Vec<Checked> {

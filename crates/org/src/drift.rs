@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use kmsctl_core::domain::{Checked, DriftRule, Unmanaged};
 use kmsctl_core::source::SourceFile;
-use kmsctl_core::{Control, Location, ResourceChange, ResourceKind, Rule};
+use kmsctl_core::{Location, ResourceChange, ResourceKind, Rule};
 use serde_json::json;
 
 use crate::config::{OrganizationFile, PolicyType};
@@ -14,15 +14,17 @@ use crate::kinds::{KIND_ATTACHMENT, KINDS};
 use crate::observe::ObservedOrg;
 use crate::target::Target;
 
+/// Under no control: an SCP or RCP only restricts, so one kmsctl does not manage cannot weaken
+/// a guardrail; it is reported, never counted as a failed control.
 pub const UNMANAGED_ORG_POLICY: Rule = Rule::drift(
     "unmanaged-org-policy",
-    Some(Control::EnvironmentBoundaries),
+    None,
     "an SCP or RCP attached to a target organization.toml manages that no file declares",
 );
 
 /// The control id of a policy's resource of `kind`: the policy's `control` setting, else the
 /// kind's.
-fn policy_control(org: &OrganizationFile, name: &str, kind: &str) -> Option<String> {
+pub(crate) fn policy_control(org: &OrganizationFile, name: &str, kind: &str) -> Option<String> {
     match org.policy_settings(name).and_then(|p| p.control.clone()) {
         Some(id) => Some(id),
         None => ResourceKind::control_in(&KINDS, kind).map(|c| c.id().to_owned()),
@@ -131,7 +133,7 @@ pub fn unmanaged(
     out
 }
 
-type Attachment<'a> = (
+pub(crate) type Attachment<'a> = (
     PolicyType,
     &'a toml::Spanned<String>,
     String,
@@ -140,7 +142,7 @@ type Attachment<'a> = (
 
 /// Every attachment table entry whose target resolves in the live tree: its policy type, target
 /// as written, target id and the policies declared on it.
-fn resolved_attachments<'a>(
+pub(crate) fn resolved_attachments<'a>(
     org: &'a OrganizationFile,
     observed: &ObservedOrg,
 ) -> Vec<Attachment<'a>> {
@@ -162,7 +164,7 @@ fn resolved_attachments<'a>(
     out
 }
 
-fn short(kind: PolicyType) -> &'static str {
+pub(crate) fn short(kind: PolicyType) -> &'static str {
     match kind {
         PolicyType::ServiceControlPolicy => "scp",
         PolicyType::ResourceControlPolicy => "rcp",

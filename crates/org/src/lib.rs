@@ -22,10 +22,12 @@ pub mod ops;
 pub mod ou_tree;
 pub mod target;
 pub mod template;
+pub mod weakened;
 
 /// The rules this domain's checks report.
 pub const RULES: &[&kmsctl_core::Rule] = &[
     &declared_tree::ORG_TREE,
+    &weakened::GUARDRAIL_WEAKENED,
     &declared_tree::ORG_TREE_MISMATCH,
     &guards::ORG_POLICY_TYPE,
     &guards::ORG_POLICY_UNATTACHED,

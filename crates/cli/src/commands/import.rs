@@ -57,13 +57,30 @@ pub async fn run(ctx: &Context, args: &ImportArgs) -> Result<Exit> {
         );
         return Ok(Exit::Ok);
     }
-    if !args.keys.is_empty() && imported.imported < args.keys.len() {
-        eprintln!(
-            "{} {} key(s) named, {} found unmanaged: the others are managed already, AWS managed, or not in the account",
-            err.yellow("warning:"),
-            args.keys.len(),
-            imported.imported
-        );
+    for wanted in &args.keys {
+        let named = |k: &kmsctl_keys::observe::ObservedKey| {
+            k.key_id == *wanted
+                || k.arn == *wanted
+                || k.aliases
+                    .iter()
+                    .any(|a| a == wanted || a.strip_prefix("alias/") == Some(wanted))
+        };
+        if !found.keys.iter().any(named) {
+            eprintln!(
+                "{} --key {wanted}: no unmanaged customer managed key by that name (managed already, AWS managed, or not in the account)",
+                err.yellow("warning:")
+            );
+        }
+    }
+    // Written only inside the project: a symlinked folder could point anywhere.
+    for dir in [ctx.project.root.join("policies"), policies_dir.clone()] {
+        if std::fs::symlink_metadata(&dir).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(UserError::new(format!(
+                "{} is a symlink: kmsctl writes only into real folders of the project",
+                ctx.project.display(&dir).display()
+            ))
+            .help("replace the symlink with a folder"));
+        }
     }
     std::fs::create_dir_all(&policies_dir)
         .map_err(|e| UserError::new(format!("cannot create {}: {e}", policies_dir.display())))?;

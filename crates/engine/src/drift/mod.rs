@@ -156,12 +156,18 @@ fn report(
     let evidence = evidence.unwrap_or_default();
     let key = |resource: &str| evidence.keys.get(resource).cloned();
     let control = |rule: &Rule| rule.control.map(|c| controls.of(c));
+    let violation_control = |v: &kmsctl_core::domain::Violation| {
+        v.control
+            .as_deref()
+            .map(|id| controls.get(id))
+            .or_else(|| control(v.rule))
+    };
     // Violations about a whole resource, by the key they concern and their control.
     let violated: BTreeSet<(String, String)> = evidence
         .violations
         .iter()
         .filter(|v| v.attributes.is_empty())
-        .filter_map(|v| Some((subject(&v.address).to_owned(), control(v.rule)?.id)))
+        .filter_map(|v| Some((subject(&v.address).to_owned(), violation_control(v)?.id)))
         .collect();
     let mut findings: Vec<DriftFinding> = changes
         .iter()
@@ -192,7 +198,7 @@ fn report(
         key: key(&v.address),
         resource: v.address.clone(),
         message: v.message.clone(),
-        control: control(v.rule),
+        control: violation_control(v),
         source: v.declared.as_ref().map(source_ref),
         evidence: v.evidence.clone(),
     }));
@@ -375,6 +381,7 @@ mod tests {
             message: "m".to_owned(),
             evidence: std::collections::BTreeMap::new(),
             declared: None,
+            control: None,
             attributes: attributes.iter().map(|a| (*a).to_owned()).collect(),
         }
     }

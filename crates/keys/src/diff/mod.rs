@@ -10,8 +10,8 @@ use crate::config::DeclaredState;
 use crate::desired::DesiredKey;
 use crate::handle::KeyHandle;
 use crate::matching::{
-    ADOPT_KEY_MISSING, ALIAS_CONFLICT, ALIAS_UNMANAGED_KEY, DUPLICATE_KEY, Found, KEY_UNREADABLE,
-    find, find_declared,
+    ADOPT_KEY_ID, ALIAS_CONFLICT, ALIAS_UNMANAGED_KEY, DUPLICATE_KEY, Found, KEY_UNREADABLE,
+    find_declared,
 };
 use crate::observe::{Observation, ObservedKey, Scope};
 use crate::rotation::LiveRotation;
@@ -38,11 +38,25 @@ pub fn diff(environment: &str, keys: &[DesiredKey], observation: &Observation) -
                 format!("key {} is declared pending_deletion and AWS has deleted it: remove its [[key]] entry", desired.id),
             )),
             // A key adopted by id is never made anew: the id names the key to take over.
-            Found::Absent if desired.adopt_key_id.is_some() => out.findings.push(Finding::of(
-                &ADOPT_KEY_MISSING,
+            // key_id and the alias must name the same key: never adopt another one silently.
+            ref found if desired.adopt_key_id.as_deref().is_some_and(|want| {
+                found.key().is_some_and(|k| k.key_id != want)
+            }) => out.findings.push(Finding::of(
+                &ADOPT_KEY_ID,
                 desired.locations.key.clone(),
                 format!(
-                    "key_id {} names no customer managed key of account {environment}'s environment that kmsctl can read",
+                    "key_id {} and alias {} name different keys ({} is the alias's)",
+                    desired.adopt_key_id.as_deref().unwrap_or_default(),
+                    desired.alias,
+                    found.key().map_or("", |k| k.key_id.as_str())
+                ),
+                "adopt the key by one name: remove key_id to take the alias's key, or give the [[key]] another alias",
+            )),
+            Found::Absent if desired.adopt_key_id.is_some() => out.findings.push(Finding::of(
+                &ADOPT_KEY_ID,
+                desired.locations.key.clone(),
+                format!(
+                    "key_id {} names no customer managed key kmsctl can read in env/{environment}'s account",
                     desired.adopt_key_id.as_deref().unwrap_or_default()
                 ),
                 "check the id (kmsctl import writes it from the account), or remove key_id and adopt to create a new key",
@@ -300,7 +314,13 @@ pub fn fingerprints(
             .map(|kind| Address::new(kind, declared.name.clone()));
         if key_addresses.iter().any(|a| wanted.contains(a)) {
             let primary = declared.aliases.first().map_or("", String::as_str);
-            let snapshot = match find(observation, &declared.id, primary) {
+            let found = crate::matching::find_adopting(
+                observation,
+                &declared.id,
+                primary,
+                declared.adopt_key_id.as_deref(),
+            );
+            let snapshot = match found {
                 Found::Duplicate(keys) => serde_json::to_value(keys).ok(),
                 Found::Unreadable(id, _) => Some(Value::from(id)),
                 other => other.key().and_then(|k| serde_json::to_value(k).ok()),

@@ -621,3 +621,59 @@ fn findings_name_the_live_key_by_its_aliases_and_arn() {
         "arn:aws:kms:us-east-1:111111111111:key/k-7 (alias/by-hand)"
     );
 }
+
+#[test]
+fn a_key_id_and_an_alias_naming_different_keys_are_refused_not_guessed() {
+    let mut key = desired();
+    key.adopt = true;
+    key.adopt_key_id = Some("k1".into());
+    let mut by_alias = live(&key, "k2");
+    by_alias.tags.clear();
+    let mut by_id = live(&key, "k1");
+    by_id.tags.clear();
+    by_id.aliases.clear();
+    let out = diff(
+        "dev",
+        &[key.clone()],
+        &observed(vec![by_alias, by_id.clone()]),
+    );
+    assert!(out.changes.is_empty(), "{:?}", addresses(&out));
+    let refused = out
+        .findings
+        .iter()
+        .find(|f| f.rule == "adopt-key-id")
+        .expect("refused");
+    assert!(
+        refused.message.contains("k1") && refused.message.contains("k2"),
+        "{}",
+        refused.message
+    );
+    // Without the alias in the way, the key is adopted by its id.
+    let out = diff("dev", &[key], &observed(vec![by_id]));
+    assert!(out.findings.is_empty(), "{:?}", out.findings);
+    assert!(
+        addresses(&out).iter().any(|a| a.starts_with("kms_key.")),
+        "{:?}",
+        addresses(&out)
+    );
+}
+
+#[test]
+fn two_declarations_adopting_one_key_id_are_refused_offline() {
+    let mut first = desired();
+    first.adopt = true;
+    first.adopt_key_id = Some("k1".into());
+    let mut second = first.clone();
+    second.id = "dev/other/team/x".into();
+    second.name = "other-team-x".into();
+    second.alias = "alias/dev-other-team-x".into();
+    let findings = crate::guards::check(
+        "dev",
+        &kmsctl_core::environment::Rules::default(),
+        &[first, second],
+    );
+    assert!(
+        findings.iter().any(|f| f.rule == "adopt-key-id"),
+        "{findings:#?}"
+    );
+}
