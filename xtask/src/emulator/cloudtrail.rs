@@ -31,7 +31,35 @@ pub(super) fn headers(account: &str, region: &str, service: &str) -> [(String, S
     ]
 }
 
-fn failure(endpoint: &str, message: String) -> EmulatorError {
+/// One AWS JSON 1.1 call (`X-Amz-Target: TARGET`) to moto in `account` and `region`: the
+/// answer whatever its status, or why none came.
+pub(super) fn json_post(
+    endpoint: &str,
+    account: &str,
+    region: &str,
+    service: &str,
+    target: &str,
+    input: &Value,
+) -> Result<http::Response, EmulatorError> {
+    let owned = headers(account, region, service);
+    let mut headers: Vec<(&str, &str)> = owned
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    headers.push(("Content-Type", "application/x-amz-json-1.1"));
+    headers.push(("X-Amz-Target", target));
+    http::request(
+        endpoint,
+        "POST",
+        "/",
+        &headers,
+        input.to_string().as_bytes(),
+        Duration::from_secs(10),
+    )
+    .map_err(|e| failure(endpoint, format!("{target}: {e}")))
+}
+
+pub(super) fn failure(endpoint: &str, message: String) -> EmulatorError {
     EmulatorError::Http {
         endpoint: endpoint.to_owned(),
         message,
@@ -92,22 +120,7 @@ pub fn call(
     input: &Value,
 ) -> Result<Value, EmulatorError> {
     let target = format!("com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.{operation}");
-    let owned = headers(account, region, "cloudtrail");
-    let mut headers: Vec<(&str, &str)> = owned
-        .iter()
-        .map(|(n, v)| (n.as_str(), v.as_str()))
-        .collect();
-    headers.push(("Content-Type", "application/x-amz-json-1.1"));
-    headers.push(("X-Amz-Target", &target));
-    let response = http::request(
-        endpoint,
-        "POST",
-        "/",
-        &headers,
-        input.to_string().as_bytes(),
-        Duration::from_secs(10),
-    )
-    .map_err(|e| failure(endpoint, format!("cloudtrail:{operation}: {e}")))?;
+    let response = json_post(endpoint, account, region, "cloudtrail", &target, input)?;
     if response.status != 200 {
         return Err(failure(
             endpoint,

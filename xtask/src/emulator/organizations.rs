@@ -6,13 +6,11 @@
 //! Calls go straight to moto over [`crate::http`], unsigned, as [`super::cloudtrail`]'s do.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use super::EmulatorError;
-use super::cloudtrail::headers;
-use crate::http;
+use super::cloudtrail::{failure, json_post};
 
 /// The management account of the shipped `organization/organization.toml`, and the emulator's
 /// default account (the one the credentials `cargo xtask emulator start` prints reach).
@@ -51,13 +49,6 @@ impl Organization {
     }
 }
 
-fn failure(endpoint: &str, message: String) -> EmulatorError {
-    EmulatorError::Http {
-        endpoint: endpoint.to_owned(),
-        message,
-    }
-}
-
 /// One Organizations call in `account`; its JSON output, or the HTTP status and body.
 fn call(
     endpoint: &str,
@@ -66,22 +57,14 @@ fn call(
     input: &Value,
 ) -> Result<Result<Value, (u16, String)>, EmulatorError> {
     let target = format!("AWSOrganizationsV20161128.{operation}");
-    let owned = headers(account, "us-east-1", "organizations");
-    let mut headers: Vec<(&str, &str)> = owned
-        .iter()
-        .map(|(n, v)| (n.as_str(), v.as_str()))
-        .collect();
-    headers.push(("Content-Type", "application/x-amz-json-1.1"));
-    headers.push(("X-Amz-Target", &target));
-    let response = http::request(
+    let response = json_post(
         endpoint,
-        "POST",
-        "/",
-        &headers,
-        input.to_string().as_bytes(),
-        Duration::from_secs(10),
-    )
-    .map_err(|e| failure(endpoint, format!("organizations:{operation}: {e}")))?;
+        account,
+        "us-east-1",
+        "organizations",
+        &target,
+        input,
+    )?;
     if response.status != 200 {
         return Ok(Err((response.status, response.excerpt())));
     }
