@@ -285,7 +285,8 @@ pub enum SchemaKind {
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// `env/NAME` or an environment folder.
+    /// `env/NAME` (or an environment folder): its account's keys; or `organization`: the SCPs
+    /// and RCPs made by hand.
     pub target: String,
     /// Only this key: an alias (`alias/x` or `x`), a key id or a key ARN. Repeatable; default:
     /// every customer managed key kmsctl does not manage.

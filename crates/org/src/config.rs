@@ -92,6 +92,10 @@ pub struct PolicySettings {
     /// The framework control the policy enforces (`3.2.4` for an MFA policy); drift findings
     /// and the compliance report carry it. Default: 3.2.2, environment boundaries.
     pub control: Option<String>,
+    /// Take over a policy of this name made by hand (no `kmsctl:managed` tag): the plan tags it,
+    /// then manages its content and description (`kmsctl import organization` writes it).
+    #[serde(default)]
+    pub adopt: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

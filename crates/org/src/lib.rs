@@ -13,6 +13,7 @@ pub mod diff;
 pub mod domain;
 pub mod drift;
 pub mod guards;
+pub mod import;
 pub mod kinds;
 pub mod levels;
 pub mod lint;

@@ -43,6 +43,11 @@ pub enum OrgOp<Id = Ref<String>> {
     DeletePolicy {
         policy_id: Id,
     },
+    /// Adoption of a policy made by hand (`adopt = true`): kmsctl's tag, then it is managed.
+    TagPolicy {
+        policy_id: Id,
+        tags: BTreeMap<String, String>,
+    },
 }
 
 /// Organizations answers a write made while another is in progress with this: nothing was done.
@@ -81,6 +86,7 @@ impl<Id> OrgOp<Id> {
             Self::AttachPolicy { .. } => "AttachPolicy",
             Self::DetachPolicy { .. } => "DetachPolicy",
             Self::DeletePolicy { .. } => "DeletePolicy",
+            Self::TagPolicy { .. } => "TagPolicy",
         }
     }
 
@@ -127,6 +133,12 @@ impl<Id> OrgOp<Id> {
                 ),
                 BUSY,
                 ("organizations:ListPoliciesForTarget", "the policy is gone"),
+            ),
+            // Setting a tag again is harmless: a lost answer is repeated.
+            Self::TagPolicy { .. } => (
+                LostAnswer::Repeat,
+                BUSY,
+                ("organizations:ListTagsForResource", "the tags are set"),
             ),
             Self::DeletePolicy { .. } => (
                 LostAnswer::RepeatIsChecked(
@@ -280,6 +292,16 @@ async fn run(clients: &crate::Clients, op: &OrgOp<String>) -> Result<Produced, A
                 .await
                 .map_err(failed("organizations:DetachPolicy"));
             unless_done(detached, NOT_ATTACHED)?;
+        }
+        OrgOp::TagPolicy { policy_id, tags } => {
+            let tags = kmsctl_aws::sdk_tags(tags, |k, v| Tag::builder().key(k).value(v).build())?;
+            client
+                .tag_resource()
+                .resource_id(policy_id)
+                .set_tags(Some(tags))
+                .send()
+                .await
+                .map_err(failed("organizations:TagResource"))?;
         }
         OrgOp::DeletePolicy { policy_id } => {
             let deleted = client

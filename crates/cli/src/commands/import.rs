@@ -19,6 +19,9 @@ use crate::error::{Result, UserError};
 use crate::exit::Exit;
 
 pub async fn run(ctx: &Context, args: &ImportArgs) -> Result<Exit> {
+    if args.target == kmsctl_engine::project::ORGANIZATION_TARGET {
+        return organization(ctx, args).await;
+    }
     let prepared = prepare(ctx, &args.target)?;
     let target = target_of(&prepared);
     let session = connect(ctx, &target).await?;
@@ -72,16 +75,10 @@ pub async fn run(ctx: &Context, args: &ImportArgs) -> Result<Exit> {
             );
         }
     }
-    // Written only inside the project: a symlinked folder could point anywhere.
-    for dir in [ctx.project.root.join("policies"), policies_dir.clone()] {
-        if std::fs::symlink_metadata(&dir).is_ok_and(|m| m.file_type().is_symlink()) {
-            return Err(UserError::new(format!(
-                "{} is a symlink: kmsctl writes only into real folders of the project",
-                ctx.project.display(&dir).display()
-            ))
-            .help("replace the symlink with a folder"));
-        }
-    }
+    refuse_symlinks(
+        ctx,
+        &[ctx.project.root.join("policies"), policies_dir.clone()],
+    )?;
     std::fs::create_dir_all(&policies_dir)
         .map_err(|e| UserError::new(format!("cannot create {}: {e}", policies_dir.display())))?;
     let mut written = Vec::new();
@@ -91,16 +88,7 @@ pub async fn run(ctx: &Context, args: &ImportArgs) -> Result<Exit> {
         written.push(ctx.project.display(&path));
     }
     let env_dir = ctx.project.root.join(&prepared.env.path);
-    let keys_file = (1..)
-        .map(|n| {
-            env_dir.join(if n == 1 {
-                "imported.toml".to_owned()
-            } else {
-                format!("imported-{n}.toml")
-            })
-        })
-        .find(|p| !p.exists())
-        .unwrap_or_else(|| env_dir.join("imported.toml"));
+    let keys_file = new_name(&env_dir, "imported", "toml");
     create_new(&keys_file, &imported.toml)?;
     written.insert(0, ctx.project.display(&keys_file));
     println!(
@@ -118,6 +106,97 @@ pub async fn run(ctx: &Context, args: &ImportArgs) -> Result<Exit> {
         args.target
     );
     Ok(Exit::Ok)
+}
+
+/// `kmsctl import organization`: SCPs and RCPs made by hand, written as policy files and the
+/// organization.toml lines that attach and adopt them (in a file of their own to merge: kmsctl
+/// reads only organization.toml).
+async fn organization(ctx: &Context, args: &ImportArgs) -> Result<Exit> {
+    if !args.keys.is_empty() {
+        return Err(UserError::new(
+            "--key selects keys of an environment; `import organization` takes no --key",
+        )
+        .help("run kmsctl import organization without --key"));
+    }
+    let (_, org) = kmsctl_engine::config::organization::load(ctx)?;
+    let target = kmsctl_engine::organization::target(&org);
+    let session = connect(ctx, &target).await?;
+    let client = kmsctl_org::client(&session);
+    let observed = kmsctl_org::observe::observe(&client, ctx.parallelism)
+        .await
+        .map_err(|e| UserError::new(format!("reading the organization: {e}")))?;
+    let root = &ctx.project.root;
+    let imported = kmsctl_org::import::entries(&observed, &org, &|p: &Path| !root.join(p).exists());
+    let err = &ctx.err_style;
+    for note in &imported.notes {
+        eprintln!("{} {note}", err.cyan("note:"));
+    }
+    if imported.imported == 0 {
+        println!(
+            "No policy to import: every SCP and RCP of the organization is declared, kmsctl's, or AWS's."
+        );
+        return Ok(Exit::Ok);
+    }
+    refuse_symlinks(
+        ctx,
+        &[
+            root.join("policies"),
+            root.join("policies/org"),
+            root.join("organization"),
+        ],
+    )?;
+    let mut written = Vec::new();
+    for (relative, text) in &imported.policies {
+        let path = root.join(relative);
+        if let Some(parent) = path.parent() {
+            refuse_symlinks(ctx, &[parent.to_owned()])?;
+            std::fs::create_dir_all(parent)
+                .map_err(|e| UserError::new(format!("cannot create {}: {e}", parent.display())))?;
+        }
+        create_new(&path, text)?;
+        written.push(ctx.project.display(&path));
+    }
+    let fragment = new_name(&root.join("organization"), "organization.imported", "toml");
+    create_new(&fragment, &imported.fragment)?;
+    written.insert(0, ctx.project.display(&fragment));
+    println!("Imported {} policy(ies) into new files:", imported.imported);
+    for path in &written {
+        println!("  {}", path.display());
+    }
+    println!(
+        "Merge {} into organization/organization.toml (kmsctl reads only that file), review the policies, \
+         then run `kmsctl validate organization` and `kmsctl plan organization`: it adopts them.",
+        ctx.project.display(&fragment).display()
+    );
+    Ok(Exit::Ok)
+}
+
+/// `dir/STEM.EXT`, or `STEM-2.EXT`, ... : the first name not taken.
+fn new_name(dir: &Path, stem: &str, ext: &str) -> PathBuf {
+    (1..)
+        .map(|n| {
+            dir.join(if n == 1 {
+                format!("{stem}.{ext}")
+            } else {
+                format!("{stem}-{n}.{ext}")
+            })
+        })
+        .find(|p| !p.exists())
+        .unwrap_or_else(|| dir.join(format!("{stem}.{ext}")))
+}
+
+/// Written only inside the project: a symlinked folder could point anywhere.
+fn refuse_symlinks(ctx: &Context, dirs: &[PathBuf]) -> Result<()> {
+    for dir in dirs {
+        if std::fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(UserError::new(format!(
+                "{} is a symlink: kmsctl writes only into real folders of the project",
+                ctx.project.display(dir).display()
+            ))
+            .help("replace the symlink with a folder"));
+        }
+    }
+    Ok(())
 }
 
 /// Writes a new file; never replaces one (a file made meanwhile is an error, not overwritten).

@@ -154,12 +154,53 @@ pub fn diff(
                     (policy_handle(None, &address), Some(address)),
                 );
             }
+            Some(live)
+                if !live.is_managed()
+                    && !live.aws_managed
+                    && org.policy_settings(&policy.name).is_some_and(|s| s.adopt) =>
+            {
+                // Adoption: kmsctl's tag first, then the content and description as declared.
+                let mut attributes = vec![AttributeChange::added("tags.kmsctl:managed", "true")];
+                let mut operations = vec![OrgOp::TagPolicy {
+                    policy_id: Ref::Known(live.id.clone()),
+                    tags: BTreeMap::from([("kmsctl:managed".to_owned(), "true".to_owned())]),
+                }];
+                let content_differs = !same_content(&live.content, &policy.minified);
+                if content_differs {
+                    attributes.extend(content_changes(&live.content, &policy.minified));
+                }
+                if live.description != description {
+                    attributes.push(AttributeChange::new(
+                        "description",
+                        Some(live.description.clone().into()),
+                        Some(description.clone().into()),
+                    ));
+                }
+                if content_differs || live.description != description {
+                    operations.push(OrgOp::UpdatePolicy {
+                        policy_id: Ref::Known(live.id.clone()),
+                        content: policy.minified.clone(),
+                        description: description.clone(),
+                    });
+                }
+                out.changes.push(change(
+                    address.clone(),
+                    Action::Adopt,
+                    attributes,
+                    operations,
+                    vec![],
+                ));
+                handles.insert(
+                    (policy.kind, policy.name.clone()),
+                    (policy_handle(Some(live), &address), None),
+                );
+            }
             Some(live) if !live.is_managed() && !live.aws_managed => {
                 out.findings.push(Finding::of(
                     &ORG_POLICY_UNMANAGED,
                     Location::file(policy.file.clone()),
                     format!("a {} named {} ({}) exists and kmsctl does not manage it", policy.kind.api_name(), policy.name, live.id),
-                    "rename the policy file, or tag the policy kmsctl:managed = \"true\" in AWS to hand it to kmsctl",
+                    "set adopt = true in [policy.NAME] to take it over (declare every target it is attached to), or rename the policy file",
                 ));
             }
             Some(live) => {

@@ -39,6 +39,10 @@ fn every_op(policy_id: &Ref<String>) -> Vec<OrgOp> {
         OrgOp::DeletePolicy {
             policy_id: policy_id.clone(),
         },
+        OrgOp::TagPolicy {
+            policy_id: policy_id.clone(),
+            tags: [("kmsctl:managed".to_owned(), "true".to_owned())].into(),
+        },
     ]
 }
 
