@@ -77,6 +77,32 @@ fn same_content(live: &str, wanted: &str) -> bool {
     }
 }
 
+/// What differs between a live policy and the declared one (content by meaning, description),
+/// and the UpdatePolicy that makes them the same; `None` when nothing differs.
+fn updates(
+    live: &ObservedPolicy,
+    policy: &RenderedPolicy,
+    description: &str,
+) -> (Vec<AttributeChange>, Option<OrgOp>) {
+    let mut attributes = Vec::new();
+    if !same_content(&live.content, &policy.minified) {
+        attributes.extend(content_changes(&live.content, &policy.minified));
+    }
+    if live.description != description {
+        attributes.push(AttributeChange::new(
+            "description",
+            Some(live.description.clone().into()),
+            Some(description.to_owned().into()),
+        ));
+    }
+    let update = (!attributes.is_empty()).then(|| OrgOp::UpdatePolicy {
+        policy_id: Ref::Known(live.id.clone()),
+        content: policy.minified.clone(),
+        description: description.to_owned(),
+    });
+    (attributes, update)
+}
+
 pub fn diff(
     file: &SourceFile,
     org: &OrganizationFile,
@@ -165,24 +191,9 @@ pub fn diff(
                     policy_id: Ref::Known(live.id.clone()),
                     tags: BTreeMap::from([("kmsctl:managed".to_owned(), "true".to_owned())]),
                 }];
-                let content_differs = !same_content(&live.content, &policy.minified);
-                if content_differs {
-                    attributes.extend(content_changes(&live.content, &policy.minified));
-                }
-                if live.description != description {
-                    attributes.push(AttributeChange::new(
-                        "description",
-                        Some(live.description.clone().into()),
-                        Some(description.clone().into()),
-                    ));
-                }
-                if content_differs || live.description != description {
-                    operations.push(OrgOp::UpdatePolicy {
-                        policy_id: Ref::Known(live.id.clone()),
-                        content: policy.minified.clone(),
-                        description: description.clone(),
-                    });
-                }
+                let (changed, update) = updates(live, policy, &description);
+                attributes.extend(changed);
+                operations.extend(update);
                 out.changes.push(change(
                     address.clone(),
                     Action::Adopt,
@@ -204,27 +215,15 @@ pub fn diff(
                 ));
             }
             Some(live) => {
-                let mut attributes = Vec::new();
-                if !live.aws_managed && !same_content(&live.content, &policy.minified) {
-                    attributes.extend(content_changes(&live.content, &policy.minified));
-                }
-                if !live.aws_managed && live.description != description {
-                    attributes.push(AttributeChange::new(
-                        "description",
-                        Some(live.description.clone().into()),
-                        Some(description.clone().into()),
-                    ));
-                }
-                if !attributes.is_empty() {
+                // AWS's own policies (FullAWSAccess) are attached, never changed.
+                if !live.aws_managed
+                    && let (attributes, Some(update)) = updates(live, policy, &description)
+                {
                     out.changes.push(change(
                         address.clone(),
                         Action::Update,
                         attributes,
-                        vec![OrgOp::UpdatePolicy {
-                            policy_id: Ref::Known(live.id.clone()),
-                            content: policy.minified.clone(),
-                            description: description.clone(),
-                        }],
+                        vec![update],
                         vec![],
                     ));
                 }
