@@ -15,20 +15,27 @@ pub struct Session<'a> {
     pub session: &'a str,
 }
 
+/// `arn:PARTITION:SERVICE::ACCOUNT:RESOURCE` of a global service (no region): partition,
+/// account and resource.
+fn global_arn<'a>(arn: &'a str, service: &str) -> Option<(&'a str, &'a str, &'a str)> {
+    let mut parts = arn.splitn(6, ':');
+    let (Some("arn"), Some(partition), Some(named), Some(""), Some(account), Some(rest)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return None;
+    };
+    (named == service).then_some((partition, account, rest))
+}
+
 impl<'a> Session<'a> {
     /// `arn:aws:sts::111111111111:assumed-role/app/alice`; `None` for any other ARN.
     pub fn parse(arn: &'a str) -> Option<Self> {
-        let mut parts = arn.splitn(6, ':');
-        let (Some("arn"), Some(partition), Some("sts"), Some(""), Some(account), Some(rest)) = (
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-        ) else {
-            return None;
-        };
+        let (partition, account, rest) = global_arn(arn, "sts")?;
         let (role, session) = rest.strip_prefix("assumed-role/")?.split_once('/')?;
         (!role.is_empty() && !session.is_empty()).then_some(Self {
             partition,
@@ -48,15 +55,7 @@ impl<'a> Session<'a> {
 
     /// Whether `arn` is the ARN of this session's role (`role/ROLE` or `role/path/ROLE`).
     pub fn is_role(&self, arn: &str) -> bool {
-        let mut parts = arn.splitn(6, ':');
-        let (Some("arn"), Some(partition), Some("iam"), Some(""), Some(account), Some(rest)) = (
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-        ) else {
+        let Some((partition, account, rest)) = global_arn(arn, "iam") else {
             return false;
         };
         partition == self.partition
