@@ -125,3 +125,32 @@ pub async fn connect(settings: &AwsSettings) -> Result<Session, AwsError> {
         propagation: Propagation::new(settings.propagation_timeout),
     })
 }
+
+/// Who runs kmsctl, from the credentials of the environment (AWS_PROFILE, SSO, environment
+/// variables), before any role kmsctl assumes: dual control compares people, and every apply
+/// of a target assumes the same deployer role.
+pub async fn caller_identity(
+    region: &str,
+    max_attempts: u32,
+) -> Result<kmsctl_core::Identity, AwsError> {
+    let http = crate::kms::default_http_client().ok_or_else(|| AwsError::Call {
+        operation: "http".into(),
+        code: None,
+        message: "no HTTP client".into(),
+    })?;
+    let settings = AwsSettings {
+        max_attempts,
+        ..AwsSettings::new(region, None)
+    };
+    let config = loader(&settings, &http).load().await;
+    let identity = aws_sdk_sts::Client::new(&config)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| AwsError::call("sts:GetCallerIdentity", e))?;
+    Ok(kmsctl_core::Identity {
+        arn: identity.arn().unwrap_or_default().to_owned(),
+        user_id: identity.user_id().unwrap_or_default().to_owned(),
+        account: identity.account().unwrap_or_default().to_owned(),
+    })
+}

@@ -16,7 +16,7 @@ pub mod tags;
 
 pub use apply::{Produced, apply_operations};
 pub use concurrency::map_bounded;
-pub use config::{AwsSettings, Session, connect};
+pub use config::{AwsSettings, Session, caller_identity, connect};
 pub use error::{ApplyError, AwsError, describe, failed};
 pub use kms::KmsClients;
 pub use propagation::Propagation;

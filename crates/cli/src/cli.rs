@@ -68,7 +68,7 @@ impl Cli {
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Project root (default: the nearest folder, from here up, holding environments/ or organization/).
+    /// Project root (default: the nearest folder, from here up, holding kmsctl.toml, environments/ or organization/).
     #[arg(long, global = true, value_name = "DIR", env = "KMSCTL_ROOT")]
     pub root: Option<PathBuf>,
     /// AWS reads in flight at once, and changes apply makes at once (at most 16).
@@ -104,6 +104,13 @@ pub enum Command {
     Plan(PlanArgs),
     /// Apply a saved plan (the most recent one by default), or plan and apply a target.
     Apply(ApplyArgs),
+    /// Approve a plan stored in the backend, for dual control (organization.toml's
+    /// [approvals]): records your approval of that plan id; you must be neither who planned it
+    /// nor who applies it.
+    Approve(ApproveArgs),
+    /// Release a target's lock in the backend by hand, after showing its holder (a run that
+    /// died holding it; an expired lease is taken over by the next apply anyway).
+    Unlock(UnlockArgs),
     /// Rotate a key AWS cannot rotate (a CloudHSM key store key) by hand: new key, aliases moved,
     /// old key kept for decryption. Shows the change and asks first.
     Rotate(RotateArgs),
@@ -347,9 +354,39 @@ pub struct ApplyArgs {
     /// Apply this saved plan (whatever its name).
     #[arg(long, value_name = "FILE", conflicts_with = "plan_or_target")]
     pub plan: Option<PathBuf>,
+    /// Apply the plan stored in the backend under this id (what `plan` printed; 12 or more of
+    /// its first characters suffice), from any clone: the argument is then its target.
+    #[arg(
+        long,
+        value_name = "ID",
+        conflicts_with = "plan",
+        requires = "plan_or_target"
+    )]
+    pub plan_id: Option<String>,
     /// Apply a freshly made plan without asking.
     #[arg(long)]
     pub auto_approve: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApproveArgs {
+    /// The plan's target: `env/NAME` or `organization`.
+    pub target: String,
+    /// The id `plan` printed (12 or more of its first characters suffice).
+    #[arg(long, value_name = "ID")]
+    pub plan_id: String,
+    /// Approve without asking (after reading the plan shown).
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    /// The target whose lock to release: `env/NAME` or `organization`.
+    pub target: String,
+    /// Release it without asking.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `--expect`: the engine's decisions, named and explained as `expect.toml` names them.

@@ -36,6 +36,12 @@ impl UserError {
         self.help = Some(help.into());
         self
     }
+
+    /// Refused by a control (exit 3), not an error of input or AWS: nothing was changed.
+    pub fn refused(mut self) -> Self {
+        self.exit = Exit::Refused;
+        self
+    }
 }
 
 impl From<kmsctl_engine::Error> for UserError {

@@ -98,6 +98,8 @@ fn run(cli: &Cli) -> Result<Exit, UserError> {
             Command::Plan(args) => commands::plan::run(&ctx, args).await,
             Command::Apply(args) => commands::apply::run(&ctx, args).await,
             Command::Rotate(args) => commands::rotate::run(&ctx, args).await,
+            Command::Approve(args) => commands::team::approve(&ctx, args).await,
+            Command::Unlock(args) => commands::team::unlock(&ctx, args).await,
             Command::Import(args) => commands::import::run(&ctx, args).await,
             Command::Simulate(args) => commands::simulate::run_live(&ctx, args).await,
         }

@@ -181,6 +181,17 @@ pub trait Domain {
         Vec::new()
     }
 
+    /// The changes of a kind dual control can require approval for that only this domain can
+    /// judge (a key policy widened, a guardrail weakened), from the desired and observed state.
+    /// Deletion and disabling are read from the calls by `approval::from_operations`.
+    fn sensitive(
+        _desired: &Self::Desired,
+        _observed: &Self::Observed,
+        _change: &ResourceChange,
+    ) -> Vec<crate::approval::Sensitive> {
+        Vec::new()
+    }
+
     /// How drift files a planned change of this domain, where it knows better than the default.
     fn drift_rule(_desired: &Self::Desired, _change: &ResourceChange) -> DriftRule {
         DriftRule::default()

@@ -2,6 +2,7 @@
 //! Pure data and pure functions: no AWS SDK, no command-line parsing.
 
 pub mod address;
+pub mod approval;
 pub mod domain;
 pub mod drift;
 pub mod environment;
@@ -23,7 +24,9 @@ pub mod template;
 pub use address::Address;
 pub use finding::{Finding, KeyRef, Location, Severity};
 pub use operation::{DomainOp, Operation};
-pub use plan::{Action, AttributeChange, Note, NoteLevel, Observed, Plan, ResourceChange, Target};
+pub use plan::{
+    Action, AttributeChange, Identity, Note, NoteLevel, Observed, Plan, ResourceChange, Target,
+};
 pub use reference::{Outputs, Ref, Reference};
 pub use rule::{Control, ResourceKind, Rule, Severities};
 pub use semantics::Semantics;

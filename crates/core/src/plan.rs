@@ -209,6 +209,23 @@ pub struct Plan {
     /// refuses the plan when any differs.
     #[serde(default)]
     pub inputs: BTreeMap<String, String>,
+    /// The changes of a kind `[approvals] required_for` can put under dual control, and why
+    /// (computed by kmsctl from the files and AWS; apply judges the plan it recomputes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sensitive: Vec<crate::approval::Sensitive>,
+    /// Who made the plan (`sts:GetCallerIdentity`), when a backend is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planned_by: Option<Identity>,
+}
+
+/// An AWS caller as `sts:GetCallerIdentity` answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    /// `arn:aws:iam::111122223333:user/alice`, `arn:aws:sts::111122223333:assumed-role/ops/alice`.
+    pub arn: String,
+    /// `AIDA...` for a user, `AROA...:SESSION` for a role session.
+    pub user_id: String,
+    pub account: String,
 }
 
 /// Operation names (`op`) that destroy or weaken something, by prefix, and what to call them.

@@ -133,6 +133,8 @@ mod tests {
             notes: vec![],
             warnings: vec![],
             inputs: Default::default(),
+            sensitive: vec![],
+            planned_by: None,
         }
     }
 

@@ -59,13 +59,29 @@ pub fn latest_plan(ctx: &Context) -> Result<PathBuf> {
 }
 
 /// The lock of a target: its name comes from the target the files define, never from a plan.
-/// A lock left by a run that ended without releasing it is taken over; `stale` says by whom.
-pub fn lock_for(ctx: &Context, target: &Target) -> Result<lock::TargetLock> {
+/// With a backend, a lease in S3 every clone sees; else a file of this checkout. A lock left by
+/// a run that ended without releasing it is taken over (`Held::taken_over` says by whom).
+pub async fn lock_for(ctx: &Context, target: &Target) -> Result<lock::Held> {
+    if let Some(backend) = crate::team::backend(ctx, &target.region).await? {
+        let me = crate::team::whoami(ctx, &target.region).await?;
+        let lease = backend.config.lease();
+        let held = kmsctl_backend::lock::acquire(&backend.store, &target.label(), &me, lease)
+            .await
+            .map_err(|e| match e {
+                // Their messages say what to do.
+                kmsctl_backend::LockError::Held { .. }
+                | kmsctl_backend::LockError::Unreadable { .. }
+                | kmsctl_backend::LockError::Contended { .. } => Error::new(e.to_string()),
+                _ => Error::new(e.to_string())
+                    .help("check kmsctl.toml's [backend] and your access to the bucket"),
+            })?;
+        return Ok(lock::Held::Remote(Box::new(held)));
+    }
     let path = ctx
         .project
         .ensure_state_dir()?
         .join(format!("{}.lock", target.file_stem()));
-    lock::acquire(&path, &target.label())
+    lock::acquire(&path, &target.label()).map(lock::Held::Local)
 }
 
 /// A saved plan, read and checked for what needs no AWS call: made by this kmsctl, for a target
@@ -79,10 +95,15 @@ pub struct Saved {
 pub fn read_saved(ctx: &Context, path: &Path) -> Result<Saved> {
     let plan = plan_file::load(path).map_err(|e| Error::new(e.to_string()))?;
     let shown = ctx.project.display(path);
+    saved(plan, &shown.display().to_string())
+}
+
+/// A plan read from anywhere (`shown` names where, for messages), checked as [`read_saved`]
+/// checks a file.
+pub fn saved(plan: Plan, shown: &str) -> Result<Saved> {
     if plan.kmsctl_version != env!("CARGO_PKG_VERSION") {
         return Err(Error::new(format!(
-            "{} was made by kmsctl {}, this is kmsctl {}: nothing was changed",
-            shown.display(),
+            "{shown} was made by kmsctl {}, this is kmsctl {}: nothing was changed",
             plan.kmsctl_version,
             env!("CARGO_PKG_VERSION")
         ))
@@ -97,7 +118,7 @@ pub fn read_saved(ctx: &Context, path: &Path) -> Result<Saved> {
 pub struct Rechecked {
     pub loaded: Loaded,
     pub planned: Planned,
-    pub lock: lock::TargetLock,
+    pub lock: lock::Held,
 }
 
 /// Applies a saved plan only if it is exactly what the current files and the live state
@@ -108,18 +129,32 @@ pub async fn recheck_saved(ctx: &Context, saved: &Saved) -> Result<Rechecked> {
     let loaded = Loaded::load(ctx, &saved.label)?;
     let target = loaded.target();
     same_target(&saved.plan.target, &target)?;
-    let lock = lock_for(ctx, &target)?;
-    unchanged_inputs(&saved.plan, &ctx.project.files.digests())?;
-    let planned = loaded.plan(ctx).await?;
-    if let Planned::Plan(plan) = &planned {
-        unchanged_inputs(&saved.plan, &plan.inputs)?;
-        same_changes(&saved.plan, plan)?;
+    let lock = lock_for(ctx, &target).await?;
+    let checked = async {
+        unchanged_inputs(&saved.plan, &ctx.project.files.digests())?;
+        let planned = loaded.plan(ctx).await?;
+        if let Planned::Plan(plan) = &planned {
+            unchanged_inputs(&saved.plan, &plan.inputs)?;
+            same_changes(&saved.plan, plan)?;
+        }
+        Ok(planned)
     }
-    Ok(Rechecked {
-        loaded,
-        planned,
-        lock,
-    })
+    .await;
+    match checked {
+        Ok(planned) => Ok(Rechecked {
+            loaded,
+            planned,
+            lock,
+        }),
+        Err(error) => {
+            // A backend's lock outlives this process unless released: a refused plan must not
+            // leave the target locked (and the next apply told of a half-done run) for a lease.
+            if let Some(warning) = lock.release().await {
+                tracing::warn!("{warning}");
+            }
+            Err(error)
+        }
+    }
 }
 
 /// The target a plan names, as a user would type it; only the two kinds kmsctl plans, and a

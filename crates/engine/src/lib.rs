@@ -25,6 +25,7 @@ pub mod rules;
 pub mod schedule;
 pub mod simulate;
 pub mod target;
+pub mod team;
 
 pub use context::Context;
 pub use error::{Error, Result};

@@ -61,6 +61,53 @@ fn open(path: &Path) -> Result<File> {
     Ok(file)
 }
 
+/// A target's lock as held by this run: the checkout's file, or the backend's lease in S3.
+pub enum Held {
+    Local(TargetLock),
+    Remote(Box<kmsctl_backend::lock::RemoteLock>),
+}
+
+impl Held {
+    /// A note when this run took the lock over from a run that ended without releasing it.
+    pub fn taken_over(&self) -> Option<String> {
+        match self {
+            Self::Local(lock) => lock.stale.clone(),
+            Self::Remote(lock) => lock.taken_over.as_ref().map(|record| {
+                format!(
+                    "{}, whose lease ran out at {}",
+                    record.holder(),
+                    record.expires_at
+                )
+            }),
+        }
+    }
+
+    /// Why this run no longer holds the lock (the lease was taken over or removed by hand).
+    pub fn lost(&self) -> Option<String> {
+        match self {
+            Self::Local(_) => None,
+            Self::Remote(lock) => lock.lost(),
+        }
+    }
+
+    /// Releases the lock; a warning when it could not be released as held.
+    pub async fn release(self) -> Option<String> {
+        match self {
+            Self::Local(lock) => {
+                drop(lock);
+                None
+            }
+            Self::Remote(lock) => match lock.release().await {
+                Ok(kmsctl_backend::Released::Yes) => None,
+                Ok(kmsctl_backend::Released::Lost(why)) => Some(format!(
+                    "this run no longer held its lock at the end ({why}): another run may have changed the target meanwhile"
+                )),
+                Err(error) => Some(format!("the lock could not be released: {error}")),
+            },
+        }
+    }
+}
+
 pub fn acquire(path: &Path, label: &str) -> Result<TargetLock> {
     let mut file = open(path)?;
     let mut previous = String::new();

@@ -66,7 +66,47 @@ pub fn offline_check(
     if let Some(tree) = declared_tree(file, org) {
         crate::org_path_hint::rewrite(&mut findings, &tree, DECLARED_TREE);
     }
+    findings.extend(approvals_without_backend(ctx, file, org));
     (rendered, findings)
+}
+
+/// Dual control records approvals in the backend: `[approvals]` without one would refuse every
+/// change it covers.
+pub const APPROVALS_BACKEND: kmsctl_core::Rule = kmsctl_core::Rule::warning(
+    "approvals-backend",
+    None,
+    "[approvals] requires approvals and kmsctl.toml sets a [backend] to record them",
+);
+
+fn approvals_without_backend(
+    ctx: &Context,
+    file: &SourceFile,
+    org: &OrganizationFile,
+) -> Option<Finding> {
+    let first = org.approvals.required_for.first()?;
+    // A kmsctl.toml that does not parse is reported by the commands that read it.
+    let has_backend = crate::team::project_file(ctx).map_or(true, |p| p.backend.is_some());
+    if has_backend {
+        return None;
+    }
+    Some(Finding::of(
+        &APPROVALS_BACKEND,
+        file.location(first.span()),
+        format!(
+            "[approvals] requires an approval for {}, and there is no [backend] in {} to record approvals: apply refuses every such change",
+            org.approvals
+                .kinds()
+                .iter()
+                .map(|k| k.name())
+                .collect::<Vec<_>>()
+                .join(", "),
+            crate::team::PROJECT_FILE
+        ),
+        format!(
+            "add `[backend]` with `s3_bucket = \"BUCKET\"` to {} in the project root (README \"Teams\"), or remove [approvals]",
+            crate::team::PROJECT_FILE
+        ),
+    ))
 }
 
 /// The tree organization.toml's `[tree]` declares, when it has one that holds together.

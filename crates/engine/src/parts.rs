@@ -16,6 +16,8 @@ pub struct Parts {
     pub observed: Vec<Observed>,
     pub notes: Vec<kmsctl_core::Note>,
     pub findings: Vec<Finding>,
+    /// The changes dual control may require approval for.
+    pub sensitive: Vec<kmsctl_core::approval::Sensitive>,
     scope: BTreeMap<String, serde_json::Value>,
     evidence: Option<Evidence>,
 }
@@ -67,6 +69,7 @@ impl Parts {
             observed: Vec::new(),
             notes: Vec::new(),
             findings,
+            sensitive: Vec::new(),
             scope: BTreeMap::new(),
             evidence: None,
         }
@@ -118,6 +121,12 @@ impl Parts {
             }
             evidence.violations.extend(violations);
             evidence.checked.extend(checked);
+        }
+        for change in &diff.changes {
+            self.sensitive
+                .extend(kmsctl_core::approval::from_operations(change));
+            self.sensitive
+                .extend(D::sensitive(desired, observed, change));
         }
         let prints = D::fingerprints(scope, observed, &diff.changes);
         self.observed
@@ -171,6 +180,7 @@ impl Parts {
             observed: self.observed,
             notes: self.notes,
             warnings: self.findings,
+            sensitive: self.sensitive,
             ..new_plan(target, self.changes)
         }))
     }

@@ -231,6 +231,9 @@ impl Loaded {
     /// Observes the target and diffs it against the files. The plan records every file it was
     /// made from, by digest.
     pub async fn plan(&self, ctx: &Context) -> Result<Planned> {
+        // kmsctl.toml decides where the lock, the stored plan and its approvals live: a plan is
+        // made from it too (a clone whose kmsctl.toml differs cannot apply it).
+        crate::team::project_file(ctx)?;
         let planned = match self {
             Self::Environment(prepared) => make(ctx, prepared).await?,
             Self::Organization(file, org) => crate::organization::make(ctx, file, org).await?,

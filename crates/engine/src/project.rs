@@ -22,8 +22,9 @@ pub struct Project {
 }
 
 impl Project {
-    /// `--root`, or the nearest folder from the working directory up that holds `environments/`
-    /// or `organization/`: every command run anywhere in the project sees the same files and lock.
+    /// `--root`, or the nearest folder from the working directory up that holds `kmsctl.toml`,
+    /// `environments/` or `organization/`: every command run anywhere in the project sees the
+    /// same files and lock.
     pub fn discover(explicit: Option<&Path>) -> Result<Self> {
         if let Some(root) = explicit {
             let root = root
@@ -34,11 +35,15 @@ impl Project {
         let cwd = std::env::current_dir()
             .map_err(|e| Error::new(format!("cannot read the working directory: {e}")))?;
         cwd.ancestors()
-            .find(|dir| dir.join("environments").is_dir() || dir.join("organization").is_dir())
+            .find(|dir| {
+                dir.join(crate::team::PROJECT_FILE).is_file()
+                    || dir.join("environments").is_dir()
+                    || dir.join("organization").is_dir()
+            })
             .map(|root| Self::at(&root.canonicalize().unwrap_or_else(|_| root.to_owned())))
             .ok_or_else(|| {
                 Error::new(format!("{} is not inside a kmsctl project", cwd.display()))
-                    .help("run kmsctl inside a folder that holds environments/ or organization/, or pass --root DIR")
+                    .help("run kmsctl inside a folder that holds kmsctl.toml, environments/ or organization/, or pass --root DIR")
             })
     }
 

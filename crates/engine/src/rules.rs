@@ -20,6 +20,7 @@ pub const RULES: &[&Rule] = &[
     &expect::EXPECT_FAILED,
     &expect::EXPECT_INVALID,
     &drift::DRIFT_TAGS,
+    &crate::organization::APPROVALS_BACKEND,
 ];
 
 /// Every crate's list of rules.

@@ -51,6 +51,8 @@ pub fn new_plan(target: Target, changes: Vec<kmsctl_core::ResourceChange>) -> Pl
         notes: vec![],
         warnings: vec![],
         inputs: Default::default(),
+        sensitive: vec![],
+        planned_by: None,
     }
 }
 

@@ -91,6 +91,8 @@ fn plan_shell() -> Plan {
         notes: vec![],
         warnings: vec![],
         inputs: Default::default(),
+        sensitive: vec![],
+        planned_by: None,
     }
 }
 

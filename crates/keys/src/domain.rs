@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use kmsctl_aws::{ApplyError, KmsClients};
+use kmsctl_core::approval::Sensitive;
 use kmsctl_core::domain::{self, Checked, Domain, DomainPlan, DriftRule, Unmanaged, Violation};
 use kmsctl_core::environment::Rules;
 use kmsctl_core::{Address, KeyRef, Location, Outputs, ResourceChange};
@@ -105,6 +106,14 @@ impl<'a> Domain for Keys<'a> {
 
     fn checked(desired: &Self::Desired, observed: &Observation) -> Vec<Checked> {
         crate::drift::checked(desired.rules, desired.keys, observed)
+    }
+
+    fn sensitive(
+        _desired: &Self::Desired,
+        observed: &Observation,
+        change: &ResourceChange,
+    ) -> Vec<Sensitive> {
+        crate::key_policy::sensitive(observed, change)
     }
 
     fn drift_rule(_desired: &Self::Desired, change: &ResourceChange) -> DriftRule {

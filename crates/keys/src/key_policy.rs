@@ -1,13 +1,15 @@
 //! `kms_key_policy`: the key policy, compared semantically (key order, whitespace, set order,
 //! string vs one-element array never make a diff) and shown statement by statement.
 
+use kmsctl_core::approval::{ApprovalKind, Sensitive};
+use kmsctl_core::policy::widening::{Gain, KeyUnderTest, gains};
 use kmsctl_core::policy::{self, ChangeKind};
-use kmsctl_core::{Action, Address, AttributeChange, Operation, ResourceChange};
+use kmsctl_core::{Action, Address, AttributeChange, Operation, Ref, ResourceChange};
 use serde_json::Value;
 
 use crate::desired::DesiredKey;
 use crate::handle::KeyHandle;
-use crate::observe::ObservedKey;
+use crate::observe::{Observation, ObservedKey};
 use crate::ops::KeyOp;
 
 pub const KIND: &str = crate::kinds::KEY_POLICY;
@@ -83,4 +85,80 @@ pub fn diff(
                 .unwrap_or_else(|| key.locations.key.file.clone()),
         )),
     })
+}
+
+/// Dual control: a PutKeyPolicy on an existing key that lets some principal do what the live
+/// policy did not. A key being created has no policy before it, so creating one never is.
+pub fn sensitive(observed: &Observation, change: &ResourceChange) -> Vec<Sensitive> {
+    let reason = change.operations.iter().find_map(|op| {
+        let Ok(KeyOp::PutKeyPolicy {
+            key_id: Ref::Known(key_id),
+            policy,
+        }) = op.decode::<KeyOp>()
+        else {
+            return None;
+        };
+        let live = observed.keys.get(&key_id)?;
+        let key = KeyUnderTest {
+            account: live.arn.split(':').nth(4).unwrap_or_default().to_owned(),
+            arn: live.arn.clone(),
+        };
+        widening(live.policy.as_deref(), &policy, &key)
+    });
+    reason
+        .map(|reason| Sensitive {
+            address: change.address.clone(),
+            kind: ApprovalKind::KeyPolicyWidening,
+            reason,
+        })
+        .into_iter()
+        .collect()
+}
+
+/// Why putting `wanted` over the `live` policy widens access; `None` when it does not. A live
+/// policy that cannot be read or parsed counts as widening: nothing shows it does not.
+pub fn widening(live: Option<&str>, wanted: &str, key: &KeyUnderTest) -> Option<String> {
+    let Some(live) = live else {
+        return Some(
+            "the live key policy could not be read, so the change may widen it".to_owned(),
+        );
+    };
+    let (live, wanted) = match (policy::parse(live), policy::parse(wanted)) {
+        (Ok(live), Ok(wanted)) => (live, wanted),
+        (Err(error), _) | (_, Err(error)) => {
+            return Some(format!(
+                "the key policy could not be compared ({error}), so the change may widen it"
+            ));
+        }
+    };
+    let found = gains(&live, &wanted, key);
+    (!found.is_empty()).then(|| describe(&found))
+}
+
+/// The first gains, by principal: `P gains kms:Decrypt, kms:Encrypt; and 4 more`.
+fn describe(found: &[Gain]) -> String {
+    const SHOWN: usize = 3;
+    let mut groups: Vec<(&str, Option<&str>, Vec<&str>)> = Vec::new();
+    for gain in found.iter().take(SHOWN) {
+        let context = gain.context.as_deref();
+        match groups.last_mut() {
+            Some((principal, when, actions))
+                if *principal == gain.principal && *when == context =>
+            {
+                actions.push(&gain.action);
+            }
+            _ => groups.push((&gain.principal, context, vec![&gain.action])),
+        }
+    }
+    let mut parts: Vec<String> = groups
+        .iter()
+        .map(|(principal, when, actions)| {
+            let when = when.map(|c| format!(" when {c}")).unwrap_or_default();
+            format!("{principal} gains {}{when}", actions.join(", "))
+        })
+        .collect();
+    if found.len() > SHOWN {
+        parts.push(format!("and {} more", found.len() - SHOWN));
+    }
+    parts.join("; ")
 }

@@ -130,6 +130,25 @@ pub struct OrganizationFile {
     pub policy: BTreeMap<Spanned<String>, PolicySettings>,
     /// The organization's ids and where each account sits, for offline answers.
     pub tree: Option<crate::declared_tree::DeclaredTree>,
+    /// Dual control: the kinds of change that need a second person's approval.
+    #[serde(default)]
+    pub approvals: Approvals,
+}
+
+/// `[approvals]`: which changes of every target (the organization and each environment) need an
+/// approval recorded in the backend by someone other than who planned and who applies them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Approvals {
+    #[serde(default)]
+    pub required_for: Vec<Spanned<kmsctl_core::approval::ApprovalKind>>,
+}
+
+impl Approvals {
+    /// The kinds required, each once.
+    pub fn kinds(&self) -> std::collections::BTreeSet<kmsctl_core::approval::ApprovalKind> {
+        self.required_for.iter().map(|k| *k.get_ref()).collect()
+    }
 }
 
 impl OrganizationFile {
@@ -234,6 +253,7 @@ mod tests {
             ("rules.", fields_of::<OrgRules>()),
             ("policy.NAME.", fields_of::<PolicySettings>()),
             ("tree.", fields_of::<crate::declared_tree::DeclaredTree>()),
+            ("approvals.", fields_of::<Approvals>()),
         ] {
             assert!(!fields.is_empty(), "{prefix}: no fields read");
             all.extend(fields.iter().map(|field| format!("{prefix}{field}")));

@@ -132,6 +132,14 @@ impl<'a> Domain for Organization<'a> {
         crate::drift::checked(desired.file, desired.org, observed)
     }
 
+    fn sensitive(
+        _desired: &Self::Desired,
+        observed: &ObservedOrg,
+        change: &ResourceChange,
+    ) -> Vec<kmsctl_core::approval::Sensitive> {
+        crate::weakened::sensitive(observed, change)
+    }
+
     fn drift_rule(desired: &Self::Desired, change: &ResourceChange) -> DriftRule {
         crate::drift::drift_rule(desired.file, desired.org, change)
     }

@@ -6,9 +6,10 @@ use std::time::Instant;
 
 use kmsctl_core::{Plan, Target};
 use kmsctl_engine::apply::{Appliers, Argument, Settled, classify, latest_plan};
-use kmsctl_engine::lock::TargetLock;
+use kmsctl_engine::lock::Held;
 use kmsctl_engine::plan::Loaded;
 use kmsctl_engine::target::{Planned, connect, default_plan_path};
+use kmsctl_engine::team::{self, Source};
 
 use super::Context;
 use super::plan::report_refusal;
@@ -19,6 +20,9 @@ use crate::progress::Progress;
 use crate::render::plan as render_plan;
 
 pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<Exit> {
+    if let (Some(id), Some(target)) = (&args.plan_id, &args.plan_or_target) {
+        return super::team::apply_stored(ctx, target, id).await;
+    }
     if let Some(plan) = &args.plan {
         return apply_saved(ctx, plan).await;
     }
@@ -33,19 +37,45 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<Exit> {
 }
 
 /// Takes the target's lock; says so when a previous run left it behind.
-pub fn lock_for(ctx: &Context, target: &Target) -> Result<TargetLock> {
-    let lock = kmsctl_engine::apply::lock_for(ctx, target)?;
+pub async fn lock_for(ctx: &Context, target: &Target) -> Result<Held> {
+    let lock = kmsctl_engine::apply::lock_for(ctx, target).await?;
     note_stale(ctx, &target.label(), &lock);
     Ok(lock)
 }
 
-fn note_stale(ctx: &Context, label: &str, lock: &TargetLock) {
-    if let Some(holder) = &lock.stale {
+pub fn note_stale(ctx: &Context, label: &str, lock: &Held) {
+    if let Some(holder) = lock.taken_over() {
         eprintln!(
             "{} the previous apply of {label} ({holder}) ended without releasing its lock: its changes may be half done; this run picks up from what is live.",
             ctx.err_style.yellow("Note:"),
         );
     }
+}
+
+/// Releases the lock at the end of a run; says so when it could not be released as held.
+pub async fn release(ctx: &Context, lock: Held) {
+    if let Some(warning) = lock.release().await {
+        eprintln!("{} {warning}", ctx.err_style.yellow("Warning:"));
+    }
+}
+
+/// Dual control on the plan about to be applied (recomputed, never as a file says).
+pub fn approval_gate(
+    ctx: &Context,
+    plan: &Plan,
+    source: &Source<'_>,
+    applier: Option<&kmsctl_core::Identity>,
+) -> Result<Option<kmsctl_core::Identity>> {
+    let required = team::required(ctx)?;
+    if team::needing_approval(plan, &required).is_empty() {
+        return Ok(None);
+    }
+    let has_backend = team::project_file(ctx)?.backend.is_some();
+    team::gate(plan, &required, has_backend, source, applier).map_err(|error| UserError {
+        // Refused by dual control, like a guard: nothing was changed.
+        exit: Exit::Refused,
+        ..UserError::from(error)
+    })
 }
 
 /// Applies a saved plan only if the engine confirms it is exactly what the files and AWS
@@ -60,23 +90,63 @@ async fn apply_saved(ctx: &Context, path: &Path) -> Result<Exit> {
         saved.plan.created_at
     );
     let rechecked = kmsctl_engine::apply::recheck_saved(ctx, &saved).await?;
-    note_stale(ctx, &saved.label, &rechecked.lock);
-    let plan = match rechecked.planned {
+    let exit = apply_rechecked(ctx, &saved.label, rechecked, &Source::Local, None).await?;
+    if exit == Exit::Ok {
+        let _ = std::fs::remove_file(path);
+    }
+    Ok(exit)
+}
+
+/// Applies a saved plan the engine rechecked, under its lock, once dual control lets it.
+pub async fn apply_rechecked(
+    ctx: &Context,
+    label: &str,
+    rechecked: kmsctl_engine::apply::Rechecked,
+    source: &Source<'_>,
+    applier: Option<&kmsctl_core::Identity>,
+) -> Result<Exit> {
+    let kmsctl_engine::apply::Rechecked {
+        loaded,
+        planned,
+        lock,
+    } = rechecked;
+    note_stale(ctx, label, &lock);
+    let plan = match planned {
         Planned::Plan(plan) => plan,
-        Planned::Refused(found) => return Ok(report_refusal(ctx, &saved.label, &found)),
+        Planned::Refused(found) => {
+            release(ctx, lock).await;
+            return Ok(report_refusal(ctx, label, &found));
+        }
     };
     let options = render_plan::Options {
         style: ctx.style,
         verbose: ctx.verbose,
     };
     print!("{}", render_plan::render(&plan, &options));
-    let session = connect(ctx, &plan.target).await?;
-    let appliers = Appliers::for_target(ctx, &rechecked.loaded, &session);
-    let exit = execute(ctx, &plan, &appliers).await;
-    if exit == Exit::Ok {
-        let _ = std::fs::remove_file(path);
-        settle(ctx, &rechecked.loaded, &plan).await;
+    let approved = match approval_gate(ctx, &plan, source, applier) {
+        Ok(approved) => approved,
+        Err(error) => {
+            release(ctx, lock).await;
+            return Err(error);
+        }
+    };
+    if let Some(approver) = approved {
+        println!("Approved by {} (dual control).", approver.arn);
     }
+    let exit = match connect(ctx, &plan.target).await {
+        Ok(session) => {
+            let appliers = Appliers::for_target(ctx, &loaded, &session);
+            execute(ctx, &plan, &appliers, Some(&lock)).await
+        }
+        Err(error) => {
+            release(ctx, lock).await;
+            return Err(error.into());
+        }
+    };
+    if exit == Exit::Ok {
+        settle(ctx, &loaded, &plan).await;
+    }
+    release(ctx, lock).await;
     Ok(exit)
 }
 
@@ -84,10 +154,22 @@ async fn apply_target(ctx: &Context, target: &str, auto_approve: bool) -> Result
     let loaded = Loaded::load(ctx, target)?;
     let target = loaded.target();
     let label = target.label();
-    let _lock = lock_for(ctx, &target)?;
+    let lock = lock_for(ctx, &target).await?;
+    let exit = plan_and_apply(ctx, &loaded, &label, auto_approve, &lock).await;
+    release(ctx, lock).await;
+    exit
+}
+
+async fn plan_and_apply(
+    ctx: &Context,
+    loaded: &Loaded,
+    label: &str,
+    auto_approve: bool,
+    lock: &Held,
+) -> Result<Exit> {
     let plan = match loaded.plan(ctx).await? {
         Planned::Plan(plan) => plan,
-        Planned::Refused(found) => return Ok(report_refusal(ctx, &label, &found)),
+        Planned::Refused(found) => return Ok(report_refusal(ctx, label, &found)),
     };
     let options = render_plan::Options {
         style: ctx.style,
@@ -97,17 +179,18 @@ async fn apply_target(ctx: &Context, target: &str, auto_approve: bool) -> Result
     if !plan.has_changes() {
         return Ok(Exit::Ok);
     }
-    if !auto_approve && !confirm(&label)? {
+    approval_gate(ctx, &plan, &Source::Local, None)?;
+    if !auto_approve && !confirm(label)? {
         println!("Apply cancelled; nothing was changed.");
         return Ok(Exit::Ok);
     }
     let session = connect(ctx, &plan.target).await?;
-    let appliers = Appliers::for_target(ctx, &loaded, &session);
-    let exit = execute(ctx, &plan, &appliers).await;
+    let appliers = Appliers::for_target(ctx, loaded, &session);
+    let exit = execute(ctx, &plan, &appliers, Some(lock)).await;
     if exit == Exit::Ok {
         // A plan saved earlier for this target no longer describes what is live.
         let _ = std::fs::remove_file(default_plan_path(ctx, &plan.target));
-        settle(ctx, &loaded, &plan).await;
+        settle(ctx, loaded, &plan).await;
     }
     Ok(exit)
 }
@@ -159,7 +242,10 @@ pub fn confirm(label: &str) -> Result<bool> {
 /// appliers' concurrency; `kmsctl_engine::schedule`); at the first failure it starts nothing
 /// more, lets the changes in flight finish, and says what was and was not applied. A rerun of
 /// plan/apply picks up from there.
-pub async fn execute(ctx: &Context, plan: &Plan, appliers: &Appliers) -> Exit {
+///
+/// A change is started only while this run holds the target's lock: a lease lost (taken over
+/// after it expired, or released by hand) starts nothing more.
+pub async fn execute(ctx: &Context, plan: &Plan, appliers: &Appliers, lock: Option<&Held>) -> Exit {
     let label = plan.target.label();
     if plan.changes.is_empty() {
         println!("No changes. {label} matches its configuration.");
@@ -167,11 +253,19 @@ pub async fn execute(ctx: &Context, plan: &Plan, appliers: &Appliers) -> Exit {
     }
     let progress = Progress::new(plan.changes.len());
     let limit = appliers.concurrency(ctx.parallelism);
+    let label = &label;
     let applied = kmsctl_engine::schedule::apply_changes(
         plan,
         limit,
         &progress,
-        |change, known| async move { appliers.apply(change, &known).await },
+        |change, known| async move {
+            if let Some(why) = lock.and_then(Held::lost) {
+                return Err(format!(
+                    "not started: this run no longer holds the lock of {label} ({why})"
+                ));
+            }
+            appliers.apply(change, &known).await
+        },
     )
     .await;
     let applied = match applied {

@@ -8,6 +8,7 @@ pub mod lint;
 pub mod plan;
 pub mod rotate;
 pub mod simulate;
+pub mod team;
 pub mod validate;
 
 use kmsctl_engine::project::Project;

@@ -36,7 +36,7 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<Exit> {
     let target = loaded.target();
     let planned = loaded.plan(ctx).await?;
     let default_path = default_plan_path(ctx, &target);
-    let plan = match planned {
+    let mut plan = match planned {
         Planned::Plan(plan) => plan,
         Planned::Refused(found) => {
             remove_if_present(&default_path);
@@ -53,7 +53,33 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<Exit> {
             default_path
         }
     };
+    // With a backend, the plan records who made it (dual control) and is stored by id.
+    let backend = match plan.has_changes() {
+        true => kmsctl_engine::team::backend(ctx, &target.region).await?,
+        false => None,
+    };
+    if backend.is_some() {
+        plan.planned_by = Some(kmsctl_engine::team::whoami(ctx, &target.region).await?);
+    }
     plan_file::save(&plan, &path).map_err(|e| UserError::new(e.to_string()))?;
+    let stored_id = match &backend {
+        Some(backend) => {
+            let bytes = std::fs::read(&path)
+                .map_err(|e| UserError::new(format!("{}: {e}", path.display())))?;
+            // A pull request's read-only role cannot store plans: the local plan still stands.
+            match kmsctl_backend::plans::save(&backend.store, &target.label(), &bytes).await {
+                Ok(id) => Some((id, backend.store.describe())),
+                Err(error) => {
+                    eprintln!(
+                        "{} the plan is saved locally only; storing it in the backend failed: {error}",
+                        ctx.err_style.yellow("Warning:")
+                    );
+                    None
+                }
+            }
+        }
+        None => None,
+    };
     match args.format {
         PlanFormat::Json => {
             let mut value =
@@ -71,6 +97,9 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<Exit> {
                     })
                     .collect();
                 map.insert("destructive".into(), destructive.into());
+                if let Some((id, _)) = &stored_id {
+                    map.insert("plan_id".into(), id.clone().into());
+                }
             }
             println!(
                 "{}",
@@ -84,12 +113,28 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<Exit> {
             };
             print!("{}", render_plan::render(&plan, &options));
             let shown = ctx.project.display(&path);
-            if plan.has_changes() {
-                println!(
-                    "\nSaved the plan to {}. Apply it with: kmsctl apply {}",
-                    shown.display(),
-                    shown.display()
-                );
+            let needing = super::team::print_needing(ctx, &plan)?;
+            match &stored_id {
+                Some((id, at)) => {
+                    let label = target.label();
+                    println!(
+                        "\nSaved the plan to {} and to {at} as plan {id}. Apply it from any clone with:\n  kmsctl apply {label} --plan-id {id}",
+                        shown.display()
+                    );
+                    if needing > 0 {
+                        println!(
+                            "It needs an approval first, by someone other than you and who applies it:\n  kmsctl approve {label} --plan-id {id}"
+                        );
+                    }
+                }
+                None if plan.has_changes() => {
+                    println!(
+                        "\nSaved the plan to {}. Apply it with: kmsctl apply {}",
+                        shown.display(),
+                        shown.display()
+                    );
+                }
+                None => {}
             }
         }
     }

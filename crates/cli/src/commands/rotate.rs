@@ -34,16 +34,22 @@ pub async fn run(ctx: &Context, args: &RotateArgs) -> Result<Exit> {
         ));
     }
     let target = target_of(&prepared);
-    let _lock = super::apply::lock_for(ctx, &target)?;
-    let session = connect(ctx, &target).await?;
-    rotate_with(
-        ctx,
-        &prepared,
-        &args.alias,
-        EnvClients::new(ctx, &session, prepared.hsm.is_some()),
-        args.auto_approve,
-    )
-    .await
+    let lock = super::apply::lock_for(ctx, &target).await?;
+    let rotated = match connect(ctx, &target).await {
+        Ok(session) => {
+            rotate_with(
+                ctx,
+                &prepared,
+                &args.alias,
+                EnvClients::new(ctx, &session, prepared.hsm.is_some()),
+                args.auto_approve,
+            )
+            .await
+        }
+        Err(error) => Err(error.into()),
+    };
+    super::apply::release(ctx, lock).await;
+    rotated
 }
 
 /// [`run`] with the clients given: the library entry point tests drive with stubbed clients.
@@ -206,7 +212,7 @@ pub async fn rotate_with(
         println!("Rotation cancelled; nothing was changed.");
         return Ok(Exit::Ok);
     }
-    Ok(execute(ctx, &plan, &Appliers::Environment(Box::new(clients))).await)
+    Ok(execute(ctx, &plan, &Appliers::Environment(Box::new(clients)), None).await)
 }
 
 /// What DescribeKey says of a key.

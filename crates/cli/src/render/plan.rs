@@ -262,6 +262,8 @@ mod tests {
             ],
             warnings: vec![],
             inputs: Default::default(),
+            sensitive: vec![],
+            planned_by: None,
         }
     }
 

@@ -27,6 +27,7 @@ mod parse;
 pub mod public;
 #[cfg(test)]
 mod test_fixtures;
+pub mod widening;
 mod wildcard;
 
 pub use deployer::Deployer;

@@ -677,3 +677,126 @@ fn two_declarations_adopting_one_key_id_are_refused_offline() {
         "{findings:#?}"
     );
 }
+
+/// The key declared with `policy`: the root delegation plus these statements.
+fn with_policy(statements: serde_json::Value) -> DesiredKey {
+    let mut all = vec![json!({"Sid": "Root", "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::111111111111:root"}, "Action": "kms:*", "Resource": "*"})];
+    all.extend(statements.as_array().cloned().unwrap_or_default());
+    let text = json!({"Version": "2012-10-17", "Statement": all}).to_string();
+    let mut key = desired();
+    key.policy = DesiredPolicy::new(None, text.clone(), &policy::parse(&text).expect("valid"));
+    key
+}
+
+/// Dual control's view of each change of the diff, through the domain contract.
+fn sensitive(
+    keys: &[DesiredKey],
+    observation: &Observation,
+) -> Vec<kmsctl_core::approval::Sensitive> {
+    use kmsctl_core::domain::Domain;
+    let rules = kmsctl_core::environment::Rules::default();
+    let location = Location::at_line("environments/dev/environment.toml", 1);
+    let desired = crate::DesiredKeys {
+        environment: "dev",
+        account_id: "111111111111",
+        account_location: &location,
+        rules: &rules,
+        keys,
+    };
+    let out = diff("dev", keys, observation);
+    out.changes
+        .iter()
+        .flat_map(|change| crate::Keys::sensitive(&desired, observation, change))
+        .collect()
+}
+
+#[test]
+fn a_key_policy_that_lets_someone_new_in_needs_approval_once_per_change() {
+    let key = with_policy(json!([{"Sid": "Reader", "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::222222222222:role/reader"},
+        "Action": ["kms:Decrypt", "kms:DescribeKey"], "Resource": "*"}]));
+    let found = sensitive(
+        std::slice::from_ref(&key),
+        &observed(vec![live(&desired(), "k-1")]),
+    );
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(
+        found[0].address.to_string(),
+        "kms_key_policy.db-payments-encryption"
+    );
+    assert_eq!(
+        found[0].kind,
+        kmsctl_core::approval::ApprovalKind::KeyPolicyWidening
+    );
+    assert_eq!(
+        found[0].reason,
+        "arn:aws:iam::222222222222:role/reader gains kms:Decrypt, kms:DescribeKey"
+    );
+}
+
+#[test]
+fn a_reason_names_three_gains_and_counts_the_rest() {
+    let key = with_policy(json!([{"Sid": "Partner", "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::222222222222:role/partner"},
+        "Action": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom"],
+        "Resource": "*", "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}}]));
+    let found = sensitive(
+        std::slice::from_ref(&key),
+        &observed(vec![live(&desired(), "k-1")]),
+    );
+    assert_eq!(
+        found[0].reason,
+        "arn:aws:iam::222222222222:role/partner gains kms:Decrypt, kms:Encrypt, kms:GenerateDataKey when kms:ViaService=s3.us-east-1.amazonaws.com; and 1 more"
+    );
+}
+
+#[test]
+fn narrowing_a_key_policy_or_creating_a_key_needs_no_approval() {
+    let reader = json!([{"Sid": "Reader", "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::222222222222:role/reader"},
+        "Action": ["kms:Decrypt", "kms:DescribeKey"], "Resource": "*"}]);
+    let mut wide = live(&desired(), "k-1");
+    wide.policy = Some(with_policy(reader.clone()).policy.text);
+    let narrow = desired();
+    let observation = observed(vec![wide]);
+    assert!(
+        addresses(&diff("dev", std::slice::from_ref(&narrow), &observation))
+            .contains(&"kms_key_policy.db-payments-encryption Update".to_owned())
+    );
+    assert_eq!(sensitive(&[narrow], &observation), []);
+    let new = with_policy(reader);
+    assert_eq!(sensitive(&[new], &Observation::default()), []);
+}
+
+#[test]
+fn adopting_a_key_compares_with_its_live_policy() {
+    let mut key = with_policy(json!([{"Sid": "Reader", "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::222222222222:role/reader"},
+        "Action": "kms:Decrypt", "Resource": "*"}]));
+    key.adopt = true;
+    let mut foreign = live(&desired(), "k-9");
+    foreign.tags.clear();
+    let found = sensitive(std::slice::from_ref(&key), &observed(vec![foreign.clone()]));
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(found[0].reason.contains("role/reader gains kms:Decrypt"));
+    // Adopted as it is: nothing to approve.
+    let mut same = desired();
+    same.adopt = true;
+    assert_eq!(sensitive(&[same], &observed(vec![foreign])), []);
+}
+
+#[test]
+fn a_live_policy_that_cannot_be_parsed_counts_as_widening() {
+    let mut broken = live(&desired(), "k-1");
+    broken.policy = Some("{not json".into());
+    let found = sensitive(&[desired()], &observed(vec![broken]));
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0]
+            .reason
+            .starts_with("the key policy could not be compared"),
+        "{}",
+        found[0].reason
+    );
+}

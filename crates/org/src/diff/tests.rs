@@ -248,3 +248,173 @@ fn an_unmanaged_policy_with_a_declared_name_and_an_unknown_ou_are_refused() {
     assert!(rules.contains(&"org-policy-unmanaged"), "{rules:?}");
     assert!(rules.contains(&"org-target"), "{rules:?}");
 }
+
+/// Dual control's view of each change: address and reason of the weakening ones.
+fn weakening(diff: &OrgDiff, observed: &ObservedOrg) -> Vec<(String, String)> {
+    diff.changes
+        .iter()
+        .flat_map(|change| crate::weakened::sensitive(observed, change))
+        .inspect(|s| {
+            assert_eq!(
+                s.kind,
+                kmsctl_core::approval::ApprovalKind::GuardrailWeakening
+            );
+        })
+        .map(|s| (s.address.to_string(), s.reason))
+        .collect()
+}
+
+fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
+    expected
+        .iter()
+        .map(|(a, r)| ((*a).to_owned(), (*r).to_owned()))
+        .collect()
+}
+
+#[test]
+fn detaching_and_deleting_a_guardrail_are_weakenings() {
+    let only_waiting = vec![rendered("waiting_period", WAITING)];
+    let text = FILE.replace(", \"kms_spec_admin\"", "");
+    let file_without: OrganizationFile = toml::from_str(&text).expect("valid");
+    let observed = org(true, converged());
+    let diff = diff(
+        &SourceFile::new("organization/organization.toml", text),
+        &file_without,
+        &only_waiting,
+        &observed,
+    );
+    assert_eq!(
+        weakening(&diff, &observed),
+        pairs(&[
+            (
+                "org_attachment.scp/kms_spec_admin@ou-ab12-22222222",
+                "SCP kms_spec_admin detached from root/prod"
+            ),
+            (
+                "org_policy.scp/kms_spec_admin",
+                "SCP kms_spec_admin deleted"
+            ),
+        ])
+    );
+}
+
+#[test]
+fn creating_attaching_adopting_as_is_and_describing_weaken_nothing() {
+    let (source, file) = file();
+    let fresh = org(
+        false,
+        vec![live("p-full", "FullAWSAccess", "{}", false, &["r-ab12"])],
+    );
+    let created = diff(&source, &file, &policies(), &fresh);
+    assert_eq!(created.changes.len(), 6);
+    assert_eq!(weakening(&created, &fresh), []);
+
+    let mut described = converged();
+    described[1].description = "old words".into();
+    let described = org(true, described);
+    let updated = diff(&source, &file, &policies(), &described);
+    assert_eq!(
+        addresses(&updated),
+        ["org_policy.scp/waiting_period Update"]
+    );
+    assert_eq!(weakening(&updated, &described), []);
+
+    let adopt = format!("{FILE}adopt = true\n");
+    let adopting: OrganizationFile = toml::from_str(&adopt).expect("valid");
+    let mut theirs = converged();
+    theirs[1].tags.clear();
+    let theirs = org(true, theirs);
+    let adopted = diff(
+        &SourceFile::new("organization/organization.toml", adopt),
+        &adopting,
+        &policies(),
+        &theirs,
+    );
+    assert_eq!(addresses(&adopted), ["org_policy.scp/waiting_period Adopt"]);
+    assert_eq!(weakening(&adopted, &theirs), []);
+}
+
+#[test]
+fn an_update_that_drops_or_changes_a_deny_or_adds_an_allow_is_a_weakening() {
+    let (source, file) = file();
+    let observed = org(true, converged());
+    let loosen = |content: &str| {
+        let wanted = vec![
+            rendered("kms_spec_admin", ADMIN),
+            rendered("waiting_period", content),
+        ];
+        weakening(&diff(&source, &file, &wanted, &observed), &observed)
+    };
+    let changed = WAITING.replace("kms:ScheduleKeyDeletion", "kms:ScheduleKeyDeletionX");
+    assert_eq!(
+        loosen(&changed),
+        pairs(&[(
+            "org_policy.scp/waiting_period",
+            "SCP waiting_period: Deny statement \"W\" changed"
+        )])
+    );
+    let allowed = WAITING.replace(
+        "\"Sid\":\"W\",\"Effect\":\"Deny\"",
+        "\"Sid\":\"Open\",\"Effect\":\"Allow\"",
+    );
+    assert_eq!(
+        loosen(&allowed),
+        pairs(&[(
+            "org_policy.scp/waiting_period",
+            "SCP waiting_period: Deny statement \"W\" removed, Allow statement \"Open\" added"
+        )])
+    );
+    // A Deny added, or a Sid renamed, loosens nothing.
+    let more = WAITING.replace(
+        "]}",
+        ",{\"Sid\":\"More\",\"Effect\":\"Deny\",\"Action\":\"kms:DisableKey\",\"Resource\":\"*\"}]}",
+    );
+    assert_eq!(loosen(&more), []);
+    assert_eq!(loosen(&WAITING.replace("\"W\"", "\"Waiting\"")), []);
+}
+
+#[test]
+fn loosened_names_deny_and_allow_statements_and_fails_safe() {
+    let live = r#"{"Version":"2012-10-17","Statement":[
+        {"Sid":"DenyOutside","Effect":"Deny","Principal":"*","Action":"kms:*","Resource":"*",
+         "Condition":{"StringNotEqualsIfExists":{"aws:PrincipalOrgID":"o-a1b2c3d4e5"}}},
+        {"Effect":"Deny","Principal":"*","Action":"kms:Decrypt","Resource":"*"}]}"#;
+    let wanted = r#"{"Version":"2012-10-17","Statement":[
+        {"Effect":"Deny","Principal":"*","Action":"kms:Decrypt","Resource":"*"}]}"#;
+    assert_eq!(
+        crate::weakened::loosened(live, wanted).as_deref(),
+        Some("Deny statement \"DenyOutside\" removed")
+    );
+    assert_eq!(
+        crate::weakened::loosened(live, r#"{"Statement":[]}"#).as_deref(),
+        Some(
+            "Deny statement \"DenyOutside\" removed, Deny statement /Statement/1 removed or changed"
+        )
+    );
+    assert_eq!(crate::weakened::loosened(wanted, live), None);
+    assert!(
+        crate::weakened::loosened("{not json", wanted)
+            .is_some_and(|why| why.starts_with("the content could not be compared"))
+    );
+}
+
+#[test]
+fn a_guardrail_detached_from_an_account_names_the_account() {
+    let mut observed = org(true, converged());
+    observed.policies[1].targets.insert("444455556666".into());
+    let change = change(
+        Address::new(KIND_ATTACHMENT, "scp/waiting_period@444455556666"),
+        Action::Delete,
+        vec![],
+        vec![OrgOp::DetachPolicy {
+            policy_id: Ref::Known("p-wait".into()),
+            target_id: "444455556666".into(),
+        }],
+        vec![],
+    );
+    let found = crate::weakened::sensitive(&observed, &change);
+    assert_eq!(
+        found[0].reason,
+        "SCP waiting_period detached from account 444455556666"
+    );
+}

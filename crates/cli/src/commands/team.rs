@@ -1,0 +1,266 @@
+//! The commands of a team sharing a backend (`kmsctl.toml`'s `[backend]`): `apply --plan-id`,
+//! `approve` and `unlock`.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use kmsctl_backend::approvals::{self, Approval, Recorded};
+use kmsctl_backend::lock::{self as remote_lock, LockRecord};
+use kmsctl_backend::store::Deleted;
+use kmsctl_core::{Plan, Target, plan_file};
+use kmsctl_engine::apply::Saved;
+use kmsctl_engine::plan::Loaded;
+use kmsctl_engine::team::{self, Backend, Source};
+
+use super::Context;
+use crate::cli::{ApproveArgs, UnlockArgs};
+use crate::error::{Result, UserError};
+use crate::exit::Exit;
+use crate::render::plan as render_plan;
+
+/// A plan stored in the backend under `id`, checked for what needs no AWS call: its content
+/// matches its id, this kmsctl made it, for the target the files of this clone define.
+struct Stored {
+    id: String,
+    saved: Saved,
+}
+
+async fn load_stored(backend: &Backend, target: &Target, id: &str) -> Result<Stored> {
+    let label = target.label();
+    let bytes = kmsctl_backend::plans::load(&backend.store, &label, id)
+        .await
+        .map_err(|e| {
+            UserError::new(e.to_string()).help(format!(
+                "list the plan ids with: kmsctl plan {label} (it prints the id)"
+            ))
+        })?;
+    let id = kmsctl_backend::sha256_hex(&bytes);
+    let shown = format!("plan {id} ({})", backend.store.describe());
+    let plan = plan_file::decode(std::path::Path::new(&shown), &bytes)
+        .map_err(|e| UserError::new(e.to_string()))?;
+    let saved = kmsctl_engine::apply::saved(plan, &shown)?;
+    if saved.label != label {
+        return Err(UserError::new(format!(
+            "plan {id} is a plan of {}, not of {label}: nothing was changed",
+            saved.label
+        ))
+        .help(format!(
+            "name its own target: kmsctl apply {} --plan-id {id}",
+            saved.label
+        )));
+    }
+    Ok(Stored { id, saved })
+}
+
+fn made_by(plan: &Plan) -> String {
+    plan.planned_by
+        .as_ref()
+        .map_or_else(|| "someone unknown".to_owned(), |who| who.arn.clone())
+}
+
+/// `kmsctl apply TARGET --plan-id ID`: the stored plan, with every check of a saved plan
+/// (recomputed from the files and AWS, under the lock), then dual control.
+pub async fn apply_stored(ctx: &Context, target: &str, id: &str) -> Result<Exit> {
+    let loaded = Loaded::load(ctx, target)?;
+    let target = loaded.target();
+    let backend = team::require_backend(ctx, &target.region, "apply --plan-id").await?;
+    let stored = load_stored(&backend, &target, id).await?;
+    println!(
+        "Checking plan {} of {} (made {} by {}) against the files and AWS.",
+        stored.id,
+        stored.saved.label,
+        stored.saved.plan.created_at,
+        made_by(&stored.saved.plan)
+    );
+    let applier = team::whoami(ctx, &target.region).await?;
+    let rechecked = kmsctl_engine::apply::recheck_saved(ctx, &stored.saved).await?;
+    let found = match approvals::list(&backend.store, &stored.saved.label, &stored.id).await {
+        Ok(found) => found,
+        Err(error) => {
+            super::apply::release(ctx, rechecked.lock).await;
+            return Err(UserError::new(format!(
+                "cannot read the approvals: {error}"
+            )));
+        }
+    };
+    let source = Source::Stored {
+        plan_id: &stored.id,
+        planner: stored.saved.plan.planned_by.as_ref(),
+        approvals: &found,
+    };
+    super::apply::apply_rechecked(ctx, &stored.saved.label, rechecked, &source, Some(&applier))
+        .await
+}
+
+/// The changes of a plan that need an approval, for a person.
+pub fn print_needing(ctx: &Context, plan: &Plan) -> Result<usize> {
+    let required = team::required(ctx)?;
+    let needing = team::needing_approval(plan, &required);
+    if !needing.is_empty() {
+        println!(
+            "\n{} (organization.toml's [approvals]):",
+            ctx.style.bold("Needs an approval")
+        );
+        for sensitive in &needing {
+            println!(
+                "  {} {}: {}",
+                sensitive.address, sensitive.kind, sensitive.reason
+            );
+        }
+    }
+    Ok(needing.len())
+}
+
+/// `kmsctl approve TARGET --plan-id ID`: shows the stored plan, then records the caller's
+/// approval of it (never the planner's own).
+pub async fn approve(ctx: &Context, args: &ApproveArgs) -> Result<Exit> {
+    let loaded = Loaded::load(ctx, &args.target)?;
+    let target = loaded.target();
+    let backend = team::require_backend(ctx, &target.region, "approve").await?;
+    let stored = load_stored(&backend, &target, &args.plan_id).await?;
+    let plan = &stored.saved.plan;
+    let label = &stored.saved.label;
+    let me = team::whoami(ctx, &target.region).await?;
+    println!(
+        "Plan {} of {label} (account {}, region {}), made {} by {}:",
+        stored.id,
+        plan.target.account_id,
+        plan.target.region,
+        plan.created_at,
+        made_by(plan)
+    );
+    let options = render_plan::Options {
+        style: ctx.style,
+        verbose: ctx.verbose,
+    };
+    print!("{}", render_plan::render(plan, &options));
+    if print_needing(ctx, plan)? == 0 {
+        println!(
+            "\nNothing in this plan needs an approval under organization.toml's [approvals]; yours is recorded all the same."
+        );
+    }
+    match &plan.planned_by {
+        Some(planner) if team::same_person(planner, &me) => {
+            return Err(UserError::new(format!(
+                "you ({}) made plan {}: self-approval does not count, nothing was recorded",
+                me.arn, stored.id
+            ))
+            .help("someone other than who planned it and who applies it approves it")
+            .refused());
+        }
+        None => {
+            return Err(UserError::new(format!(
+                "plan {} does not say who made it, so an approval of it could be the planner's own: nothing was recorded",
+                stored.id
+            ))
+            .help(format!("make the plan again: kmsctl plan {label}")));
+        }
+        Some(_) => {}
+    }
+    if !args.yes
+        && !ask(&format!(
+            "Approve plan {} of {label} as {}?",
+            stored.id, me.arn
+        ))?
+    {
+        println!("Not approved; nothing was recorded.");
+        return Ok(Exit::Ok);
+    }
+    let approval = Approval::new(label, &stored.id, me.clone());
+    let recorded = approvals::record(&backend.store, &approval)
+        .await
+        .map_err(|e| {
+            UserError::new(format!("cannot record the approval: {e}")).help(
+                "approvals/ is writable only under your own name (see \"Teams\" in README.md): check the bucket policy and your credentials",
+            )
+        })?;
+    let already = matches!(recorded, Recorded::Already);
+    println!(
+        "\n{} plan {} of {label} as {}{}. Someone other than you and {} applies it with:\n  kmsctl apply {label} --plan-id {}",
+        ctx.style.green(&ctx.style.bold("Approved")),
+        stored.id,
+        me.arn,
+        if already { " (already recorded)" } else { "" },
+        made_by(plan),
+        stored.id
+    );
+    Ok(Exit::Ok)
+}
+
+/// `kmsctl unlock TARGET`: shows the holder of the target's lock, asks, releases it.
+pub async fn unlock(ctx: &Context, args: &UnlockArgs) -> Result<Exit> {
+    let loaded = Loaded::load(ctx, &args.target)?;
+    let target = loaded.target();
+    let label = target.label();
+    let Some(backend) = team::backend(ctx, &target.region).await? else {
+        return Err(UserError::new(format!(
+            "{label} has no lock to release by hand: without a backend in kmsctl.toml, a lock is held by a running kmsctl of this checkout and ends with it"
+        )));
+    };
+    let current = remote_lock::current(&backend.store, &label)
+        .await
+        .map_err(|e| UserError::new(e.to_string()))?;
+    let Some((record, etag)) = current else {
+        println!("{label} is not locked ({}).", backend.store.describe());
+        return Ok(Exit::Ok);
+    };
+    let holder = match &record {
+        Ok(record) => describe_holder(record),
+        Err(why) => format!("a lock whose content kmsctl cannot read ({why})"),
+    };
+    println!("The lock of {label} is held by {holder}.");
+    if !args.force
+        && !ask("Release it? Only do so if that run is dead: its apply may be half done.")?
+    {
+        println!("The lock was kept.");
+        return Ok(Exit::Ok);
+    }
+    match remote_lock::unlock(&backend.store, &label, &etag)
+        .await
+        .map_err(|e| UserError::new(e.to_string()))?
+    {
+        Deleted::Yes => {
+            println!("Released the lock of {label}.");
+            Ok(Exit::Ok)
+        }
+        Deleted::Gone => {
+            println!("The lock of {label} was released meanwhile.");
+            Ok(Exit::Ok)
+        }
+        Deleted::Changed => Err(UserError::new(format!(
+            "the lock of {label} changed while you were deciding (renewed or taken by another run): nothing was released"
+        ))
+        .help(format!("look again: kmsctl unlock {label}"))),
+    }
+}
+
+fn describe_holder(record: &LockRecord) -> String {
+    format!(
+        "{} since {}; its lease {} {}",
+        record.holder(),
+        record.started_at,
+        if record.expired() {
+            "ran out at"
+        } else {
+            "runs until"
+        },
+        record.expires_at
+    )
+}
+
+/// Asks a yes/no question on the terminal; without one, says which flag answers it.
+fn ask(question: &str) -> Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        return Err(UserError::new(format!(
+            "{question} needs an answer, and standard input is not a terminal"
+        ))
+        .help("answer on a terminal, or pass --yes (approve) / --force (unlock)"));
+    }
+    eprint!("\n{question} Only 'yes' will be accepted: ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| UserError::new(format!("cannot read the answer: {e}")))?;
+    Ok(answer.trim() == "yes")
+}
