@@ -8,8 +8,8 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::{Mutex, OnceLock};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Set by `cargo xtask ci` to share one running emulator across every test process.
 pub const ENDPOINT_VAR: &str = "KMSCTL_TEST_EMULATOR";
@@ -82,6 +82,12 @@ impl Run {
         }
     }
 
+    /// Waits for a kmsctl started by [`TestProject::spawn_kmsctl`] and collects both streams
+    /// (read while it runs, so a full pipe never stalls it).
+    pub fn wait(child: Child) -> Self {
+        Self::from(child.wait_with_output().expect("kmsctl ends"))
+    }
+
     /// Panics with both streams when the exit code is not `code`.
     pub fn expect_code(self, code: i32) -> Self {
         assert_eq!(
@@ -105,8 +111,8 @@ pub struct TestProject {
     trail: bool,
     /// The accounts of environments added to the project, besides `account`.
     added: Mutex<Vec<String>>,
-    /// The accounts given a trail so far.
-    trailed: Mutex<BTreeSet<String>>,
+    /// The accounts given a trail so far (shared with the project's clones).
+    trailed: Arc<Mutex<BTreeSet<String>>>,
 }
 
 impl TestProject {
@@ -207,8 +213,67 @@ impl TestProject {
             endpoint: OnceLock::new(),
             trail: true,
             added: Mutex::new(Vec::new()),
-            trailed: Mutex::new(BTreeSet::new()),
+            trailed: Arc::default(),
         }
+    }
+
+    /// Another clone of this project, as a second checkout would be: a folder of its own with a
+    /// copy of the project's files as they are now (not its `.kmsctl/`), in the same account,
+    /// with the same endpoint.
+    pub fn clone_project(&self) -> TestProject {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for entry in std::fs::read_dir(self.path()).expect("read dir").flatten() {
+            if entry.file_name() == ".kmsctl" {
+                continue;
+            }
+            let target = dir.path().join(entry.file_name());
+            if entry.path().is_dir() {
+                copy_dir(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), target).expect("copy");
+            }
+        }
+        let endpoint = OnceLock::new();
+        if let Some(chosen) = self.endpoint.get() {
+            let _ = endpoint.set(chosen.clone());
+        }
+        TestProject {
+            dir,
+            account: self.account.clone(),
+            endpoint,
+            trail: self.trail,
+            added: Mutex::new(self.added.lock().expect("accounts").clone()),
+            trailed: Arc::clone(&self.trailed),
+        }
+    }
+
+    /// Gives the project a team backend: writes `kmsctl.toml` (`[backend]` with `s3_bucket` and
+    /// `lease_seconds`) and creates that bucket, versioned, in the project's account. The name
+    /// comes from the account, so each test has its own; returns it. (The emulator resolves a
+    /// bucket name whatever account a request comes from, as S3 does.)
+    pub async fn with_backend(&self, lease_seconds: u64) -> String {
+        let bucket = format!("kmsctl-team-{}", self.account);
+        let s3 = self.s3().await;
+        s3.create_bucket()
+            .bucket(&bucket)
+            .send()
+            .await
+            .expect("s3:CreateBucket");
+        s3.put_bucket_versioning()
+            .bucket(&bucket)
+            .versioning_configuration(
+                aws_sdk_s3::types::VersioningConfiguration::builder()
+                    .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("s3:PutBucketVersioning");
+        self.write(
+            "kmsctl.toml",
+            &format!("[backend]\ns3_bucket = \"{bucket}\"\nlease_seconds = {lease_seconds}\n"),
+        );
+        bucket
     }
 
     /// A project whose accounts get no CloudTrail trail: for the tests of `cloudtrail-missing`
@@ -323,6 +388,31 @@ impl TestProject {
 
     /// Runs kmsctl with extra environment variables.
     pub fn kmsctl_with(&self, endpoint: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut command = self.command(endpoint, args, env);
+        let run = Run::from(command.output().expect("kmsctl runs"));
+        assert!(
+            !run.stderr.contains("does not show all that was applied")
+                && !run.stderr.contains("the plan made to confirm"),
+            "the plan right after apply is not clean: {}",
+            run.stderr
+        );
+        run
+    }
+
+    /// Starts kmsctl in the project root against this project's endpoint, with extra environment
+    /// variables, and returns at once: the environment of [`TestProject::kmsctl_with`], stdin
+    /// empty, stdout and stderr piped ([`Run::wait`] collects them; kill it to stop it).
+    pub fn spawn_kmsctl(&self, args: &[&str], env: &[(&str, &str)]) -> Child {
+        let endpoint = self.endpoint().to_owned();
+        self.command(&endpoint, args, env)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("kmsctl starts")
+    }
+
+    /// The kmsctl command every run uses: the project root, the emulator's environment.
+    fn command(&self, endpoint: &str, args: &[&str], env: &[(&str, &str)]) -> Command {
         if self.trail && answers(endpoint) {
             self.provision_trails();
         }
@@ -330,7 +420,7 @@ impl TestProject {
         command
             .args(args)
             .current_dir(self.path())
-            .stdin(std::process::Stdio::null());
+            .stdin(Stdio::null());
         xtask::emulator::configure_command(&mut command, endpoint);
         command
             .env("AWS_MAX_ATTEMPTS", "1")
@@ -340,14 +430,15 @@ impl TestProject {
             .env_remove("KMSCTL_ROOT")
             .env_remove("NO_COLOR")
             .envs(env.iter().copied());
-        let run = Run::from(command.output().expect("kmsctl runs"));
-        assert!(
-            !run.stderr.contains("does not show all that was applied")
-                && !run.stderr.contains("the plan made to confirm"),
-            "the plan right after apply is not clean: {}",
-            run.stderr
-        );
-        run
+        command
+    }
+
+    /// An S3 client inside this project's account (path-style, as the emulator needs).
+    pub async fn s3(&self) -> aws_sdk_s3::Client {
+        let config = aws_sdk_s3::config::Builder::from(&self.sdk_config().await)
+            .force_path_style(true)
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
     }
 
     /// SDK configuration inside this project's account, for out-of-band changes and checks. It
