@@ -564,6 +564,13 @@ async fn dual_control_needs_a_third_persons_approval_of_that_very_plan() {
         stored["planned_by"]["arn"], alice.arn,
         "the plan records who made it"
     );
+    // Who stored it is vouched for by S3, under alice's own user id: the gate reads that.
+    let planners = keys_under(&s3, &bucket, &format!("planners/env/dev/{id}/")).await;
+    assert_eq!(
+        planners,
+        [format!("planners/env/dev/{id}/{}", alice.user_id)],
+        "alice is on record as its planner"
+    );
     let approvals = format!("approvals/env/dev/{id}/");
     let enabled = || async {
         kms.describe_key()

@@ -66,20 +66,49 @@ pub enum ApprovalError {
     Store(#[from] StoreError),
 }
 
-/// `approvals/TARGET/PLAN_ID/`.
-fn folder(target: &str, plan_id: &str) -> Result<String, ApprovalError> {
+/// Who signs a stored plan: its approvers, and who stored it (the planners).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signer {
+    /// `approvals/TARGET/PLAN_ID/USER_ID`.
+    Approver,
+    /// `planners/TARGET/PLAN_ID/USER_ID`: written by `plan` when it stores the plan, under the
+    /// same bucket-policy pinning as approvals, so who planned is vouched for by S3 and not by
+    /// what the plan file says of itself.
+    Planner,
+}
+
+impl Signer {
+    fn folder(self) -> &'static str {
+        match self {
+            Self::Approver => "approvals",
+            Self::Planner => "planners",
+        }
+    }
+}
+
+/// `approvals/TARGET/PLAN_ID/` or `planners/TARGET/PLAN_ID/`.
+fn folder_of(signer: Signer, target: &str, plan_id: &str) -> Result<String, ApprovalError> {
     crate::check_target(target).map_err(ApprovalError::BadTarget)?;
     if plan_id.len() != crate::plans::ID_LEN || !crate::is_lower_hex(plan_id) {
         return Err(ApprovalError::BadPlanId {
             id: plan_id.to_owned(),
         });
     }
-    Ok(format!("approvals/{target}/{plan_id}/"))
+    Ok(format!("{}/{target}/{plan_id}/", signer.folder()))
 }
 
 /// Records `approval` under its approver's user id.
 pub async fn record(store: &Store, approval: &Approval) -> Result<Recorded, ApprovalError> {
-    let folder = folder(&approval.target, &approval.plan_id)?;
+    record_as(store, Signer::Approver, approval).await
+}
+
+/// Records a signature of `signer`'s kind (`approver` is who signs) under its user id.
+pub async fn record_as(
+    store: &Store,
+    signer: Signer,
+    approval: &Approval,
+) -> Result<Recorded, ApprovalError> {
+    let folder = folder_of(signer, &approval.target, &approval.plan_id)?;
     let user_id = &approval.approver.user_id;
     if user_id.is_empty() || user_id.contains('/') || user_id.chars().any(char::is_control) {
         return Err(ApprovalError::BadApprover {
@@ -96,7 +125,17 @@ pub async fn record(store: &Store, approval: &Approval) -> Result<Recorded, Appr
 
 /// Every object under the approvals of `plan_id` for `target`, each judged valid or not.
 pub async fn list(store: &Store, target: &str, plan_id: &str) -> Result<Vec<Found>, ApprovalError> {
-    let folder = folder(target, plan_id)?;
+    list_as(store, Signer::Approver, target, plan_id).await
+}
+
+/// Every signature of `signer`'s kind of `plan_id` for `target`, each judged valid or not.
+pub async fn list_as(
+    store: &Store,
+    signer: Signer,
+    target: &str,
+    plan_id: &str,
+) -> Result<Vec<Found>, ApprovalError> {
+    let folder = folder_of(signer, target, plan_id)?;
     let mut found = Vec::new();
     for key in store.list(&folder).await? {
         let approver = key.strip_prefix(&folder).unwrap_or(&key).to_owned();
@@ -209,6 +248,36 @@ mod tests {
                 .await
                 .expect("list")
                 .is_empty()
+        );
+    }
+
+    #[tokio::test]
+    async fn planners_are_kept_apart_from_approvers() {
+        let store = Store::memory();
+        let plan = plan_id('c');
+        record_as(
+            &store,
+            Signer::Planner,
+            &Approval::new("env/prod", &plan, dave()),
+        )
+        .await
+        .expect("planner");
+        assert_eq!(
+            store.list("planners/").await.expect("list"),
+            [format!("planners/env/prod/{plan}/AIDADAVE")]
+        );
+        assert!(
+            list(&store, "env/prod", &plan)
+                .await
+                .expect("list")
+                .is_empty()
+        );
+        let planners = list_as(&store, Signer::Planner, "env/prod", &plan)
+            .await
+            .expect("planners");
+        assert!(
+            matches!(&planners[..], [Found::Valid(p)] if p.approver == dave()),
+            "{planners:?}"
         );
     }
 

@@ -11,7 +11,7 @@ pub mod lock;
 pub mod plans;
 pub mod store;
 
-pub use approvals::{Approval, ApprovalError, Found, Recorded};
+pub use approvals::{Approval, ApprovalError, Found, Recorded, Signer};
 pub use config::BackendConfig;
 pub use lock::{LockError, LockRecord, Released, RemoteLock};
 pub use plans::PlanStoreError;

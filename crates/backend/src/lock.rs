@@ -340,9 +340,15 @@ impl RemoteLock {
         if let Some(why) = &shared.lost {
             return Some(why.clone());
         }
-        // The renewal may be stuck in a slow call: the lease runs out all the same.
-        (Instant::now() >= shared.expires).then(|| {
-            "the lease ran out before it could be renewed (the renewal is still trying)".to_owned()
+        // The renewal may be stuck in a slow call, or the machine slept (the monotonic clock
+        // stops then, the wall clock others judge the lease by does not): the lease runs out all
+        // the same.
+        let wall = shared.record.expires_at <= OffsetDateTime::now_utc();
+        (Instant::now() >= shared.expires || wall).then(|| {
+            format!(
+                "its lease ran out at {} before it was renewed (the machine slept, or AWS did not answer the renewal in time)",
+                when(shared.record.expires_at)
+            )
         })
     }
 

@@ -169,7 +169,13 @@ pub async fn make_with_evidence(
             }
             tree => Error::new(tree.to_string()),
         })?;
-    let mut parts = Parts::new(Vec::new()).with_evidence(drift.is_some());
+    let required = match drift {
+        Some(_) => Default::default(),
+        None => crate::team::required(ctx)?,
+    };
+    let mut parts = Parts::new(Vec::new())
+        .with_evidence(drift.is_some())
+        .judging(required);
     parts.add::<Organization>(&desired, &part.scope, &part.observed, part.diff)?;
     parts
         .add_unmanaged::<Organization>(&client, &desired, &part.observed, ctx.parallelism)

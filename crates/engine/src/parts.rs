@@ -16,8 +16,10 @@ pub struct Parts {
     pub observed: Vec<Observed>,
     pub notes: Vec<kmsctl_core::Note>,
     pub findings: Vec<Finding>,
-    /// The changes dual control may require approval for.
+    /// The changes dual control requires approval for.
     pub sensitive: Vec<kmsctl_core::approval::Sensitive>,
+    /// The kinds `[approvals]` requires (none: nothing is judged, at no cost).
+    required: BTreeSet<kmsctl_core::approval::ApprovalKind>,
     scope: BTreeMap<String, serde_json::Value>,
     evidence: Option<Evidence>,
 }
@@ -70,9 +72,16 @@ impl Parts {
             notes: Vec::new(),
             findings,
             sensitive: Vec::new(),
+            required: BTreeSet::new(),
             scope: BTreeMap::new(),
             evidence: None,
         }
+    }
+
+    /// Judges the changes of the kinds `[approvals]` requires (`Plan::sensitive`).
+    pub fn judging(mut self, required: BTreeSet<kmsctl_core::approval::ApprovalKind>) -> Self {
+        self.required = required;
+        self
     }
 
     /// With `drift`: also gather each domain's drift evidence.
@@ -122,11 +131,20 @@ impl Parts {
             evidence.violations.extend(violations);
             evidence.checked.extend(checked);
         }
-        for change in &diff.changes {
-            self.sensitive
-                .extend(kmsctl_core::approval::from_operations(change));
-            self.sensitive
-                .extend(D::sensitive(desired, observed, change));
+        if !self.required.is_empty() {
+            use kmsctl_core::approval::ApprovalKind::{GuardrailWeakening, KeyPolicyWidening};
+            // The evaluator's judgement costs: only when a kind it judges is required.
+            let judged = [KeyPolicyWidening, GuardrailWeakening]
+                .iter()
+                .any(|kind| self.required.contains(kind));
+            for change in &diff.changes {
+                let mut found = kmsctl_core::approval::from_operations(change);
+                if judged {
+                    found.extend(D::sensitive(desired, observed, change));
+                }
+                found.retain(|s| self.required.contains(&s.kind));
+                self.sensitive.extend(found);
+            }
         }
         let prints = D::fingerprints(scope, observed, &diff.changes);
         self.observed

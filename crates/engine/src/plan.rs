@@ -104,7 +104,14 @@ pub async fn make_with_evidence(
     let target = target_of(prepared);
     let failed =
         |e: &dyn std::fmt::Display| Error::new(format!("reading {} failed: {e}", target.label()));
-    let mut parts = Parts::new(prepared.findings.clone()).with_evidence(drift);
+    // Drift reports what is live; only a plan to apply is judged for dual control.
+    let required = match drift {
+        true => Default::default(),
+        false => crate::team::required(ctx)?,
+    };
+    let mut parts = Parts::new(prepared.findings.clone())
+        .with_evidence(drift)
+        .judging(required);
     let hsm = match &prepared.hsm {
         Some(desired) => {
             let hsm = Hsm::plan(clients.hsm()?, desired, ctx.parallelism)

@@ -113,9 +113,49 @@ pub fn needing_approval<'a>(
         .collect()
 }
 
-/// One person, whatever the form of its name: the same ARN or the same unique id.
+/// The person behind an identity: a role session's name (which the role's trust policy pins to
+/// the person, as IAM Identity Center does: one person in two roles is still one person), an IAM
+/// user's or a federated user's name; else the whole ARN. Lowercased: IAM names are not
+/// case-sensitive.
+pub fn person(identity: &Identity) -> String {
+    let resource = identity.arn.splitn(6, ':').nth(5).unwrap_or_default();
+    let name = if let Some(rest) = resource.strip_prefix("assumed-role/") {
+        rest.split_once('/').map(|(_, session)| session)
+    } else if let Some(rest) = resource.strip_prefix("user/") {
+        rest.rsplit('/').next()
+    } else {
+        resource.strip_prefix("federated-user/")
+    };
+    name.filter(|n| !n.is_empty())
+        .map_or_else(|| identity.arn.clone(), str::to_lowercase)
+}
+
+/// One person, whatever the form of its name: the same ARN, the same unique id, or the same
+/// person behind two roles or accounts ([`person`]). Two people who share a name are taken for
+/// one: the gate then refuses, it never lets one through.
 pub fn same_person(a: &Identity, b: &Identity) -> bool {
-    a.arn == b.arn || (!a.user_id.is_empty() && a.user_id == b.user_id)
+    a.arn == b.arn || (!a.user_id.is_empty() && a.user_id == b.user_id) || person(a) == person(b)
+}
+
+/// The store approvals and planner records are written to and read from: the backend's bucket
+/// with the caller's own credentials, never through `assume_role_arn`, so that the bucket policy
+/// can pin each object to its writer's `aws:userid`.
+pub async fn signing_store(ctx: &Context, backend: &Backend, region: &str) -> Result<Store> {
+    if backend.config.assume_role_arn.is_none() {
+        return Ok(backend.store.clone());
+    }
+    let own = BackendConfig {
+        assume_role_arn: None,
+        ..backend.config.clone()
+    };
+    kmsctl_backend::store::connect(&own, region, ctx.max_attempts)
+        .await
+        .map_err(|e| {
+            Error::new(format!(
+                "cannot reach the backend with your own credentials (approvals and planner records are never written through assume_role_arn): {e}"
+            ))
+            .help("grant your own principal access to the bucket's approvals/ and planners/ (see \"Teams\" in README.md)")
+        })
 }
 
 /// How a plan came to apply, for the approval gate.
@@ -125,7 +165,8 @@ pub enum Source<'a> {
     /// `apply --plan-id`: the plan stored under this id, and who made it.
     Stored {
         plan_id: &'a str,
-        planner: Option<&'a Identity>,
+        /// Who stored it (`planners/`), as S3 vouches for it: never what the plan file says.
+        planners: &'a [Found],
         approvals: &'a [Found],
     },
 }
@@ -159,7 +200,7 @@ pub fn gate(
             "set [backend] in {PROJECT_FILE} (approvals are recorded in S3), or make these changes outside dual control's scope"
         )));
     }
-    let (plan_id, planner, approvals) = match source {
+    let (plan_id, planners, approvals) = match source {
         Source::Local => {
             return Err(refused(format!(
                 "this plan of {label} needs an approval (organization.toml's [approvals])"
@@ -170,30 +211,40 @@ pub fn gate(
         }
         Source::Stored {
             plan_id,
-            planner,
+            planners,
             approvals,
-        } => (*plan_id, *planner, *approvals),
+        } => (*plan_id, *planners, *approvals),
     };
     let Some(applier) = applier else {
         return Err(Error::new("cannot tell who applies: nothing was changed"));
     };
-    let Some(planner) = planner else {
+    let planners: Vec<&Identity> = planners
+        .iter()
+        .filter_map(|found| match found {
+            Found::Valid(record) => Some(&record.approver),
+            Found::Invalid { .. } => None,
+        })
+        .collect();
+    if planners.is_empty() {
         return Err(refused(format!(
-            "plan {plan_id} of {label} needs an approval, and the stored plan does not say who made it"
+            "plan {plan_id} of {label} needs an approval, and no record of who stored it (planners/) is in the backend"
         ))
-        .help(format!("make the plan again: kmsctl plan {label}")));
-    };
+        .help(format!("make and store the plan again: kmsctl plan {label}")));
+    }
     let mut not_counted = Vec::new();
     for found in approvals {
         match found {
             Found::Valid(approval) => {
                 let by = &approval.approver;
-                if same_person(planner, by) {
-                    not_counted.push(format!("{} planned it (self-approval)", by.arn));
+                if planners.iter().any(|p| same_person(p, by)) {
+                    not_counted.push(format!(
+                        "{} ({}) planned it (self-approval)",
+                        by.arn, by.user_id
+                    ));
                 } else if same_person(applier, by) {
                     not_counted.push(format!(
-                        "{} is who applies it (the approver must be someone else)",
-                        by.arn
+                        "{} ({}) is who applies it (the approver must be someone else)",
+                        by.arn, by.user_id
                     ));
                 } else {
                     return Ok(Some(by.clone()));
@@ -212,7 +263,12 @@ pub fn gate(
     ))
     .help(format!(
         "someone other than who planned it ({}) and who applies it ({}) runs: kmsctl approve {label} --plan-id {plan_id}",
-        planner.arn, applier.arn
+        planners
+            .iter()
+            .map(|p| p.arn.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        applier.arn
     )))
 }
 

@@ -180,7 +180,7 @@ async fn plan_and_apply(
         return Ok(Exit::Ok);
     }
     approval_gate(ctx, &plan, &Source::Local, None)?;
-    if !auto_approve && !confirm(label)? {
+    if !auto_approve && !confirm(label).await? {
         println!("Apply cancelled; nothing was changed.");
         return Ok(Exit::Ok);
     }
@@ -219,7 +219,9 @@ async fn settle(ctx: &Context, loaded: &Loaded, plan: &Plan) {
     }
 }
 
-pub fn confirm(label: &str) -> Result<bool> {
+/// Asks for "yes". The answer is read off the runtime's thread: the lock's lease keeps being
+/// renewed however long the question waits.
+pub async fn confirm(label: &str) -> Result<bool> {
     if !std::io::stdin().is_terminal() {
         return Err(UserError::new(format!(
             "apply {label} needs confirmation, and standard input is not a terminal"
@@ -230,11 +232,16 @@ pub fn confirm(label: &str) -> Result<bool> {
     }
     eprint!("\nDo you want to perform these actions on {label}? Only 'yes' will be accepted: ");
     let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| UserError::new(format!("cannot read the answer: {e}")))?;
+    let answer = tokio::task::spawn_blocking(|| {
+        let mut answer = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut answer)
+            .map(|_| answer)
+    })
+    .await
+    .map_err(|e| UserError::new(format!("cannot read the answer: {e}")))?
+    .map_err(|e| UserError::new(format!("cannot read the answer: {e}")))?;
     Ok(answer.trim() == "yes")
 }
 

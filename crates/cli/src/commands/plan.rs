@@ -53,31 +53,30 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<Exit> {
             default_path
         }
     };
-    // With a backend, the plan records who made it (dual control) and is stored by id.
+    // With a backend, the plan is stored by id and who stored it is recorded (dual control).
+    // A pull request's read-only role may not reach or write the bucket: the local plan stands.
     let backend = match plan.has_changes() {
-        true => kmsctl_engine::team::backend(ctx, &target.region).await?,
+        true => kmsctl_engine::team::project_file(ctx)?.backend.is_some(),
+        false => false,
+    };
+    let me = match backend {
+        true => Some(kmsctl_engine::team::whoami(ctx, &target.region).await?),
         false => None,
     };
-    if backend.is_some() {
-        plan.planned_by = Some(kmsctl_engine::team::whoami(ctx, &target.region).await?);
-    }
+    plan.planned_by.clone_from(&me);
     plan_file::save(&plan, &path).map_err(|e| UserError::new(e.to_string()))?;
-    let stored_id = match &backend {
-        Some(backend) => {
-            let bytes = std::fs::read(&path)
-                .map_err(|e| UserError::new(format!("{}: {e}", path.display())))?;
-            // A pull request's read-only role cannot store plans: the local plan still stands.
-            match kmsctl_backend::plans::save(&backend.store, &target.label(), &bytes).await {
-                Ok(id) => Some((id, backend.store.describe())),
-                Err(error) => {
-                    eprintln!(
-                        "{} the plan is saved locally only; storing it in the backend failed: {error}",
-                        ctx.err_style.yellow("Warning:")
-                    );
-                    None
-                }
+    let stored_id = match me {
+        Some(me) => match store(ctx, &target, &path, me).await {
+            Ok(stored) => Some(stored),
+            Err(error) => {
+                eprintln!(
+                    "{} the plan is saved locally only; storing it in the backend failed: {}",
+                    ctx.err_style.yellow("Warning:"),
+                    error.message
+                );
+                None
             }
-        }
+        },
         None => None,
     };
     match args.format {
@@ -142,4 +141,27 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<Exit> {
         (true, true) => Exit::Changes,
         _ => Exit::Ok,
     })
+}
+
+/// Stores the saved plan in the backend and records its planner there (under their own
+/// credentials); returns its id and where it is.
+async fn store(
+    ctx: &Context,
+    target: &kmsctl_core::Target,
+    path: &Path,
+    me: kmsctl_core::Identity,
+) -> Result<(String, String)> {
+    let label = target.label();
+    let backend = kmsctl_engine::team::require_backend(ctx, &target.region, "plan").await?;
+    let bytes =
+        std::fs::read(path).map_err(|e| UserError::new(format!("{}: {e}", path.display())))?;
+    let id = kmsctl_backend::plans::save(&backend.store, &label, &bytes)
+        .await
+        .map_err(|e| UserError::new(e.to_string()))?;
+    let signing = kmsctl_engine::team::signing_store(ctx, &backend, &target.region).await?;
+    let record = kmsctl_backend::Approval::new(&label, &id, me);
+    kmsctl_backend::approvals::record_as(&signing, kmsctl_backend::Signer::Planner, &record)
+        .await
+        .map_err(|e| UserError::new(format!("recording you as its planner failed: {e}")))?;
+    Ok((id, backend.store.describe()))
 }

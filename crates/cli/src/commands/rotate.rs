@@ -35,6 +35,10 @@ pub async fn run(ctx: &Context, args: &RotateArgs) -> Result<Exit> {
     }
     let target = target_of(&prepared);
     let lock = super::apply::lock_for(ctx, &target).await?;
+    if let Err(error) = widening_pending(ctx, &args.target).await {
+        super::apply::release(ctx, lock).await;
+        return Err(error);
+    }
     let rotated = match connect(ctx, &target).await {
         Ok(session) => {
             rotate_with(
@@ -50,6 +54,39 @@ pub async fn run(ctx: &Context, args: &RotateArgs) -> Result<Exit> {
     };
     super::apply::release(ctx, lock).await;
     rotated
+}
+
+/// Dual control: the new key is made with the key policy of the files. When that policy would
+/// widen access and `[approvals]` requires an approval for widening, rotation would skip the
+/// approval: the change must be applied (approved) first.
+async fn widening_pending(ctx: &Context, target: &str) -> Result<()> {
+    use kmsctl_core::approval::ApprovalKind;
+    let required = kmsctl_engine::team::required(ctx)?;
+    if !required.contains(&ApprovalKind::KeyPolicyWidening) {
+        return Ok(());
+    }
+    let loaded = kmsctl_engine::plan::Loaded::load(ctx, target)?;
+    let kmsctl_engine::target::Planned::Plan(plan) = loaded.plan(ctx).await? else {
+        // Refused by a guard: rotate's own checks say why.
+        return Ok(());
+    };
+    let only = [ApprovalKind::KeyPolicyWidening].into();
+    let widening = kmsctl_engine::team::needing_approval(&plan, &only);
+    if widening.is_empty() {
+        return Ok(());
+    }
+    Err(UserError::new(format!(
+        "the files' key policies widen access ({}), and rotate makes the new key with them: that would skip the approval organization.toml's [approvals] requires; nothing was changed",
+        widening
+            .iter()
+            .map(|s| format!("{}: {}", s.address, s.reason))
+            .collect::<Vec<_>>()
+            .join("; ")
+    ))
+    .help(format!(
+        "apply the policy change with an approval first (kmsctl plan {target}, kmsctl approve, kmsctl apply --plan-id), then rotate"
+    ))
+    .refused())
 }
 
 /// [`run`] with the clients given: the library entry point tests drive with stubbed clients.
@@ -208,7 +245,7 @@ pub async fn rotate_with(
     };
     println!("{intro}");
     print!("{}", render_plan::render(&plan, &options));
-    if !auto_approve && !confirm(&target.label())? {
+    if !auto_approve && !confirm(&target.label()).await? {
         println!("Rotation cancelled; nothing was changed.");
         return Ok(Exit::Ok);
     }

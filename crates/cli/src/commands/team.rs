@@ -3,10 +3,11 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use kmsctl_backend::approvals::{self, Approval, Recorded};
+use kmsctl_backend::approvals::{self, Approval, Found, Recorded, Signer};
 use kmsctl_backend::lock::{self as remote_lock, LockRecord};
 use kmsctl_backend::store::Deleted;
-use kmsctl_core::{Plan, Target, plan_file};
+use kmsctl_backend::store::Store;
+use kmsctl_core::{Identity, Plan, Target, plan_file};
 use kmsctl_engine::apply::Saved;
 use kmsctl_engine::plan::Loaded;
 use kmsctl_engine::team::{self, Backend, Source};
@@ -51,10 +52,29 @@ async fn load_stored(backend: &Backend, target: &Target, id: &str) -> Result<Sto
     Ok(Stored { id, saved })
 }
 
-fn made_by(plan: &Plan) -> String {
-    plan.planned_by
-        .as_ref()
-        .map_or_else(|| "someone unknown".to_owned(), |who| who.arn.clone())
+/// Who stored a plan, as the backend's planner records say (never the plan file itself).
+async fn planners(store: &Store, stored: &Stored) -> Result<Vec<Identity>> {
+    let found = approvals::list_as(store, Signer::Planner, &stored.saved.label, &stored.id)
+        .await
+        .map_err(|e| UserError::new(format!("cannot read who stored the plan: {e}")))?;
+    Ok(found
+        .into_iter()
+        .filter_map(|found| match found {
+            Found::Valid(record) => Some(record.approver),
+            Found::Invalid { .. } => None,
+        })
+        .collect())
+}
+
+fn names(people: &[Identity]) -> String {
+    if people.is_empty() {
+        return "nobody on record".to_owned();
+    }
+    people
+        .iter()
+        .map(|p| p.arn.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `kmsctl apply TARGET --plan-id ID`: the stored plan, with every check of a saved plan
@@ -64,27 +84,36 @@ pub async fn apply_stored(ctx: &Context, target: &str, id: &str) -> Result<Exit>
     let target = loaded.target();
     let backend = team::require_backend(ctx, &target.region, "apply --plan-id").await?;
     let stored = load_stored(&backend, &target, id).await?;
+    let signing = team::signing_store(ctx, &backend, &target.region).await?;
     println!(
-        "Checking plan {} of {} (made {} by {}) against the files and AWS.",
+        "Checking plan {} of {} (made {}, stored by {}) against the files and AWS.",
         stored.id,
         stored.saved.label,
         stored.saved.plan.created_at,
-        made_by(&stored.saved.plan)
+        names(&planners(&signing, &stored).await?)
     );
     let applier = team::whoami(ctx, &target.region).await?;
     let rechecked = kmsctl_engine::apply::recheck_saved(ctx, &stored.saved).await?;
-    let found = match approvals::list(&backend.store, &stored.saved.label, &stored.id).await {
+    // Read under the lock, right before the gate.
+    let signatures = async {
+        let label = &stored.saved.label;
+        let planners = approvals::list_as(&signing, Signer::Planner, label, &stored.id).await?;
+        let approvals = approvals::list(&signing, label, &stored.id).await?;
+        Ok::<_, kmsctl_backend::ApprovalError>((planners, approvals))
+    }
+    .await;
+    let (planners, found) = match signatures {
         Ok(found) => found,
         Err(error) => {
             super::apply::release(ctx, rechecked.lock).await;
             return Err(UserError::new(format!(
-                "cannot read the approvals: {error}"
+                "cannot read the plan's planners and approvals: {error}"
             )));
         }
     };
     let source = Source::Stored {
         plan_id: &stored.id,
-        planner: stored.saved.plan.planned_by.as_ref(),
+        planners: &planners,
         approvals: &found,
     };
     super::apply::apply_rechecked(ctx, &stored.saved.label, rechecked, &source, Some(&applier))
@@ -120,41 +149,63 @@ pub async fn approve(ctx: &Context, args: &ApproveArgs) -> Result<Exit> {
     let plan = &stored.saved.plan;
     let label = &stored.saved.label;
     let me = team::whoami(ctx, &target.region).await?;
+    let signing = team::signing_store(ctx, &backend, &target.region).await?;
+    let planned_by = planners(&signing, &stored).await?;
     println!(
-        "Plan {} of {label} (account {}, region {}), made {} by {}:",
+        "Plan {} of {label} (account {}, region {}), made {}, stored by {}:",
         stored.id,
         plan.target.account_id,
         plan.target.region,
         plan.created_at,
-        made_by(plan)
+        names(&planned_by)
     );
     let options = render_plan::Options {
         style: ctx.style,
         verbose: ctx.verbose,
     };
     print!("{}", render_plan::render(plan, &options));
+    // The plan's own list is the planner's word: deletion and disabling are read again from its
+    // calls, and a list that leaves one out belongs to an altered plan.
+    let required = team::required(ctx)?;
+    let left_out: Vec<String> = plan
+        .changes
+        .iter()
+        .flat_map(kmsctl_core::approval::from_operations)
+        .filter(|derived| required.contains(&derived.kind) && !plan.sensitive.contains(derived))
+        .map(|s| format!("{} ({})", s.address, s.kind))
+        .collect();
+    if !left_out.is_empty() {
+        return Err(UserError::new(format!(
+            "plan {} does not list {} among its changes needing approval although its calls make them: it was altered; nothing was recorded",
+            stored.id,
+            left_out.join(", ")
+        ))
+        .help(format!("make the plan again: kmsctl plan {label}"))
+        .refused());
+    }
     if print_needing(ctx, plan)? == 0 {
         println!(
             "\nNothing in this plan needs an approval under organization.toml's [approvals]; yours is recorded all the same."
         );
     }
-    match &plan.planned_by {
-        Some(planner) if team::same_person(planner, &me) => {
-            return Err(UserError::new(format!(
-                "you ({}) made plan {}: self-approval does not count, nothing was recorded",
-                me.arn, stored.id
-            ))
-            .help("someone other than who planned it and who applies it approves it")
-            .refused());
-        }
-        None => {
-            return Err(UserError::new(format!(
-                "plan {} does not say who made it, so an approval of it could be the planner's own: nothing was recorded",
-                stored.id
-            ))
-            .help(format!("make the plan again: kmsctl plan {label}")));
-        }
-        Some(_) => {}
+    println!(
+        "Key policy widening and guardrail weakening are judged again when the plan is applied, on the plan recomputed from the files and AWS."
+    );
+    if planned_by.is_empty() {
+        return Err(UserError::new(format!(
+            "no record of who stored plan {} is in the backend, so an approval of it could be the planner's own: nothing was recorded",
+            stored.id
+        ))
+        .help(format!("make and store the plan again: kmsctl plan {label}"))
+        .refused());
+    }
+    if planned_by.iter().any(|p| team::same_person(p, &me)) {
+        return Err(UserError::new(format!(
+            "you ({}) stored plan {}: self-approval does not count; nothing was recorded",
+            me.arn, stored.id
+        ))
+        .help("someone other than who planned it and who applies it approves it")
+        .refused());
     }
     if !args.yes
         && !ask(&format!(
@@ -166,7 +217,7 @@ pub async fn approve(ctx: &Context, args: &ApproveArgs) -> Result<Exit> {
         return Ok(Exit::Ok);
     }
     let approval = Approval::new(label, &stored.id, me.clone());
-    let recorded = approvals::record(&backend.store, &approval)
+    let recorded = approvals::record(&signing, &approval)
         .await
         .map_err(|e| {
             UserError::new(format!("cannot record the approval: {e}")).help(
@@ -180,7 +231,7 @@ pub async fn approve(ctx: &Context, args: &ApproveArgs) -> Result<Exit> {
         stored.id,
         me.arn,
         if already { " (already recorded)" } else { "" },
-        made_by(plan),
+        names(&planned_by),
         stored.id
     );
     Ok(Exit::Ok)

@@ -43,10 +43,10 @@ fn required() -> BTreeSet<ApprovalKind> {
     [ApprovalKind::ScheduleDeletion].into()
 }
 
-fn stored<'a>(planner: &'a Identity, approvals: &'a [Found]) -> Source<'a> {
+fn stored<'a>(planners: &'a [Found], approvals: &'a [Found]) -> Source<'a> {
     Source::Stored {
         plan_id: "abc",
-        planner: Some(planner),
+        planners,
         approvals,
     }
 }
@@ -75,13 +75,14 @@ fn without_a_backend_or_a_stored_plan_a_sensitive_change_is_refused() {
 #[test]
 fn only_an_approval_by_a_third_person_counts() {
     let plan = plan(&[ApprovalKind::ScheduleDeletion]);
-    let (planner, applier) = (person("alice"), person("carol"));
+    let planners = [approval("alice", "abc")];
+    let applier = person("carol");
     let apply = |approvals: &[Found]| {
         gate(
             &plan,
             &required(),
             true,
-            &stored(&planner, approvals),
+            &stored(&planners, approvals),
             Some(&applier),
         )
     };
@@ -110,32 +111,82 @@ fn only_an_approval_by_a_third_person_counts() {
 }
 
 #[test]
-fn a_stored_plan_that_does_not_name_its_planner_is_refused() {
+fn a_stored_plan_without_a_planner_record_is_refused() {
     let plan = plan(&[ApprovalKind::ScheduleDeletion]);
     let approvals = [approval("bob", "abc")];
-    let source = Source::Stored {
-        plan_id: "abc",
-        planner: None,
-        approvals: &approvals,
-    };
-    let err = gate(&plan, &required(), true, &source, Some(&person("carol")))
+    let forged = [Found::Invalid {
+        key: "planners/env/prod/abc/AIDAMALLORY".into(),
+        why: "written under another name".into(),
+    }];
+    for planners in [&[][..], &forged[..]] {
+        let err = gate(
+            &plan,
+            &required(),
+            true,
+            &stored(planners, &approvals),
+            Some(&person("carol")),
+        )
         .expect_err("planner unknown");
-    assert!(
-        err.message.contains("does not say who made it"),
-        "{}",
-        err.message
-    );
+        assert!(
+            err.message.contains("no record of who stored it"),
+            "{}",
+            err.message
+        );
+    }
 }
 
 #[test]
-fn one_person_under_two_names_is_one_person() {
-    let alice = person("alice");
-    let also_alice = Identity {
-        arn: "arn:aws:sts::123456789012:assumed-role/ops/alice".into(),
-        ..alice.clone()
-    };
-    assert!(super::same_person(&alice, &also_alice));
-    assert!(!super::same_person(&alice, &person("bob")));
+fn every_planner_on_record_is_kept_from_approving() {
+    let plan = plan(&[ApprovalKind::ScheduleDeletion]);
+    // Alice stored it, and Bob stored the same plan again: neither approves it.
+    let planners = [approval("alice", "abc"), approval("bob", "abc")];
+    let err = gate(
+        &plan,
+        &required(),
+        true,
+        &stored(&planners, &[approval("bob", "abc")]),
+        Some(&person("carol")),
+    )
+    .expect_err("bob stored it too");
+    assert!(err.message.contains("self-approval"), "{}", err.message);
+}
+
+fn role_session(role: &str, session: &str) -> Identity {
+    Identity {
+        arn: format!("arn:aws:sts::123456789012:assumed-role/{role}/{session}"),
+        user_id: format!("AROA{}:{session}", role.to_uppercase()),
+        account: "123456789012".into(),
+    }
+}
+
+#[test]
+fn one_person_in_two_roles_is_one_person() {
+    // The session name is the person (pinned by the trust policy; IAM Identity Center does so).
+    let ops = role_session("ops", "alice@example.com");
+    let approver = role_session("kms-approver", "Alice@example.com");
+    assert!(super::same_person(&ops, &approver));
+    assert!(!super::same_person(
+        &ops,
+        &role_session("ops", "bob@example.com")
+    ));
+    // An IAM user and a role session of the same name are one person too.
+    assert!(super::same_person(
+        &person("alice"),
+        &role_session("ops", "alice")
+    ));
+    assert!(!super::same_person(&person("alice"), &person("bob")));
+    let planners = [Found::Valid(Approval::new("env/prod", "abc", ops))];
+    let approvals = [Found::Valid(Approval::new("env/prod", "abc", approver))];
+    let plan = plan(&[ApprovalKind::ScheduleDeletion]);
+    let err = gate(
+        &plan,
+        &required(),
+        true,
+        &stored(&planners, &approvals),
+        Some(&person("carol")),
+    )
+    .expect_err("alice approves under another role");
+    assert!(err.message.contains("self-approval"), "{}", err.message);
 }
 
 fn context(root: &std::path::Path) -> crate::Context {
