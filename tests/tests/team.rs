@@ -692,3 +692,65 @@ async fn dual_control_needs_a_third_persons_approval_of_that_very_plan() {
         .and_then(|m| m.key_state().cloned());
     assert_eq!(logs_state, Some(aws_sdk_kms::types::KeyState::Enabled));
 }
+
+/// `key_policy_widening` end to end: the evaluation engine's judgement reaches the plan and the
+/// gate; a narrowing needs nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_key_policy_that_widens_access_is_held_for_approval_and_a_narrowing_is_not() {
+    let project = TestProject::dev();
+    project.write(
+        "organization/organization.toml",
+        &format!(
+            "account_id = \"{}\"\nregion = \"us-east-1\"\n\n[approvals]\nrequired_for = [\"key_policy_widening\"]\n",
+            project.account
+        ),
+    );
+    project
+        .kmsctl(&["apply", "env/dev", "--auto-approve"])
+        .expect_code(0);
+    let policy = "policies/kms/dev-logs-policy.json";
+    let condition = r#",
+      "Condition": {
+        "StringEquals": { "aws:SourceAccount": "{{ account_id }}" }
+      }"#;
+    // S3 of any account may now use the key: it gains what it had only for this account.
+    let scoped = project.read(policy);
+    assert!(scoped.contains(condition), "the shipped policy changed");
+    project.write(policy, &scoped.replace(condition, ""));
+    let planned = project.plan_dev(2);
+    assert!(
+        planned.stdout.contains("Needs an approval")
+            && planned.stdout.contains("key_policy_widening")
+            && planned.stdout.contains("s3.amazonaws.com gains"),
+        "{}",
+        planned.stdout
+    );
+    let refused = project
+        .kmsctl(&["apply", "env/dev", "--auto-approve"])
+        .expect_code(3);
+    assert!(
+        refused.stderr.contains("key_policy_widening")
+            && refused.stderr.contains("sets no backend"),
+        "{}",
+        refused.stderr
+    );
+
+    // Taking an action away from S3 narrows: applied without an approval.
+    project.write(
+        policy,
+        &scoped.replace(
+            r#"["kms:GenerateDataKey*", "kms:Decrypt"]"#,
+            r#"["kms:GenerateDataKey*"]"#,
+        ),
+    );
+    let narrowed = project.plan_dev(2);
+    assert!(
+        narrowed.stdout.contains("kms_key_policy")
+            && !narrowed.stdout.contains("Needs an approval"),
+        "{}",
+        narrowed.stdout
+    );
+    project
+        .kmsctl(&["apply", "env/dev", "--auto-approve"])
+        .expect_code(0);
+}

@@ -194,10 +194,12 @@ pub fn gate(
     let refused = |why: String| Error::new(format!("{why}: {listed}; nothing was changed"));
     if !has_backend {
         return Err(refused(format!(
-            "organization.toml's [approvals] requires an approval for changes of this plan of {label}, and {PROJECT_FILE} sets no backend to record it"
+            "{}'s [approvals] requires an approval for changes of this plan of {label}, and {PROJECT_FILE} sets no backend to record it",
+            crate::project::ORGANIZATION_FILE
         ))
         .help(format!(
-            "set [backend] in {PROJECT_FILE} (approvals are recorded in S3), or make these changes outside dual control's scope"
+            "set [backend] with s3_bucket in {PROJECT_FILE} (approvals are recorded in S3; README \"Teams\"), or take the kind out of [approvals] required_for in {} (a change its owners review)",
+            crate::project::ORGANIZATION_FILE
         )));
     }
     let (plan_id, planners, approvals) = match source {
