@@ -18,6 +18,7 @@ pub mod reference;
 pub mod rule;
 pub mod secrets;
 pub mod semantics;
+pub mod serde_fields;
 pub mod source;
 pub mod template;
 
