@@ -145,6 +145,42 @@ where
     }
 }
 
+/// What a conditional write requires of the object already at its key.
+enum Condition<'a> {
+    /// None there (`If-None-Match: *`).
+    Absent,
+    /// The one with this ETag (`If-Match`).
+    Matches(&'a str),
+}
+
+/// One conditional `PutObject` of a JSON body, once more after a 409.
+async fn put_object(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+    key: &str,
+    body: &[u8],
+    condition: Condition<'_>,
+) -> Result<
+    aws_sdk_s3::operation::put_object::PutObjectOutput,
+    SdkError<aws_sdk_s3::operation::put_object::PutObjectError, HttpResponse>,
+> {
+    once_more_on_conflict(|| {
+        let request = client
+            .put_object()
+            .bucket(bucket)
+            .key(format!("{prefix}{key}"))
+            .content_type("application/json")
+            .body(ByteStream::from(body.to_vec()));
+        match condition {
+            Condition::Absent => request.if_none_match("*"),
+            Condition::Matches(etag) => request.if_match(etag),
+        }
+        .send()
+    })
+    .await
+}
+
 /// The memory store's ETag: quoted hex like S3's, equal for equal bodies like S3's.
 fn memory_etag(body: &[u8]) -> String {
     format!("\"{}\"", &crate::sha256_hex(body)[..32])
@@ -299,17 +335,8 @@ impl Store {
                 bucket,
                 prefix,
             } => {
-                let result = once_more_on_conflict(|| {
-                    client
-                        .put_object()
-                        .bucket(bucket)
-                        .key(format!("{prefix}{key}"))
-                        .content_type("application/json")
-                        .if_none_match("*")
-                        .body(ByteStream::from(body.clone()))
-                        .send()
-                })
-                .await;
+                let result =
+                    put_object(client, bucket, prefix, key, &body, Condition::Absent).await;
                 match result {
                     Ok(output) => Ok(Put::Written(quoted(output.e_tag()))),
                     Err(e) => match failure(&e) {
@@ -348,17 +375,8 @@ impl Store {
                 bucket,
                 prefix,
             } => {
-                let result = once_more_on_conflict(|| {
-                    client
-                        .put_object()
-                        .bucket(bucket)
-                        .key(format!("{prefix}{key}"))
-                        .content_type("application/json")
-                        .if_match(etag)
-                        .body(ByteStream::from(body.clone()))
-                        .send()
-                })
-                .await;
+                let result =
+                    put_object(client, bucket, prefix, key, &body, Condition::Matches(etag)).await;
                 match result {
                     Ok(output) => Ok(Put::Written(quoted(output.e_tag()))),
                     Err(e) => match failure(&e) {
