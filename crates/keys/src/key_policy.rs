@@ -116,7 +116,8 @@ pub fn sensitive(observed: &Observation, change: &ResourceChange) -> Vec<Sensiti
 }
 
 /// Why putting `wanted` over the `live` policy widens access; `None` when it does not. A live
-/// policy that cannot be read or parsed counts as widening: nothing shows it does not.
+/// policy that cannot be read or parsed counts as widening: nothing shows it does not; so does a
+/// change too large to judge.
 pub fn widening(live: Option<&str>, wanted: &str, key: &KeyUnderTest) -> Option<String> {
     let Some(live) = live else {
         return Some(
@@ -132,6 +133,9 @@ pub fn widening(live: Option<&str>, wanted: &str, key: &KeyUnderTest) -> Option<
         }
     };
     let found = gains(&live, &wanted, key);
+    if let Some(undecided) = found.iter().find_map(Gain::undecided) {
+        return Some(format!("the key policy change is {undecided}"));
+    }
     (!found.is_empty()).then(|| describe(&found))
 }
 
@@ -161,4 +165,45 @@ fn describe(found: &[Gain]) -> String {
         parts.push(format!("and {} more", found.len() - SHOWN));
     }
     parts.join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_change_too_large_to_judge_is_said_to_be_so() {
+        let policy = |statements: usize, narrowed: bool| {
+            let statements: Vec<Value> = (0..statements)
+                .map(|i| {
+                    let mut condition = json!({
+                        "StringLike": {"aws:PrincipalArn": format!("arn:aws:iam::*:role/h{i}-*")},
+                        "StringNotEquals": {"aws:SourceVpce": [format!("vpce-{i}"), format!("vpce-{}", i + 1)]}});
+                    if narrowed {
+                        condition["StringEquals"] = json!({"kms:ViaService": format!("s{i}.amazonaws.com")});
+                    }
+                    json!({"Sid": format!("H{i}"), "Effect": "Allow", "Principal": "*",
+                        "Action": "kms:*", "Resource": "*", "Condition": condition})
+                })
+                .collect();
+            json!({"Version": "2012-10-17", "Statement": statements}).to_string()
+        };
+        let key = KeyUnderTest {
+            arn: "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+                .to_owned(),
+            account: "111122223333".to_owned(),
+        };
+        assert_eq!(
+            widening(Some(&policy(120, false)), &policy(120, true), &key).as_deref(),
+            Some(
+                "the key policy change is too large to judge (120 statements): treated as widening"
+            )
+        );
+        assert_eq!(
+            widening(Some(&policy(2, false)), &policy(2, true), &key),
+            None
+        );
+    }
 }
