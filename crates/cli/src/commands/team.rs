@@ -31,7 +31,7 @@ async fn load_stored(backend: &Backend, target: &Target, id: &str) -> Result<Sto
         .await
         .map_err(|e| {
             UserError::new(e.to_string()).help(format!(
-                "list the plan ids with: kmsctl plan {label} (it prints the id)"
+                "the id is what kmsctl plan {label} printed when it stored the plan (12 or more of its first characters)"
             ))
         })?;
     let id = kmsctl_backend::sha256_hex(&bytes);
