@@ -109,52 +109,137 @@ async fn key_count(kms: &aws_sdk_kms::Client) -> usize {
     kms.list_keys().send().await.expect("ListKeys").keys().len()
 }
 
+/// Asserts that `text` (what kmsctl printed) holds every one of `parts`: `why` says what it shows.
+fn assert_says(text: &str, parts: &[&str], why: &str) {
+    for part in parts {
+        assert!(text.contains(part), "{why}: {part:?} not in:\n{text}");
+    }
+}
+
+/// `kmsctl apply env/dev --auto-approve` in `project`, expecting exit `code`.
+fn apply_dev(project: &TestProject, code: i32) -> Run {
+    project
+        .kmsctl(&["apply", "env/dev", "--auto-approve"])
+        .expect_code(code)
+}
+
+/// `kmsctl apply env/dev --plan-id ID` in `project`, expecting exit `code`.
+fn apply_plan(project: &TestProject, id: &str, code: i32) -> Run {
+    project
+        .kmsctl(&["apply", "env/dev", "--plan-id", id])
+        .expect_code(code)
+}
+
+/// `a` on a backend whose leases last `lease_seconds`, and a clone of it (another person's
+/// checkout); returns the clone, the bucket and an S3 client.
+async fn with_clone(
+    a: &TestProject,
+    lease_seconds: u64,
+) -> (TestProject, String, aws_sdk_s3::Client) {
+    let bucket = a.with_backend(lease_seconds).await;
+    (a.clone_project(), bucket, a.s3().await)
+}
+
+/// A project of `keys` keys of `team` (enough that an apply takes a while) on a backend whose
+/// leases last `lease_seconds`, and its clone, bucket and S3 client as [`with_clone`] gives them.
+async fn many_keys_with_clone(
+    keys: usize,
+    team: &str,
+    lease_seconds: u64,
+) -> (TestProject, TestProject, String, aws_sdk_s3::Client) {
+    let a = TestProject::dev();
+    a.many_keys(keys, team);
+    let (b, bucket, s3) = with_clone(&a, lease_seconds).await;
+    (a, b, bucket, s3)
+}
+
+/// Starts an apply of env/dev in `project` and waits until it holds the lock: the running
+/// kmsctl, and the lock it wrote.
+async fn holding_apply(
+    project: &TestProject,
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+) -> (std::process::Child, Vec<u8>) {
+    let mut holder = project.spawn_kmsctl(&["apply", "env/dev", "--auto-approve"], &[]);
+    let lock = wait_for_object(s3, bucket, LOCK, &mut holder).await;
+    (holder, lock)
+}
+
+/// An apply of env/dev in `project` is refused because the process `pid` holds the lock, and
+/// the refusal names it.
+fn apply_refused_naming(project: &TestProject, pid: u32, why: &str) {
+    let refused = apply_dev(project, 1);
+    assert_says(
+        &refused.stderr,
+        &["env/dev is locked by", &format!("(pid {pid}")],
+        why,
+    );
+}
+
+/// Asserts that env/dev's lock is gone from `bucket`.
+async fn assert_unlocked(s3: &aws_sdk_s3::Client, bucket: &str, why: &str) {
+    assert_eq!(object(s3, bucket, LOCK).await, None, "{why}");
+}
+
+/// A JSON object the backend stored (a lock, plan or approval record).
+fn json(body: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(body).expect("JSON")
+}
+
+/// Changes env/dev's `Project` tag in `project` from `from` to `to`.
+fn retag(project: &TestProject, from: &str, to: &str) {
+    project.edit(
+        "environments/dev/keys.toml",
+        &format!("Project = \"{from}\""),
+        &format!("Project = \"{to}\""),
+    );
+}
+
+/// Makes `action` need an approval (`[approvals] required_for`).
+fn require_approval_for(project: &TestProject, action: &str) {
+    project.write(
+        "organization/organization.toml",
+        &format!(
+            "account_id = \"{}\"\nregion = \"us-east-1\"\n\n[approvals]\nrequired_for = [\"{action}\"]\n",
+            project.account
+        ),
+    );
+}
+
+/// The metadata of the key `key_id`.
+async fn key_metadata(kms: &aws_sdk_kms::Client, key_id: &str) -> aws_sdk_kms::types::KeyMetadata {
+    kms.describe_key()
+        .key_id(key_id)
+        .send()
+        .await
+        .expect("DescribeKey")
+        .key_metadata
+        .expect("metadata")
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn two_applies_from_two_clones_never_interleave() {
     const KEYS: usize = 50;
-    let a = TestProject::dev();
-    a.many_keys(KEYS, "team");
-    let bucket = a.with_backend(120).await;
-    let b = a.clone_project();
-    let s3 = a.s3().await;
+    let (a, b, bucket, s3) = many_keys_with_clone(KEYS, "team", 120).await;
 
-    let mut first = a.spawn_kmsctl(&["apply", "env/dev", "--auto-approve"], &[]);
+    let (mut first, lock) = holding_apply(&a, &s3, &bucket).await;
     let pid = first.id();
-    let lock = wait_for_object(&s3, &bucket, LOCK, &mut first).await;
-    let record: serde_json::Value = serde_json::from_slice(&lock).expect("lock JSON");
+    let record = json(&lock);
     assert_eq!(record["pid"], pid, "the lock names A's process: {record}");
     assert_eq!(record["target"], "env/dev");
 
-    let refused = b
-        .kmsctl(&["apply", "env/dev", "--auto-approve"])
-        .expect_code(1);
-    assert!(
-        refused.stderr.contains("env/dev is locked by")
-            && refused.stderr.contains(&format!("(pid {pid}")),
-        "B is told who holds the lock: {}",
-        refused.stderr
-    );
+    apply_refused_naming(&b, pid, "B is told who holds the lock");
     assert!(
         first.try_wait().expect("try_wait").is_none(),
         "A was still applying when B was refused"
     );
 
     let first = Run::wait(first).expect_code(0);
-    assert!(first.stdout.contains("Apply complete!"), "{}", first.stdout);
-    assert_eq!(
-        object(&s3, &bucket, LOCK).await,
-        None,
-        "A released its lock"
-    );
+    assert_says(&first.stdout, &["Apply complete!"], "A's apply");
+    assert_unlocked(&s3, &bucket, "A released its lock").await;
 
-    let second = b
-        .kmsctl(&["apply", "env/dev", "--auto-approve"])
-        .expect_code(0);
-    assert!(
-        second.stdout.contains("No changes"),
-        "B finds A's work done: {}",
-        second.stdout
-    );
+    let second = apply_dev(&b, 0);
+    assert_says(&second.stdout, &["No changes"], "B finds A's work done");
     let keys = customer_keys(&a.kms().await).await;
     assert_eq!(keys.len(), KEYS, "one key per declared key, never two");
 }
@@ -162,17 +247,12 @@ async fn two_applies_from_two_clones_never_interleave() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_holder_killed_mid_apply_keeps_the_lock_until_its_lease_runs_out() {
     const KEYS: usize = 40;
-    let a = TestProject::dev();
-    a.many_keys(KEYS, "killed");
-    let bucket = a.with_backend(15).await;
-    let b = a.clone_project();
-    let s3 = a.s3().await;
+    let (a, b, bucket, s3) = many_keys_with_clone(KEYS, "killed", 15).await;
     let kms = a.kms().await;
     let before = key_count(&kms).await;
 
-    let mut holder = a.spawn_kmsctl(&["apply", "env/dev", "--auto-approve"], &[]);
+    let (mut holder, _) = holding_apply(&a, &s3, &bucket).await;
     let pid = holder.id();
-    wait_for_object(&s3, &bucket, LOCK, &mut holder).await;
     // Mid-apply: some keys made, not all.
     let deadline = Instant::now() + Duration::from_secs(20);
     while key_count(&kms).await == before {
@@ -187,15 +267,7 @@ async fn a_holder_killed_mid_apply_keeps_the_lock_until_its_lease_runs_out() {
     let made = key_count(&kms).await - before;
     assert!(made < KEYS, "killed mid-apply: {made} of {KEYS} keys made");
 
-    let refused = b
-        .kmsctl(&["apply", "env/dev", "--auto-approve"])
-        .expect_code(1);
-    assert!(
-        refused.stderr.contains("env/dev is locked by")
-            && refused.stderr.contains(&format!("(pid {pid}")),
-        "the dead holder's lease still runs: {}",
-        refused.stderr
-    );
+    apply_refused_naming(&b, pid, "the dead holder's lease still runs");
 
     let lock = object(&s3, &bucket, LOCK)
         .await
@@ -205,78 +277,56 @@ async fn a_holder_killed_mid_apply_keeps_the_lock_until_its_lease_runs_out() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
-    let resumed = b
-        .kmsctl(&["apply", "env/dev", "--auto-approve"])
-        .expect_code(0);
-    assert!(
-        resumed
-            .stderr
-            .contains("ended without releasing its lock: its changes may be half done")
-            && resumed.stderr.contains(&format!("(pid {pid}")),
-        "B says whose lock it took over: {}",
-        resumed.stderr
+    let resumed = apply_dev(&b, 0);
+    assert_says(
+        &resumed.stderr,
+        &[
+            "ended without releasing its lock: its changes may be half done",
+            &format!("(pid {pid}"),
+        ],
+        "B says whose lock it took over",
     );
-    assert_eq!(object(&s3, &bucket, LOCK).await, None, "B released it");
+    assert_unlocked(&s3, &bucket, "B released it").await;
     b.plan_dev(0);
     assert_eq!(customer_keys(&kms).await.len(), KEYS, "no duplicate key");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn unlock_releases_a_dead_holders_lock_only_when_told_to() {
-    let a = TestProject::dev();
-    a.many_keys(30, "unlock");
-    let bucket = a.with_backend(3600).await;
-    let b = a.clone_project();
-    let s3 = a.s3().await;
+    let (a, b, bucket, s3) = many_keys_with_clone(30, "unlock", 3600).await;
 
-    let mut holder = a.spawn_kmsctl(&["apply", "env/dev", "--auto-approve"], &[]);
+    let (holder, _) = holding_apply(&a, &s3, &bucket).await;
     let pid = holder.id();
-    wait_for_object(&s3, &bucket, LOCK, &mut holder).await;
     kill(holder);
 
     let asked = b.kmsctl(&["unlock", "env/dev"]).expect_code(1);
-    assert!(
-        asked.stdout.contains("The lock of env/dev is held by")
-            && asked.stdout.contains(&format!("(pid {pid}")),
-        "unlock shows the holder: {}",
-        asked.stdout
+    assert_says(
+        &asked.stdout,
+        &["The lock of env/dev is held by", &format!("(pid {pid}")],
+        "unlock shows the holder",
     );
-    assert!(
-        asked.stderr.contains("standard input is not a terminal")
-            && asked.stderr.contains("--force"),
-        "{}",
-        asked.stderr
+    assert_says(
+        &asked.stderr,
+        &["standard input is not a terminal", "--force"],
+        "unlock asks, and there is no one to answer",
     );
     assert!(
         object(&s3, &bucket, LOCK).await.is_some(),
         "unanswered, the lock is kept"
     );
-    let refused = b
-        .kmsctl(&["apply", "env/dev", "--auto-approve"])
-        .expect_code(1);
-    assert!(
-        refused.stderr.contains("is locked by"),
-        "{}",
-        refused.stderr
-    );
+    apply_refused_naming(&b, pid, "the kept lock still refuses");
 
     let released = b.kmsctl(&["unlock", "env/dev", "--force"]).expect_code(0);
-    assert!(
-        released.stdout.contains("Released the lock of env/dev"),
-        "{}",
-        released.stdout
+    assert_says(
+        &released.stdout,
+        &["Released the lock of env/dev"],
+        "unlock --force",
     );
-    assert_eq!(object(&s3, &bucket, LOCK).await, None, "the lock is gone");
+    assert_unlocked(&s3, &bucket, "the lock is gone").await;
     let again = b.kmsctl(&["unlock", "env/dev"]).expect_code(0);
-    assert!(
-        again.stdout.contains("env/dev is not locked"),
-        "{}",
-        again.stdout
-    );
+    assert_says(&again.stdout, &["env/dev is not locked"], "unlock again");
 
-    let applied = b
-        .kmsctl(&["apply", "env/dev", "--auto-approve"])
-        .expect_code(0);
+    let applied = apply_dev(&b, 0);
     assert!(
         !applied.stderr.contains("ended without releasing"),
         "a lock released by hand is not taken over: {}",
@@ -287,19 +337,17 @@ async fn unlock_releases_a_dead_holders_lock_only_when_told_to() {
     // Without a backend, a lock is the checkout's own and ends with its process.
     std::fs::remove_file(b.file("kmsctl.toml")).expect("remove kmsctl.toml");
     let local = b.kmsctl(&["unlock", "env/dev"]).expect_code(1);
-    assert!(
-        local.stderr.contains("no lock to release by hand"),
-        "{}",
-        local.stderr
+    assert_says(
+        &local.stderr,
+        &["no lock to release by hand"],
+        "unlock without a backend",
     );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_plan_stored_by_one_clone_is_applied_by_another_only_as_stored() {
     let a = TestProject::dev();
-    let bucket = a.with_backend(120).await;
-    let b = a.clone_project();
-    let s3 = a.s3().await;
+    let (b, bucket, s3) = with_clone(&a, 120).await;
     let kms = a.kms().await;
 
     let planned = a.kmsctl(&["plan", "env/dev"]).expect_code(0);
@@ -313,31 +361,21 @@ async fn a_plan_stored_by_one_clone_is_applied_by_another_only_as_stored() {
         "the id is the SHA-256 of the stored plan"
     );
 
-    let applied = b
-        .kmsctl(&["apply", "env/dev", "--plan-id", &id[..12]])
-        .expect_code(0);
-    assert!(
-        applied.stdout.contains(&format!("Checking plan {id}")),
-        "{}",
-        applied.stdout
+    let applied = apply_plan(&b, &id[..12], 0);
+    assert_says(
+        &applied.stdout,
+        &[&format!("Checking plan {id}")],
+        "applied by a prefix of its id",
     );
     assert_eq!(customer_keys(&kms).await.len(), 2, "both declared keys");
     b.plan_dev(0);
 
     // Two plans of one tag change (each its own id: a plan records when it was made).
-    a.edit(
-        "environments/dev/keys.toml",
-        "Project = \"Payment System\"",
-        "Project = \"Payment Platform\"",
-    );
+    retag(&a, "Payment System", "Payment Platform");
     let altered = plan_id(&a.kmsctl(&["plan", "env/dev"]).expect_code(0).stdout);
     let intact = plan_id(&a.kmsctl(&["plan", "env/dev"]).expect_code(0).stdout);
     assert_ne!(altered, intact);
-    b.edit(
-        "environments/dev/keys.toml",
-        "Project = \"Payment System\"",
-        "Project = \"Payment Platform\"",
-    );
+    retag(&b, "Payment System", "Payment Platform");
 
     // One byte of a stored plan changed, under the same key.
     let key = format!("plans/env/dev/{altered}.json");
@@ -354,48 +392,29 @@ async fn a_plan_stored_by_one_clone_is_applied_by_another_only_as_stored() {
         .send()
         .await
         .expect("re-put");
-    let tampered = b
-        .kmsctl(&["apply", "env/dev", "--plan-id", &altered])
-        .expect_code(1);
-    assert!(
-        tampered.stderr.contains("does not match its id"),
-        "{}",
-        tampered.stderr
+    let tampered = apply_plan(&b, &altered, 1);
+    assert_says(
+        &tampered.stderr,
+        &["does not match its id"],
+        "a tampered plan is refused",
     );
 
-    let missing = b
-        .kmsctl(&["apply", "env/dev", "--plan-id", "0123456789ab"])
-        .expect_code(1);
-    assert!(
-        missing
-            .stderr
-            .contains("no saved plan of env/dev has the id 0123456789ab"),
-        "{}",
-        missing.stderr
+    let missing = apply_plan(&b, "0123456789ab", 1);
+    assert_says(
+        &missing.stderr,
+        &["no saved plan of env/dev has the id 0123456789ab"],
+        "an unknown id is refused",
     );
 
     // B's files differ from those the plan was made from.
-    b.edit(
-        "environments/dev/keys.toml",
-        "Project = \"Payment Platform\"",
-        "Project = \"Payments\"",
+    retag(&b, "Payment Platform", "Payments");
+    let differs = apply_plan(&b, &intact, 1);
+    assert_says(
+        &differs.stderr,
+        &["the files changed since this plan was made", "keys.toml"],
+        "a plan of other files is refused",
     );
-    let differs = b
-        .kmsctl(&["apply", "env/dev", "--plan-id", &intact])
-        .expect_code(1);
-    assert!(
-        differs
-            .stderr
-            .contains("the files changed since this plan was made")
-            && differs.stderr.contains("keys.toml"),
-        "{}",
-        differs.stderr
-    );
-    assert_eq!(
-        object(&s3, &bucket, LOCK).await,
-        None,
-        "a refused plan leaves the target unlocked"
-    );
+    assert_unlocked(&s3, &bucket, "a refused plan leaves the target unlocked").await;
     let db = kmsctl_tests::key_of_alias(&kms, "alias/dev-db-payments-encryption")
         .await
         .expect("db key");
@@ -406,13 +425,8 @@ async fn a_plan_stored_by_one_clone_is_applied_by_another_only_as_stored() {
     );
 
     // With A's files, the intact plan applies.
-    b.edit(
-        "environments/dev/keys.toml",
-        "Project = \"Payments\"",
-        "Project = \"Payment Platform\"",
-    );
-    b.kmsctl(&["apply", "env/dev", "--plan-id", &intact])
-        .expect_code(0);
+    retag(&b, "Payments", "Payment Platform");
+    apply_plan(&b, &intact, 0);
     assert_eq!(
         kmsctl_tests::tags_of(&kms, &db).await["Project"],
         "Payment Platform"
@@ -523,13 +537,7 @@ async fn person(project: &TestProject, name: &str) -> Person {
 async fn dual_control_needs_a_third_persons_approval_of_that_very_plan() {
     let project = TestProject::dev();
     let bucket = project.with_backend(120).await;
-    project.write(
-        "organization/organization.toml",
-        &format!(
-            "account_id = \"{}\"\nregion = \"us-east-1\"\n\n[approvals]\nrequired_for = [\"disable_key\"]\n",
-            project.account
-        ),
-    );
+    require_approval_for(&project, "disable_key");
     project.kmsctl(&["validate", "env/dev"]).expect_code(0);
     let s3 = project.s3().await;
     let kms = project.kms().await;
@@ -538,28 +546,36 @@ async fn dual_control_needs_a_third_persons_approval_of_that_very_plan() {
     let carol = person(&project, "carol").await;
     let run =
         |who: &Person, args: &[&str]| project.kmsctl_with(project.endpoint(), args, &who.env());
+    let carol_applies =
+        |id: &str, code: i32| run(&carol, &["apply", "env/dev", "--plan-id", id]).expect_code(code);
+    // Carol's apply of the plan `id` is refused, saying `says`.
+    let carol_is_refused = |id: &str, says: &str, why: &str| {
+        assert_says(&carol_applies(id, 3).stderr, &[says], why);
+    };
+    let approves = |who: &Person, id: &str, code: i32| {
+        run(who, &["approve", "env/dev", "--plan-id", id, "--yes"]).expect_code(code)
+    };
 
     // Creating keys needs no approval: planned by alice, applied by carol by id.
     let created = plan_id(&run(&alice, &["plan", "env/dev"]).expect_code(0).stdout);
-    run(&carol, &["apply", "env/dev", "--plan-id", &created]).expect_code(0);
+    carol_applies(&created, 0);
     let db = kmsctl_tests::key_of_alias(&kms, "alias/dev-db-payments-encryption")
         .await
         .expect("db key");
 
     project.add_to_db_key("state = \"disabled\"");
     let planned = run(&alice, &["plan", "env/dev"]).expect_code(0);
-    assert!(
-        planned.stdout.contains("Needs an approval") && planned.stdout.contains("disable_key"),
-        "{}",
-        planned.stdout
+    assert_says(
+        &planned.stdout,
+        &["Needs an approval", "disable_key"],
+        "the plan says it needs an approval",
     );
     let id = plan_id(&planned.stdout);
-    let stored: serde_json::Value = serde_json::from_slice(
+    let stored = json(
         &object(&s3, &bucket, &format!("plans/env/dev/{id}.json"))
             .await
             .expect("stored"),
-    )
-    .expect("plan JSON");
+    );
     assert_eq!(
         stored["planned_by"]["arn"], alice.arn,
         "the plan records who made it"
@@ -572,101 +588,59 @@ async fn dual_control_needs_a_third_persons_approval_of_that_very_plan() {
         "alice is on record as its planner"
     );
     let approvals = format!("approvals/env/dev/{id}/");
-    let enabled = || async {
-        kms.describe_key()
-            .key_id(&db)
-            .send()
-            .await
-            .expect("DescribeKey")
-            .key_metadata()
-            .expect("metadata")
-            .enabled()
-    };
+    let enabled = || async { key_metadata(&kms, &db).await.enabled() };
 
-    let unapproved = run(&carol, &["apply", "env/dev", "--plan-id", &id]).expect_code(3);
-    assert!(
-        unapproved.stderr.contains("no approval is recorded"),
-        "{}",
-        unapproved.stderr
-    );
+    carol_is_refused(&id, "no approval is recorded", "unapproved");
     let not_by_id = run(&carol, &["apply", "env/dev", "--auto-approve"]).expect_code(3);
-    assert!(
-        not_by_id.stderr.contains("needs an approval"),
-        "{}",
-        not_by_id.stderr
+    assert_says(
+        &not_by_id.stderr,
+        &["needs an approval"],
+        "only a plan applied by id can be approved",
     );
 
-    let own = run(&alice, &["approve", "env/dev", "--plan-id", &id, "--yes"]).expect_code(3);
-    assert!(own.stderr.contains("self-approval"), "{}", own.stderr);
+    let own = approves(&alice, &id, 3);
+    assert_says(&own.stderr, &["self-approval"], "the planner approves");
     assert!(
         keys_under(&s3, &bucket, &approvals).await.is_empty(),
         "nothing recorded"
     );
 
     // Bob approves another plan: it does not count for this one.
-    run(
-        &bob,
-        &["approve", "env/dev", "--plan-id", &created, "--yes"],
-    )
-    .expect_code(0);
-    let elsewhere = run(&carol, &["apply", "env/dev", "--plan-id", &id]).expect_code(3);
-    assert!(
-        elsewhere.stderr.contains("no approval is recorded"),
-        "{}",
-        elsewhere.stderr
-    );
+    approves(&bob, &created, 0);
+    carol_is_refused(&id, "no approval is recorded", "approved another plan");
 
     // The applier's own approval does not count.
-    run(&carol, &["approve", "env/dev", "--plan-id", &id, "--yes"]).expect_code(0);
-    let self_applied = run(&carol, &["apply", "env/dev", "--plan-id", &id]).expect_code(3);
-    assert!(
-        self_applied.stderr.contains("is who applies it"),
-        "{}",
-        self_applied.stderr
-    );
-    assert_eq!(
-        object(&s3, &bucket, LOCK).await,
-        None,
-        "a refused apply releases its lock"
-    );
+    approves(&carol, &id, 0);
+    carol_is_refused(&id, "is who applies it", "approved by the applier");
+    assert_unlocked(&s3, &bucket, "a refused apply releases its lock").await;
     assert!(enabled().await, "nothing refused changed the key");
 
-    let approved = run(&bob, &["approve", "env/dev", "--plan-id", &id, "--yes"]).expect_code(0);
-    assert!(approved.stdout.contains("Approved"), "{}", approved.stdout);
+    let approved = approves(&bob, &id, 0);
+    assert_says(&approved.stdout, &["Approved"], "bob approves");
     let record = object(&s3, &bucket, &format!("{approvals}{}", bob.user_id))
         .await
         .expect("bob's approval is recorded under his user id");
-    let record: serde_json::Value = serde_json::from_slice(&record).expect("approval JSON");
+    let record = json(&record);
     assert_eq!(record["approver"]["arn"], bob.arn);
     assert_eq!(record["plan_id"], id);
 
-    let applied = run(&carol, &["apply", "env/dev", "--plan-id", &id]).expect_code(0);
-    assert!(
-        applied
-            .stdout
-            .contains(&format!("Approved by {} (dual control)", bob.arn)),
-        "{}",
-        applied.stdout
+    let applied = carol_applies(&id, 0);
+    assert_says(
+        &applied.stdout,
+        &[&format!("Approved by {} (dual control)", bob.arn)],
+        "approved by a third person",
     );
     assert!(!enabled().await, "the key is disabled");
-    let state = kms
-        .describe_key()
-        .key_id(&db)
-        .send()
-        .await
-        .expect("DescribeKey")
-        .key_metadata()
-        .and_then(|m| m.key_state().cloned());
+    let state = key_metadata(&kms, &db).await.key_state;
     assert_eq!(state, Some(aws_sdk_kms::types::KeyState::Disabled));
 
     // Without a backend, nothing records approvals: validate warns, apply refuses.
     std::fs::remove_file(project.file("kmsctl.toml")).expect("remove kmsctl.toml");
     let validated = project.kmsctl(&["validate", "organization"]).expect_code(0);
-    assert!(
-        validated.stderr.contains("warning[approvals-backend]")
-            && validated.stderr.contains("disable_key"),
-        "{}",
-        validated.stderr
+    assert_says(
+        &validated.stderr,
+        &["warning[approvals-backend]", "disable_key"],
+        "validate without a backend",
     );
     project.edit(
         "environments/dev/keys.toml",
@@ -674,22 +648,15 @@ async fn dual_control_needs_a_third_persons_approval_of_that_very_plan() {
         "aliases = [\"alias/dev-platform-logs\"]\nstate = \"disabled\"",
     );
     let no_backend = run(&carol, &["apply", "env/dev", "--auto-approve"]).expect_code(3);
-    assert!(
-        no_backend.stderr.contains("sets no backend"),
-        "{}",
-        no_backend.stderr
+    assert_says(
+        &no_backend.stderr,
+        &["sets no backend"],
+        "apply without a backend",
     );
     let logs = kmsctl_tests::key_of_alias(&kms, "alias/dev-s3-platform-logs")
         .await
         .expect("logs key");
-    let logs_state = kms
-        .describe_key()
-        .key_id(&logs)
-        .send()
-        .await
-        .expect("DescribeKey")
-        .key_metadata()
-        .and_then(|m| m.key_state().cloned());
+    let logs_state = key_metadata(&kms, &logs).await.key_state;
     assert_eq!(logs_state, Some(aws_sdk_kms::types::KeyState::Enabled));
 }
 
@@ -698,16 +665,8 @@ async fn dual_control_needs_a_third_persons_approval_of_that_very_plan() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_key_policy_that_widens_access_is_held_for_approval_and_a_narrowing_is_not() {
     let project = TestProject::dev();
-    project.write(
-        "organization/organization.toml",
-        &format!(
-            "account_id = \"{}\"\nregion = \"us-east-1\"\n\n[approvals]\nrequired_for = [\"key_policy_widening\"]\n",
-            project.account
-        ),
-    );
-    project
-        .kmsctl(&["apply", "env/dev", "--auto-approve"])
-        .expect_code(0);
+    require_approval_for(&project, "key_policy_widening");
+    apply_dev(&project, 0);
     let policy = "policies/kms/dev-logs-policy.json";
     let condition = r#",
       "Condition": {
@@ -718,21 +677,20 @@ async fn a_key_policy_that_widens_access_is_held_for_approval_and_a_narrowing_is
     assert!(scoped.contains(condition), "the shipped policy changed");
     project.write(policy, &scoped.replace(condition, ""));
     let planned = project.plan_dev(2);
-    assert!(
-        planned.stdout.contains("Needs an approval")
-            && planned.stdout.contains("key_policy_widening")
-            && planned.stdout.contains("s3.amazonaws.com gains"),
-        "{}",
-        planned.stdout
+    assert_says(
+        &planned.stdout,
+        &[
+            "Needs an approval",
+            "key_policy_widening",
+            "s3.amazonaws.com gains",
+        ],
+        "a widening needs an approval",
     );
-    let refused = project
-        .kmsctl(&["apply", "env/dev", "--auto-approve"])
-        .expect_code(3);
-    assert!(
-        refused.stderr.contains("key_policy_widening")
-            && refused.stderr.contains("sets no backend"),
-        "{}",
-        refused.stderr
+    let refused = apply_dev(&project, 3);
+    assert_says(
+        &refused.stderr,
+        &["key_policy_widening", "sets no backend"],
+        "no backend records approvals",
     );
 
     // Taking an action away from S3 narrows: applied without an approval.
@@ -750,7 +708,5 @@ async fn a_key_policy_that_widens_access_is_held_for_approval_and_a_narrowing_is
         "{}",
         narrowed.stdout
     );
-    project
-        .kmsctl(&["apply", "env/dev", "--auto-approve"])
-        .expect_code(0);
+    apply_dev(&project, 0);
 }

@@ -580,17 +580,47 @@ mod tests {
         (record.expect("parses"), etag)
     }
 
+    /// `who`'s lock of `target`, which must be free or expired.
+    async fn taken(store: &Store, target: &str, who: &Identity, lease: Duration) -> RemoteLock {
+        acquire(store, target, who, lease)
+            .await
+            .unwrap_or_else(|err| panic!("{} takes {target}: {err:?}", who.arn))
+    }
+
+    /// Why `who` may not take the lock of `target`.
+    async fn refused(store: &Store, target: &str, who: &Identity) -> LockError {
+        acquire(store, target, who, LONG)
+            .await
+            .expect_err("refused")
+    }
+
+    /// Another run overwrites the lock of `target` (as if it had judged the lease expired):
+    /// bob's record, put in place of the one read.
+    async fn overwritten_by_bob(store: &Store, target: &str) -> LockRecord {
+        let (_, etag) = record_of(store, target).await;
+        let theirs = LockRecord::new(target, &bob(), LONG);
+        store
+            .put_replacing(&format!("locks/{target}"), theirs.encode(), &etag)
+            .await
+            .expect("overwrite");
+        theirs
+    }
+
+    /// Why a holder lost its lock names bob as the one who took it.
+    fn assert_taken_over_by_bob(why: &str) {
+        assert!(
+            why.contains("taken over by arn:aws:sts::111122223333:assumed-role/ci/bob"),
+            "{why}"
+        );
+    }
+
     #[tokio::test]
     async fn a_second_acquire_is_refused_naming_the_holder() {
         let store = Store::memory();
-        let lock = acquire(&store, "env/prod", &alice(), LONG)
-            .await
-            .expect("first");
+        let lock = taken(&store, "env/prod", &alice(), LONG).await;
         assert_eq!(lock.taken_over, None);
         assert_eq!(lock.lost(), None);
-        let err = acquire(&store, "env/prod", &bob(), LONG)
-            .await
-            .expect_err("held");
+        let err = refused(&store, "env/prod", &bob()).await;
         let LockError::Held { record } = &err else {
             panic!("{err:?}");
         };
@@ -605,15 +635,11 @@ mod tests {
             assert!(message.contains(part), "{part:?} not in {message}");
         }
         // Another target is independent.
-        let other = acquire(&store, "env/dev", &bob(), LONG)
-            .await
-            .expect("other target");
+        let other = taken(&store, "env/dev", &bob(), LONG).await;
         assert_eq!(other.release().await.expect("release"), Released::Yes);
         assert_eq!(lock.release().await.expect("release"), Released::Yes);
         assert!(current(&store, "env/prod").await.expect("read").is_none());
-        let again = acquire(&store, "env/prod", &bob(), LONG)
-            .await
-            .expect("free again");
+        let again = taken(&store, "env/prod", &bob(), LONG).await;
         drop(again);
     }
 
@@ -621,9 +647,7 @@ mod tests {
     async fn an_expired_lease_is_taken_over_and_reported() {
         let store = Store::memory();
         let dead = expired_lock(&store, "env/prod").await;
-        let lock = acquire(&store, "env/prod", &alice(), LONG)
-            .await
-            .expect("take over");
+        let lock = taken(&store, "env/prod", &alice(), LONG).await;
         assert_eq!(lock.taken_over.as_ref(), Some(&dead));
         let (record, _) = record_of(&store, "env/prod").await;
         assert_eq!(record.holder_arn, alice().arn);
@@ -665,9 +689,7 @@ mod tests {
     async fn renewal_extends_the_lease() {
         let store = Store::memory();
         let lease = Duration::from_millis(900);
-        let lock = acquire(&store, "env/prod", &alice(), lease)
-            .await
-            .expect("lock");
+        let lock = taken(&store, "env/prod", &alice(), lease).await;
         let (first, first_etag) = record_of(&store, "env/prod").await;
         assert!(
             eventually(async || record_of(&store, "env/prod").await.1 != first_etag).await,
@@ -694,22 +716,11 @@ mod tests {
     async fn renewal_notices_a_takeover() {
         let store = Store::memory();
         let lease = Duration::from_millis(300);
-        let lock = acquire(&store, "env/prod", &alice(), lease)
-            .await
-            .expect("lock");
-        // Another run overwrites the lock (as if it had judged the lease expired).
-        let (_, etag) = record_of(&store, "env/prod").await;
-        let theirs = LockRecord::new("env/prod", &bob(), LONG);
-        store
-            .put_replacing("locks/env/prod", theirs.encode(), &etag)
-            .await
-            .expect("overwrite");
+        let lock = taken(&store, "env/prod", &alice(), lease).await;
+        let theirs = overwritten_by_bob(&store, "env/prod").await;
         assert!(eventually(async || lock.lost().is_some()).await);
         let why = lock.lost().expect("lost");
-        assert!(
-            why.contains("taken over by arn:aws:sts::111122223333:assumed-role/ci/bob"),
-            "{why}"
-        );
+        assert_taken_over_by_bob(&why);
         // Releasing leaves the other run's lock alone.
         assert!(matches!(lock.release().await, Ok(Released::Lost(_))));
         assert_eq!(record_of(&store, "env/prod").await.0, theirs);
@@ -718,31 +729,19 @@ mod tests {
     #[tokio::test]
     async fn release_after_a_takeover_leaves_the_new_holders_lock() {
         let store = Store::memory();
-        let lock = acquire(&store, "env/prod", &alice(), LONG)
-            .await
-            .expect("lock");
-        let (_, etag) = record_of(&store, "env/prod").await;
-        let theirs = LockRecord::new("env/prod", &bob(), LONG);
-        store
-            .put_replacing("locks/env/prod", theirs.encode(), &etag)
-            .await
-            .expect("overwrite");
+        let lock = taken(&store, "env/prod", &alice(), LONG).await;
+        let theirs = overwritten_by_bob(&store, "env/prod").await;
         let Released::Lost(why) = lock.release().await.expect("release") else {
             panic!("must not report a clean release");
         };
-        assert!(
-            why.contains("taken over by arn:aws:sts::111122223333:assumed-role/ci/bob"),
-            "{why}"
-        );
+        assert_taken_over_by_bob(&why);
         assert_eq!(record_of(&store, "env/prod").await.0, theirs);
     }
 
     #[tokio::test]
     async fn unlock_removes_the_lock_and_its_holder_is_told() {
         let store = Store::memory();
-        let lock = acquire(&store, "organization", &alice(), LONG)
-            .await
-            .expect("lock");
+        let lock = taken(&store, "organization", &alice(), LONG).await;
         let (_, etag) = record_of(&store, "organization").await;
         assert_eq!(
             unlock(&store, "organization", "\"stale\"")
@@ -767,9 +766,7 @@ mod tests {
             .put_new("locks/env/prod", b"not json".to_vec())
             .await
             .expect("put");
-        let err = acquire(&store, "env/prod", &alice(), LONG)
-            .await
-            .expect_err("unreadable");
+        let err = refused(&store, "env/prod", &alice()).await;
         assert!(matches!(err, LockError::Unreadable { .. }), "{err:?}");
         assert!(err.to_string().contains("kmsctl unlock env/prod"), "{err}");
         let (record, etag) = current(&store, "env/prod")
@@ -781,25 +778,19 @@ mod tests {
             unlock(&store, "env/prod", &etag).await.expect("unlock"),
             Deleted::Yes
         );
-        acquire(&store, "env/prod", &alice(), LONG)
-            .await
-            .expect("free");
+        taken(&store, "env/prod", &alice(), LONG).await;
     }
 
     #[tokio::test]
     async fn dropping_the_lock_stops_renewal_and_leaves_the_object() {
         let store = Store::memory();
         let lease = Duration::from_millis(300);
-        let lock = acquire(&store, "env/prod", &alice(), lease)
-            .await
-            .expect("lock");
+        let lock = taken(&store, "env/prod", &alice(), lease).await;
         drop(lock);
         tokio::time::sleep(Duration::from_millis(400)).await;
         let (record, _) = record_of(&store, "env/prod").await;
         assert!(record.expired(), "no renewal after drop");
-        let next = acquire(&store, "env/prod", &bob(), lease)
-            .await
-            .expect("take over");
+        let next = taken(&store, "env/prod", &bob(), lease).await;
         assert_eq!(
             next.taken_over.as_ref().map(|r| r.holder_arn.as_str()),
             Some(alice().arn.as_str())
@@ -809,9 +800,7 @@ mod tests {
     #[tokio::test]
     async fn bad_targets_are_refused() {
         let store = Store::memory();
-        let err = acquire(&store, "../x", &alice(), LONG)
-            .await
-            .expect_err("bad");
+        let err = refused(&store, "../x", &alice()).await;
         assert!(matches!(err, LockError::BadTarget(_)), "{err:?}");
     }
 

@@ -581,12 +581,27 @@ mod tests {
         )
     }
 
+    /// A store whose S3 answers `PutObject` as `rule` says, in `bucket` under `prefix`.
+    fn mocked_store(rule: &aws_smithy_mocks::Rule, bucket: &str, prefix: &str) -> Store {
+        let client = aws_smithy_mocks::mock_client!(
+            aws_sdk_s3,
+            aws_smithy_mocks::RuleMode::Sequential,
+            [rule]
+        );
+        Store::from_client(client, bucket, prefix)
+    }
+
+    /// A first lock of env/prod, put as `acquire` puts it (only if absent).
+    async fn put_lock(store: &Store) -> Result<Put, StoreError> {
+        store.put_new("locks/env/prod", b"{}".to_vec()).await
+    }
+
     /// moto answers 412 too (see the smoke check in the crate's history); this pins the SDK
     /// side: S3's XML error becomes `Put::Exists`, and a 409 is retried once.
     #[tokio::test]
     async fn s3_412_on_put_new_is_exists_and_409_is_retried_once() {
         use aws_sdk_s3::Client;
-        use aws_smithy_mocks::{RuleMode, mock, mock_client};
+        use aws_smithy_mocks::mock;
 
         let precondition = mock!(Client::put_object)
             .sequence()
@@ -598,13 +613,9 @@ mod tests {
                 )),
             )
             .build();
-        let client = mock_client!(aws_sdk_s3, RuleMode::Sequential, [&precondition]);
-        let store = Store::from_client(client, "team-state", "kmsctl");
+        let store = mocked_store(&precondition, "team-state", "kmsctl");
         assert_eq!(store.describe(), "s3://team-state/kmsctl/");
-        let put = store
-            .put_new("locks/env/prod", b"{}".to_vec())
-            .await
-            .expect("put");
+        let put = put_lock(&store).await.expect("put");
         assert_eq!(put, Put::Exists);
 
         let conflict_then_ok = mock!(Client::put_object)
@@ -618,12 +629,8 @@ mod tests {
             )
             .http_status(200, None)
             .build();
-        let client = mock_client!(aws_sdk_s3, RuleMode::Sequential, [&conflict_then_ok]);
-        let store = Store::from_client(client, "team-state", "");
-        let put = store
-            .put_new("locks/env/prod", b"{}".to_vec())
-            .await
-            .expect("put");
+        let store = mocked_store(&conflict_then_ok, "team-state", "");
+        let put = put_lock(&store).await.expect("put");
         assert!(matches!(put, Put::Written(_)), "{put:?}");
         assert_eq!(conflict_then_ok.num_calls(), 2);
 
@@ -631,12 +638,8 @@ mod tests {
             .sequence()
             .http_status(403, Some(s3_error("AccessDenied", "Access Denied")))
             .build();
-        let client = mock_client!(aws_sdk_s3, RuleMode::Sequential, [&denied]);
-        let store = Store::from_client(client, "b-1", "kmsctl/");
-        let err = store
-            .put_new("locks/env/prod", b"{}".to_vec())
-            .await
-            .expect_err("denied");
+        let store = mocked_store(&denied, "b-1", "kmsctl/");
+        let err = put_lock(&store).await.expect_err("denied");
         assert_eq!(
             err.to_string(),
             "s3:PutObject s3://b-1/kmsctl/locks/env/prod: AccessDenied: Access Denied (check the bucket policy and the caller's IAM permissions for this key)"
