@@ -1,6 +1,5 @@
 //! `kmsctl apply [PLAN | TARGET]`: carry out a plan's changes, in dependency order.
 
-use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::time::Instant;
 
@@ -219,30 +218,19 @@ async fn settle(ctx: &Context, loaded: &Loaded, plan: &Plan) {
     }
 }
 
-/// Asks for "yes". The answer is read off the runtime's thread: the lock's lease keeps being
-/// renewed however long the question waits.
+/// Asks for "yes" before applying to `label`.
 pub async fn confirm(label: &str) -> Result<bool> {
-    if !std::io::stdin().is_terminal() {
-        return Err(UserError::new(format!(
-            "apply {label} needs confirmation, and standard input is not a terminal"
-        ))
-        .help(format!(
-            "review the plan above, then run: kmsctl apply {label} --auto-approve"
-        )));
-    }
-    eprint!("\nDo you want to perform these actions on {label}? Only 'yes' will be accepted: ");
-    let _ = std::io::stderr().flush();
-    let answer = tokio::task::spawn_blocking(|| {
-        let mut answer = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut answer)
-            .map(|_| answer)
-    })
+    let without_terminal = UserError::new(format!(
+        "apply {label} needs confirmation, and standard input is not a terminal"
+    ))
+    .help(format!(
+        "review the plan above, then run: kmsctl apply {label} --auto-approve"
+    ));
+    super::prompt::yes(
+        &format!("Do you want to perform these actions on {label}?"),
+        without_terminal,
+    )
     .await
-    .map_err(|e| UserError::new(format!("cannot read the answer: {e}")))?
-    .map_err(|e| UserError::new(format!("cannot read the answer: {e}")))?;
-    Ok(answer.trim() == "yes")
 }
 
 /// Applies every change in dependency order, independent changes side by side (at most the

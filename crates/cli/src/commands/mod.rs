@@ -6,6 +6,7 @@ pub mod events;
 pub mod import;
 pub mod lint;
 pub mod plan;
+pub mod prompt;
 pub mod rotate;
 pub mod simulate;
 pub mod team;

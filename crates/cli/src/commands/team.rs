@@ -1,8 +1,6 @@
 //! The commands of a team sharing a backend (`kmsctl.toml`'s `[backend]`): `apply --plan-id`,
 //! `approve` and `unlock`.
 
-use std::io::{BufRead, IsTerminal, Write};
-
 use kmsctl_backend::approvals::{self, Approval, Found, Recorded, Signer};
 use kmsctl_backend::lock::{self as remote_lock, LockRecord};
 use kmsctl_backend::store::Deleted;
@@ -208,10 +206,11 @@ pub async fn approve(ctx: &Context, args: &ApproveArgs) -> Result<Exit> {
         .refused());
     }
     if !args.yes
-        && !ask(&format!(
-            "Approve plan {} of {label} as {}?",
-            stored.id, me.arn
-        ))?
+        && !ask(
+            &format!("Approve plan {} of {label} as {}?", stored.id, me.arn),
+            "--yes",
+        )
+        .await?
     {
         println!("Not approved; nothing was recorded.");
         return Ok(Exit::Ok);
@@ -260,7 +259,11 @@ pub async fn unlock(ctx: &Context, args: &UnlockArgs) -> Result<Exit> {
     };
     println!("The lock of {label} is held by {holder}.");
     if !args.force
-        && !ask("Release it? Only do so if that run is dead: its apply may be half done.")?
+        && !ask(
+            "Release it? Only do so if that run is dead: its apply may be half done.",
+            "--force",
+        )
+        .await?
     {
         println!("The lock was kept.");
         return Ok(Exit::Ok);
@@ -298,20 +301,11 @@ fn describe_holder(record: &LockRecord) -> String {
     )
 }
 
-/// Asks a yes/no question on the terminal; without one, says which flag answers it.
-fn ask(question: &str) -> Result<bool> {
-    if !std::io::stdin().is_terminal() {
-        return Err(UserError::new(format!(
-            "{question} needs an answer, and standard input is not a terminal"
-        ))
-        .help("answer on a terminal, or pass --yes (approve) / --force (unlock)"));
-    }
-    eprint!("\n{question} Only 'yes' will be accepted: ");
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| UserError::new(format!("cannot read the answer: {e}")))?;
-    Ok(answer.trim() == "yes")
+/// Asks `question`; without a terminal, `flag` answers it.
+async fn ask(question: &str, flag: &str) -> Result<bool> {
+    let without_terminal = UserError::new(format!(
+        "{question} needs an answer, and standard input is not a terminal"
+    ))
+    .help(format!("answer on a terminal, or pass {flag}"));
+    super::prompt::yes(question, without_terminal).await
 }
